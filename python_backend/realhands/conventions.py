@@ -1,0 +1,74 @@
+"""Conventions shared by the whole pipeline, written down once.
+
+Units and frames
+----------------
+* Lengths are metres everywhere; angles are radians unless a name says ``_deg``.
+* Camera coordinates use OpenCV axes: x right, y down, z forward (into the scene). Pixels: origin at the
+  top-left corner of the top-left pixel, u right, v down.
+* Hand *model space* (rest pose) of our own model: origin at the wrist joint, x distal (wrist towards the
+  middle-finger knuckle), z dorsal (out of the back of the hand), y = z cross x. For the right hand y points to
+  the thumb side; the left model is the right one mirrored across the x-z plane (y -> -y). Official MANO files
+  keep their own rest frame; the kinematics do not depend on it.
+* Axis-angle vectors are rotations of a joint relative to its parent, expressed in model-space axes
+  (MANO's convention: rest-pose joint frames are aligned with model space).
+
+Joint orders
+------------
+* MANO's 16 kinematic joints (``MANO_JOINT_NAMES``): wrist, then index, middle, pinky, ring, thumb, each from
+  the knuckle outwards. Note pinky before ring: that is MANO's order.
+* ``HandOutput.joints`` holds 21 points: those 16 then the 5 fingertips (thumb, index, middle, ring, pinky),
+  which are mesh vertices.
+* ``KEYPOINT_NAMES``: the 21-keypoint order of MediaPipe Hands and FreiHAND (wrist, then thumb, index, middle,
+  ring, pinky, each from the base to the tip). ``MANO21_TO_KEYPOINTS`` converts.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MANO_JOINT_NAMES: tuple[str, ...] = (
+    "wrist",
+    "index1", "index2", "index3",
+    "middle1", "middle2", "middle3",
+    "pinky1", "pinky2", "pinky3",
+    "ring1", "ring2", "ring3",
+    "thumb1", "thumb2", "thumb3",
+)
+#: Parent of each MANO joint (-1 for the root).
+MANO_PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14)
+NUM_JOINTS = 16
+NUM_HAND_POSE = 45  # 15 non-root joints x 3 axis-angle
+NUM_BETAS = 10
+
+FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
+#: MANO joint indices of each finger, from the base outwards.
+FINGER_JOINTS: dict[str, tuple[int, int, int]] = {
+    "thumb": (13, 14, 15), "index": (1, 2, 3), "middle": (4, 5, 6), "ring": (10, 11, 12), "pinky": (7, 8, 9),
+}
+#: Fingertip vertex ids of the official MANO topology (778 vertices), in FINGERS order (as in smplx).
+MANO_TIP_VERTEX_IDS: tuple[int, ...] = (744, 320, 443, 554, 671)
+
+KEYPOINT_NAMES: tuple[str, ...] = (
+    "wrist",
+    "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip",
+    "index_mcp", "index_pip", "index_dip", "index_tip",
+    "middle_mcp", "middle_pip", "middle_dip", "middle_tip",
+    "ring_mcp", "ring_pip", "ring_dip", "ring_tip",
+    "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip",
+)
+#: Parent of each keypoint in KEYPOINT_NAMES order (for drawing skeletons and bone lengths).
+KEYPOINT_PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19)
+
+#: ``keypoints = mano21[MANO21_TO_KEYPOINTS]``: MANO order (16 joints + 5 tips) -> MediaPipe/FreiHAND order.
+MANO21_TO_KEYPOINTS: np.ndarray = np.array(
+    [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20], dtype=np.int64)
+#: ``mano21 = keypoints[KEYPOINTS_TO_MANO21]``: the inverse permutation.
+KEYPOINTS_TO_MANO21: np.ndarray = np.argsort(MANO21_TO_KEYPOINTS)
+
+SIDES = ("right", "left")
+
+
+def check_side(side: str) -> str:
+    """Return ``side`` if it is 'right' or 'left', else raise a clear error."""
+    if side not in SIDES:
+        raise ValueError(f"handedness must be 'right' or 'left', got {side!r}")
+    return side

@@ -1,0 +1,63 @@
+"""The main job on the embedded default input.
+
+For now (foundation stage): load the hand model, pose it through its pose library for both hands, and write
+preview renders (PNG) and meshes (OBJ with UVs, GLB) to ``<output_dir>/demo``. Later stages grow this into
+the full camera -> avatar demo.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from .config import Config
+from .model import HandModel, HandModelData
+from .model.export import export_mesh
+from .viz.preview import orbit_camera, part_colors, render_mesh, tile_images
+
+
+def demo_poses(data: HandModelData) -> list[tuple[str, np.ndarray]]:
+    """Named absolute hand poses (45,) axis-angle: the model's pose library, or for models without one
+    (official MANO files) the flat hand, the mean pose and +-2 along the first three PCA components."""
+    if data.pose_library is not None:
+        return [(str(n), p) for n, p in zip(data.pose_names, data.pose_library)]
+    poses = [("flat", np.zeros(45)), ("mean", data.hands_mean)]
+    for k in range(3):
+        for sign in (1, -1):
+            poses.append((f"pca{k + 1}{'+' if sign > 0 else '-'}",
+                          data.hands_mean + 2.0 * sign * data.hands_components[k]))
+    return poses
+
+
+def run_demo(config: Config) -> dict:
+    """Write renders and meshes of every demo pose, right and left hand. Returns a summary dict."""
+    out = Path(config.output_dir) / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    models = {side: HandModel(side=side, model_path=config.model.path, flat_hand_mean=True)
+              for side in ("right", "left")}
+    jobs = [(side, name, pose) for side, m in models.items() for name, pose in demo_poses(m.data)]
+    summary = {"model": models["right"].data.source, "files": []}
+    tiles = {side: [] for side in models}
+    for side, name, pose in tqdm(jobs, desc="posing and rendering", unit="pose"):
+        model = models[side]
+        data = model.data
+        with torch.no_grad():
+            v = model(hand_pose=torch.as_tensor(pose[None], dtype=torch.float32)).vertices[0].numpy()
+        centre = 0.5 * (v.min(0) + v.max(0))
+        cam = orbit_camera(centre, 0.36, 40.0 if side == "right" else -40.0, 55.0, size=(320, 320))
+        img = render_mesh(v, data.faces, cam, part_colors(data.vertex_parts, data.part_names, len(v)))
+        Image.fromarray(img).save(out / f"{side}_{name}.png")
+        tiles[side].append(img)
+        for ext in (".obj", ".glb"):
+            summary["files"].append(str(export_mesh(out / f"{side}_{name}{ext}", v, data.faces, data.uv,
+                                                    data.faces_uv)))
+    for side, imgs in tiles.items():
+        path = out / f"{side}_pose_library.png"
+        Image.fromarray(tile_images(imgs, cols=min(4, len(imgs)))).save(path)
+        summary["files"].append(str(path))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

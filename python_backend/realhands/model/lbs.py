@@ -1,0 +1,66 @@
+"""Linear blend skinning for MANO-format models: plain tensors in, plain tensors out."""
+from __future__ import annotations
+
+import torch
+
+
+def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
+    """Rodrigues' formula. rotvec (...,3) axis-angle in radians -> (...,3,3) rotation matrices."""
+    angle = torch.linalg.norm(rotvec + 1e-8, dim=-1, keepdim=True)  # (...,1); eps keeps the gradient finite at 0
+    axis = rotvec / angle
+    cos, sin = torch.cos(angle)[..., None], torch.sin(angle)[..., None]
+    x, y, z = axis.unbind(-1)
+    zero = torch.zeros_like(x)
+    K = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(*rotvec.shape[:-1], 3, 3)
+    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device).expand_as(K)
+    return eye + sin * K + (1.0 - cos) * (K @ K)
+
+
+def matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
+    """(...,3,3) rotation matrices -> (...,3) axis-angle, robust near 0 and pi."""
+    cos = ((R[..., 0, 0] + R[..., 1, 1] + R[..., 2, 2] - 1.0) / 2.0).clamp(-1.0, 1.0)
+    angle = torch.acos(cos)
+    vee = torch.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
+    sin = torch.sin(angle)
+    small = sin.abs() < 1e-4
+    out = vee * (angle / (2.0 * sin.clamp_min(1e-12)))[..., None]
+    out = torch.where(small[..., None] & (cos[..., None] > 0), 0.5 * vee, out)  # angle ~ 0
+    near_pi = small & (cos < 0)
+    if near_pi.any():  # angle ~ pi: axis from the symmetric part
+        S = (R[near_pi] + torch.eye(3, dtype=R.dtype, device=R.device)) / 2.0
+        diag = torch.diagonal(S, dim1=-2, dim2=-1).clamp_min(0.0)
+        k = diag.argmax(-1)
+        axis = S[torch.arange(len(k)), k] / diag.gather(-1, k[:, None]).sqrt().clamp_min(1e-12)
+        axis = axis / torch.linalg.norm(axis, dim=-1, keepdim=True)
+        out[near_pi] = axis * angle[near_pi][..., None]
+    return out
+
+
+def rigid_chain(rotations: torch.Tensor, joints: torch.Tensor, parents: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pose a kinematic chain.
+
+    rotations: (B,J,3,3) local joint rotations (model-space axes); joints: (B,J,3) rest joint positions;
+    parents: length J, parents[0] == -1 and parents[j] < j.
+    Returns (world, skin), both (B,J,4,4): ``world`` is each joint's posed frame (rotation and posed position);
+    ``skin`` maps rest-space points to posed points for vertices bound to that joint.
+    """
+    B, J = joints.shape[:2]
+    rel = joints.clone()
+    rel[:, 1:] = joints[:, 1:] - joints[:, parents[1:]]
+    local = torch.zeros(B, J, 4, 4, dtype=joints.dtype, device=joints.device)
+    local[..., :3, :3] = rotations
+    local[..., :3, 3] = rel
+    local[..., 3, 3] = 1.0
+    chain = [local[:, 0]]
+    for j in range(1, J):
+        chain.append(chain[parents[j]] @ local[:, j])
+    world = torch.stack(chain, dim=1)
+    skin = world.clone()
+    skin[..., :3, 3] = world[..., :3, 3] - (world[..., :3, :3] @ joints[..., None])[..., 0]
+    return world, skin
+
+
+def skin_vertices(vertices: torch.Tensor, weights: torch.Tensor, skin: torch.Tensor) -> torch.Tensor:
+    """vertices (B,V,3) rest space, weights (V,J), skin (B,J,4,4) -> posed vertices (B,V,3)."""
+    T = torch.einsum("vj,bjmn->bvmn", weights, skin)
+    return (T[..., :3, :3] @ vertices[..., None])[..., 0] + T[..., :3, 3]
