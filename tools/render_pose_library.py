@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "python_backend"))
 from realhands.model import HandModel  # noqa: E402
 from realhands.viz.preview import orbit_camera, part_colors, render_mesh, tile_images  # noqa: E402
 
-VIEWS = {"back": (150.0, 60.0), "palm": (200.0, -55.0)}  # (azimuth, elevation) degrees around model z
+VIEWS = {"back": (35.0, 50.0), "palm": (-35.0, -45.0)}  # (azimuth, elevation) degrees, model z up
 
 
 def render_library(model: HandModel, size: int = 256) -> np.ndarray:
@@ -35,7 +35,7 @@ def render_library(model: HandModel, size: int = 256) -> np.ndarray:
         centre = 0.5 * (v.min(0) + v.max(0))
         tiles = []
         for view, (az, el) in VIEWS.items():
-            cam = orbit_camera(centre, 0.36, az if data.side == "right" else -az, el, size=(size, size))
+            cam = orbit_camera(centre, 0.44, az if data.side == "right" else -az, el, size=(size, size))
             img = Image.fromarray(render_mesh(v, data.faces, cam, colors))
             ImageDraw.Draw(img).text((6, 4), f"{name} ({view})", fill=(40, 40, 40))
             tiles.append(np.asarray(img))

@@ -72,3 +72,19 @@ def check_side(side: str) -> str:
     if side not in SIDES:
         raise ValueError(f"handedness must be 'right' or 'left', got {side!r}")
     return side
+
+
+def conventions_dict() -> dict:
+    """The conventions above as plain data (written to shared_schema/hand_conventions.json for Unity)."""
+    return {
+        "units": "metres",
+        "camera_axes": "OpenCV: x right, y down, z forward",
+        "model_axes": "x distal (wrist to middle knuckle), z dorsal, y = z cross x (thumb side on a right hand)",
+        "left_from_right": "mirror across the model x-z plane (y -> -y)",
+        "mano_joint_names": list(MANO_JOINT_NAMES),
+        "mano_parents": list(MANO_PARENTS),
+        "fingertip_order": list(FINGERS),
+        "keypoint_names": list(KEYPOINT_NAMES),
+        "keypoint_parents": list(KEYPOINT_PARENTS),
+        "mano21_to_keypoints": [int(i) for i in MANO21_TO_KEYPOINTS],
+    }

@@ -10,6 +10,7 @@ A left model is the right model mirrored when no left file is found next to the 
 """
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import pickle
@@ -139,6 +140,10 @@ class HandModelData:
 
 
 # ---- restricted unpickling of official MANO files -----------------------------------------------------
+class RefusedGlobal(pickle.UnpicklingError):
+    """The pickle asked for a class or function outside the MANO allow-list."""
+
+
 class _ChumpyStandIn:
     """Receives the pickled state of a chumpy object; never runs chumpy code."""
 
@@ -184,15 +189,16 @@ class _CsrStandIn(_SparseStandIn):
 def _safe_reconstructor(cls, base, state):
     """Stand-in for copyreg._reconstructor that only builds our own stand-in classes."""
     if cls not in (_ChumpyStandIn, _SparseStandIn, _CsrStandIn) or base is not object:
-        raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
+        raise RefusedGlobal(f"refusing to reconstruct {cls!r}")
     return object.__new__(cls)
 
 
 class RestrictedUnpickler(pickle.Unpickler):
     """Unpickler for MANO files: numpy arrays, chumpy arrays (turned into numpy) and scipy sparse matrices.
 
-    Any other global (functions, os.system, builtins.eval, ...) is refused with UnpicklingError, so loading a
-    file never executes code from it.
+    Besides those it admits only object/set/frozenset and codecs.encode (how Python 3 stores bytes). Any other
+    global (functions, os.system, builtins.eval, ...) is refused with UnpicklingError, so loading a file never
+    executes code from it.
     """
 
     _NUMPY = {
@@ -207,13 +213,15 @@ class RestrictedUnpickler(pickle.Unpickler):
             return getattr(mod, name)
         if module in ("copy_reg", "copyreg") and name == "_reconstructor":
             return _safe_reconstructor
-        if module in ("__builtin__", "builtins") and name == "object":
-            return object
+        if module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset"):
+            return {"object": object, "set": set, "frozenset": frozenset}[name]
+        if module == "_codecs" and name == "encode":  # how Python 3 writes bytes in protocol-2 pickles
+            return codecs.encode
         if module == "chumpy" or module.startswith("chumpy."):
             return _ChumpyStandIn
         if module.startswith("scipy.sparse") and name in ("csc_matrix", "csr_matrix"):
             return _SparseStandIn if name == "csc_matrix" else _CsrStandIn
-        raise pickle.UnpicklingError(
+        raise RefusedGlobal(
             f"refusing to load '{module}.{name}': a MANO file holds only numpy, chumpy and scipy.sparse data")
 
 
@@ -232,7 +240,7 @@ def read_mano_pickle(path: str | os.PathLike) -> dict:
         raise ModelFileError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
     try:
         data = RestrictedUnpickler(io.BytesIO(raw), encoding="latin1").load()
-    except pickle.UnpicklingError as exc:
+    except RefusedGlobal as exc:
         raise ModelFileError(f"{path}: {exc}") from exc
     except Exception as exc:  # truncated or not a pickle at all
         raise ModelFileError(f"{path} is not a readable MANO pickle ({type(exc).__name__}: {exc})") from exc

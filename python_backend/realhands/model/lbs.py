@@ -17,22 +17,26 @@ def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
 
 
 def matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
-    """(...,3,3) rotation matrices -> (...,3) axis-angle, robust near 0 and pi."""
-    cos = ((R[..., 0, 0] + R[..., 1, 1] + R[..., 2, 2] - 1.0) / 2.0).clamp(-1.0, 1.0)
-    angle = torch.acos(cos)
+    """(...,3,3) rotation matrices -> (...,3) axis-angle, robust near 0 and near pi."""
     vee = torch.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
-    sin = torch.sin(angle)
-    small = sin.abs() < 1e-4
-    out = vee * (angle / (2.0 * sin.clamp_min(1e-12)))[..., None]
-    out = torch.where(small[..., None] & (cos[..., None] > 0), 0.5 * vee, out)  # angle ~ 0
-    near_pi = small & (cos < 0)
-    if near_pi.any():  # angle ~ pi: axis from the symmetric part
-        S = (R[near_pi] + torch.eye(3, dtype=R.dtype, device=R.device)) / 2.0
-        diag = torch.diagonal(S, dim1=-2, dim2=-1).clamp_min(0.0)
+    cos = (R[..., 0, 0] + R[..., 1, 1] + R[..., 2, 2] - 1.0) / 2.0
+    sin = 0.5 * torch.linalg.norm(vee, dim=-1)
+    angle = torch.atan2(sin, cos)
+    scale = torch.where(sin > 1e-7, angle / (2.0 * sin.clamp_min(1e-12)), torch.full_like(angle, 0.5))
+    out = vee * scale[..., None]
+    near_pi = cos < -0.9  # vee is small and noisy there: take the axis from the symmetric part
+    if near_pi.any():
+        Rn, c = R[near_pi], cos[near_pi]
+        eye = torch.eye(3, dtype=R.dtype, device=R.device)
+        nn_t = (0.5 * (Rn + Rn.transpose(-1, -2)) - c[:, None, None] * eye) / (1.0 - c)[:, None, None]
+        diag = torch.diagonal(nn_t, dim1=-2, dim2=-1).clamp_min(0.0)
         k = diag.argmax(-1)
-        axis = S[torch.arange(len(k)), k] / diag.gather(-1, k[:, None]).sqrt().clamp_min(1e-12)
+        axis = nn_t[torch.arange(len(k)), k] / diag.gather(-1, k[:, None]).sqrt().clamp_min(1e-12)
         axis = axis / torch.linalg.norm(axis, dim=-1, keepdim=True)
-        out[near_pi] = axis * angle[near_pi][..., None]
+        flip = (axis * vee[near_pi]).sum(-1) < 0
+        axis = torch.where(flip[:, None], -axis, axis)
+        out = out.clone()
+        out[near_pi] = axis * angle[near_pi][:, None]
     return out
 
 

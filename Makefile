@@ -1,0 +1,20 @@
+# Quick start (see README): `make demo` and `make test`. Both set everything up first (idempotent).
+EXTRAS ?= dev,perception,streaming
+PY := .venv/bin/python
+
+.PHONY: setup demo test model
+
+setup:
+	@bash tools/bootstrap.sh $(EXTRAS)
+
+demo: setup
+	$(PY) -m realhands.cli demo
+
+test: setup
+	$(PY) -m pytest -q
+
+# Rebuild the shipped hand model and its docs renders (deterministic).
+model: setup
+	$(PY) tools/build_hand_model.py
+	$(PY) tools/render_pose_library.py
+	$(PY) tools/render_pose_library.py --side left --out docs/images/pose_library_left.png
