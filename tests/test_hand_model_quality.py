@@ -35,6 +35,29 @@ def test_mesh_is_one_closed_manifold_outward_surface(right_data):
     assert len(np.unique(f)) == len(v)  # no loose vertices
 
 
+def test_manifold_checks_tell_open_pinched_and_closed_meshes_apart(right_data):
+    f = right_data.faces
+    open_mesh = f[1:]  # a hole: still a manifold (with boundary), no longer watertight
+    assert not quality.is_watertight(open_mesh) and quality.is_vertex_manifold(open_mesh, f.max() + 1)
+    # two tetrahedra sharing only one vertex: closed, but pinched at that vertex
+    tet = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    bowtie = np.concatenate([tet, np.where(tet == 0, 0, tet + 3)])
+    assert quality.is_watertight(bowtie) and not quality.is_vertex_manifold(bowtie, 7)
+    flipped = f.copy()
+    flipped[0] = flipped[0, ::-1]
+    assert not quality.is_consistently_oriented(flipped)
+
+
+def test_thumb_opposes_the_index_in_pinch_and_ok(right64):
+    data = right64.data
+    names = list(data.pose_names)
+    with torch.no_grad():
+        out = right64(hand_pose=torch.as_tensor(data.pose_library[[names.index("pinch"), names.index("ok"),
+                                                                    names.index("flat")]]))
+    gap = np.linalg.norm(out.joints[:, 16] - out.joints[:, 17], axis=1)  # thumb tip to index tip
+    assert gap[0] < 0.015 and gap[1] < 0.015 and gap[2] > 0.06, gap
+
+
 def test_self_intersection_check_can_fail(right_data):
     tris = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0.2, 0.2, -0.5], [0.3, 0.2, 0.5], [0.2, 0.3, 0.5]], float)
     assert len(quality.self_intersections(tris, np.array([[0, 1, 2], [3, 4, 5]]))) == 1

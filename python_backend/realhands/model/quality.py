@@ -18,28 +18,33 @@ def is_watertight(faces: np.ndarray) -> bool:
 
 
 def is_vertex_manifold(faces: np.ndarray, num_vertices: int) -> bool:
-    """Each vertex's faces form one fan (no two surfaces pinched at a vertex)."""
-    if not is_watertight(faces):
+    """Manifold (with or without boundary): every edge has at most two faces and the faces around each
+    vertex form one fan, closed (interior vertex) or open (boundary vertex); no unused vertices."""
+    _, counts = edge_face_counts(faces)
+    if np.any(counts > 2):
         return False
-    # Around a vertex v of a closed mesh, the faces' opposite edges must form a single cycle.
-    nxt = {}
+    link = {}  # vertex -> {a: b} for each face (v, a, b) in winding order
     for f in faces:
         for k in range(3):
-            v, a, b = f[k], f[(k + 1) % 3], f[(k + 2) % 3]
-            nxt.setdefault(v, {})[a] = b
-    for v, ring in nxt.items():
-        start = next(iter(ring))
-        cur, steps = start, 0
-        while True:
-            cur = ring.get(cur)
-            steps += 1
-            if cur is None or steps > len(ring):
-                return False
-            if cur == start:
-                break
-        if steps != len(ring):
+            v, a, b = int(f[k]), int(f[(k + 1) % 3]), int(f[(k + 2) % 3])
+            ring = link.setdefault(v, {})
+            if a in ring:
+                return False  # two faces leave v through the same edge the same way
+            ring[a] = b
+    for ring in link.values():
+        starts = set(ring) - set(ring.values())  # a boundary fan starts where no face ends
+        if len(starts) > 1:
             return False
-    return len(nxt) == num_vertices
+        cur = next(iter(starts)) if starts else next(iter(ring))
+        seen = 0
+        while cur in ring and seen <= len(ring):
+            cur = ring[cur]
+            seen += 1
+            if not starts and cur == next(iter(ring)):
+                break
+        if seen != len(ring):
+            return False
+    return len(link) == num_vertices
 
 
 def is_consistently_oriented(faces: np.ndarray) -> bool:
