@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import torch  # noqa: E402
 from handbuild import detail  # noqa: E402
 from handbuild.correctives import fit_posedirs  # noqa: E402
-from handbuild.anatomy_data import LIMITS_DEG, POSE_LIBRARY  # noqa: E402
+from handbuild.anatomy_data import LIMITS_DEG, PCA_POSE_WEIGHTS, POSE_LIBRARY  # noqa: E402
 from handbuild.gltf import read_skinned_glb  # noqa: E402
 from realhands.conventions import FINGER_JOINTS, FINGERS, MANO_JOINT_NAMES, MANO_PARENTS  # noqa: E402
 from realhands.model.anatomy import anatomical_to_axis_angle  # noqa: E402
@@ -237,14 +237,17 @@ def solve_thumb_contacts(data: HandModelData, lib: dict, limits: np.ndarray) -> 
 
 
 def pose_pca(lib: dict, frames: np.ndarray, limits: np.ndarray, rng: np.random.Generator, n: int = 6000):
-    """Sample poses around the library (fingers mixed independently, blended, jittered, clamped) -> PCA."""
+    """Sample poses around the library (fingers mixed independently by PCA_POSE_WEIGHTS, blended, jittered,
+    clamped) -> PCA."""
     names = list(lib)
     stack = np.stack([lib[k] for k in names])  # (P,15,3)
+    weights = np.array([PCA_POSE_WEIGHTS[k] for k in names])
+    weights /= weights.sum()
     finger_rows = {f: [j - 1 for j in js] for f, js in FINGER_JOINTS.items()}
     samples = np.zeros((n, 15, 3))
     for f, rows in finger_rows.items():
-        a = stack[rng.integers(0, len(names), n)][:, rows]
-        b = stack[rng.integers(0, len(names), n)][:, rows]
+        a = stack[rng.choice(len(names), n, p=weights)][:, rows]
+        b = stack[rng.choice(len(names), n, p=weights)][:, rows]
         t = rng.uniform(0, 1, (n, 1, 1))
         samples[:, rows] = (1 - t) * a + t * b
     samples += rng.normal(0, 1, samples.shape) * np.radians([7.0, 3.0, 2.0])
@@ -253,7 +256,8 @@ def pose_pca(lib: dict, frames: np.ndarray, limits: np.ndarray, rng: np.random.G
     mean = aa.mean(0)
     _, s, vt = np.linalg.svd(aa - mean, full_matrices=False)
     explained = s ** 2 / np.sum(s ** 2)
-    return vt, mean, explained, anatomical_to_axis_angle(stack, frames), names, aa
+    std = s / np.sqrt(n - 1)
+    return vt, mean, std, explained, anatomical_to_axis_angle(stack, frames), names, aa
 
 
 def build(out: Path) -> HandModelData:
@@ -297,7 +301,7 @@ def build(out: Path) -> HandModelData:
         tip_vertex_ids=tip_ids, joint_frames=frames)
     lib = solve_thumb_contacts(rig, {k: np.clip(anatomical_array(p), limits[1:, :, 0], limits[1:, :, 1])
                                      for k, p in POSE_LIBRARY.items()}, limits)
-    comps, mean, explained, library, pose_names, samples = pose_pca(lib, frames, limits, rng)
+    comps, mean, pca_std, explained, library, pose_names, samples = pose_pca(lib, frames, limits, rng)
     posedirs, rms = fit_posedirs(HandModel(rig, flat_hand_mean=True, dtype=torch.float64),
                                  np.concatenate([library, samples[:1500]]))
     print(f"  pose correctives fitted to dual-quaternion skinning: {rms * 1000:.2f} mm RMS left")
@@ -308,7 +312,8 @@ def build(out: Path) -> HandModelData:
         hands_components=comps, hands_mean=mean, side="right", name="realhands_hand_right",
         tip_vertex_ids=tip_ids, uv=uv, faces_uv=faces_uv, joint_frames=frames, joint_limits=limits,
         vertex_parts=parts, part_names=np.array(part_names), pose_library=library,
-        pose_names=np.array(pose_names), shape_names=np.array(shape_names), source="tools/build_hand_model.py",
+        pose_names=np.array(pose_names), shape_names=np.array(shape_names), hands_pca_std=pca_std,
+        source="tools/build_hand_model.py",
     ).validate()
     data.save_npz(out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(verts)} vertices, {len(faces)} faces; "

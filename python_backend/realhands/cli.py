@@ -1,4 +1,4 @@
-"""Command line: ``realhands demo``, ``realhands model info|convert|export``."""
+"""Command line: ``realhands demo``, ``synth``, ``sequence``, ``model info|convert|export``."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError
 from .model.io import ModelFileError
+from .synth.errors import DatasetError
 
 
 def _config(args) -> Config:
@@ -80,6 +81,49 @@ def cmd_model_export(args) -> int:
     return 0
 
 
+def _synth_config(args):
+    from .synth.generate import SynthConfig
+
+    return SynthConfig(rig=args.rig, resolution=args.resolution, background_folder=args.backgrounds,
+                       background_style=args.background_style, egocentric_ratio=args.egocentric_ratio)
+
+
+def cmd_synth(args) -> int:
+    from .synth.dataset import synthesize
+
+    r = synthesize(args.out, args.count, seed=args.seed, config=_synth_config(args), shard_size=args.shard_size,
+                   model_path=args.model, device=args.device)
+    resumed = f", {r['resumed_shards']} shard(s) already there" if r["resumed_shards"] else ""
+    print(f"wrote {r['count']} samples in {r['shards']} shard(s) to {r['folder']}{resumed}")
+    return 0
+
+
+def cmd_sequence(args) -> int:
+    import numpy as np
+    from PIL import Image
+    from tqdm import tqdm
+
+    from .synth.generate import SynthGenerator
+
+    gen = SynthGenerator(_synth_config(args), seed=args.seed, model_path=args.model, device=args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = gen.sequence(0, kind=args.kind, num_frames=args.frames, fps=args.fps, side=args.side)
+    for i, f in enumerate(tqdm(frames, desc="writing frames", unit="frame")):
+        Image.fromarray(f.rgb_left).save(out / f"left_{i:05d}.jpg", quality=95)
+        Image.fromarray(f.rgb_right).save(out / f"right_{i:05d}.jpg", quality=95)
+        Image.fromarray(f.label_left).save(out / f"label_left_{i:05d}.png")
+        Image.fromarray(f.label_right).save(out / f"label_right_{i:05d}.png")
+    np.savez(out / "ground_truth.npz", fps=args.fps, side=frames[0].side, K=frames[0].K_left,
+             T_right_from_left=frames[0].T_right_from_left,
+             **{k: np.stack([getattr(f, k) for f in frames]) for k in
+                ("vertices", "joints3d", "joints2d_left", "joints2d_right", "pose", "betas", "transl")})
+    gif = [Image.fromarray(f.rgb_left).resize((f.rgb_left.shape[1] // 2, f.rgb_left.shape[0] // 2)) for f in frames]
+    gif[0].save(out / "preview.gif", save_all=True, append_images=gif[1:], duration=int(1000 / args.fps), loop=0)
+    print(f"wrote {len(frames)} stereo frames, labels, ground_truth.npz and preview.gif to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="realhands", description="RealHands: camera images -> animated 3D hands.")
     p.add_argument("--config", help="TOML configuration file (see realhands.config)")
@@ -93,6 +137,31 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(d)
     d.add_argument("--out", help="output folder (default: out)")
     d.set_defaults(func=cmd_demo)
+
+    def synth_args(sp):
+        sp.add_argument("--model", help="model file or folder (default: our hand model)")
+        sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--resolution", default="640x480", help="HD2K, HD1080, HD720, VGA or WIDTHxHEIGHT")
+        sp.add_argument("--rig", default="zed2", choices=["zed", "zed2", "zedm"])
+        sp.add_argument("--backgrounds", help="folder of background photos to mix in")
+        sp.add_argument("--background-style", default="mixed", choices=["mixed", "everyday"])
+        sp.add_argument("--egocentric-ratio", type=float, default=0.8)
+        sp.add_argument("--device", default="cpu", help="cpu or cuda")
+
+    sy = sub.add_parser("synth", help="render a synthetic stereo dataset (deterministic, resumable)")
+    synth_args(sy)
+    sy.add_argument("--out", required=True, help="dataset folder")
+    sy.add_argument("--count", type=int, required=True)
+    sy.add_argument("--shard-size", type=int, default=256)
+    sy.set_defaults(func=cmd_synth)
+    sq = sub.add_parser("sequence", help="render a synthetic gesture sequence (frames, labels, ground truth)")
+    synth_args(sq)
+    sq.add_argument("--out", required=True)
+    sq.add_argument("--kind", default="mixed", help="grasp, pinch, count, wave, enter_exit or mixed")
+    sq.add_argument("--frames", type=int, default=90)
+    sq.add_argument("--fps", type=float, default=30.0)
+    sq.add_argument("--side", choices=["right", "left"])
+    sq.set_defaults(func=cmd_sequence)
 
     m = sub.add_parser("model", help="hand model tools")
     msub = m.add_subparsers(dest="model_command", required=True)
@@ -120,7 +189,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ModelFileError, ConfigError, ValueError, FileNotFoundError) as exc:
+    except (ModelFileError, ConfigError, ValueError, FileNotFoundError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

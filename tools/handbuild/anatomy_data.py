@@ -70,3 +70,11 @@ POSE_LIBRARY = {
     "grasp_cylinder": _pose(_all(55, 60, 35, step=4), thumb(25, 40, -25, 25, 25)),
     "hook": _pose(_all(0, 95, 70), thumb(0, 15, 0, 5, 5)),
 }
+
+#: How often each library pose (per finger) is drawn when sampling poses for the hand-pose PCA. Everyday hands
+#: are mostly relaxed, open or grasping; fists, hooks and claws are rarer. With these weights the PCA mean is a
+#: relaxed, slightly flexed hand, as MANO's mean pose is (our judgement, not a measured frequency).
+PCA_POSE_WEIGHTS = {
+    "flat": 1.5, "relaxed": 4.0, "fist": 0.8, "point": 1.0, "pinch": 1.5, "ok": 1.0, "thumbs_up": 0.5,
+    "spread": 1.5, "victory": 0.7, "claw": 0.3, "grasp_cylinder": 1.5, "hook": 0.3,
+}

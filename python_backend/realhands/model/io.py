@@ -44,7 +44,7 @@ class HandModelData:
     ``joint_frames`` (16,3,3) anatomical frames (columns: flexion, radial-deviation and distal axes),
     ``joint_limits`` (16,3,2) radians (min, max of flexion, radial deviation, twist),
     ``vertex_parts`` (V,) int region labels, ``pose_library`` (P,45) axis-angle with ``pose_names``,
-    ``shape_names`` (10,) what each beta does.
+    ``shape_names`` (10,) what each beta does, ``hands_pca_std`` (45,) spread of each PCA pose coefficient.
     """
 
     v_template: np.ndarray
@@ -68,6 +68,7 @@ class HandModelData:
     pose_library: np.ndarray | None = None
     pose_names: np.ndarray | None = None
     shape_names: np.ndarray | None = None
+    hands_pca_std: np.ndarray | None = None
     source: str = ""
 
     REQUIRED = ("v_template", "faces", "J_regressor", "weights", "posedirs", "shapedirs", "kintree_table",
@@ -274,6 +275,8 @@ def _from_mapping(d: dict, source: str, side: str | None) -> HandModelData:
         kwargs["side"] = side or ("left" if "LEFT" in base else "right")
     if "name" not in kwargs:
         kwargs["name"] = os.path.splitext(os.path.basename(source))[0]
+    if "hands_pca_std" not in kwargs and d.get("hands_coeffs") is not None:  # official MANO: its training poses
+        kwargs["hands_pca_std"] = np.asarray(d["hands_coeffs"], dtype=np.float64).std(0)
     if "tip_vertex_ids" not in kwargs and np.asarray(d["v_template"]).shape[0] == 778:
         kwargs["tip_vertex_ids"] = np.array(MANO_TIP_VERTEX_IDS)
     return HandModelData(**kwargs).validate()

@@ -1,0 +1,92 @@
+"""Smooth, plausible hand motion over time: gestures, grasps, waving, a hand entering and leaving the view.
+
+A sequence is a list of HandSamples at a frame rate. Hand poses move between library keyframes with per-joint
+spherical interpolation and eased timing; the hand's placement drifts smoothly (sums of low-frequency sines)
+around an egocentric viewpoint; appearance, light and background stay fixed for the whole sequence.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+from ..model.io import HandModelData
+from .rig import StereoRig
+from .sampling import HandSample, sample_betas, sample_view
+
+#: name -> keyframe poses (library names) cycled through; the hand dwells briefly on each.
+GESTURES = {
+    "grasp": ["relaxed", "spread", "grasp_cylinder", "fist", "grasp_cylinder", "relaxed"],
+    "pinch": ["relaxed", "pinch", "relaxed", "ok", "relaxed"],
+    "count": ["fist", "point", "victory", "spread", "relaxed"],
+    "wave": ["spread", "spread"],
+    "enter_exit": ["relaxed", "point", "relaxed"],
+    "mixed": ["relaxed", "point", "pinch", "spread", "fist", "thumbs_up", "ok", "relaxed"],
+}
+
+
+def _ease(t):
+    return t * t * (3 - 2 * t)
+
+
+def pose_track(data: HandModelData, keyframes: list[str], num_frames: int, hold: float = 0.3) -> np.ndarray:
+    """(T,45) absolute hand poses passing through the named library poses, eased, per-joint slerp."""
+    names = list(data.pose_names)
+    missing = [k for k in keyframes if k not in names]
+    if missing:
+        raise ValueError(f"poses {missing} are not in this model's library ({', '.join(names)})")
+    keys = np.stack([data.pose_library[names.index(k)] for k in keyframes])  # (K,45)
+    segs = len(keys) - 1
+    out = np.empty((num_frames, 45))
+    for f in range(num_frames):
+        u = f / max(num_frames - 1, 1) * segs
+        k = min(int(u), segs - 1)
+        local = u - k
+        t = _ease(np.clip((local - hold / 2) / (1 - hold), 0, 1))  # dwell at each keyframe
+        for j in range(15):
+            rots = Rotation.from_rotvec(keys[[k, k + 1], 3 * j:3 * j + 3])
+            out[f, 3 * j:3 * j + 3] = Slerp([0, 1], rots)([t]).as_rotvec()[0]
+    return out
+
+
+def _drift(rng, num_frames, fps, amplitude, period_range=(1.5, 5.0), components=3):
+    """(T,) smooth random signal: a sum of sines with random periods (s) and phases."""
+    t = np.arange(num_frames) / fps
+    sig = np.zeros(num_frames)
+    for _ in range(components):
+        sig += np.sin(2 * np.pi * t / rng.uniform(*period_range) + rng.uniform(0, 2 * np.pi))
+    return amplitude * sig / components
+
+
+def make_sequence(data: HandModelData, rig: StereoRig, kind: str, num_frames: int, fps: float,
+                  rng: np.random.Generator) -> list[HandSample]:
+    """A gesture sequence for one hand (``data.side``) as seen by the rig's left camera."""
+    if kind not in GESTURES:
+        raise ValueError(f"unknown sequence kind {kind!r}: use one of {', '.join(GESTURES)}")
+    poses = pose_track(data, GESTURES[kind], num_frames)
+    centre = data.J_regressor[4] @ data.v_template
+    glob0, transl0 = sample_view(rng, rig, data.side, centre, egocentric=True)
+    R0 = Rotation.from_rotvec(glob0)
+    betas = sample_betas(rng)
+    frames = []
+    wobble = [_drift(rng, num_frames, fps, np.radians(8)) for _ in range(3)]
+    shift = [_drift(rng, num_frames, fps, 0.02) for _ in range(3)]
+    t = np.arange(num_frames) / fps
+    wave = np.radians(25) * np.sin(2 * np.pi * t * 1.2) if kind == "wave" else np.zeros(num_frames)
+    for f in range(num_frames):
+        rot = R0 * Rotation.from_rotvec([wobble[0][f], wobble[1][f], wobble[2][f] + wave[f]])
+        # keep the middle knuckle where the drift puts it (rotation about the hand's centre, not the wrist)
+        c = R0.apply(centre) + transl0 + np.array([shift[0][f], shift[1][f], shift[2][f]])
+        if kind == "enter_exit":  # slide in from the side and out the other
+            s = f / max(num_frames - 1, 1)
+            c = c + np.array([(s - 0.5) * 2.2 * c[2] * rig.width / rig.fx, 0.0, 0.0])
+        transl = c - rot.apply(centre)
+        frames.append(HandSample(data.side, rot.as_rotvec(), poses[f], betas, transl, np.zeros(3), "egocentric"))
+    return frames
+
+
+def smoothness(frames: list[HandSample]) -> float:
+    """Largest frame-to-frame change of any joint angle (rad): a check that motion has no jumps."""
+    poses = np.stack([np.concatenate([f.global_orient, f.hand_pose]) for f in frames])
+    d = Rotation.from_rotvec(poses[1:].reshape(-1, 3)).inv() * Rotation.from_rotvec(poses[:-1].reshape(-1, 3))
+    return float(np.max(d.magnitude()))
+

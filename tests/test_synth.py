@@ -1,0 +1,167 @@
+"""Synthetic stereo data: renderer, rig, determinism, geometry consistency, dataset format and errors."""
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from realhands.render.rasterize import rasterize
+from realhands.synth.dataset import SynthOnTheFlyDataset, SynthShardDataset, shard_name, synthesize
+from realhands.synth.errors import DatasetError
+from realhands.synth.generate import SynthConfig, SynthGenerator
+from realhands.synth.rig import make_rig, parse_resolution
+from realhands.synth.sequence import smoothness
+
+SMALL = SynthConfig(resolution="160x120", texture_size=128)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return SynthGenerator(SMALL, seed=5)
+
+
+def test_rasterizer_hand_computed_square():
+    # a 2x2 m square at z=2 facing the camera, f=100 px: covers 100x100 px around the centre
+    v = torch.tensor([[[-1.0, -1.0, 2.0], [1.0, -1.0, 2.0], [1.0, 1.0, 2.0], [-1.0, 1.0, 2.0]]])
+    faces = torch.tensor([[0, 2, 1], [0, 3, 2]])  # counter-clockwise seen from the camera (y down)
+    K = torch.tensor([[[100.0, 0, 100], [0, 100, 100], [0, 0, 1]]])
+    f = rasterize(v, faces, K, 200, 200)
+    assert f.mask.sum() == 100 * 100
+    assert f.mask[0, 50:150, 50:150].all() and not f.mask[0, :50].any()
+    assert torch.allclose(f.depth[f.mask], torch.tensor(2.0))
+    assert torch.allclose(f.bary.sum(-1)[f.mask], torch.tensor(1.0))
+    back = rasterize(v, faces[:, [0, 2, 1]], K, 200, 200)  # flipped winding: culled
+    assert back.mask.sum() == 0
+
+
+def test_rasterizer_nearest_surface_wins():
+    near = [[-1.0, -1.0, 2.0], [1.0, -1.0, 2.0], [0.0, 1.0, 2.0]]
+    far = [[-1.0, -1.0, 3.0], [1.0, -1.0, 3.0], [0.0, 1.0, 3.0]]
+    for order in ((far, near), (near, far)):
+        v = torch.tensor([order[0] + order[1]])
+        f = rasterize(v, torch.tensor([[0, 2, 1], [3, 5, 4]]), torch.tensor([[[100.0, 0, 50], [0, 100, 50], [0, 0, 1]]]),
+                      100, 100)
+        assert torch.allclose(f.depth[f.mask], torch.tensor(2.0))
+
+
+def test_rig_specs_and_disparity():
+    zed2 = make_rig("zed2", "HD720")
+    assert zed2.baseline == 0.12 and (zed2.width, zed2.height) == (1280, 720)
+    assert 95 < zed2.hfov_deg < 105
+    assert make_rig("zedm", "VGA").baseline == 0.063
+    assert parse_resolution("640x480") == (640, 480)
+    with pytest.raises(ValueError, match="WIDTHxHEIGHT"):
+        parse_resolution("big")
+    with pytest.raises(ValueError, match="unknown rig"):
+        make_rig("kinect")
+    np.testing.assert_allclose(zed2.disparity(0.5), zed2.fx * 0.12 / 0.5)
+
+
+def test_same_seed_same_data_and_other_seed_differs(gen):
+    a, b = gen.sample(3), SynthGenerator(SMALL, seed=5).sample(3)
+    np.testing.assert_array_equal(a.rgb_left, b.rgb_left)
+    np.testing.assert_array_equal(a.vertices, b.vertices)
+    c = SynthGenerator(SMALL, seed=6).sample(3)
+    assert not np.array_equal(a.vertices, c.vertices)
+    # order does not matter: sample 3 is the same whether or not others were drawn before
+    gen.sample(0)
+    np.testing.assert_array_equal(gen.sample(3).joints3d, a.joints3d)
+
+
+def test_projected_joints_fall_inside_the_mask(gen):
+    inside, total = 0, 0
+    for i in range(12):
+        s = gen.sample(i)
+        for view in ("left", "right"):
+            j2d = getattr(s, f"joints2d_{view}")
+            label = getattr(s, f"label_{view}")
+            h, w = label.shape
+            px = np.round(j2d - 0.5).astype(int)
+            ok = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+            hit = label[px[ok, 1], px[ok, 0]] > 0
+            inside += hit.sum()
+            total += ok.sum()
+    assert total > 300 and inside / total > 0.97
+
+
+def test_stereo_disparity_matches_focal_times_baseline_over_depth(gen):
+    s = gen.sample(1)
+    disparity = s.joints2d_left[:, 0] - s.joints2d_right[:, 0]
+    expected = s.K_left[0, 0] * -s.T_right_from_left[0, 3] / s.joints3d[:, 2]
+    np.testing.assert_allclose(disparity, expected, rtol=1e-4)
+    np.testing.assert_allclose(s.joints2d_left[:, 1], s.joints2d_right[:, 1], atol=1e-3)  # rectified rows
+
+
+def test_render_labels_and_colours(gen):
+    s = gen.sample(2)
+    assert set(np.unique(s.label_left)) <= {0, 1, 2} and (s.label_left == 1).sum() > 30
+    hand = s.rgb_left[s.label_left == 1].astype(float)
+    assert hand.std() > 1.0  # shaded and textured, not flat
+
+
+def test_dataset_round_trip_resume_and_errors(tmp_path):
+    out = tmp_path / "ds"
+    r = synthesize(out, 5, seed=2, config=SMALL, shard_size=2, progress=False)
+    assert r["shards"] == 3
+    ds = SynthShardDataset(out)
+    assert len(ds) == 5
+    ref = SynthGenerator(SMALL, seed=2).sample(4)
+    d = ds[4]
+    assert d["rgb_left"].shape == (3, 120, 160) and d["mask_left"].dtype == torch.bool
+    np.testing.assert_allclose(d["vertices"].numpy(), ref.vertices, atol=2e-4)  # float16 relative storage
+    np.testing.assert_allclose(d["joints2d_right"].numpy(), ref.joints2d_right, atol=1e-4)
+    np.testing.assert_array_equal(d["label_left"].numpy(), ref.label_left)  # PNG: lossless
+    assert np.abs(d["rgb_left"].numpy().transpose(1, 2, 0) * 255 - ref.rgb_left).mean() < 4  # JPEG 95
+    assert d["side"] == ref.side
+    # resume: delete one shard, run again, identical bytes come back
+    before = (out / shard_name(1)).read_bytes()
+    (out / shard_name(1)).unlink()
+    r = synthesize(out, 5, seed=2, config=SMALL, shard_size=2, progress=False)
+    assert r["resumed_shards"] == 2
+    again, old = np.load(out / shard_name(1)), np.load(io.BytesIO(before))
+    for key in ("root", "rgb_left", "label_right", "pose"):
+        np.testing.assert_array_equal(again[key], old[key])
+    # another dataset in the same folder is refused
+    with pytest.raises(DatasetError, match="another dataset"):
+        synthesize(out, 5, seed=3, config=SMALL, shard_size=2, progress=False)
+    # corrupt and missing shards name the file
+    (out / shard_name(0)).write_bytes(b"garbage")
+    with pytest.raises(DatasetError, match="shard_00000.npz"):
+        SynthShardDataset(out)[0]
+    (out / shard_name(2)).unlink()
+    with pytest.raises(DatasetError, match="missing shard .*shard_00002.npz"):
+        SynthShardDataset(out)[4]
+    (out / "meta.json").write_text("{")
+    with pytest.raises(DatasetError, match="meta.json is not valid JSON"):
+        SynthShardDataset(out)
+
+
+def test_on_the_fly_dataset_matches_generator():
+    ds = SynthOnTheFlyDataset(3, seed=9, config=SMALL)
+    ref = SynthGenerator(SMALL, seed=9).sample(1)
+    np.testing.assert_allclose(ds[1]["joints3d"].numpy(), ref.joints3d)
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2, collate_fn=list)))
+    assert len(batch) == 2
+
+
+def test_sequences_are_smooth(gen):
+    frames = gen.sequence(0, kind="grasp", num_frames=24, fps=30)
+    assert len(frames) == 24
+    from realhands.synth.sequence import make_sequence
+    hands = make_sequence(gen.models["right"].data, gen.rig, "wave", 60, 30.0, np.random.default_rng(0))
+    assert smoothness(hands) < np.radians(8)  # no joint turns more than 8 degrees between frames at 30 fps
+    with pytest.raises(ValueError, match="unknown sequence kind"):
+        make_sequence(gen.models["right"].data, gen.rig, "moonwalk", 10, 30.0, np.random.default_rng(0))
+
+
+def test_synth_cli(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "synth", "--out", str(tmp_path / "d"), "--count",
+                          "2", "--resolution", "96x72", "--shard-size", "2"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert json.loads((tmp_path / "d" / "meta.json").read_text())["count"] == 2
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "synth", "--out", str(tmp_path / "d"), "--count",
+                          "2", "--resolution", "96x72", "--seed", "4"], capture_output=True, text=True)
+    assert res.returncode == 2 and "another dataset" in res.stderr and "Traceback" not in res.stderr
