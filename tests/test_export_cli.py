@@ -105,3 +105,5 @@ def test_demo_writes_renders_and_meshes(tmp_path):
     assert img.shape == (320, 320, 3) and (img < 250).any(axis=2).mean() > 0.05  # the hand is in the picture
     mesh = trimesh.load(demo / "left_ok.obj", force="mesh")
     assert len(mesh.faces) > 1000
+    clip = Image.open(demo / "synthetic_clip.gif")
+    assert clip.n_frames == 24 and clip.size == (960, 240)

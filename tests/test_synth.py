@@ -165,3 +165,37 @@ def test_synth_cli(tmp_path):
     res = subprocess.run([sys.executable, "-m", "realhands.cli", "synth", "--out", str(tmp_path / "d"), "--count",
                           "2", "--resolution", "96x72", "--seed", "4"], capture_output=True, text=True)
     assert res.returncode == 2 and "another dataset" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_background_folder_photos_bad_files_and_errors(tmp_path):
+    from PIL import Image
+
+    from realhands.synth.backgrounds import BackgroundSource
+
+    folder = tmp_path / "bg"
+    folder.mkdir()
+    Image.new("RGB", (50, 40), (10, 200, 30)).save(folder / "green.png")
+    (folder / "broken.jpg").write_bytes(b"not an image")  # one bad file must not stop a run
+    src = BackgroundSource(folder)
+    rng = np.random.default_rng(0)
+    imgs = [src.sample(60, 80, rng) for _ in range(12)]
+    assert all(i.shape == (3, 60, 80) for i in imgs)
+    greenish = [i for i in imgs if i[1].mean() > 0.6 and i[0].mean() < 0.2]
+    assert greenish, "photos from the folder are used"
+    with pytest.raises(FileNotFoundError, match="background folder not found"):
+        BackgroundSource(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no images"):
+        BackgroundSource(tmp_path / "empty")
+    s = SynthGenerator(SynthConfig(resolution="96x72", texture_size=64, background_folder=str(folder)), seed=1)
+    assert s.sample(0).rgb_left.shape == (72, 96, 3)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_renderer_on_cuda_matches_cpu():
+    cfg = SynthConfig(resolution="160x120", texture_size=128, effects=False)
+    cpu = SynthGenerator(cfg, seed=3).sample(0)
+    gpu = SynthGenerator(cfg, seed=3, device="cuda").sample(0)
+    assert (cpu.label_left != gpu.label_left).mean() < 0.002
+    assert np.abs(cpu.rgb_left.astype(float) - gpu.rgb_left).mean() < 2.0

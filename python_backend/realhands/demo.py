@@ -1,8 +1,9 @@
 """The main job on the embedded default input.
 
-For now (foundation stage): load the hand model, pose it through its pose library for both hands, and write
-preview renders (PNG) and meshes (OBJ with UVs, GLB) to ``<output_dir>/demo``. Later stages grow this into
-the full camera -> avatar demo.
+So far: load the hand model, pose it through its pose library for both hands, and write preview renders (PNG)
+and meshes (OBJ with UVs, GLB) to ``<output_dir>/demo``; then render the embedded default input, a synthetic
+stereo gesture clip (``synthetic_clip.gif``: left view, right view, hand mask). Later stages grow this into the
+full camera -> avatar demo.
 """
 from __future__ import annotations
 
@@ -59,5 +60,21 @@ def run_demo(config: Config) -> dict:
         path = out / f"{side}_pose_library.png"
         Image.fromarray(tile_images(imgs, cols=min(4, len(imgs)))).save(path)
         summary["files"].append(str(path))
+    summary["files"].append(str(write_synthetic_clip(out / "synthetic_clip.gif", config)))
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def write_synthetic_clip(path: Path, config: Config, num_frames: int = 24) -> Path:
+    """Render the demo's default input (a stereo gesture clip, 320x240) as a GIF: left | right | hand mask."""
+    from .synth.generate import SynthConfig, SynthGenerator
+
+    gen = SynthGenerator(SynthConfig(rig="zedm", resolution="320x240", background_style="everyday"), seed=0,
+                         model_path=config.model.path)
+    frames = []
+    for f in tqdm(gen.sequence(0, kind="mixed", num_frames=num_frames, fps=12.0, side="right"),
+                  desc="synthetic stereo clip", unit="frame"):
+        mask = np.repeat((f.label_left == 1)[..., None] * 255, 3, axis=2).astype(np.uint8)
+        frames.append(Image.fromarray(np.concatenate([f.rgb_left, f.rgb_right, mask], axis=1)))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=83, loop=0)
+    return path
