@@ -66,21 +66,25 @@ class HandRenderer:
         dorsal = np.cross(distal, lateral) * (1.0 if data.side == "right" else -1.0)
         dorsal -= (dorsal @ distal) * distal
         dorsal /= np.linalg.norm(dorsal)
-        self.forearm = make_forearm(data.v_template, wrist, distal=distal, dorsal=dorsal)
+        self.forearm = make_forearm(data.v_template, data.faces, wrist, distal=distal, dorsal=dorsal)
         V = data.num_vertices
         self.num_hand_vertices = V
-        self.faces = torch.as_tensor(np.concatenate([data.faces, self.forearm.faces + V]), device=self.device)
-        self.num_hand_faces = len(data.faces)
+        drawn = ~self.forearm.hidden_hand_faces  # the wrist cap inside the forearm is not drawn
+        self.faces = torch.as_tensor(np.concatenate([data.faces[drawn], self.forearm.faces + V]), device=self.device)
+        self.num_hand_faces = int(drawn.sum())
         rest_s = (data.v_template - wrist) @ distal
         centroid_s = rest_s[data.faces].mean(1)
-        labels = np.concatenate([np.where(centroid_s >= wrist_cut, HAND, FOREARM),
-                                 np.full(len(self.forearm.faces), FOREARM)])
-        self.face_label = torch.as_tensor(labels, device=self.device)
+        # per-vertex distance along the arm from the wrist joint (forearm: far below the cut), interpolated per
+        # pixel to split hand from forearm along a straight line
+        self.wrist_cut = wrist_cut
+        self.vertex_s = torch.as_tensor(np.concatenate([rest_s, np.full(len(self.forearm.vertices), -1.0)]),
+                                        dtype=torch.float32, device=self.device)
         self.uv = torch.as_tensor(data.uv, dtype=torch.float32, device=self.device)
-        self.faces_uv = torch.as_tensor(data.faces_uv, device=self.device)
+        self.faces_uv = torch.as_tensor(data.faces_uv[drawn], device=self.device)
         self.forearm_rest = torch.as_tensor(self.forearm.vertices, dtype=torch.float32, device=self.device)
         self.forearm_along = torch.as_tensor(self.forearm.along, dtype=torch.float32, device=self.device)
         self.forearm_dorsal = torch.as_tensor(self.forearm.dorsal_weight, dtype=torch.float32, device=self.device)
+        self.forearm_bend = torch.as_tensor(self.forearm.bend_weight, dtype=torch.float32, device=self.device)
         # texels just distal of the wrist cut, split into back-of-hand and palm side, colour the forearm
         near = np.abs(centroid_s - (wrist_cut + 0.006)) < 0.006
         corners = data.faces[near].reshape(-1)
@@ -99,11 +103,17 @@ class HandRenderer:
         w = self.forearm_dorsal[None, :, None]
         return w * means[0][:, None] + (1 - w) * means[1][:, None]
 
-    def pose_forearm(self, wrist_world: torch.Tensor) -> torch.Tensor:
-        """wrist_world (B,4,4): rest -> world transform of the forearm (e.g. the wrist's skin transform,
-        optionally rotated about the wrist joint). Returns forearm vertices (B,N,3) in world."""
+    def pose_forearm(self, wrist_world: torch.Tensor, bent_world: torch.Tensor | None = None) -> torch.Tensor:
+        """Forearm vertices (B,N,3) in world. ``wrist_world`` (B,4,4): rest -> world transform of the hand's
+        wrist (its skin transform); ``bent_world``: the forearm's own transform (e.g. the wrist's, rotated about
+        the wrist joint). The rim ring follows the hand, the arm above it the forearm, blended in between."""
         v = self.forearm_rest
-        return (wrist_world[:, None, :3, :3] @ v[None, :, :, None])[..., 0] + wrist_world[:, None, :3, 3]
+        hand = (wrist_world[:, None, :3, :3] @ v[None, :, :, None])[..., 0] + wrist_world[:, None, :3, 3]
+        if bent_world is None:
+            return hand
+        arm = (bent_world[:, None, :3, :3] @ v[None, :, :, None])[..., 0] + bent_world[:, None, :3, 3]
+        w = self.forearm_bend[None, :, None]
+        return (1 - w) * hand + w * arm
 
     def _occlusion(self, world: torch.Tensor) -> torch.Tensor:
         """(B, V+N) per-vertex occlusion from the hand surface (the forearm neither casts nor gets any, so the
@@ -170,7 +180,9 @@ class HandRenderer:
         rgb = rgb.permute(0, 3, 1, 2)
         fidx = frags.face.clamp_min(0)
 
-        label = torch.where(covered, self.face_label[fidx], torch.zeros_like(fidx))
+        s_pix = torch.full((B, H, W), -1.0, device=self.device)
+        s_pix[b, py, px] = (self.vertex_s[corners] * w).sum(1)
+        label = torch.where(covered, torch.where(s_pix >= self.wrist_cut, HAND, FOREARM), 0)
         depth = frags.depth
         if ssaa > 1:
             rgb = F.avg_pool2d(rgb, ssaa)

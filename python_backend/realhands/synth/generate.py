@@ -125,7 +125,8 @@ class SynthGenerator:
         Rb = axis_angle_to_matrix(torch.as_tensor(hand.wrist_bend, dtype=torch.float32, device=self.device))
         bend[:3, :3] = Rb
         bend[:3, 3] = J0 - Rb @ J0
-        forearm = self.renderers[hand.side].pose_forearm(out.skin_transforms[:, 0] @ bend)
+        wrist = out.skin_transforms[:, 0]
+        forearm = self.renderers[hand.side].pose_forearm(wrist, wrist @ bend)
         return out, forearm
 
     def _render(self, hand: HandSample, light: LightSample, texture, sleeve, rng, background=None):
