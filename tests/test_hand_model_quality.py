@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from realhands.conventions import FINGER_JOINTS, MANO_PARENTS

@@ -199,3 +199,25 @@ def test_renderer_on_cuda_matches_cpu():
     gpu = SynthGenerator(cfg, seed=3, device="cuda").sample(0)
     assert (cpu.label_left != gpu.label_left).mean() < 0.002
     assert np.abs(cpu.rgb_left.astype(float) - gpu.rgb_left).mean() < 2.0
+
+
+def test_forearm_starts_on_the_hand_rim_and_follows_it(gen):
+    from realhands.model import quality
+
+    r = gen.renderers["right"]
+    f = r.forearm
+    assert quality.is_consistently_oriented(f.faces)
+    rim = f.vertices[f.along == 0]
+    data = gen.models["right"].data
+    # every rim vertex of the tube is a vertex of the hand mesh: no gap, no step at the wrist
+    d = np.min(np.linalg.norm(rim[:, None] - data.v_template[None], axis=-1), axis=1)
+    assert d.max() < 1e-9
+    assert 0 < f.hidden_hand_faces.sum() < 60  # the wrist cap, nothing else
+    # posed (with a wrist bend), the tube's rim stays on the posed hand mesh: it follows the hand, not the arm
+    from realhands.synth.sampling import sample_hand
+
+    out, forearm = gen.pose_hand(sample_hand(data, np.random.default_rng(0), gen.rig))
+    rim_idx = np.nonzero(f.along == 0)[0]
+    posed = out.vertices[0].numpy()
+    gap = np.min(np.linalg.norm(forearm[0, rim_idx].numpy()[:, None] - posed[None], axis=-1), axis=1)
+    assert gap.max() < 0.5e-3, gap.max()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..conventions import MANO_PARENTS, MANO_TIP_VERTEX_IDS, NUM_JOINTS, check_side
+from ..conventions import MANO_TIP_VERTEX_IDS, NUM_JOINTS, check_side
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL_FILE = ASSET_DIR / "realhands_hand_right.npz"

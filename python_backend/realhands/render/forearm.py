@@ -13,7 +13,9 @@ class Forearm:
     vertices (N,3), faces (M,3) counter-clockwise from outside; ``along`` (N,) distance from the rim (m);
     ``dorsal_weight`` (N,) in [0,1]: how much each vertex lies on the back-of-hand side; ``bend_weight`` (N,):
     0 on the rim ring (moves with the hand), rising to 1 a few centimetres up the arm (moves with the forearm);
-    ``hidden_hand_faces`` (F,) bool: faces of the hand mesh inside the forearm (its wrist cap), not drawn.
+    ``hidden_hand_faces`` (F,) bool: faces of the hand mesh inside the forearm (its wrist cap), not drawn;
+    ``rim_vertex_ids`` (n,): the hand vertices of the rim; tube vertex i (but the last, the elbow cap's
+    centre) lies on ring i // n at the angle of rim vertex i % n.
     """
 
     vertices: np.ndarray
@@ -22,6 +24,7 @@ class Forearm:
     dorsal_weight: np.ndarray
     bend_weight: np.ndarray
     hidden_hand_faces: np.ndarray
+    rim_vertex_ids: np.ndarray
 
 
 def _loop_from_edges(edges: np.ndarray) -> list[int]:
@@ -137,4 +140,4 @@ def make_forearm(v_template: np.ndarray, faces: np.ndarray, wrist: np.ndarray, l
     rel = verts - centre
     rel -= np.outer(rel @ distal, distal)
     dorsal_weight = 1.0 / (1.0 + np.exp(-8.0 * (rel @ dorsal) / np.maximum(np.linalg.norm(rel, axis=1), 1e-9)))
-    return Forearm(verts, out, along, dorsal_weight, bendw, hidden)
+    return Forearm(verts, out, along, dorsal_weight, bendw, hidden, np.asarray(loop, dtype=np.int64))

@@ -85,6 +85,7 @@ class HandRenderer:
         self.forearm_along = torch.as_tensor(self.forearm.along, dtype=torch.float32, device=self.device)
         self.forearm_dorsal = torch.as_tensor(self.forearm.dorsal_weight, dtype=torch.float32, device=self.device)
         self.forearm_bend = torch.as_tensor(self.forearm.bend_weight, dtype=torch.float32, device=self.device)
+        self.rim_ids = torch.as_tensor(self.forearm.rim_vertex_ids, device=self.device)
         # texels just distal of the wrist cut, split into back-of-hand and palm side, colour the forearm
         near = np.abs(centroid_s - (wrist_cut + 0.006)) < 0.006
         corners = data.faces[near].reshape(-1)
@@ -103,17 +104,27 @@ class HandRenderer:
         w = self.forearm_dorsal[None, :, None]
         return w * means[0][:, None] + (1 - w) * means[1][:, None]
 
-    def pose_forearm(self, wrist_world: torch.Tensor, bent_world: torch.Tensor | None = None) -> torch.Tensor:
+    def pose_forearm(self, wrist_world: torch.Tensor, bent_world: torch.Tensor | None = None,
+                     hand_vertices: torch.Tensor | None = None) -> torch.Tensor:
         """Forearm vertices (B,N,3) in world. ``wrist_world`` (B,4,4): rest -> world transform of the hand's
         wrist (its skin transform); ``bent_world``: the forearm's own transform (e.g. the wrist's, rotated about
-        the wrist joint). The rim ring follows the hand, the arm above it the forearm, blended in between."""
+        the wrist joint). The rim ring follows the hand, the arm above it the forearm, blended in between.
+        With ``hand_vertices`` (B,V,3), the posed (and shaped) hand, the rim ring is exactly the hand's rim and
+        the difference fades out up the arm, so hand and arm meet without a gap for any shape and pose."""
         v = self.forearm_rest
         hand = (wrist_world[:, None, :3, :3] @ v[None, :, :, None])[..., 0] + wrist_world[:, None, :3, 3]
-        if bent_world is None:
-            return hand
-        arm = (bent_world[:, None, :3, :3] @ v[None, :, :, None])[..., 0] + bent_world[:, None, :3, 3]
         w = self.forearm_bend[None, :, None]
-        return (1 - w) * hand + w * arm
+        out = hand
+        if bent_world is not None:
+            arm = (bent_world[:, None, :3, :3] @ v[None, :, :, None])[..., 0] + bent_world[:, None, :3, 3]
+            out = (1 - w) * hand + w * arm
+        if hand_vertices is not None:
+            n = len(self.rim_ids)
+            delta = hand_vertices[:, self.rim_ids] - hand[:, :n]  # (B,n,3) rim: actual minus rigid
+            ring_delta = delta.repeat(1, (out.shape[1] - 1) // n, 1)
+            out = out.clone()
+            out[:, :-1] = out[:, :-1] + (1 - w[:, :-1]) * ring_delta
+        return out
 
     def _occlusion(self, world: torch.Tensor) -> torch.Tensor:
         """(B, V+N) per-vertex occlusion from the hand surface (the forearm neither casts nor gets any, so the
@@ -134,7 +145,7 @@ class HandRenderer:
         hand_vertices (B,V,3) and forearm_vertices (B,N,3) in world metres; texture (B,3,S,S) in [0,1];
         forearm_colour (B,N,3) per forearm vertex; K (B,3,3) intrinsics; R (B,3,3), t (B,3) world -> camera.
         ``ssaa``: supersampling factor for anti-aliased RGB and coverage. ``occlusion``: per-vertex ambient
-        occlusion (O(V^2) per distinct geometry: ~0.1 s per hand on a 2-core CPU, shared by stereo views).
+        occlusion (O(V^2) per distinct geometry: ~40 ms per hand on a 2-core CPU, shared by stereo views).
         """
         B = hand_vertices.shape[0]
         lighting = lighting or Lighting.default(B, self.device)
@@ -178,7 +189,6 @@ class HandRenderer:
         rgb = torch.zeros(B, H, W, 3, device=self.device)
         rgb[b, py, px] = shaded.clamp(0, 1)
         rgb = rgb.permute(0, 3, 1, 2)
-        fidx = frags.face.clamp_min(0)
 
         s_pix = torch.full((B, H, W), -1.0, device=self.device)
         s_pix[b, py, px] = (self.vertex_s[corners] * w).sum(1)

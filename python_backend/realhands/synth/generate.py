@@ -126,7 +126,7 @@ class SynthGenerator:
         bend[:3, :3] = Rb
         bend[:3, 3] = J0 - Rb @ J0
         wrist = out.skin_transforms[:, 0]
-        forearm = self.renderers[hand.side].pose_forearm(wrist, wrist @ bend)
+        forearm = self.renderers[hand.side].pose_forearm(wrist, wrist @ bend, out.vertices)
         return out, forearm
 
     def _render(self, hand: HandSample, light: LightSample, texture, sleeve, rng, background=None):
