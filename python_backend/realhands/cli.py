@@ -1,4 +1,4 @@
-"""Command line: ``realhands demo``, ``synth``, ``sequence``, ``model info|convert|export``."""
+"""Command line: ``realhands demo``, ``reconstruct``, ``synth``, ``sequence``, ``model info|convert|export``."""
 from __future__ import annotations
 
 import argparse
@@ -124,6 +124,116 @@ def cmd_sequence(args) -> int:
     return 0
 
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+
+
+def _inputs(paths):
+    """Expand files and folders into (kind, path) items in a stable order; missing paths are kept (reported
+    as errors when their turn comes)."""
+    items = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            items += [("image" if f.suffix.lower() in IMAGE_SUFFIXES else "video", f) for f in sorted(p.rglob("*"))
+                      if f.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES]
+        else:
+            items.append(("video" if p.suffix.lower() in VIDEO_SUFFIXES else "image", p))
+    return items
+
+
+def _read_image(path: Path):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise FileNotFoundError(f"no such image: {path}")
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"cannot read {path} as an image ({exc})") from None
+
+
+def cmd_reconstruct(args) -> int:
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from .reconstruct import Reconstructor, default_intrinsics
+    from .viz.overlay import draw_overlay
+
+    intr = None
+    if args.intrinsics:
+        try:
+            intr = tuple(float(x) for x in args.intrinsics.split(","))
+            assert len(intr) == 4 and intr[0] > 0 and intr[1] > 0
+        except (ValueError, AssertionError):
+            raise ValueError(f"--intrinsics {args.intrinsics!r}: give fx,fy,cx,cy in pixels") from None
+    overlay_dir = Path(args.overlay) if args.overlay else None
+    if overlay_dir:
+        overlay_dir.mkdir(parents=True, exist_ok=True)
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    images = Reconstructor(video=False, max_hands=args.max_hands, mask=args.mask if overlay_dir else "none",
+                           model_path=args.model)
+    failures, written = 0, 0
+
+    def frames(kind, path):
+        if kind == "image":
+            yield str(path), _read_image(path), None
+            return
+        import cv2
+
+        cap = cv2.VideoCapture(str(path))
+        if not cap.isOpened():
+            raise ValueError(f"cannot open {path} as a video")
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        i = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            yield f"{path}#frame={i}", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i / fps
+            i += 1
+        cap.release()
+        if i == 0:
+            raise ValueError(f"{path}: no frames could be read (truncated or unsupported video)")
+
+    with open(out_path, "w") as fh:
+        for kind, path in _inputs(args.paths):
+            rec = images
+            if kind == "video":
+                rec = Reconstructor(video=True, max_hands=args.max_hands, mask=args.mask if overlay_dir else "none",
+                                    model_path=args.model)
+            try:
+                for name, img, t in frames(kind, path):
+                    h, w = img.shape[:2]
+                    K = intr or default_intrinsics(w, h)
+                    try:
+                        hands = rec(img, K, timestamp=t)
+                    except Exception as exc:  # one bad frame must not end a long run
+                        fh.write(json.dumps({"image": name, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+                        failures += 1
+                        continue
+                    line = {"image": name, "width": w, "height": h, "intrinsics": [round(x, 4) for x in K],
+                            "hands": [hd.to_json(with_vertices=not args.no_vertices) for hd in hands]}
+                    fh.write(json.dumps(line) + "\n")
+                    written += 1
+                    if overlay_dir:
+                        Km = np.array([[K[0], 0, K[2]], [0, K[1], K[3]], [0, 0, 1.0]])
+                        faces = rec.models["right"].faces
+                        vis = draw_overlay(img, hands, Km, faces)
+                        stem = Path(name.replace("#frame=", "_f")).stem
+                        Image.fromarray(vis).save(overlay_dir / f"{stem}.jpg", quality=92)
+            except (FileNotFoundError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                fh.write(json.dumps({"image": str(path), "error": str(exc)}) + "\n")
+                failures += 1
+    print(f"wrote {written} result line(s) to {out_path}" + (f"; {failures} input(s) failed" if failures else ""))
+    return 1 if failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="realhands", description="RealHands: camera images -> animated 3D hands.")
     p.add_argument("--config", help="TOML configuration file (see realhands.config)")
@@ -162,6 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--fps", type=float, default=30.0)
     sq.add_argument("--side", choices=["right", "left"])
     sq.set_defaults(func=cmd_sequence)
+
+    rc = sub.add_parser("reconstruct", help="3D hands from images, folders and videos -> JSON lines")
+    rc.add_argument("paths", nargs="+", help="image files, folders of images, videos")
+    rc.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: 60 deg horizontal FOV, centred)")
+    rc.add_argument("--out", required=True, help="results file (.jsonl), one line per image or frame")
+    rc.add_argument("--overlay", help="folder for overlay images (mesh and keypoints drawn on the input)")
+    rc.add_argument("--no-vertices", action="store_true", help="leave the mesh vertices out of the JSON")
+    rc.add_argument("--mask", default="grabcut", choices=["grabcut", "hsv", "none"],
+                    help="mask source for overlays and later refinement (default: grabcut)")
+    rc.add_argument("--max-hands", type=int, default=2)
+    rc.add_argument("--model", help="MANO-format model file or folder")
+    rc.set_defaults(func=cmd_reconstruct)
 
     m = sub.add_parser("model", help="hand model tools")
     msub = m.add_subparsers(dest="model_command", required=True)

@@ -138,6 +138,27 @@ class HandModel(nn.Module):
             rest_vertices=v_shaped if return_rest else None, rest_joints=rest_joints if return_rest else None)
 
 
+    def keypoints(self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor,
+                  transl: torch.Tensor) -> torch.Tensor:
+        """(B,21,3) keypoints in MediaPipe order, without skinning the whole mesh (for fitting: only the 16
+        joints and the 5 fingertip vertices are posed). Same inputs and results as ``forward(...).keypoints``."""
+        B = global_orient.shape[0]
+        pose = self.full_pose(global_orient, hand_pose)
+        nb = betas.shape[-1]
+        v_shaped = self.v_template + torch.einsum("bl,vcl->bvc", betas, self.shapedirs[..., :nb])
+        rest_joints = torch.einsum("jv,bvc->bjc", self.J_regressor, v_shaped)
+        R = axis_angle_to_matrix(pose.reshape(B, -1, 3))
+        eye = torch.eye(3, dtype=R.dtype, device=R.device)
+        feat = (R[:, 1:] - eye).reshape(B, -1)
+        tips = self.tip_vertex_ids
+        cols = (tips[:, None] * 3 + torch.arange(3, device=tips.device)).reshape(-1)
+        tip_rest = v_shaped[:, tips] + (feat @ self.posedirs[:, cols]).reshape(B, 5, 3)
+        world, skin = rigid_chain(R, rest_joints, self.parents)
+        tip_posed = skin_vertices(tip_rest, self.lbs_weights[tips], skin)
+        joints = torch.cat([world[..., :3, 3], tip_posed], 1) + transl[:, None]
+        return joints[:, self.keypoint_order]
+
+
 def load_hand_model(side: str = "right", model_path: str | os.PathLike | None = None, **kwargs) -> HandModel:
     """Shortcut: ``HandModel(side=side, model_path=model_path, **kwargs)``."""
     return HandModel(side=side, model_path=model_path, **kwargs)

@@ -1,0 +1,245 @@
+"""Fit the hand model to 2D keypoints (known intrinsics) and MediaPipe's metric 3D landmarks.
+
+Unknowns per hand, in camera coordinates (OpenCV axes, metres): global rotation (3), hand pose (45,
+absolute axis-angle), shape (10), translation (3). Loss:
+
+* 2D: pseudo-Huber distance between projected and detected keypoints, in units of the hand's size in
+  pixels (so near and far hands weigh the same);
+* 3D: MediaPipe's world landmarks carry metric shape and articulation but their orientation is tens of degrees
+  off, so they are rotated (Kabsch) onto our root-relative joints at the start of each stage before comparing;
+* priors: a Gaussian on the pose in the model's PCA space, joint limits (anatomical angles), shape.
+
+Absolute position follows from the intrinsics and the hand's size: the initial depth is fx x (3D wrist-to-
+knuckles length) / (the same in pixels). Optimised with L-BFGS, batched over hands; a warm start (the previous
+frame's result) needs few iterations.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..model import HandModel
+from ..model.lbs import matrix_to_axis_angle
+
+PALM = [0, 5, 9, 13, 17]  # wrist and the four knuckles (keypoint order)
+
+
+@dataclass
+class FitWeights:
+    """Loss weights. 2D residuals are in pixels as if the hand were 100 px long (wrist to knuckles ~ 40 px),
+    3D residuals in centimetres; both through a pseudo-Huber with the given knees."""
+
+    keypoints_2d: float = 1.0
+    knee_2d_px: float = 3.0
+    world_3d: float = 1.0
+    knee_3d_cm: float = 1.0
+    pose_prior: float = 0.05
+    joint_limits: float = 100.0
+    shape_prior: float = 0.05
+
+
+@dataclass
+class FitResult:
+    """Fitted parameters (B rows) and what they give. Camera coordinates, metres; keypoint order."""
+
+    global_orient: torch.Tensor  # (B,3)
+    hand_pose: torch.Tensor  # (B,45) absolute (flat-hand mean)
+    betas: torch.Tensor  # (B,10)
+    transl: torch.Tensor  # (B,3)
+    joints3d: torch.Tensor  # (B,21,3)
+    keypoints_2d: torch.Tensor  # (B,21,2) projected
+    reprojection_px: torch.Tensor  # (B,) mean 2D error
+    seconds: float = 0.0
+    iterations: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def _project(points, K):
+    uv = points[..., :2] / points[..., 2:3].clamp_min(1e-4)
+    return uv * torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None] + torch.stack([K[:, 0, 2], K[:, 1, 2]], -1)[:, None]
+
+
+def _kabsch(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+    """Rotations (B,3,3) minimising |R src_i - dst_i| over points (B,N,3) (both centred here)."""
+    a = src - src.mean(1, keepdim=True)
+    b = dst - dst.mean(1, keepdim=True)
+    U, _, Vt = torch.linalg.svd(b.transpose(1, 2) @ a)
+    d = torch.sign(torch.linalg.det(U @ Vt))
+    D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
+    return U @ D @ Vt
+
+
+def _pseudo_huber(r2: torch.Tensor, c: float) -> torch.Tensor:
+    return c * c * (torch.sqrt(1.0 + r2 / (c * c)) - 1.0)
+
+
+def _euler_xyz(R: torch.Tensor) -> torch.Tensor:
+    """Intrinsic XYZ angles of rotation matrices (...,3,3) (R = Rx(a) Ry(b) Rz(c))."""
+    b = torch.asin(R[..., 0, 2].clamp(-1 + 1e-6, 1 - 1e-6))
+    a = torch.atan2(-R[..., 1, 2], R[..., 2, 2])
+    c = torch.atan2(-R[..., 0, 1], R[..., 0, 0])
+    return torch.stack([a, b, c], -1)
+
+
+class KeypointFitter:
+    """Fits one HandModel (one handedness) to batches of detections.
+
+    Args:
+        model: a HandModel with ``flat_hand_mean=True`` (poses are absolute).
+    """
+
+    def __init__(self, model: HandModel, weights: FitWeights | None = None):
+        if not model.flat_hand_mean or model.use_pca:
+            raise ValueError("KeypointFitter needs HandModel(flat_hand_mean=True, use_pca=False)")
+        self.model = model
+        self.w = weights or FitWeights()
+        d = model.data
+        dt = model.v_template.dtype
+        self.mean = torch.as_tensor(d.hands_mean, dtype=dt)
+        self.components = torch.as_tensor(d.hands_components, dtype=dt)
+        std = d.hands_pca_std if d.hands_pca_std is not None else np.ones(45)
+        self.inv_std = torch.as_tensor(1.0 / np.maximum(std, 0.05), dtype=dt)
+        self.frames = None if d.joint_frames is None else torch.as_tensor(d.joint_frames[1:], dtype=dt)
+        self.limits = None if d.joint_limits is None else torch.as_tensor(d.joint_limits[1:], dtype=dt)
+        self.signs = torch.tensor([1.0, -1.0, -1.0] if d.side == "left" else [1.0, 1.0, 1.0], dtype=dt)
+        with torch.no_grad():
+            z = torch.zeros(1, 3, dtype=dt)
+            rest = model.keypoints(z, self.mean[None], torch.zeros(1, 10, dtype=dt), z)[0]
+        self.rest_keypoints = rest  # mean pose, mean shape, model space
+
+    # ---- initialisation ------------------------------------------------------------------------------------
+    def initial_guess(self, kp2d: torch.Tensor, K: torch.Tensor, world: torch.Tensor | None) -> dict:
+        """Cold start: mean pose and shape, rotation from the world landmarks, depth from the hand's size."""
+        B, dt = kp2d.shape[0], self.mean.dtype
+        rest = self.rest_keypoints[None].expand(B, -1, -1)
+        if world is not None:
+            R = _kabsch(rest[:, PALM] - rest[:, :1], world[:, PALM] - world[:, :1])
+        else:
+            R = torch.eye(3, dtype=dt).expand(B, 3, 3)
+        size3d = (rest[:, PALM[1:]] - rest[:, :1]).norm(dim=-1).mean(1)
+        size2d = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
+        depth = 0.5 * (K[:, 0, 0] + K[:, 1, 1]) * size3d / size2d
+        centre2d = kp2d[:, PALM].mean(1)
+        ray = torch.stack([(centre2d[:, 0] - K[:, 0, 2]) / K[:, 0, 0], (centre2d[:, 1] - K[:, 1, 2]) / K[:, 1, 1],
+                           torch.ones(B, dtype=dt)], -1)
+        centre3d = ray * depth[:, None]
+        rest_centre = (R @ rest[:, PALM].mean(1)[..., None])[..., 0]
+        return {"global_orient": matrix_to_axis_angle(R), "hand_pose": self.mean[None].expand(B, -1).clone(),
+                "betas": torch.zeros(B, 10, dtype=dt), "transl": centre3d - rest_centre}
+
+    # ---- loss -----------------------------------------------------------------------------------------------
+    def _limit_penalty(self, hand_pose: torch.Tensor) -> torch.Tensor:
+        if self.frames is None or self.limits is None:
+            return torch.zeros(hand_pose.shape[0], dtype=hand_pose.dtype)
+        from ..model.lbs import axis_angle_to_matrix
+
+        R = axis_angle_to_matrix(hand_pose.reshape(-1, 15, 3))
+        ang = _euler_xyz(self.frames.transpose(1, 2) @ R @ self.frames) * self.signs
+        over = torch.relu(self.limits[..., 0] - ang) + torch.relu(ang - self.limits[..., 1])
+        return (over ** 2).sum((1, 2))
+
+    def loss(self, params: dict, kp2d, K, world_aligned, conf):
+        """Per-hand loss (B,) and keypoints (B,21,3). ``world_aligned``: MediaPipe's world landmarks, root-
+        relative and already rotated onto the fit (see :meth:`fit`), or None."""
+        m, w = self.model, self.w
+        joints = m.keypoints(params["global_orient"], params["hand_pose"], params["betas"], params["transl"])
+        size = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
+        r = (_project(joints, K) - kp2d) * (40.0 / size)[:, None, None]
+        total = w.keypoints_2d * (_pseudo_huber((r ** 2).sum(-1), w.knee_2d_px) * conf).sum(1)
+        if world_aligned is not None:
+            d = (joints - joints[:, :1] - world_aligned) * 100.0
+            total = total + w.world_3d * _pseudo_huber((d ** 2).sum(-1), w.knee_3d_cm).sum(1)
+        dev = (params["hand_pose"] - self.mean) @ self.components.T * self.inv_std
+        total = total + w.pose_prior * (dev ** 2).sum(1) + w.joint_limits * self._limit_penalty(params["hand_pose"])
+        total = total + w.shape_prior * (params["betas"] ** 2).sum(1)
+        return total, joints
+
+    def _align_world(self, params: dict, world: torch.Tensor | None) -> torch.Tensor | None:
+        """Rotate root-relative world landmarks onto the current fit's root-relative keypoints (Kabsch)."""
+        if world is None:
+            return None
+        with torch.no_grad():
+            j = self.model.keypoints(params["global_orient"], params["hand_pose"], params["betas"], params["transl"])
+            rel_w = world - world[:, :1]
+            R = _kabsch(rel_w, j - j[:, :1])
+            return (R @ rel_w.transpose(1, 2)).transpose(1, 2)
+
+    # ---- fitting --------------------------------------------------------------------------------------------
+    @staticmethod
+    def _to_image_params(transl, K):
+        """Translation (B,3) -> (u/100, v/100, log z): the projection of the model origin in hundreds of pixels
+        and log depth, which LBFGS handles far better than metres (one unit moves the image by ~100 px)."""
+        z = transl[:, 2].clamp_min(1e-3)
+        u = K[:, 0, 0] * transl[:, 0] / z + K[:, 0, 2]
+        v = K[:, 1, 1] * transl[:, 1] / z + K[:, 1, 2]
+        return torch.stack([u / 100.0, v / 100.0, torch.log(z)], -1)
+
+    @staticmethod
+    def _from_image_params(q, K):
+        z = torch.exp(q[:, 2])
+        x = (q[:, 0] * 100.0 - K[:, 0, 2]) * z / K[:, 0, 0]
+        y = (q[:, 1] * 100.0 - K[:, 1, 2]) * z / K[:, 1, 1]
+        return torch.stack([x, y, z], -1)
+
+    def _fit_one(self, start, kp2d, K, world, conf, stages):
+        params = {k: v.clone() for k, v in start.items()}
+        params["image_t"] = self._to_image_params(params.pop("transl"), K)
+        for p in params.values():
+            p.requires_grad_(True)
+        iters_done = 0
+
+        def as_model(pr):
+            out = {k: v for k, v in pr.items() if k != "image_t"}
+            out["transl"] = self._from_image_params(pr["image_t"], K)
+            return out
+
+        for names, iters in stages:
+            aligned = self._align_world(as_model(params), world)
+            opt = torch.optim.LBFGS([params[n] for n in names], lr=1.0, max_iter=iters, history_size=10,
+                                    line_search_fn="strong_wolfe", tolerance_grad=1e-7, tolerance_change=1e-9)
+
+            def closure():
+                opt.zero_grad()
+                value = self.loss(as_model(params), kp2d, K, aligned, conf)[0].sum()
+                value.backward()
+                return value
+
+            opt.step(closure)
+            iters_done += opt.state[opt._params[0]].get("n_iter", iters)
+        return {k: v.detach() for k, v in as_model(params).items()}, iters_done
+
+    def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
+            iterations: int | None = None) -> FitResult:
+        """Fit B hands (each on its own). keypoints_2d (B,21,2) px; K (B,3,3); world (B,21,3) m or None;
+        confidence (B,21); ``init``: a previous FitResult's parameters (warm start; default: cold start)."""
+        t0 = time.perf_counter()
+        dt = self.mean.dtype
+        kp2d = torch.as_tensor(np.asarray(keypoints_2d), dtype=dt)
+        K = torch.as_tensor(np.asarray(K), dtype=dt)
+        world = None if world is None else torch.as_tensor(np.asarray(world), dtype=dt)
+        conf = torch.ones(kp2d.shape[:2], dtype=dt) if confidence is None else torch.as_tensor(confidence, dtype=dt)
+        warm = init is not None
+        start = ({k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()} if warm
+                 else self.initial_guess(kp2d, K, world))
+        n_iter = iterations or (5 if warm else 40)
+        stages = [] if warm else [(["global_orient", "image_t"], 10)]
+        stages.append((["global_orient", "hand_pose", "betas", "image_t"], n_iter))
+        results, total_iters = [], 0
+        for b in range(kp2d.shape[0]):
+            one = {k: v[b:b + 1] for k, v in start.items()}
+            res, it = self._fit_one(one, kp2d[b:b + 1], K[b:b + 1], None if world is None else world[b:b + 1],
+                                    conf[b:b + 1], stages)
+            results.append(res)
+            total_iters += it
+        out = {k: torch.cat([r[k] for r in results]) for k in results[0]} if results else \
+            {k: torch.zeros(0, n, dtype=dt) for k, n in (("global_orient", 3), ("hand_pose", 45), ("betas", 10),
+                                                         ("transl", 3))}
+        with torch.no_grad():
+            joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
+            proj = _project(joints, K)
+            err = (proj - kp2d).norm(dim=-1).mean(1)
+        return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj, err,
+                         time.perf_counter() - t0, int(total_iters))

@@ -1,0 +1,166 @@
+"""The public entry point: images in, 3D hands out.
+
+    from realhands import reconstruct
+    hands = reconstruct(image_rgb)                 # list[HandResult], [] when no hand is visible
+    hands = reconstruct(image_rgb, intrinsics=(fx, fy, cx, cy))
+
+Without intrinsics a horizontal field of view of DEFAULT_HFOV_DEG (60 deg, a typical webcam or phone camera)
+centred on the image is assumed. Results are in camera coordinates (OpenCV axes, metres); keypoints and joints
+in MediaPipe/FreiHAND order. For video use ``Reconstructor(video=True)``: MediaPipe tracks between frames,
+fits start from the previous frame, and a One Euro filter smooths the parameters.
+
+Stages today: MediaPipe keypoints -> keypoint fit (optionally a classical mask). The trained network and the
+silhouette refinement of later stages plug in here.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .fit.keypoint_fit import KeypointFitter
+from .fit.smoothing import OneEuroFilter
+from .model import HandModel
+from .perception.mediapipe_hands import HandDetector
+
+DEFAULT_HFOV_DEG = 60.0
+MASK_SOURCES = ("none", "grabcut", "hsv")
+
+
+def default_intrinsics(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> tuple[float, ...]:
+    """(fx, fy, cx, cy) of a pinhole camera with square pixels and the given horizontal FOV."""
+    f = 0.5 * width / np.tan(np.radians(hfov_deg) / 2)
+    return float(f), float(f), width / 2.0, height / 2.0
+
+
+@dataclass
+class HandResult:
+    """One reconstructed hand. Camera coordinates (OpenCV axes), metres; keypoint order."""
+
+    handedness: str
+    score: float
+    keypoints_2d: np.ndarray  # (21,2) px, detected
+    joints_3d: np.ndarray  # (21,3)
+    vertices: np.ndarray  # (V,3)
+    mano: dict  # global_orient (3), hand_pose (45, absolute), betas (10), transl (3): lists of floats
+    reprojection_px: float
+    timings_ms: dict = field(default_factory=dict)
+    mask: np.ndarray | None = None  # (H,W) bool when a mask source is chosen
+
+    def to_json(self, with_vertices: bool = True) -> dict:
+        d = {"handedness": self.handedness, "score": round(self.score, 4),
+             "keypoints_2d": np.round(self.keypoints_2d, 2).tolist(),
+             "joints_3d": np.round(self.joints_3d, 5).tolist(),
+             "mano": {k: [round(float(x), 5) for x in v] for k, v in self.mano.items()},
+             "reprojection_px": round(self.reprojection_px, 2),
+             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
+        if with_vertices:
+            d["vertices"] = np.round(self.vertices, 5).tolist()
+        return d
+
+
+class Reconstructor:
+    """Keeps MediaPipe, the hand models and (in video mode) per-hand state between calls.
+
+    Args:
+        video: frames of one video (tracking, warm starts, smoothing) rather than unrelated images.
+        max_hands: at most this many hands per image.
+        mask: "none", "grabcut" (keypoint-seeded GrabCut) or "hsv" (skin threshold baseline).
+        smoothing: One Euro filter parameters (min_cutoff Hz, beta) in video mode; None turns it off.
+        model_path: MANO-format model file or folder (default: see realhands.model.io).
+    """
+
+    def __init__(self, video: bool = False, max_hands: int = 2, mask: str = "none",
+                 smoothing: tuple[float, float] | None = (1.5, 0.3), model_path=None, mirrored: bool = False):
+        if mask not in MASK_SOURCES:
+            raise ValueError(f"mask must be one of {MASK_SOURCES}, got {mask!r}")
+        self.video, self.mask_source = video, mask
+        self.detector = HandDetector(static_image_mode=not video, max_num_hands=max_hands, mirrored=mirrored)
+        self.models = {s: HandModel(side=s, model_path=model_path, flat_hand_mean=True) for s in ("right", "left")}
+        self.fitters = {s: KeypointFitter(m) for s, m in self.models.items()}
+        self.smoothing = smoothing if video else None
+        self._previous: dict[str, dict] = {}
+        self._filters: dict[str, OneEuroFilter] = {}
+        self._frame = 0
+
+    def reset(self):
+        """Forget the previous frames (start of a new video)."""
+        self._previous.clear()
+        self._filters.clear()
+        self._frame = 0
+
+    def __call__(self, image: np.ndarray, intrinsics=None, timestamp: float | None = None) -> list[HandResult]:
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"expected an RGB image (H,W,3), got shape {image.shape}")
+        if image.dtype != np.uint8:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+        h, w = image.shape[:2]
+        fx, fy, cx, cy = intrinsics if intrinsics is not None else default_intrinsics(w, h)
+        K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+        t0 = time.perf_counter()
+        detections = self.detector.detect(image)
+        t_detect = (time.perf_counter() - t0) * 1000 / max(len(detections), 1)
+        timestamp = self._frame / 30.0 if timestamp is None else timestamp
+        self._frame += 1
+        results, seen = [], set()
+        for det in detections:
+            side = det.handedness
+            if side in seen:  # two hands called the same: keep the more confident (MediaPipe orders them)
+                side = "left" if side == "right" else "right"
+            seen.add(side)
+            fitter, model = self.fitters[side], self.models[side]
+            init = self._previous.get(side) if self.video else None
+            t1 = time.perf_counter()
+            fit = fitter.fit(det.keypoints_2d[None], K[None], det.world_landmarks[None], init=init)
+            t_fit = (time.perf_counter() - t1) * 1000
+            params = {"global_orient": fit.global_orient, "hand_pose": fit.hand_pose, "betas": fit.betas,
+                      "transl": fit.transl}
+            if self.video:
+                self._previous[side] = params
+                if self.smoothing is not None:
+                    flt = self._filters.setdefault(side, OneEuroFilter(*self.smoothing))
+                    flat = torch.cat([params[k][0] for k in ("global_orient", "hand_pose", "betas", "transl")])
+                    sm = torch.as_tensor(flt(flat.numpy(), timestamp), dtype=flat.dtype)
+                    params = {"global_orient": sm[None, :3], "hand_pose": sm[None, 3:48], "betas": sm[None, 48:58],
+                              "transl": sm[None, 58:61]}
+            with torch.no_grad():
+                out = model(**params)
+            mask, t_mask = None, 0.0
+            if self.mask_source != "none":
+                from .perception.segment import grabcut_mask, hsv_skin_mask
+
+                t2 = time.perf_counter()
+                mask = (grabcut_mask(image, det.keypoints_2d) if self.mask_source == "grabcut"
+                        else hsv_skin_mask(image))
+                t_mask = (time.perf_counter() - t2) * 1000
+            timings = {"detect": t_detect, "fit": t_fit}
+            if mask is not None:
+                timings["mask"] = t_mask
+            results.append(HandResult(
+                handedness=side, score=det.score, keypoints_2d=det.keypoints_2d,
+                joints_3d=out.keypoints[0].numpy().astype(np.float64), vertices=out.vertices[0].numpy().astype(np.float64),
+                mano={k: v[0].numpy().astype(np.float64) for k, v in params.items()},
+                reprojection_px=float(fit.reprojection_px[0]), timings_ms=timings, mask=mask))
+        for side in list(self._previous):  # a hand that left the view starts cold next time
+            if side not in seen:
+                self._previous.pop(side)
+                self._filters.pop(side, None)
+        return results
+
+    def close(self):
+        self.detector.close()
+
+
+_default: Reconstructor | None = None
+
+
+def reconstruct(image: np.ndarray, intrinsics=None) -> list[HandResult]:
+    """Reconstruct the hands in one RGB uint8 image (H,W,3). ``intrinsics``: (fx, fy, cx, cy) in pixels, or
+    None for the default field of view. Returns [] when no hand is found."""
+    global _default
+    if _default is None:
+        _default = Reconstructor()
+    return _default(image, intrinsics)
