@@ -199,7 +199,7 @@ class KeypointFitter:
         for names, iters in stages:
             aligned = self._align_world(as_model(params), world)
             opt = torch.optim.LBFGS([params[n] for n in names], lr=1.0, max_iter=iters, history_size=10,
-                                    line_search_fn="strong_wolfe", tolerance_grad=1e-7, tolerance_change=1e-9)
+                                    line_search_fn="strong_wolfe", tolerance_grad=1e-5, tolerance_change=1e-6)
 
             def closure():
                 opt.zero_grad()
@@ -224,7 +224,7 @@ class KeypointFitter:
         warm = init is not None
         start = ({k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()} if warm
                  else self.initial_guess(kp2d, K, world))
-        n_iter = iterations or (5 if warm else 40)
+        n_iter = iterations or (4 if warm else 40)
         stages = [] if warm else [(["global_orient", "image_t"], 10)]
         stages.append((["global_orient", "hand_pose", "betas", "image_t"], n_iter))
         results, total_iters = [], 0

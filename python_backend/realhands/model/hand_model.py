@@ -74,6 +74,14 @@ class HandModel(nn.Module):
         mean = np.zeros(NUM_HAND_POSE) if flat_hand_mean else data.hands_mean
         buf("hand_mean", mean)
         buf("keypoint_order", MANO21_TO_KEYPOINTS, torch.long)
+        # For keypoints(): joints and fingertips are linear in the shape, so regress once here (no full mesh).
+        tips = data.tip_vertex_ids
+        buf("J_template", data.J_regressor @ data.v_template)  # (16,3)
+        buf("J_shapedirs", np.einsum("jv,vcl->jcl", data.J_regressor, data.shapedirs))  # (16,3,10)
+        buf("tip_template", data.v_template[tips])  # (5,3)
+        buf("tip_shapedirs", data.shapedirs[tips])  # (5,3,10)
+        buf("tip_posedirs", data.posedirs[tips].reshape(15, -1).T)  # (135,15)
+        buf("tip_weights", data.weights[tips])  # (5,16)
 
     @property
     def faces(self) -> np.ndarray:
@@ -140,21 +148,19 @@ class HandModel(nn.Module):
 
     def keypoints(self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor,
                   transl: torch.Tensor) -> torch.Tensor:
-        """(B,21,3) keypoints in MediaPipe order, without skinning the whole mesh (for fitting: only the 16
-        joints and the 5 fingertip vertices are posed). Same inputs and results as ``forward(...).keypoints``."""
+        """(B,21,3) keypoints in MediaPipe order without the mesh (for fitting: only the 16 joints and the 5
+        fingertip vertices are shaped and posed). Same results as ``forward(...).keypoints``."""
         B = global_orient.shape[0]
         pose = self.full_pose(global_orient, hand_pose)
         nb = betas.shape[-1]
-        v_shaped = self.v_template + torch.einsum("bl,vcl->bvc", betas, self.shapedirs[..., :nb])
-        rest_joints = torch.einsum("jv,bvc->bjc", self.J_regressor, v_shaped)
+        rest_joints = self.J_template + torch.einsum("bl,jcl->bjc", betas, self.J_shapedirs[..., :nb])
+        tip_shaped = self.tip_template + torch.einsum("bl,tcl->btc", betas, self.tip_shapedirs[..., :nb])
         R = axis_angle_to_matrix(pose.reshape(B, -1, 3))
         eye = torch.eye(3, dtype=R.dtype, device=R.device)
         feat = (R[:, 1:] - eye).reshape(B, -1)
-        tips = self.tip_vertex_ids
-        cols = (tips[:, None] * 3 + torch.arange(3, device=tips.device)).reshape(-1)
-        tip_rest = v_shaped[:, tips] + (feat @ self.posedirs[:, cols]).reshape(B, 5, 3)
+        tip_rest = tip_shaped + (feat @ self.tip_posedirs).reshape(B, 5, 3)
         world, skin = rigid_chain(R, rest_joints, self.parents)
-        tip_posed = skin_vertices(tip_rest, self.lbs_weights[tips], skin)
+        tip_posed = skin_vertices(tip_rest, self.tip_weights, skin)
         joints = torch.cat([world[..., :3, 3], tip_posed], 1) + transl[:, None]
         return joints[:, self.keypoint_order]
 
