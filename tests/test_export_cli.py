@@ -107,3 +107,5 @@ def test_demo_writes_renders_and_meshes(tmp_path):
     assert len(mesh.faces) > 1000
     clip = Image.open(demo / "synthetic_clip.gif")
     assert clip.n_frames == 24 and clip.size == (960, 240)
+    lines = (demo / "reconstruction.jsonl").read_text().splitlines()
+    assert len(lines) == 24 and sum(bool(json.loads(x)["hands"]) for x in lines) >= 12

@@ -158,3 +158,22 @@ def test_reconstruct_cli_carries_on_after_bad_files(tmp_path, renders):
     assert set(hand["mano"]) == {"global_orient", "hand_pose", "betas", "transl"}
     assert lines[3]["hands"] == []
     assert (tmp_path / "ov" / "a.jpg").exists()
+
+
+def test_reconstruct_cli_reads_videos_and_reports_broken_ones(tmp_path, renders):
+    import cv2
+
+    path = tmp_path / "clip.mp4"
+    h, w = renders[0].rgb_left.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (w, h))
+    for s in renders[:3]:
+        writer.write(cv2.cvtColor(s.rgb_left, cv2.COLOR_RGB2BGR))
+    writer.release()
+    (tmp_path / "broken.mp4").write_bytes(path.read_bytes()[:200])  # truncated: no readable frame
+    out = tmp_path / "v.jsonl"
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "reconstruct", str(tmp_path / "broken.mp4"),
+                          str(path), "--out", str(out), "--no-vertices"], capture_output=True, text=True)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert res.returncode == 1 and "error" in lines[0]
+    frames = [x for x in lines[1:] if "#frame=" in x["image"]]
+    assert len(frames) == 3 and sum(bool(x["hands"]) for x in frames) >= 2

@@ -2,8 +2,9 @@
 
 So far: load the hand model, pose it through its pose library for both hands, and write preview renders (PNG)
 and meshes (OBJ with UVs, GLB) to ``<output_dir>/demo``; then render the embedded default input, a synthetic
-stereo gesture clip (``synthetic_clip.gif``: left view, right view, hand mask). Later stages grow this into the
-full camera -> avatar demo.
+stereo gesture clip (``synthetic_clip.gif``: left view, right view, hand mask), and reconstruct 3D hands from
+its left view with MediaPipe and the keypoint fit (``reconstruction.gif`` overlays, ``reconstruction.jsonl``).
+Later stages grow this into the full camera -> avatar demo.
 """
 from __future__ import annotations
 
@@ -60,21 +61,44 @@ def run_demo(config: Config) -> dict:
         path = out / f"{side}_pose_library.png"
         Image.fromarray(tile_images(imgs, cols=min(4, len(imgs)))).save(path)
         summary["files"].append(str(path))
-    summary["files"].append(str(write_synthetic_clip(out / "synthetic_clip.gif", config)))
+    clip, frames = write_synthetic_clip(out / "synthetic_clip.gif", config)
+    summary["files"].append(str(clip))
+    summary["files"] += [str(p) for p in reconstruct_clip(frames, out, config)]
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-def write_synthetic_clip(path: Path, config: Config, num_frames: int = 24) -> Path:
-    """Render the demo's default input (a stereo gesture clip, 320x240) as a GIF: left | right | hand mask."""
+def write_synthetic_clip(path: Path, config: Config, num_frames: int = 24):
+    """Render the demo's default input (a stereo gesture clip, 320x240) as a GIF: left | right | hand mask.
+    Returns the path and the rendered StereoSamples."""
     from .synth.generate import SynthConfig, SynthGenerator
 
     gen = SynthGenerator(SynthConfig(rig="zedm", resolution="320x240", background_style="everyday"), seed=0,
                          model_path=config.model.path)
-    frames = []
+    frames, samples = [], []
     for f in tqdm(gen.sequence(0, kind="mixed", num_frames=num_frames, fps=12.0, side="right"),
                   desc="synthetic stereo clip", unit="frame"):
         mask = np.repeat((f.label_left == 1)[..., None] * 255, 3, axis=2).astype(np.uint8)
         frames.append(Image.fromarray(np.concatenate([f.rgb_left, f.rgb_right, mask], axis=1)))
+        samples.append(f)
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=83, loop=0)
-    return path
+    return path, samples
+
+
+def reconstruct_clip(samples, out: Path, config: Config) -> list[Path]:
+    """Reconstruct hands in the clip's left views as a video (tracking, warm starts, smoothing)."""
+    from .reconstruct import Reconstructor
+    from .viz.overlay import draw_overlay
+
+    rec = Reconstructor(video=True, model_path=config.model.path)
+    lines, overlays = [], []
+    for i, s in enumerate(tqdm(samples, desc="reconstructing the clip", unit="frame")):
+        K = s.K_left
+        hands = rec(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]), timestamp=i / 12.0)
+        lines.append(json.dumps({"image": f"synthetic_clip#frame={i}", "hands": [h.to_json(False) for h in hands]}))
+        overlays.append(Image.fromarray(draw_overlay(s.rgb_left, hands, K, rec.models["right"].faces)))
+    rec.close()
+    jsonl, gif = out / "reconstruction.jsonl", out / "reconstruction.gif"
+    jsonl.write_text("\n".join(lines) + "\n")
+    overlays[0].save(gif, save_all=True, append_images=overlays[1:], duration=83, loop=0)
+    return [jsonl, gif]

@@ -1,6 +1,8 @@
 """Linear blend skinning for MANO-format models: plain tensors in, plain tensors out."""
 from __future__ import annotations
 
+import functools
+
 import torch
 
 
@@ -55,13 +57,23 @@ def rigid_chain(rotations: torch.Tensor, joints: torch.Tensor, parents: list[int
     local[..., :3, :3] = rotations
     local[..., :3, 3] = rel
     local[..., 3, 3] = 1.0
-    chain = [local[:, 0]]
-    for j in range(1, J):
-        chain.append(chain[parents[j]] @ local[:, j])
-    world = torch.stack(chain, dim=1)
+    world = torch.empty_like(local)
+    world[:, 0] = local[:, 0]
+    for joints_at, parents_of in _levels(tuple(parents)):  # one batched product per tree level
+        world[:, joints_at] = world[:, parents_of] @ local[:, joints_at]
     skin = world.clone()
     skin[..., :3, 3] = world[..., :3, 3] - (world[..., :3, :3] @ joints[..., None])[..., 0]
     return world, skin
+
+
+@functools.lru_cache(maxsize=8)
+def _levels(parents: tuple[int, ...]) -> list[tuple[list[int], list[int]]]:
+    """Joints grouped by depth in the tree (root excluded), with their parents: [(joints, parents), ...]."""
+    depth = [0] * len(parents)
+    for j in range(1, len(parents)):
+        depth[j] = depth[parents[j]] + 1
+    return [([j for j in range(1, len(parents)) if depth[j] == d],
+             [parents[j] for j in range(1, len(parents)) if depth[j] == d]) for d in range(1, max(depth) + 1)]
 
 
 def skin_vertices(vertices: torch.Tensor, weights: torch.Tensor, skin: torch.Tensor) -> torch.Tensor:
