@@ -117,16 +117,25 @@ def _screen_bary(tri: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch
     return torch.stack([1.0 - w1 - w2, w1, w2], -1)
 
 
+def expand_boxes(x0: torch.Tensor, y0: torch.Tensor, x1: torch.Tensor, y1: torch.Tensor):
+    """Every pixel of integer boxes [x0..x1] x [y0..y1] (inclusive, (N,) each; empty boxes allowed):
+    returns (box index, px, py), one entry per (box, pixel) pair, without Python loops."""
+    bw = (x1 - x0 + 1).clamp_min(0)
+    counts = bw * (y1 - y0 + 1).clamp_min(0)
+    box = torch.repeat_interleave(torch.arange(len(counts), device=counts.device), counts)
+    start = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    local = torch.arange(len(box), device=counts.device) - start
+    w = bw[box].clamp_min(1)
+    return box, x0[box] + local % w, y0[box] + torch.div(local, w, rounding_mode="floor")
+
+
 def _pairs(sel, b_idx, f_idx, counts, bw, x0, y0, tri_uv, tri_z, width, HW):
     """Expand the selected triangles into (pixel key, depth, triangle id) for pixels inside them."""
-    c = counts[sel]
-    tri_id = torch.repeat_interleave(sel, c)
-    start = torch.repeat_interleave(torch.cumsum(c, 0) - c, c)
-    local = torch.arange(len(tri_id), device=c.device) - start
+    bb, ff = b_idx[sel], f_idx[sel]
+    bh = torch.div(counts[sel], bw[sel], rounding_mode="floor")
+    box, px, py = expand_boxes(x0[bb, ff], y0[bb, ff], x0[bb, ff] + bw[sel] - 1, y0[bb, ff] + bh - 1)
+    tri_id = sel[box]
     bb, ff = b_idx[tri_id], f_idx[tri_id]
-    w = bw[tri_id]
-    px = x0[bb, ff] + local % w
-    py = y0[bb, ff] + torch.div(local, w, rounding_mode="floor")
     bary = _screen_bary(tri_uv[bb, ff], px.float() + 0.5, py.float() + 0.5)
     inside = (bary >= -1e-6).all(-1)
     bary, tri_id, bb, ff, px, py = bary[inside], tri_id[inside], bb[inside], ff[inside], px[inside], py[inside]

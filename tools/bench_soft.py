@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Benchmark the soft silhouette rasteriser (forward + backward, the cost of one refinement iteration's
+rendering); prints a table.
+
+    python tools/bench_soft.py [--device cpu|cuda] [--repeats 10]
+
+A hand filling most of a square silhouette image (as in a hand crop), mono (1 view) and stereo (2 views).
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_backend"))
+from realhands.model import HandModel  # noqa: E402
+from realhands.render.soft import soft_silhouette  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeats", type=int, default=10)
+    args = ap.parse_args()
+    dev = torch.device(args.device)
+    m = HandModel(flat_hand_mean=True).to(dev)
+    faces = m.faces_tensor
+    pose = torch.as_tensor(m.data.pose_library[[1]], dtype=torch.float32, device=dev)
+    R = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], device=dev)
+    base = (m(hand_pose=pose).vertices @ R.T + torch.tensor([0.0, 0.03, 0.45], device=dev)).detach()
+    print(f"device: {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"{len(faces)} faces")
+    print(f"{'silhouette':>10s} {'views':>5s} {'fwd+bwd ms':>11s}")
+    for size in (64, 128, 224):
+        f = size * 0.45 / 0.22  # the hand (~22 cm incl. spread) spans the image
+        for views in (1, 2):
+            K = torch.tensor([[f, 0, size / 2], [0, f, size / 2], [0, 0, 1.0]], device=dev)[None].expand(views, 3, 3)
+            v = base.expand(views, -1, -1).clone().requires_grad_(True)
+            target = torch.rand(views, size, size, device=dev)
+
+            def step():
+                loss = ((soft_silhouette(v, faces, K, size, size) - target) ** 2).sum()
+                loss.backward()
+
+            step()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            for _ in range(args.repeats):
+                step()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            print(f"{size:>8d}^2 {views:5d} {(time.perf_counter() - t) / args.repeats * 1000:11.1f}")
+
+
+if __name__ == "__main__":
+    main()
