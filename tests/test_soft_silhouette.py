@@ -1,5 +1,4 @@
 """Soft silhouette rasteriser: equals the dense reference, matches the hard mask, passes gradients."""
-import numpy as np
 import torch
 
 from realhands.model import HandModel
