@@ -177,3 +177,15 @@ def test_reconstruct_cli_reads_videos_and_reports_broken_ones(tmp_path, renders)
     assert res.returncode == 1 and "error" in lines[0]
     frames = [x for x in lines[1:] if "#frame=" in x["image"]]
     assert len(frames) == 3 and sum(bool(x["hands"]) for x in frames) >= 2
+
+
+def test_reconstruct_cli_refines_when_asked(tmp_path, renders):
+    from PIL import Image
+
+    Image.fromarray(renders[0].rgb_left).save(tmp_path / "a.jpg")
+    out = tmp_path / "r.jsonl"
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "reconstruct", str(tmp_path / "a.jpg"), "--out",
+                          str(out), "--no-vertices", "--refine-iterations", "3"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    hand = json.loads(out.read_text().splitlines()[0])["hands"][0]
+    assert hand["refined"] is True and "refine" in hand["timings_ms"] and "mask" in hand["timings_ms"]

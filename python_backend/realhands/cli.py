@@ -175,8 +175,9 @@ def cmd_reconstruct(args) -> int:
         overlay_dir.mkdir(parents=True, exist_ok=True)
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    images = Reconstructor(video=False, max_hands=args.max_hands, mask=args.mask if overlay_dir else "none",
-                           model_path=args.model)
+    mask = args.mask if (overlay_dir or args.refine_iterations) else "none"
+    images = Reconstructor(video=False, max_hands=args.max_hands, mask=mask, model_path=args.model,
+                           refine_iterations=args.refine_iterations)
     failures, written = 0, 0
 
     def frames(kind, path):
@@ -204,8 +205,8 @@ def cmd_reconstruct(args) -> int:
         for kind, path in _inputs(args.paths):
             rec = images
             if kind == "video":
-                rec = Reconstructor(video=True, max_hands=args.max_hands, mask=args.mask if overlay_dir else "none",
-                                    model_path=args.model)
+                rec = Reconstructor(video=True, max_hands=args.max_hands, mask=mask, model_path=args.model,
+                                    refine_iterations=args.refine_iterations)
             try:
                 for name, img, t in frames(kind, path):
                     h, w = img.shape[:2]
@@ -282,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--mask", default="grabcut", choices=["grabcut", "hsv", "none"],
                     help="mask source for overlays and later refinement (default: grabcut)")
     rc.add_argument("--max-hands", type=int, default=2)
+    rc.add_argument("--refine-iterations", type=int, default=0,
+                    help="silhouette refinement steps against the mask (default 0: off, see docs/refinement.md)")
     rc.add_argument("--model", help="MANO-format model file or folder")
     rc.set_defaults(func=cmd_reconstruct)
 

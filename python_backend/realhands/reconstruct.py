@@ -48,13 +48,14 @@ class HandResult:
     reprojection_px: float
     timings_ms: dict = field(default_factory=dict)
     mask: np.ndarray | None = None  # (H,W) bool when a mask source is chosen
+    refined: bool = False  # silhouette refinement ran and was kept (not diverged)
 
     def to_json(self, with_vertices: bool = True) -> dict:
         d = {"handedness": self.handedness, "score": round(self.score, 4),
              "keypoints_2d": np.round(self.keypoints_2d, 2).tolist(),
              "joints_3d": np.round(self.joints_3d, 5).tolist(),
              "mano": {k: [round(float(x), 5) for x in v] for k, v in self.mano.items()},
-             "reprojection_px": round(self.reprojection_px, 2),
+             "reprojection_px": round(self.reprojection_px, 2), "refined": self.refined,
              "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
         if with_vertices:
             d["vertices"] = np.round(self.vertices, 5).tolist()
@@ -70,12 +71,19 @@ class Reconstructor:
         mask: "none", "grabcut" (keypoint-seeded GrabCut) or "hsv" (skin threshold baseline).
         smoothing: One Euro filter parameters (min_cutoff Hz, beta) in video mode; None turns it off.
         model_path: MANO-format model file or folder (default: see realhands.model.io).
+        refine_iterations: silhouette refinement steps against the mask (0: off; see docs/refinement.md).
     """
 
     def __init__(self, video: bool = False, max_hands: int = 2, mask: str = "none",
-                 smoothing: tuple[float, float] | None = (1.5, 0.3), model_path=None, mirrored: bool = False):
+                 smoothing: tuple[float, float] | None = (1.5, 0.3), model_path=None, mirrored: bool = False,
+                 refine_iterations: int = 0):
         if mask not in MASK_SOURCES:
             raise ValueError(f"mask must be one of {MASK_SOURCES}, got {mask!r}")
+        if refine_iterations < 0:
+            raise ValueError("refine_iterations must be >= 0")
+        if refine_iterations and mask == "none":
+            mask = "grabcut"  # refinement needs a target silhouette
+        self.refine_iterations = refine_iterations
         self.video, self.mask_source = video, mask
         self.detector = HandDetector(static_image_mode=not video, max_num_hands=max_hands, mirrored=mirrored)
         self.models = {s: HandModel(side=s, model_path=model_path, flat_hand_mean=True) for s in ("right", "left")}
@@ -139,11 +147,23 @@ class Reconstructor:
             timings = {"detect": t_detect, "fit": t_fit}
             if mask is not None:
                 timings["mask"] = t_mask
+            refined = False
+            if self.refine_iterations and mask is not None:
+                from .refine.silhouette import RefineConfig, SilhouetteRefiner
+
+                t3 = time.perf_counter()
+                r = SilhouetteRefiner(model, RefineConfig(iterations=self.refine_iterations)).refine(
+                    {k: v[0].numpy() for k, v in params.items()}, [mask], [K])
+                timings["refine"] = (time.perf_counter() - t3) * 1000
+                if not r.diverged:
+                    params, refined = r.params, True
+                    with torch.no_grad():
+                        out = model(**params, vertex_offsets=r.vertex_offsets)
             results.append(HandResult(
                 handedness=side, score=det.score, keypoints_2d=det.keypoints_2d,
                 joints_3d=out.keypoints[0].numpy().astype(np.float64), vertices=out.vertices[0].numpy().astype(np.float64),
                 mano={k: v[0].numpy().astype(np.float64) for k, v in params.items()},
-                reprojection_px=float(fit.reprojection_px[0]), timings_ms=timings, mask=mask))
+                reprojection_px=float(fit.reprojection_px[0]), timings_ms=timings, mask=mask, refined=refined))
         for side in list(self._previous):  # a hand that left the view starts cold next time
             if side not in seen:
                 self._previous.pop(side)

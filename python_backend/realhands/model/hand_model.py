@@ -101,11 +101,13 @@ class HandModel(nn.Module):
 
     def forward(self, global_orient: torch.Tensor | None = None, hand_pose: torch.Tensor | None = None,
                 betas: torch.Tensor | None = None, transl: torch.Tensor | None = None,
-                return_rest: bool = False) -> HandOutput:
+                return_rest: bool = False, vertex_offsets: torch.Tensor | None = None) -> HandOutput:
         """Pose the hand.
 
         global_orient (B,3) axis-angle of the wrist; hand_pose (B,45) axis-angle or (B,n) PCA coefficients;
-        betas (B,<=10) shape; transl (B,3) metres. Missing inputs default to zeros (batch size from the others).
+        betas (B,<=10) shape; transl (B,3) metres; vertex_offsets (B,V,3) metres, added to the shaped mesh in
+        rest space (personal detail, as refinement estimates it; joints are regressed before them).
+        Missing inputs default to zeros (batch size from the others).
         """
         given = [t for t in (global_orient, hand_pose, betas, transl) if t is not None]
         B = given[0].shape[0] if given else 1
@@ -126,6 +128,8 @@ class HandModel(nn.Module):
         nb = betas.shape[-1]
         v_shaped = self.v_template + torch.einsum("bl,vcl->bvc", betas, self.shapedirs[..., :nb])
         rest_joints = torch.einsum("jv,bvc->bjc", self.J_regressor, v_shaped)
+        if vertex_offsets is not None:
+            v_shaped = v_shaped + vertex_offsets.to(dt)
         R = axis_angle_to_matrix(pose.reshape(B, -1, 3))
         eye = torch.eye(3, dtype=dt, device=dev)
         pose_feature = (R[:, 1:] - eye).reshape(B, -1)

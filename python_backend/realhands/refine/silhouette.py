@@ -1,0 +1,210 @@
+"""Test-time refinement against the hand's silhouette (the paper's Eq. 1-5, and Eq. 8 for stereo).
+
+From any initial hand (keypoint fit, network, previous frame) and any target mask per view, optimise offsets
+of the pose (48), shape (10), per-vertex positions (V x 3, rest space, metres) and camera (a translation of the
+hand in camera coordinates, 3) with SGD and momentum to minimise
+
+    L = l1 L_sil + l2 L_v + l3 L_n + l4 L_lap + l5 L_edge
+
+* L_sil: squared difference between the soft silhouette and the mask, summed over the crop's pixels and
+  divided by (crop size / 16)^2, summed over views (so the default lr of 0.002 moves the hand at every size);
+* L_v: mean squared vertex offset (cm^2); L_n: mean (1 - cos) between the normals of faces sharing an edge;
+* L_lap: mean squared uniform Laplacian of the vertex offsets (cm^2); L_edge: mean squared change of edge
+  lengths against the initial mesh (cm^2).
+
+Rendering happens in a square crop around the hand (``crop_size`` px), with intrinsics moved into the crop.
+Each step clips the gradient of every block (pose, shape, vertices, camera) to ``clip``. Guards: a non-finite
+loss, a silhouette loss that grows past ``divergence_ratio`` times its start, or offsets outside a trust region
+(``max_offsets``) return the unrefined hand with ``diverged=True``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..model import HandModel
+from ..perception.crop import crop_affine, crop_box
+from ..render.soft import soft_silhouette
+
+
+@dataclass
+class RefineConfig:
+    iterations: int = 3
+    lr: float = 0.002
+    momentum: float = 0.9
+    weights: tuple = (1.0, 1.0, 1.0, 1.0, 0.1)  # sil, vertex offsets, normals, Laplacian, edges
+    sigma: float = 1.0  # soft-rasteriser edge softness, squared crop pixels
+    crop_size: int = 128
+    divergence_ratio: float = 3.0
+    sil_normaliser: float = 100.0  # L_sil = sum over crop pixels of squared differences / this
+    clip: float = 5.0  # largest gradient norm per block (pose, shape, vertices, camera) per step
+    # trust region: offsets beyond these count as divergence (radians, shape sd, cm per vertex, cm)
+    max_offsets: tuple = (np.pi, 1.0, 2.0, 10.0)
+
+
+@dataclass
+class RefineResult:
+    params: dict  # global_orient, hand_pose, betas, transl: (1,n) tensors, refined
+    vertex_offsets: torch.Tensor  # (1,V,3) rest space, metres
+    vertices: torch.Tensor  # (1,V,3) camera coordinates of the first view
+    losses: list = field(default_factory=list)  # total loss per iteration
+    diverged: bool = False
+    seconds: float = 0.0
+
+
+def _mesh_topology(faces: np.ndarray):
+    """Unique edges (E,2), pairs of faces sharing an edge (P,2), and uniform-Laplacian neighbour lists."""
+    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    edges, inv = np.unique(e, axis=0, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    face_of = np.tile(np.arange(len(faces)), 3)[order]
+    counts = np.bincount(inv)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    two = counts == 2
+    face_pairs = np.stack([face_of[first[two]], face_of[first[two] + 1]], 1)
+    return edges, face_pairs
+
+
+def hand_faces(model: HandModel, wrist_cut: float = -0.006) -> torch.Tensor:
+    """Faces of the hand proper: those whose rest-pose centroid lies distal of ``wrist_cut`` metres from the
+    wrist joint (the rest is the wrist stub, which masks count as forearm; see realhands.render.renderer)."""
+    d = model.data
+    J = d.J_regressor @ d.v_template
+    distal = (J[4] - J[0]) / np.linalg.norm(J[4] - J[0])
+    s = (d.v_template - J[0]) @ distal
+    return torch.as_tensor(d.faces[s[d.faces].mean(1) >= wrist_cut])
+
+
+class SilhouetteRefiner:
+    """Refines one HandModel's hands (``flat_hand_mean=True``) against masks."""
+
+    def __init__(self, model: HandModel, config: RefineConfig | None = None, wrist_cut: float = -0.006):
+        self.model = model
+        self.cfg = config or RefineConfig()
+        self.hand_faces = hand_faces(model, wrist_cut)
+        edges, pairs = _mesh_topology(model.faces)
+        self.edges = torch.as_tensor(edges)
+        self.face_pairs = torch.as_tensor(pairs)
+        V = model.data.num_vertices
+        deg = np.bincount(edges.reshape(-1), minlength=V).astype(np.float32)
+        self.degree = torch.as_tensor(deg)[:, None]
+
+    def _laplacian(self, x: torch.Tensor) -> torch.Tensor:
+        """Uniform Laplacian of per-vertex values x (V,3): mean of neighbours minus the vertex."""
+        a, b = self.edges[:, 0], self.edges[:, 1]
+        s = torch.zeros_like(x).index_add(0, a, x[b]).index_add(0, b, x[a])
+        return s / self.degree.clamp_min(1) - x
+
+    def _outside_trust_region(self, d_pose, d_shape, d_vert, d_cam) -> bool:
+        with torch.no_grad():
+            lim = self.cfg.max_offsets
+            return bool(d_pose.abs().max() > lim[0] or d_shape.abs().max() > lim[1]
+                        or d_vert.norm(dim=-1).max() > lim[2] or d_cam.norm() > lim[3]
+                        or not all(torch.isfinite(t).all() for t in (d_pose, d_shape, d_vert, d_cam)))
+
+    def _crop(self, verts_cam, K, size):
+        """Crop intrinsics (3,3) framing the projected mesh, and the (2,3) image -> crop affine."""
+        with torch.no_grad():
+            p = verts_cam @ K.T
+            uv = (p[:, :2] / p[:, 2:]).numpy()
+        centre, side, _ = crop_box(uv, margin=1.15)
+        A = crop_affine(centre, side, 0.0, size)
+        A3 = torch.as_tensor(np.vstack([A, [0, 0, 1]]), dtype=K.dtype)
+        return A3 @ K, A
+
+    def refine(self, params: dict, masks: list, Ks: list, extrinsics: list | None = None) -> RefineResult:
+        """params: the initial hand (global_orient (1,3), hand_pose (1,45) absolute, betas (1,10), transl (1,3)),
+        camera coordinates of the first view. masks: per view, (H,W) bool or float in [0,1]. Ks: per view (3,3).
+        extrinsics: per view (4,4) first-view -> that view (default: identity for the first view)."""
+        import cv2
+
+        t0 = time.perf_counter()
+        cfg, m = self.cfg, self.model
+        dt = m.v_template.dtype
+        base = {k: torch.as_tensor(np.asarray(v), dtype=dt).reshape(1, -1) for k, v in params.items()}
+        extrinsics = extrinsics or [np.eye(4)] + [None] * (len(masks) - 1)
+        if len(masks) != len(Ks) or any(e is None for e in extrinsics):
+            raise ValueError("give one intrinsics matrix and one extrinsic per mask (the first may be omitted)")
+        V = m.data.num_vertices
+        d_pose = torch.zeros(1, 48, dtype=dt, requires_grad=True)
+        d_shape = torch.zeros(1, 10, dtype=dt, requires_grad=True)
+        d_vert = torch.zeros(1, V, 3, dtype=dt, requires_grad=True)
+        d_cam = torch.zeros(1, 3, dtype=dt, requires_grad=True)
+        opt = torch.optim.SGD([d_pose, d_shape, d_vert, d_cam], lr=cfg.lr, momentum=cfg.momentum)
+
+        def pose_mesh():  # vertex and camera offsets are optimised in centimetres, rotations in radians
+            out = m(global_orient=base["global_orient"] + d_pose[:, :3], hand_pose=base["hand_pose"] + d_pose[:, 3:],
+                    betas=base["betas"] + d_shape, transl=base["transl"] + d_cam / 100.0,
+                    vertex_offsets=d_vert / 100.0)
+            return out.vertices[0]
+
+        with torch.no_grad():
+            v0 = pose_mesh()
+        views = []
+        for mask, K, T in zip(masks, Ks, extrinsics):
+            K = torch.as_tensor(np.asarray(K), dtype=dt)
+            T = torch.as_tensor(np.asarray(T), dtype=dt)
+            v_view = v0 @ T[:3, :3].T + T[:3, 3]
+            Kc, A = self._crop(v_view, K, cfg.crop_size)
+            target = cv2.warpAffine(np.asarray(mask, dtype=np.float32), A, (cfg.crop_size, cfg.crop_size),
+                                    flags=cv2.INTER_AREA if A[0, 0] < 1 else cv2.INTER_LINEAR)
+            views.append((Kc, T, torch.as_tensor(target, dtype=dt)))
+        edge_len0 = (v0[self.edges[:, 0]] - v0[self.edges[:, 1]]).norm(dim=-1)
+        faces = self.hand_faces  # the hand ends at the wrist, as the masks do
+        norm = cfg.sil_normaliser
+        w = cfg.weights
+
+        def losses():
+            v = pose_mesh()
+            sil = 0.0
+            for Kc, T, target in views:
+                vv = v @ T[:3, :3].T + T[:3, 3]
+                s = soft_silhouette(vv[None], faces, Kc[None], cfg.crop_size, cfg.crop_size, sigma=cfg.sigma)[0]
+                sil = sil + ((s - target) ** 2).sum() / norm
+            tri = v[m.faces_tensor]  # regularisers over the whole mesh
+            n = torch.nn.functional.normalize(torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1), dim=-1)
+            l_n = (1 - (n[self.face_pairs[:, 0]] * n[self.face_pairs[:, 1]]).sum(-1)).mean()
+            off = d_vert[0]  # cm
+            l_v = (off ** 2).sum(-1).mean()
+            l_lap = (self._laplacian(off) ** 2).sum(-1).mean()
+            el = (v[self.edges[:, 0]] - v[self.edges[:, 1]]).norm(dim=-1)
+            l_edge = (((el - edge_len0) * 100.0) ** 2).mean()
+            total = w[0] * sil + w[1] * l_v + w[2] * l_n + w[3] * l_lap + w[4] * l_edge
+            return total, sil, v
+
+        history, diverged, sil0 = [], False, None
+        for _ in range(cfg.iterations):
+            opt.zero_grad()
+            total, sil, _ = losses()
+            if not torch.isfinite(total):
+                diverged = True
+                break
+            sil0 = float(sil.detach()) if sil0 is None else sil0
+            if float(sil.detach()) > cfg.divergence_ratio * max(sil0, 1e-6):
+                diverged = True
+                break
+            history.append(float(total.detach()))
+            total.backward()
+            for p_ in (d_pose, d_shape, d_vert, d_cam):
+                torch.nn.utils.clip_grad_norm_([p_], cfg.clip)
+            opt.step()
+            if self._outside_trust_region(d_pose, d_shape, d_vert, d_cam):
+                diverged = True
+                break
+        with torch.no_grad():
+            total, sil, v = losses()
+            if not torch.isfinite(total) or not torch.isfinite(v).all() or \
+                    (sil0 is not None and float(sil) > cfg.divergence_ratio * max(sil0, 1e-6)) or \
+                    self._outside_trust_region(d_pose, d_shape, d_vert, d_cam):
+                diverged = True
+            history.append(float(total))
+        if diverged:  # never hand back a broken mesh: the unrefined hand, flagged
+            return RefineResult(base, torch.zeros(1, V, 3, dtype=dt), v0[None], history, True,
+                                time.perf_counter() - t0)
+        out = {"global_orient": base["global_orient"] + d_pose[:, :3].detach(),
+               "hand_pose": base["hand_pose"] + d_pose[:, 3:].detach(), "betas": base["betas"] + d_shape.detach(),
+               "transl": base["transl"] + d_cam.detach() / 100.0}
+        return RefineResult(out, d_vert.detach() / 100.0, v[None].detach(), history, False, time.perf_counter() - t0)
