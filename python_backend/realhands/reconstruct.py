@@ -84,6 +84,7 @@ class Reconstructor:
         if refine_iterations and mask == "none":
             mask = "grabcut"  # refinement needs a target silhouette
         self.refine_iterations = refine_iterations
+        self._refiners = {}  # per handedness, built on first use (mesh topology is computed once)
         self.video, self.mask_source = video, mask
         self.detector = HandDetector(static_image_mode=not video, max_num_hands=max_hands, mirrored=mirrored)
         self.models = {s: HandModel(side=s, model_path=model_path, flat_hand_mean=True) for s in ("right", "left")}
@@ -152,8 +153,9 @@ class Reconstructor:
                 from .refine.silhouette import RefineConfig, SilhouetteRefiner
 
                 t3 = time.perf_counter()
-                r = SilhouetteRefiner(model, RefineConfig(iterations=self.refine_iterations)).refine(
-                    {k: v[0].numpy() for k, v in params.items()}, [mask], [K])
+                if side not in self._refiners:
+                    self._refiners[side] = SilhouetteRefiner(model, RefineConfig(iterations=self.refine_iterations))
+                r = self._refiners[side].refine({k: v[0].numpy() for k, v in params.items()}, [mask], [K])
                 timings["refine"] = (time.perf_counter() - t3) * 1000
                 if not r.diverged:
                     params, refined = r.params, True
