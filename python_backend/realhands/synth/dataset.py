@@ -43,6 +43,9 @@ from .errors import DatasetError
 from .generate import StereoSample, SynthConfig, SynthGenerator
 
 FORMAT, VERSION = "realhands-synth", 1
+#: Per-sample geometry arrays, in the order the format table lists them.
+GEOMETRY_KEYS = ("vertices", "joints3d", "joints2d_left", "joints2d_right", "pose", "betas", "transl", "K_left",
+                 "K_right", "T_right_from_left")
 
 
 def _encode(images, fmt: str) -> tuple[np.ndarray, np.ndarray]:
@@ -68,8 +71,7 @@ def write_shard(path: Path, samples: list[StereoSample]) -> Path:
     arrays["root"] = root
     arrays["vertices"] = np.stack([s.vertices for s in samples]).astype(np.float32) - root[:, None]
     arrays["vertices"] = arrays["vertices"].astype(np.float16)
-    for key in ("joints3d", "joints2d_left", "joints2d_right", "pose", "betas", "transl", "K_left", "K_right",
-                "T_right_from_left"):
+    for key in GEOMETRY_KEYS[1:]:  # vertices are stored relative to the root, above
         arrays[key] = np.stack([getattr(s, key) for s in samples]).astype(np.float32)
     arrays["side"] = np.array([s.side == "left" for s in samples], dtype=np.uint8)
     arrays["egocentric"] = np.array([s.view == "egocentric" for s in samples], dtype=bool)
@@ -135,22 +137,27 @@ def read_meta(root: str | Path) -> dict:
     return meta
 
 
-def _sample_dict(z: dict, j: int) -> dict:
-    """One sample from loaded shard arrays: images as tensors, the rest as float32 tensors."""
+def _to_tensors(images: dict, geometry: dict, side: str, egocentric: bool) -> dict:
+    """The sample dict both datasets return. images: view -> (rgb (H,W,3) uint8, label (H,W) uint8);
+    geometry: GEOMETRY_KEYS -> arrays. RGB becomes (3,H,W) float in [0,1], labels long, masks bool (hand)."""
     d = {}
-    for view in ("left", "right"):
-        rgb = _decode(z[f"rgb_{view}"], z[f"rgb_{view}_offsets"], j)
-        label = _decode(z[f"label_{view}"], z[f"label_{view}_offsets"], j)
-        d[f"rgb_{view}"] = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0
+    for view, (rgb, label) in images.items():
+        d[f"rgb_{view}"] = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
         d[f"label_{view}"] = torch.from_numpy(label.astype(np.int64))
         d[f"mask_{view}"] = d[f"label_{view}"] == 1
-    d["vertices"] = torch.from_numpy(z["vertices"][j].astype(np.float32) + z["root"][j])
-    for key in ("joints3d", "joints2d_left", "joints2d_right", "pose", "betas", "transl", "K_left", "K_right",
-                "T_right_from_left"):
-        d[key] = torch.from_numpy(np.array(z[key][j]))
-    d["side"] = "left" if z["side"][j] else "right"
-    d["egocentric"] = bool(z["egocentric"][j])
+    for key in GEOMETRY_KEYS:
+        d[key] = torch.from_numpy(np.asarray(geometry[key], dtype=np.float32))
+    d["side"], d["egocentric"] = side, egocentric
     return d
+
+
+def _sample_dict(z: dict, j: int) -> dict:
+    """One sample from loaded shard arrays."""
+    images = {view: (_decode(z[f"rgb_{view}"], z[f"rgb_{view}_offsets"], j),
+                     _decode(z[f"label_{view}"], z[f"label_{view}_offsets"], j)) for view in ("left", "right")}
+    geometry = {k: z[k][j] for k in GEOMETRY_KEYS if k != "vertices"}
+    geometry["vertices"] = z["vertices"][j].astype(np.float32) + z["root"][j]
+    return _to_tensors(images, geometry, "left" if z["side"][j] else "right", bool(z["egocentric"][j]))
 
 
 class SynthShardDataset(torch.utils.data.Dataset):
@@ -210,13 +217,5 @@ class SynthOnTheFlyDataset(torch.utils.data.Dataset):
         if not 0 <= i < self.length:
             raise IndexError(i)
         s = self.gen.sample(i)
-        d = {}
-        for view in ("left", "right"):
-            d[f"rgb_{view}"] = torch.from_numpy(getattr(s, f"rgb_{view}").copy()).permute(2, 0, 1).float() / 255
-            d[f"label_{view}"] = torch.from_numpy(getattr(s, f"label_{view}").astype(np.int64))
-            d[f"mask_{view}"] = d[f"label_{view}"] == 1
-        for key in ("vertices", "joints3d", "joints2d_left", "joints2d_right", "pose", "betas", "transl",
-                    "K_left", "K_right", "T_right_from_left"):
-            d[key] = torch.from_numpy(np.asarray(getattr(s, key), dtype=np.float32))
-        d["side"], d["egocentric"] = s.side, s.view == "egocentric"
-        return d
+        images = {view: (getattr(s, f"rgb_{view}"), getattr(s, f"label_{view}")) for view in ("left", "right")}
+        return _to_tensors(images, {k: getattr(s, k) for k in GEOMETRY_KEYS}, s.side, s.view == "egocentric")
