@@ -50,3 +50,18 @@ def test_gradients_reach_the_vertices_and_move_the_silhouette():
         assert torch.isfinite(shift.grad).all() and shift.grad.abs().sum() > 0
         opt.step()
     assert abs(shift[0].item() - 0.004) < 0.001 and abs(shift[1].item()) < 0.001, shift
+
+
+def test_fused_backward_equals_autograd_of_the_dense_reference():
+    m, v = _hand()
+    K = torch.tensor([[[50.0, 0, 16], [0, 50, 16], [0, 0, 1]]], dtype=torch.float64)
+    faces = torch.as_tensor(m.data.faces)
+    weights = torch.rand(1, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    grads = []
+    for fn in (soft_silhouette, soft_silhouette_dense):
+        x = v.clone().requires_grad_()
+        (fn(x, faces, K, 32, 32, sigma=1.0) * weights).sum().backward()
+        grads.append(x.grad)
+    scale = grads[1].abs().max()
+    assert scale > 0
+    assert (grads[0] - grads[1]).abs().max() < 1e-3 * scale

@@ -27,7 +27,7 @@ import torch
 
 from ..model import HandModel
 from ..perception.crop import crop_affine, crop_box
-from ..render.soft import soft_silhouette
+from ..render.soft import SilhouetteSequence
 
 
 @dataclass
@@ -37,6 +37,7 @@ class RefineConfig:
     momentum: float = 0.9
     weights: tuple = (1.0, 1.0, 1.0, 1.0, 0.1)  # sil, vertex offsets, normals, Laplacian, edges
     sigma: float = 1.0  # soft-rasteriser edge softness, squared crop pixels
+    eps: float = 1e-3  # faces reach the pixels where their probability is above this
     crop_size: int = 128
     divergence_ratio: float = 3.0
     sil_normaliser: float = 100.0  # L_sil = sum over crop pixels of squared differences / this
@@ -151,7 +152,8 @@ class SilhouetteRefiner:
             Kc, A = self._crop(v_view, K, cfg.crop_size)
             target = cv2.warpAffine(np.asarray(mask, dtype=np.float32), A, (cfg.crop_size, cfg.crop_size),
                                     flags=cv2.INTER_AREA if A[0, 0] < 1 else cv2.INTER_LINEAR)
-            views.append((Kc, T, torch.as_tensor(target, dtype=dt)))
+            render = SilhouetteSequence(self.hand_faces, cfg.crop_size, cfg.crop_size, cfg.sigma, cfg.eps)
+            views.append((Kc, T, torch.as_tensor(target, dtype=dt), render))
         edge_len0 = (v0[self.edges[:, 0]] - v0[self.edges[:, 1]]).norm(dim=-1)
         faces = self.hand_faces  # the hand ends at the wrist, as the masks do
         norm = cfg.sil_normaliser
@@ -160,9 +162,8 @@ class SilhouetteRefiner:
         def losses():
             v = pose_mesh()
             sil = 0.0
-            for Kc, T, target in views:
-                vv = v @ T[:3, :3].T + T[:3, 3]
-                s = soft_silhouette(vv[None], faces, Kc[None], cfg.crop_size, cfg.crop_size, sigma=cfg.sigma)[0]
+            for Kc, T, target, render in views:  # the mesh's solid interior carries no gradient: skipped
+                s = render((v @ T[:3, :3].T + T[:3, 3])[None], Kc[None])[0]
                 sil = sil + ((s - target) ** 2).sum() / norm
             tri = v[m.faces_tensor]  # regularisers over the whole mesh
             n = torch.nn.functional.normalize(torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1), dim=-1)
