@@ -42,6 +42,7 @@ class RefineConfig:
     divergence_ratio: float = 3.0
     sil_normaliser: float = 100.0  # L_sil = sum over crop pixels of squared differences / this
     clip: float = 5.0  # largest gradient norm per block (pose, shape, vertices, camera) per step
+    block_lr: tuple = (1.0, 1.0, 1.0, 1.0)  # learning-rate multipliers for pose, shape, vertices, camera
     # trust region: offsets beyond these count as divergence (radians, shape sd, cm per vertex, cm)
     max_offsets: tuple = (np.pi, 1.0, 2.0, 10.0)
 
@@ -134,7 +135,9 @@ class SilhouetteRefiner:
         d_shape = torch.zeros(1, 10, dtype=dt, requires_grad=True)
         d_vert = torch.zeros(1, V, 3, dtype=dt, requires_grad=True)
         d_cam = torch.zeros(1, 3, dtype=dt, requires_grad=True)
-        opt = torch.optim.SGD([d_pose, d_shape, d_vert, d_cam], lr=cfg.lr, momentum=cfg.momentum)
+        opt = torch.optim.SGD([{"params": [t], "lr": cfg.lr * k} for t, k in zip((d_pose, d_shape, d_vert, d_cam),
+                                                                                cfg.block_lr)],
+                              lr=cfg.lr, momentum=cfg.momentum)
 
         def pose_mesh():  # vertex and camera offsets are optimised in centimetres, rotations in radians
             out = m(global_orient=base["global_orient"] + d_pose[:, :3], hand_pose=base["hand_pose"] + d_pose[:, 3:],

@@ -36,13 +36,19 @@ class TexelMaps:
     nail: torch.Tensor
 
 
-def bake_texel_maps(data, size: int = 512) -> TexelMaps:
-    """Rasterise the rest mesh in UV space (v up -> image rows from the top)."""
-    uv = torch.as_tensor(data.uv, dtype=torch.float32)
+def rasterize_uv(uv, faces_uv, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which face covers each texel of an S x S atlas (v up, so image rows run from the top), and where:
+    face (S,S) long (-1 for none) and barycentric weights (S,S,3)."""
+    uv = torch.as_tensor(np.asarray(uv), dtype=torch.float32)
     pts = torch.stack([uv[:, 0] * size, (1.0 - uv[:, 1]) * size, torch.ones(len(uv))], -1)[None]
     K = torch.eye(3)[None]
-    frags = rasterize(pts, torch.as_tensor(data.faces_uv), K, size, size, near=0.0, cull_backfaces=False)
-    face, bary = frags.face[0], frags.bary[0]
+    frags = rasterize(pts, torch.as_tensor(np.asarray(faces_uv)), K, size, size, near=0.0, cull_backfaces=False)
+    return frags.face[0], frags.bary[0]
+
+
+def bake_texel_maps(data, size: int = 512) -> TexelMaps:
+    """Rasterise the rest mesh in UV space (v up -> image rows from the top)."""
+    face, bary = rasterize_uv(data.uv, data.faces_uv, size)
     valid = face >= 0
     f = torch.as_tensor(data.faces)[face.clamp_min(0)]  # (S,S,3) 3D vertex ids of the texel's face
     v = torch.as_tensor(data.v_template, dtype=torch.float32)

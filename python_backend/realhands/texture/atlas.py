@@ -1,0 +1,93 @@
+"""The UV atlas of a hand model and, per texel, the face and barycentric weights it shows.
+
+Our model ships UVs. An official MANO file has none: ``compute_uvs`` makes them once with xatlas and caches
+them by the mesh's hash under ``$REALHANDS_CACHE_DIR`` (default ``~/.realhands/cache``). UVs have v up;
+atlas images have rows from the top (row = (1 - v) * size), as glTF and the renderer expect.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..render.texture import rasterize_uv
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("REALHANDS_CACHE_DIR", Path.home() / ".realhands" / "cache"))
+
+
+def compute_uvs(vertices: np.ndarray, faces: np.ndarray, cache: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """UVs (T,2) (v up) and faces_uv (F,3) for a mesh without them, from xatlas; cached by the mesh's hash."""
+    vertices = np.ascontiguousarray(vertices, dtype=np.float32)
+    faces = np.ascontiguousarray(faces, dtype=np.uint32)
+    key = hashlib.sha1(vertices.tobytes() + faces.tobytes()).hexdigest()[:16]
+    path = cache_dir() / f"uv-{key}.npz"
+    if cache and path.exists():
+        try:
+            with np.load(path) as z:
+                if z["faces_uv"].shape == faces.shape:
+                    return z["uv"], z["faces_uv"]
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file is simply made again
+    try:
+        import xatlas
+    except ImportError as e:
+        raise RuntimeError("this hand model has no UVs and the xatlas package, which makes them, is missing: "
+                           "pip install xatlas") from e
+    _, faces_uv, uv = xatlas.parametrize(vertices, faces)
+    uv, faces_uv = uv.astype(np.float32), faces_uv.astype(np.int64)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, uv=uv, faces_uv=faces_uv)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home only costs the half second of making them again
+    return uv, faces_uv
+
+
+@dataclass
+class UVAtlas:
+    """An S x S texture atlas of a mesh with F faces.
+
+    uv (T,2) v up; faces_uv (F,3); texel (N,) flat row-major indices of the texels a face covers; face (N,)
+    and bary (N,3): the face each of them shows and where."""
+
+    size: int
+    uv: np.ndarray
+    faces_uv: np.ndarray
+    texel: torch.Tensor
+    face: torch.Tensor
+    bary: torch.Tensor
+
+    @classmethod
+    def for_model(cls, data, size: int = 512) -> "UVAtlas":
+        """The atlas of a HandModelData: its own UVs when it has them, else xatlas ones."""
+        if data.uv is not None and data.faces_uv is not None:
+            uv, faces_uv = np.asarray(data.uv, np.float32), np.asarray(data.faces_uv)
+        else:
+            uv, faces_uv = compute_uvs(data.v_template, data.faces)
+        return cls.from_uvs(uv, faces_uv, size)
+
+    @classmethod
+    def from_uvs(cls, uv: np.ndarray, faces_uv: np.ndarray, size: int = 512) -> "UVAtlas":
+        face, bary = rasterize_uv(uv, faces_uv, size)
+        texel = torch.nonzero(face.reshape(-1) >= 0).squeeze(1)
+        return cls(size, uv, faces_uv, texel, face.reshape(-1)[texel], bary.reshape(-1, 3)[texel])
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(S,S) bool: texels inside some chart."""
+        m = np.zeros(self.size * self.size, bool)
+        m[self.texel.numpy()] = True
+        return m.reshape(self.size, self.size)
+
+    def texel_points(self, vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+        """(N,3) surface points of the atlas's texels on a mesh (V,3) with faces (F,3)."""
+        return (vertices[faces[self.face]] * self.bary[..., None]).sum(1)

@@ -1,0 +1,93 @@
+"""One view's contribution to the texture: image colours fetched for the texels that view sees.
+
+A texel counts when its surface point projects inside the image (and inside the hand mask, if given), passes
+a depth test against the mesh rasterised in that view (nothing of the hand in front of it), and faces the
+camera at less than a grazing angle; its weight falls from 1 (facing the camera) to 0 at ``min_cos``.
+Vertices are in that camera's coordinates (metres, OpenCV axes); K is its (3,3) intrinsics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..render.rasterize import rasterize
+from .atlas import UVAtlas
+
+
+@dataclass
+class TextureObservation:
+    """colour (S,S,3) float32 in [0,1] (the image's sRGB); weight (S,S) float32 in [0,1], 0 where unseen."""
+
+    colour: np.ndarray
+    weight: np.ndarray
+
+
+def _vertex_normals(v: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    tri = v[faces]
+    fn = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
+    vn = torch.zeros_like(v).index_add_(0, faces.reshape(-1), fn.repeat_interleave(3, 0))
+    return F.normalize(vn, dim=-1)
+
+
+def observe(atlas: UVAtlas, vertices, faces, K, image: np.ndarray, mask: np.ndarray | None = None,
+            min_cos: float = 0.3, depth_tolerance: float = 0.003, mask_erode: int = 1) -> TextureObservation:
+    """What one RGB image (H,W,3) uint8 says about the texture of the mesh vertices (V,3) (metres, this
+    camera's coordinates) with faces (F,3). ``mask`` (H,W) bool keeps texels on hand pixels (eroded by
+    ``mask_erode`` px so that background at the outline stays out)."""
+    v = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
+    faces = torch.as_tensor(np.asarray(faces), dtype=torch.long)
+    K = np.asarray(K, dtype=np.float64)
+    H, W = image.shape[:2]
+    S = atlas.size
+    colour = np.zeros((S * S, 3), np.float32)
+    weight = np.zeros(S * S, np.float32)
+    p = atlas.texel_points(v, faces)  # (N,3)
+    n = F.normalize((_vertex_normals(v, faces)[faces[atlas.face]] * atlas.bary[..., None]).sum(1), dim=-1)
+    z = p[:, 2]
+    ok = z > 1e-3
+    x = (p[:, 0] / z.clamp_min(1e-3) * K[0, 0] + K[0, 2]).numpy()
+    y = (p[:, 1] / z.clamp_min(1e-3) * K[1, 1] + K[1, 2]).numpy()
+    ok = ok.numpy() & (x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)
+    cos = (-(n * p).sum(1) / p.norm(dim=1).clamp_min(1e-9)).numpy()
+    w = np.clip((cos - min_cos) / (1.0 - min_cos), 0.0, 1.0)
+    ok &= w > 0
+    if not ok.any():
+        return TextureObservation(colour.reshape(S, S, 3), weight.reshape(S, S))
+    # depth test in a window around the hand (the whole image is not needed)
+    uv = (v[:, :2] / v[:, 2:].clamp_min(1e-3)) * torch.tensor([K[0, 0], K[1, 1]]) + torch.tensor([K[0, 2], K[1, 2]])
+    x0 = int(max(0, np.floor(uv[:, 0].min().item()) - 1))
+    y0 = int(max(0, np.floor(uv[:, 1].min().item()) - 1))
+    x1 = int(min(W, np.ceil(uv[:, 0].max().item()) + 2))
+    y1 = int(min(H, np.ceil(uv[:, 1].max().item()) + 2))
+    Kw = torch.tensor([[K[0, 0], 0, K[0, 2] - x0], [0, K[1, 1], K[1, 2] - y0], [0, 0, 1]], dtype=torch.float32)
+    depth = rasterize(v[None], faces, Kw[None], y1 - y0, x1 - x0).depth[0].numpy()
+    xi = np.clip(np.round(x - 0.5).astype(np.int64) - x0, 0, x1 - x0 - 1)
+    yi = np.clip(np.round(y - 0.5).astype(np.int64) - y0, 0, y1 - y0 - 1)
+    ok &= z.numpy() <= depth[yi, xi] + depth_tolerance
+    if mask is not None:
+        m = np.asarray(mask).astype(np.uint8)
+        if mask_erode > 0:
+            m = cv2.erode(m, np.ones((2 * mask_erode + 1,) * 2, np.uint8))
+        ok &= m[np.clip(np.round(y - 0.5).astype(int), 0, H - 1), np.clip(np.round(x - 0.5).astype(int), 0, W - 1)] > 0
+    idx = np.nonzero(ok)[0]
+    # bilinear fetch (pixel centres at +0.5, so the sample point is x - 0.5 in OpenCV's remap convention)
+    mx = (x[idx] - 0.5).astype(np.float32)[:, None]
+    my = (y[idx] - 0.5).astype(np.float32)[:, None]
+    rgb = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+    t = atlas.texel.numpy()[idx]
+    colour[t] = rgb.astype(np.float32) / 255.0
+    weight[t] = w[idx]
+    return TextureObservation(colour.reshape(S, S, 3), weight.reshape(S, S))
+
+
+def combine(observations: list[TextureObservation]) -> TextureObservation:
+    """Several views of one moment (stereo): weight-averaged colours; weights add up, capped at 1."""
+    if len(observations) == 1:
+        return observations[0]
+    wsum = sum(o.weight for o in observations)
+    colour = sum(o.colour * o.weight[..., None] for o in observations) / np.maximum(wsum, 1e-9)[..., None]
+    return TextureObservation(colour.astype(np.float32), np.minimum(wsum, 1.0).astype(np.float32))

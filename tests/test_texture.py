@@ -1,0 +1,142 @@
+"""Texture atlas: a known texture is recovered where visible, smoothing, stereo, gap filling, export, xatlas UVs."""
+import numpy as np
+import pytest
+import torch
+
+from realhands.model import HandModel
+from realhands.model.io import load_model_data
+from realhands.render.rasterize import rasterize
+from realhands.texture import TextureFusion, UVAtlas, combine, compute_uvs, observe, push_pull_fill
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """A hand seen palm-on by a 256x256 camera, rendered unlit with a known texture (nearest texel, so the
+    image is an exact copy of the texture where the hand shows)."""
+    data = load_model_data("right")
+    m = HandModel(data, flat_hand_mean=True)
+    R = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    v = (m().vertices[0] @ R.T + torch.tensor([0.0, 0.02, 0.35])).float()
+    faces = torch.as_tensor(data.faces)
+    K = torch.tensor([[420.0, 0, 128], [0, 420, 128], [0, 0, 1]])
+    atlas = UVAtlas.for_model(data, SIZE)
+    rng = np.random.default_rng(0)
+    coarse = rng.uniform(0.1, 0.9, (8, 8, 3))
+    truth = np.kron(coarse, np.ones((SIZE // 8, SIZE // 8, 1))).astype(np.float32)  # 16-texel colour blocks
+    fr = rasterize(v[None], faces, K[None], 256, 256)
+    face, bary = fr.face[0], fr.bary[0]
+    hit = face >= 0
+    uvs = torch.as_tensor(atlas.uv)[torch.as_tensor(atlas.faces_uv)[face[hit]]]  # (P,3,2)
+    uv = (uvs * bary[hit][..., None]).sum(1)
+    col = torch.clamp((uv[:, 0] * SIZE).long(), 0, SIZE - 1)
+    row = torch.clamp(((1 - uv[:, 1]) * SIZE).long(), 0, SIZE - 1)
+    image = np.zeros((256, 256, 3), np.uint8)
+    image[hit.numpy()] = (truth[row, col] * 255 + 0.5).astype(np.uint8)
+    return data, v, faces, K, atlas, truth, image, hit.numpy()
+
+
+def test_a_known_texture_is_recovered_where_it_is_visible(scene):
+    data, v, faces, K, atlas, truth, image, mask = scene
+    obs = observe(atlas, v, faces, K, image, mask=mask)
+    seen = obs.weight > 0
+    assert 0.1 < seen[atlas.valid].mean() < 0.6  # one side of the hand, not the other
+    # away from colour-block borders (bilinear image sampling mixes neighbours there)
+    inner = np.zeros((SIZE, SIZE), bool)
+    inner[np.add.outer(np.arange(SIZE) % 16, np.zeros(SIZE, int)) > 2] = True
+    inner &= (np.add.outer(np.zeros(SIZE, int), np.arange(SIZE) % 16) > 2) & (np.arange(SIZE)[:, None] % 16 < 13) \
+        & (np.arange(SIZE)[None] % 16 < 13)
+    sel = seen & inner & (obs.weight > 0.5)
+    assert sel.sum() > 300
+    err = np.abs(obs.colour[sel] - truth[sel]).max(-1)
+    assert np.median(err) < 0.02 and np.mean(err < 0.06) > 0.9
+
+
+def test_hidden_and_grazing_texels_are_rejected(scene):
+    data, v, faces, K, atlas, truth, image, mask = scene
+    obs = observe(atlas, v, faces, K, image)
+    p = atlas.texel_points(v, faces)
+    w = obs.weight.reshape(-1)[atlas.texel.numpy()]
+    far = (p[:, 2] > np.percentile(p[:, 2].numpy(), 80)).numpy()  # the far side of the hand
+    assert w[far].mean() < 0.02 and w[~far].mean() > 0.1
+    strict = observe(atlas, v, faces, K, image, min_cos=0.9)  # grazing angles
+    assert 0 < (strict.weight > 0).sum() < (obs.weight > 0).sum()
+    # a fist: fingers hide parts of the palm that face the camera; the depth test rejects those
+    m = HandModel(data, flat_hand_mean=True)
+    fist = torch.as_tensor(data.pose_library[list(data.pose_names).index("fist")][None], dtype=torch.float32)
+    R = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    vf = (m(hand_pose=fist).vertices[0] @ R.T + torch.tensor([0.0, 0.02, 0.35])).float()
+    with_test = observe(atlas, vf, faces, K, image)
+    without = observe(atlas, vf, faces, K, image, depth_tolerance=1.0)
+    extra = (without.weight > 0) & ~(with_test.weight > 0)
+    assert extra.sum() > 50
+
+
+def test_exponential_smoothing_with_confidence_and_stereo_combination(scene):
+    data, v, faces, K, atlas, truth, image, mask = scene
+    obs = observe(atlas, v, faces, K, image, mask=mask)
+    fusion = TextureFusion(atlas, alpha=0.25)
+    fusion.update(obs)
+    seen = fusion.seen.copy()
+    assert np.allclose(fusion.colour[seen], obs.colour[seen], atol=1e-6)  # first sight: taken outright
+    dark = type(obs)(np.zeros_like(obs.colour), obs.weight)
+    fusion.update(dark)
+    a, w = 0.25, obs.weight[seen]
+    d1 = a * w
+    expect = (1 - a) * d1 / ((1 - a) * d1 + a * w)  # confidence-weighted: early frames count alike
+    assert np.allclose(fusion.colour[seen], expect[:, None] * obs.colour[seen], atol=1e-5)
+    for _ in range(60):  # once confident, an update is the paper's exponential smoothing (1 - a) old + a new
+        fusion.update(type(obs)(obs.colour, np.where(seen, 1.0, 0.0).astype(np.float32)))
+    before = fusion.colour.copy()
+    fusion.update(type(obs)(np.ones_like(obs.colour), np.where(seen, 1.0, 0.0).astype(np.float32)))
+    assert np.allclose(fusion.colour[seen], 0.75 * before[seen] + 0.25, atol=1e-3)
+    conf_before = fusion.confidence.copy()
+    fusion.update(type(obs)(obs.colour, np.zeros_like(obs.weight)))  # nothing seen: nothing changes
+    assert np.array_equal(fusion.confidence, conf_before)
+    both = combine([obs, type(obs)(np.ones_like(obs.colour), obs.weight)])
+    assert np.allclose(both.colour[seen], (obs.colour[seen] + 1) / 2, atol=1e-5)
+    assert both.weight.max() <= 1.0
+
+
+def test_gap_filling_and_seam_padding_and_export(scene, tmp_path):
+    data, v, faces, K, atlas, truth, image, mask = scene
+    fusion = TextureFusion(atlas)
+    fusion.update(observe(atlas, v, faces, K, image, mask=mask))
+    img = fusion.image()
+    assert img.shape == (SIZE, SIZE, 3) and img.dtype == np.uint8
+    assert (img.reshape(-1, 3).max(1) > 5).all()  # no black texels left, between charts included
+    seen = fusion.seen & atlas.valid
+    assert np.abs(img[seen] / 255.0 - fusion.colour[seen]).max() < 0.01
+    png = fusion.save_image(tmp_path / "hand.png")
+    assert png.stat().st_size > 1000
+    glb = fusion.export_glb(tmp_path / "hand.glb", v.numpy(), faces.numpy())
+    import trimesh
+    mesh = trimesh.load(glb, force="mesh")
+    assert mesh.visual.material.baseColorTexture.size == (SIZE, SIZE)
+    with pytest.raises(ValueError, match="png"):
+        fusion.save_image(tmp_path / "hand.bmp")
+
+
+def test_push_pull_keeps_known_texels_and_fills_smoothly():
+    c = np.zeros((16, 16, 3), np.float32)
+    known = np.zeros((16, 16), bool)
+    c[:, :4], known[:, :4] = 0.2, True
+    c[:, 12:], known[:, 12:] = 0.8, True
+    out = push_pull_fill(c, known)
+    assert np.array_equal(out[known], c[known])
+    row = out[8, :, 0]
+    assert 0.2 <= row[5] <= row[8] <= row[11] <= 0.8 and row[5] < row[11]
+
+
+def test_a_model_without_uvs_gets_cached_xatlas_uvs(tmp_path, monkeypatch):
+    monkeypatch.setenv("REALHANDS_CACHE_DIR", str(tmp_path))
+    data = load_model_data("right")
+    uv, faces_uv = compute_uvs(data.v_template, data.faces)
+    assert faces_uv.shape == data.faces.shape and uv.min() >= 0 and uv.max() <= 1
+    assert len(list(tmp_path.glob("uv-*.npz"))) == 1
+    uv2, faces_uv2 = compute_uvs(data.v_template, data.faces)  # from the cache
+    assert np.array_equal(uv, uv2) and np.array_equal(faces_uv, faces_uv2)
+    stripped = type(data)(**{**data.__dict__, "uv": None, "faces_uv": None})
+    atlas = UVAtlas.for_model(stripped, 64)
+    assert atlas.valid.mean() > 0.3
