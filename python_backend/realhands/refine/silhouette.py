@@ -19,6 +19,7 @@ loss, a silhouette loss that grows past ``divergence_ratio`` times its start, or
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ import torch
 
 from ..model import HandModel
 from ..perception.crop import crop_affine, crop_box
+from ..render.silhouette import choose_backend, render_silhouette
 from ..render.soft import SilhouetteSequence
 
 
@@ -38,11 +40,15 @@ class RefineConfig:
     weights: tuple = (1.0, 1.0, 1.0, 1.0, 0.1)  # sil, vertex offsets, normals, Laplacian, edges
     sigma: float = 1.0  # soft-rasteriser edge softness, squared crop pixels
     eps: float = 1e-3  # faces reach the pixels where their probability is above this
+    backend: str = "auto"  # silhouette renderer: "auto", "soft" or "nvdiffrast" (realhands.render.silhouette)
     crop_size: int = 128
     divergence_ratio: float = 3.0
     sil_normaliser: float = 100.0  # L_sil = sum over crop pixels of squared differences / this
     clip: float = 5.0  # largest gradient norm per block (pose, shape, vertices, camera) per step
-    block_lr: tuple = (1.0, 1.0, 1.0, 1.0)  # learning-rate multipliers for pose, shape, vertices, camera
+    # learning-rate multipliers for pose, shape, vertices, camera: the camera offset (cm) and vertex offsets need
+    # larger steps than the pose for the default 3 iterations to align the outline (docs/refinement.md)
+    block_lr: tuple = (1.0, 1.0, 3.0, 20.0)
+    depth_lr: float = 0.05  # the camera offset's depth (z) moves at this fraction of its x and y rate
     # trust region: offsets beyond these count as divergence (radians, shape sd, cm per vertex, cm)
     max_offsets: tuple = (np.pi, 1.0, 2.0, 10.0)
 
@@ -70,6 +76,17 @@ def _mesh_topology(faces: np.ndarray):
     return edges, face_pairs
 
 
+def _laplacian(x: torch.Tensor, edges: torch.Tensor, degree: torch.Tensor) -> torch.Tensor:
+    """Uniform Laplacian of per-vertex values x (V,3): mean of neighbours minus the vertex."""
+    a, b = edges[:, 0], edges[:, 1]
+    s = torch.zeros_like(x).index_add(0, a, x[b]).index_add(0, b, x[a])
+    return s / degree.clamp_min(1) - x
+
+
+def _nvdiffrast(faces, size, verts_cam, K):
+    return render_silhouette(verts_cam, faces, K, size, size, backend="nvdiffrast")
+
+
 def hand_faces(model: HandModel, wrist_cut: float = -0.006) -> torch.Tensor:
     """Faces of the hand proper: those whose rest-pose centroid lies distal of ``wrist_cut`` metres from the
     wrist joint (the rest is the wrist stub, which masks count as forearm; see realhands.render.renderer)."""
@@ -94,12 +111,6 @@ class SilhouetteRefiner:
         deg = np.bincount(edges.reshape(-1), minlength=V).astype(np.float32)
         self.degree = torch.as_tensor(deg)[:, None]
 
-    def _laplacian(self, x: torch.Tensor) -> torch.Tensor:
-        """Uniform Laplacian of per-vertex values x (V,3): mean of neighbours minus the vertex."""
-        a, b = self.edges[:, 0], self.edges[:, 1]
-        s = torch.zeros_like(x).index_add(0, a, x[b]).index_add(0, b, x[a])
-        return s / self.degree.clamp_min(1) - x
-
     def _outside_trust_region(self, d_pose, d_shape, d_vert, d_cam) -> bool:
         with torch.no_grad():
             lim = self.cfg.max_offsets
@@ -111,10 +122,10 @@ class SilhouetteRefiner:
         """Crop intrinsics (3,3) framing the projected mesh, and the (2,3) image -> crop affine."""
         with torch.no_grad():
             p = verts_cam @ K.T
-            uv = (p[:, :2] / p[:, 2:]).numpy()
+            uv = (p[:, :2] / p[:, 2:]).cpu().numpy()
         centre, side, _ = crop_box(uv, margin=1.15)
         A = crop_affine(centre, side, 0.0, size)
-        A3 = torch.as_tensor(np.vstack([A, [0, 0, 1]]), dtype=K.dtype)
+        A3 = torch.as_tensor(np.vstack([A, [0, 0, 1]]), dtype=K.dtype, device=K.device)
         return A3 @ K, A
 
     def refine(self, params: dict, masks: list, Ks: list, extrinsics: list | None = None) -> RefineResult:
@@ -125,16 +136,18 @@ class SilhouetteRefiner:
 
         t0 = time.perf_counter()
         cfg, m = self.cfg, self.model
-        dt = m.v_template.dtype
-        base = {k: torch.as_tensor(np.asarray(v), dtype=dt).reshape(1, -1) for k, v in params.items()}
+        dt, dev = m.v_template.dtype, m.v_template.device
+        base = {k: torch.as_tensor(np.asarray(v.cpu() if torch.is_tensor(v) else v), dtype=dt, device=dev).reshape(1, -1)
+                for k, v in params.items()}
         extrinsics = extrinsics or [np.eye(4)] + [None] * (len(masks) - 1)
         if len(masks) != len(Ks) or any(e is None for e in extrinsics):
             raise ValueError("give one intrinsics matrix and one extrinsic per mask (the first may be omitted)")
         V = m.data.num_vertices
-        d_pose = torch.zeros(1, 48, dtype=dt, requires_grad=True)
-        d_shape = torch.zeros(1, 10, dtype=dt, requires_grad=True)
-        d_vert = torch.zeros(1, V, 3, dtype=dt, requires_grad=True)
-        d_cam = torch.zeros(1, 3, dtype=dt, requires_grad=True)
+        d_pose = torch.zeros(1, 48, dtype=dt, device=dev, requires_grad=True)
+        d_shape = torch.zeros(1, 10, dtype=dt, device=dev, requires_grad=True)
+        d_vert = torch.zeros(1, V, 3, dtype=dt, device=dev, requires_grad=True)
+        d_cam = torch.zeros(1, 3, dtype=dt, device=dev, requires_grad=True)
+        d_cam.register_hook(lambda g: g * torch.tensor([1.0, 1.0, cfg.depth_lr], dtype=g.dtype, device=g.device))
         opt = torch.optim.SGD([{"params": [t], "lr": cfg.lr * k} for t, k in zip((d_pose, d_shape, d_vert, d_cam),
                                                                                 cfg.block_lr)],
                               lr=cfg.lr, momentum=cfg.momentum)
@@ -148,17 +161,21 @@ class SilhouetteRefiner:
         with torch.no_grad():
             v0 = pose_mesh()
         views = []
+        faces = self.hand_faces.to(dev)  # the hand ends at the wrist, as the masks do
         for mask, K, T in zip(masks, Ks, extrinsics):
-            K = torch.as_tensor(np.asarray(K), dtype=dt)
-            T = torch.as_tensor(np.asarray(T), dtype=dt)
+            K = torch.as_tensor(np.asarray(K), dtype=dt, device=dev)
+            T = torch.as_tensor(np.asarray(T), dtype=dt, device=dev)
             v_view = v0 @ T[:3, :3].T + T[:3, 3]
             Kc, A = self._crop(v_view, K, cfg.crop_size)
             target = cv2.warpAffine(np.asarray(mask, dtype=np.float32), A, (cfg.crop_size, cfg.crop_size),
                                     flags=cv2.INTER_AREA if A[0, 0] < 1 else cv2.INTER_LINEAR)
-            render = SilhouetteSequence(self.hand_faces, cfg.crop_size, cfg.crop_size, cfg.sigma, cfg.eps)
-            views.append((Kc, T, torch.as_tensor(target, dtype=dt), render))
-        edge_len0 = (v0[self.edges[:, 0]] - v0[self.edges[:, 1]]).norm(dim=-1)
-        faces = self.hand_faces  # the hand ends at the wrist, as the masks do
+            if choose_backend(v0.device, cfg.backend) == "soft":
+                render = SilhouetteSequence(faces, cfg.crop_size, cfg.crop_size, cfg.sigma, cfg.eps)
+            else:
+                render = functools.partial(_nvdiffrast, faces, cfg.crop_size)
+            views.append((Kc, T, torch.as_tensor(target, dtype=dt, device=dev), render))
+        edges, pairs, degree = self.edges.to(dev), self.face_pairs.to(dev), self.degree.to(dev)
+        edge_len0 = (v0[edges[:, 0]] - v0[edges[:, 1]]).norm(dim=-1)
         norm = cfg.sil_normaliser
         w = cfg.weights
 
@@ -170,11 +187,11 @@ class SilhouetteRefiner:
                 sil = sil + ((s - target) ** 2).sum() / norm
             tri = v[m.faces_tensor]  # regularisers over the whole mesh
             n = torch.nn.functional.normalize(torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1), dim=-1)
-            l_n = (1 - (n[self.face_pairs[:, 0]] * n[self.face_pairs[:, 1]]).sum(-1)).mean()
+            l_n = (1 - (n[pairs[:, 0]] * n[pairs[:, 1]]).sum(-1)).mean()
             off = d_vert[0]  # cm
             l_v = (off ** 2).sum(-1).mean()
-            l_lap = (self._laplacian(off) ** 2).sum(-1).mean()
-            el = (v[self.edges[:, 0]] - v[self.edges[:, 1]]).norm(dim=-1)
+            l_lap = (_laplacian(off, edges, degree) ** 2).sum(-1).mean()
+            el = (v[edges[:, 0]] - v[edges[:, 1]]).norm(dim=-1)
             l_edge = (((el - edge_len0) * 100.0) ** 2).mean()
             total = w[0] * sil + w[1] * l_v + w[2] * l_n + w[3] * l_lap + w[4] * l_edge
             return total, sil, v
@@ -206,7 +223,7 @@ class SilhouetteRefiner:
                 diverged = True
             history.append(float(total))
         if diverged:  # never hand back a broken mesh: the unrefined hand, flagged
-            return RefineResult(base, torch.zeros(1, V, 3, dtype=dt), v0[None], history, True,
+            return RefineResult(base, torch.zeros(1, V, 3, dtype=dt, device=dev), v0[None], history, True,
                                 time.perf_counter() - t0)
         out = {"global_orient": base["global_orient"] + d_pose[:, :3].detach(),
                "hand_pose": base["hand_pose"] + d_pose[:, 3:].detach(), "betas": base["betas"] + d_shape.detach(),
