@@ -189,3 +189,25 @@ def test_reconstruct_cli_refines_when_asked(tmp_path, renders):
     assert res.returncode == 0, res.stderr
     hand = json.loads(out.read_text().splitlines()[0])["hands"][0]
     assert hand["refined"] is True and "refine" in hand["timings_ms"] and "mask" in hand["timings_ms"]
+
+
+def test_reconstruct_cli_writes_the_fused_texture_and_a_textured_glb(tmp_path, renders):
+    import trimesh
+    from PIL import Image
+
+    for i, s in enumerate(renders[:2]):
+        Image.fromarray(s.rgb_left).save(tmp_path / f"{i}.png")
+    out, tex = tmp_path / "t.jsonl", tmp_path / "tex"
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "reconstruct", str(tmp_path / "0.png"),
+                          str(tmp_path / "1.png"), "--out", str(out), "--no-vertices", "--texture", str(tex),
+                          "--texture-size", "256"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    hands = [h for line in out.read_text().splitlines() for h in json.loads(line)["hands"]]
+    assert hands and all(h["texture_version"] >= 1 and "texture" in h["timings_ms"] for h in hands)
+    pngs = sorted(tex.glob("images_*.png"))
+    assert pngs and {p.stem for p in pngs} == {f"images_{h['handedness']}" for h in hands}
+    atlas = np.asarray(Image.open(pngs[0]).convert("RGB"))
+    assert atlas.shape == (256, 256, 3) and atlas.std() > 5  # image colours, not a flat fill
+    glb = trimesh.load(pngs[0].with_suffix(".glb"), force="mesh")
+    assert glb.visual.kind == "texture" and glb.visual.uv.shape[0] == len(glb.vertices)
+    assert glb.visual.material.baseColorTexture.size == (256, 256)

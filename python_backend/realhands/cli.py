@@ -176,9 +176,24 @@ def cmd_reconstruct(args) -> int:
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     mask = args.mask if (overlay_dir or args.refine_iterations) else "none"
+    texture_dir = Path(args.texture) if args.texture else None
+    if texture_dir:
+        texture_dir.mkdir(parents=True, exist_ok=True)
+        mask = args.mask if args.mask != "none" else "grabcut"  # texels are kept on hand pixels only
+    tex_size = args.texture_size if texture_dir else 0
     images = Reconstructor(video=False, max_hands=args.max_hands, mask=mask, model_path=args.model,
-                           refine_iterations=args.refine_iterations)
+                           refine_iterations=args.refine_iterations, texture_size=tex_size)
     failures, written = 0, 0
+    last_vertices = {}  # per Reconstructor and side: the newest mesh, for the textured GLB
+
+    def write_textures(rec, stem):
+        for side, fusion in rec.textures.items():
+            if not fusion.seen.any() or (id(rec), side) not in last_vertices:
+                continue
+            fusion.save_image(texture_dir / f"{stem}_{side}.png")
+            gl = last_vertices[(id(rec), side)] * np.array([1.0, -1.0, -1.0])  # OpenCV -> glTF axes (y up)
+            fusion.export_glb(texture_dir / f"{stem}_{side}.glb", gl, rec.models[side].faces)
+            print(f"texture: {texture_dir / (stem + '_' + side)}.png/.glb ({fusion.coverage:.0%} of the atlas seen)")
 
     def frames(kind, path):
         if kind == "image":
@@ -206,7 +221,7 @@ def cmd_reconstruct(args) -> int:
             rec = images
             if kind == "video":
                 rec = Reconstructor(video=True, max_hands=args.max_hands, mask=mask, model_path=args.model,
-                                    refine_iterations=args.refine_iterations)
+                                    refine_iterations=args.refine_iterations, texture_size=tex_size)
             try:
                 for name, img, t in frames(kind, path):
                     h, w = img.shape[:2]
@@ -221,6 +236,8 @@ def cmd_reconstruct(args) -> int:
                             "hands": [hd.to_json(with_vertices=not args.no_vertices) for hd in hands]}
                     fh.write(json.dumps(line) + "\n")
                     written += 1
+                    for hd in hands:
+                        last_vertices[(id(rec), hd.handedness)] = hd.vertices
                     if overlay_dir:
                         Km = np.array([[K[0], 0, K[2]], [0, K[1], K[3]], [0, 0, 1.0]])
                         faces = rec.models["right"].faces
@@ -231,6 +248,10 @@ def cmd_reconstruct(args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 fh.write(json.dumps({"image": str(path), "error": str(exc)}) + "\n")
                 failures += 1
+            if texture_dir and kind == "video":
+                write_textures(rec, Path(path).stem)
+        if texture_dir:
+            write_textures(images, "images")
     print(f"wrote {written} result line(s) to {out_path}" + (f"; {failures} input(s) failed" if failures else ""))
     return 1 if failures else 0
 
@@ -285,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--max-hands", type=int, default=2)
     rc.add_argument("--refine-iterations", type=int, default=0,
                     help="silhouette refinement steps against the mask (default 0: off, see docs/refinement.md)")
+    rc.add_argument("--texture", metavar="DIR",
+                    help="fuse each hand's texture over the frames and write it (PNG) with a textured GLB to DIR: "
+                         "one per video, one for all still images")
+    rc.add_argument("--texture-size", type=int, default=512, help="texture atlas side in texels (default 512)")
     rc.add_argument("--model", help="MANO-format model file or folder")
     rc.set_defaults(func=cmd_reconstruct)
 

@@ -9,8 +9,8 @@ centred on the image is assumed. Results are in camera coordinates (OpenCV axes,
 in MediaPipe/FreiHAND order. For video use ``Reconstructor(video=True)``: MediaPipe tracks between frames,
 fits start from the previous frame, and a One Euro filter smooths the parameters.
 
-Stages today: MediaPipe keypoints -> keypoint fit (optionally a classical mask). The trained network and the
-silhouette refinement of later stages plug in here.
+Stages today: MediaPipe keypoints -> keypoint fit -> (optional) classical mask -> (optional) silhouette
+refinement -> (optional) texture fusion. The trained network of a later stage plugs in here.
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ class HandResult:
     timings_ms: dict = field(default_factory=dict)
     mask: np.ndarray | None = None  # (H,W) bool when a mask source is chosen
     refined: bool = False  # silhouette refinement ran and was kept (not diverged)
+    texture_version: int | None = None  # version of this hand's fused texture (Reconstructor.textures)
 
     def to_json(self, with_vertices: bool = True) -> dict:
         d = {"handedness": self.handedness, "score": round(self.score, 4),
@@ -56,6 +57,7 @@ class HandResult:
              "joints_3d": np.round(self.joints_3d, 5).tolist(),
              "mano": {k: [round(float(x), 5) for x in v] for k, v in self.mano.items()},
              "reprojection_px": round(self.reprojection_px, 2), "refined": self.refined,
+             "texture_version": self.texture_version,
              "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
         if with_vertices:
             d["vertices"] = np.round(self.vertices, 5).tolist()
@@ -72,11 +74,14 @@ class Reconstructor:
         smoothing: One Euro filter parameters (min_cutoff Hz, beta) in video mode; None turns it off.
         model_path: MANO-format model file or folder (default: see realhands.model.io).
         refine_iterations: silhouette refinement steps against the mask (0: off; see docs/refinement.md).
+        texture_size: side of each hand's fused UV texture atlas in texels (0: off); the image is projected
+            into it every frame (``textures[side]``, a realhands.texture.TextureFusion).
+        texture_alpha: exponential smoothing factor of the texture over frames.
     """
 
     def __init__(self, video: bool = False, max_hands: int = 2, mask: str = "none",
                  smoothing: tuple[float, float] | None = (1.5, 0.3), model_path=None, mirrored: bool = False,
-                 refine_iterations: int = 0):
+                 refine_iterations: int = 0, texture_size: int = 0, texture_alpha: float = 0.2):
         if mask not in MASK_SOURCES:
             raise ValueError(f"mask must be one of {MASK_SOURCES}, got {mask!r}")
         if refine_iterations < 0:
@@ -93,12 +98,27 @@ class Reconstructor:
         self._previous: dict[str, dict] = {}
         self._filters: dict[str, OneEuroFilter] = {}
         self._frame = 0
+        self.texture_size, self.texture_alpha = int(texture_size), float(texture_alpha)
+        self.textures = {}  # per handedness: TextureFusion, built on first use
 
     def reset(self):
-        """Forget the previous frames (start of a new video)."""
+        """Forget the previous frames (start of a new video), fused textures included."""
         self._previous.clear()
         self._filters.clear()
         self._frame = 0
+        for fusion in self.textures.values():
+            fusion.reset()
+
+    def _texture(self, side: str, image, vertices, K, mask):
+        from .texture import TextureFusion, UVAtlas, observe
+
+        t = time.perf_counter()
+        model = self.models[side]
+        if side not in self.textures:
+            self.textures[side] = TextureFusion(UVAtlas.for_model(model.data, self.texture_size), self.texture_alpha)
+        fusion = self.textures[side]
+        fusion.update(observe(fusion.atlas, vertices, model.faces_tensor, K, image, mask=mask))
+        return fusion.version, (time.perf_counter() - t) * 1000
 
     def __call__(self, image: np.ndarray, intrinsics=None, timestamp: float | None = None) -> list[HandResult]:
         image = np.asarray(image)
@@ -161,11 +181,15 @@ class Reconstructor:
                     params, refined = r.params, True
                     with torch.no_grad():
                         out = model(**params, vertex_offsets=r.vertex_offsets)
+            texture_version = None
+            if self.texture_size:
+                texture_version, timings["texture"] = self._texture(side, image, out.vertices[0], K, mask)
             results.append(HandResult(
                 handedness=side, score=det.score, keypoints_2d=det.keypoints_2d,
                 joints_3d=out.keypoints[0].numpy().astype(np.float64), vertices=out.vertices[0].numpy().astype(np.float64),
                 mano={k: v[0].numpy().astype(np.float64) for k, v in params.items()},
-                reprojection_px=float(fit.reprojection_px[0]), timings_ms=timings, mask=mask, refined=refined))
+                reprojection_px=float(fit.reprojection_px[0]), timings_ms=timings, mask=mask, refined=refined,
+                texture_version=texture_version))
         for side in list(self._previous):  # a hand that left the view starts cold next time
             if side not in seen:
                 self._previous.pop(side)

@@ -32,6 +32,7 @@ class SynthConfig:
     background_style: str = "mixed"  # or "everyday" (see synth.backgrounds.BackgroundSource)
     ssaa: int = 2
     effects: bool = True  # motion blur, sensor noise, JPEG artefacts
+    lighting: str = "random"  # or "flat": white ambient light only (images show the albedo; for texture checks)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class StereoSample:
     T_right_from_left: np.ndarray  # (4,4)
     side: str
     view: str
+    texture: np.ndarray | None = None  # (S,S,3) uint8 skin albedo in the model's UV atlas (rows from the top)
 
 
 class SynthGenerator:
@@ -82,7 +84,7 @@ class SynthGenerator:
         side = "left" if rng.uniform() < self.config.left_hand_ratio else "right"
         model = self.models[side]
         hand = sample_hand(model.data, rng, self.rig, self.config.egocentric_ratio)
-        light = sample_light(rng)
+        light = self._light(rng)
         appearance = sample_appearance(rng)
         texture = skin_texture(self.maps[side], model.data, appearance, gen)
         sleeve = self._sleeve(rng)
@@ -105,7 +107,7 @@ class SynthGenerator:
         side = side or ("left" if rng.uniform() < self.config.left_hand_ratio else "right")
         model = self.models[side]
         frames = make_sequence(model.data, self.rig, kind, num_frames, fps, rng)
-        light = sample_light(rng)
+        light = self._light(rng)
         texture = skin_texture(self.maps[side], model.data, sample_appearance(rng), gen)
         sleeve = self._sleeve(rng)
         shift = int(round(self.rig.fx * self.rig.baseline / rng.uniform(1.5, 4.0)))
@@ -128,6 +130,14 @@ class SynthGenerator:
         wrist = out.skin_transforms[:, 0]
         forearm = self.renderers[hand.side].pose_forearm(wrist, wrist @ bend, out.vertices)
         return out, forearm
+
+    def _light(self, rng) -> LightSample:
+        light = sample_light(rng)  # drawn in both modes, so that the rest of a sample stays the same
+        if self.config.lighting == "flat":
+            return LightSample(np.ones(3), light.direction, np.zeros(3), 0.0)
+        if self.config.lighting != "random":
+            raise ValueError(f"lighting must be 'random' or 'flat', got {self.config.lighting!r}")
+        return light
 
     def _render(self, hand: HandSample, light: LightSample, texture, sleeve, rng, background=None):
         cfg, rig = self.config, self.rig
@@ -173,4 +183,5 @@ class SynthGenerator:
             pose=np.concatenate([hand.global_orient, hand.hand_pose]).astype(np.float32),
             betas=hand.betas.astype(np.float32), transl=hand.transl.astype(np.float32),
             K_left=rig.K.astype(np.float32), K_right=rig.K.astype(np.float32),
-            T_right_from_left=rig.T_right_from_left.astype(np.float32), side=hand.side, view=hand.view)
+            T_right_from_left=rig.T_right_from_left.astype(np.float32), side=hand.side, view=hand.view,
+            texture=(texture.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8))

@@ -34,10 +34,12 @@ def _vertex_normals(v: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
 
 
 def observe(atlas: UVAtlas, vertices, faces, K, image: np.ndarray, mask: np.ndarray | None = None,
-            min_cos: float = 0.3, depth_tolerance: float = 0.003, mask_erode: int = 1) -> TextureObservation:
+            min_cos: float = 0.3, depth_tolerance: float = 0.003, mask_erode: float = 1.0,
+            edge_falloff: float = 4.0) -> TextureObservation:
     """What one RGB image (H,W,3) uint8 says about the texture of the mesh vertices (V,3) (metres, this
-    camera's coordinates) with faces (F,3). ``mask`` (H,W) bool keeps texels on hand pixels (eroded by
-    ``mask_erode`` px so that background at the outline stays out)."""
+    camera's coordinates) with faces (F,3). ``mask`` (H,W) bool keeps texels on hand pixels more than
+    ``mask_erode`` px inside its edge, with weights ramping up over the next ``edge_falloff`` px (colours at the
+    outline mix in background through blur and misalignment)."""
     v = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
     faces = torch.as_tensor(np.asarray(faces), dtype=torch.long)
     K = np.asarray(K, dtype=np.float64)
@@ -68,11 +70,12 @@ def observe(atlas: UVAtlas, vertices, faces, K, image: np.ndarray, mask: np.ndar
     xi = np.clip(np.round(x - 0.5).astype(np.int64) - x0, 0, x1 - x0 - 1)
     yi = np.clip(np.round(y - 0.5).astype(np.int64) - y0, 0, y1 - y0 - 1)
     ok &= z.numpy() <= depth[yi, xi] + depth_tolerance
-    if mask is not None:
-        m = np.asarray(mask).astype(np.uint8)
-        if mask_erode > 0:
-            m = cv2.erode(m, np.ones((2 * mask_erode + 1,) * 2, np.uint8))
-        ok &= m[np.clip(np.round(y - 0.5).astype(int), 0, H - 1), np.clip(np.round(x - 0.5).astype(int), 0, W - 1)] > 0
+    if mask is not None:  # on hand pixels, and trusted less near the mask's edge (blur, background bleeding)
+        dist = cv2.distanceTransform(np.asarray(mask).astype(np.uint8), cv2.DIST_L2, 3)
+        d = dist[np.clip(np.round(y - 0.5).astype(int), 0, H - 1), np.clip(np.round(x - 0.5).astype(int), 0, W - 1)]
+        ok &= d > mask_erode
+        if edge_falloff > 0:
+            w = w * np.clip((d - mask_erode) / edge_falloff, 0.0, 1.0)
     idx = np.nonzero(ok)[0]
     # bilinear fetch (pixel centres at +0.5, so the sample point is x - 0.5 in OpenCV's remap convention)
     mx = (x[idx] - 0.5).astype(np.float32)[:, None]
