@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Silhouette refinement on held-out synthetic hands: IoU and PA-MPVE before and after 3, 10 and 15 iterations,
-starting from the keypoint fit, against the ground-truth mask and against the GrabCut mask; ms per iteration.
+starting from the keypoint fit, against the ground-truth mask and against the GrabCut mask; then ms per
+iteration at 64^2, 128^2 and 224^2 silhouettes, mono and stereo.
 
-    python tools/bench_refine.py [--count 40] [--seed 777]
+    python tools/bench_refine.py [--count 40] [--seed 777] [--timing-only]
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +28,47 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=40)
     ap.add_argument("--seed", type=int, default=777)
+    ap.add_argument("--timing-only", action="store_true")
     args = ap.parse_args()
+    if not args.timing_only:
+        accuracy(args)
+    timing(args)
+
+
+def timing(args, hands: int = 8):
+    """Marginal ms per iteration: (time of 11 iterations - time of 1) / 10, median over hands."""
+    gen = SynthGenerator(SynthConfig(rig="zedm", resolution="640x480", egocentric_ratio=1.0,
+                                     background_style="everyday"), seed=args.seed + 1)
+    samples = [gen.sample(i) for i in range(hands)]
+    print(f"ms per refinement iteration (marginal), median over {hands} hands; CPU threads: "
+          f"{torch.get_num_threads()}, torch {torch.__version__}")
+    print(f"{'silhouette':>10s} {'mono':>7s} {'stereo':>7s}")
+    for size in (64, 128, 224):
+        row = []
+        for views in (1, 2):
+            per = []
+            for s in samples:
+                model = gen.models[s.side]
+                p = {"global_orient": s.pose[None, :3], "hand_pose": s.pose[None, 3:], "betas": s.betas[None],
+                     "transl": s.transl[None] + np.array([[0.004, -0.003, 0.01]])}
+                masks, Ks = [s.label_left == 1, s.label_right == 1][:views], [s.K_left, s.K_right][:views]
+                ext = [np.eye(4), s.T_right_from_left][:views]
+                t = {}
+                for n in (1, 11):
+                    r = SilhouetteRefiner(model, RefineConfig(iterations=n, crop_size=size))
+                    best = min(r.refine(p, masks, Ks, ext).seconds for _ in range(2))
+                    t[n] = best
+                per.append((t[11] - t[1]) / 10)
+            row.append(np.median(per) * 1000)
+        print(f"{str(size) + '^2':>10s} {row[0]:7.1f} {row[1]:7.1f}")
+
+
+def accuracy(args):
     gen = SynthGenerator(SynthConfig(rig="zedm", resolution="640x480", egocentric_ratio=1.0,
                                      background_style="everyday"), seed=args.seed)
     rec = Reconstructor()
     iou = {(src, n): [] for src in ("gt", "grabcut") for n in STEPS}
     pve = {(src, n): [] for src in ("gt", "grabcut") for n in STEPS}
-    per_iter = []
     for i in tqdm(range(args.count), desc="fit + refine", unit="img"):
         s = gen.sample(i)
         K = s.K_left
@@ -52,11 +86,6 @@ def main():
                 else:
                     r = SilhouetteRefiner(model, RefineConfig(iterations=n)).refine(h.mano, [mask], [K])
                     v = r.vertices
-                    if n == 15 and src == "gt":
-                        t0 = time.perf_counter()
-                        SilhouetteRefiner(model, RefineConfig(iterations=1)).refine(h.mano, [mask], [K])
-                        one = time.perf_counter() - t0
-                        per_iter.append((r.seconds - one) / 14)  # marginal cost of one more iteration
                 hard = rasterize(v, hand_faces(model), torch.as_tensor(K, dtype=torch.float32)[None], 480, 640).mask[0]
                 iou[(src, n)].append(silhouette_iou(hard.numpy(), gt_mask))
                 pve[(src, n)].append(mpvpe(v[0].numpy(), s.vertices, "procrustes"))
@@ -64,7 +93,7 @@ def main():
     print(f"{'target mask':12s} " + " ".join(f"{'it ' + str(n):>14s}" for n in STEPS))
     for src in ("gt", "grabcut"):
         print(f"{src:12s} " + " ".join(f"{np.mean(iou[(src, n)]):6.3f} {np.mean(pve[(src, n)]):6.2f}mm" for n in STEPS))
-    print(f"ms per iteration (128^2 crop, mono, marginal): {np.median(per_iter) * 1000:.1f}")
+
 
 
 if __name__ == "__main__":
