@@ -7,6 +7,22 @@ Example ``realhands.toml``::
     [model]
     path = "~/mano"      # a MANO_RIGHT.pkl/.npz file or a folder holding them; default: see realhands.model.io
     side = "right"
+
+    [stream]
+    endpoint = "tcp://127.0.0.1:5555"
+    lan = false          # true: bind beyond loopback, admit only `allow`
+    allow = []           # subscriber IP addresses admitted in LAN mode
+    curve_secret_key = ""  # a zmq.auth .key_secret file: CURVE encryption (LAN mode)
+    curve_clients = ""   # folder of admitted clients' .key files (empty: any client that knows the server key)
+
+    [live]
+    source = "synthetic" # synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | RECORDING.mcap
+    stereo = true        # use the second view when the source has one
+    refine_iterations = 0
+    mask = "none"        # mask for refinement: none | grabcut | hsv
+    texture_size = 256   # 0: no texture
+    texture_hz = 2.0     # texture messages per second per hand, at most
+    send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
 """
 from __future__ import annotations
 
@@ -30,8 +46,49 @@ class ModelConfig:
 
 
 @dataclass
+class StreamConfig:
+    endpoint: str = "tcp://127.0.0.1:5555"
+    lan: bool = False
+    allow: list = field(default_factory=list)
+    curve_secret_key: str = ""
+    curve_clients: str = ""
+    hwm: int = 50  # messages queued per subscriber before ZeroMQ drops
+
+    def __post_init__(self):
+        if not isinstance(self.allow, list) or not all(isinstance(a, str) for a in self.allow):
+            raise ConfigError("stream.allow must be a list of IP address strings")
+        if self.hwm < 1:
+            raise ConfigError(f"stream.hwm must be at least 1, got {self.hwm}")
+
+
+@dataclass
+class LiveConfig:
+    source: str = "synthetic"
+    stereo: bool = True
+    refine_iterations: int = 0
+    mask: str = "none"
+    texture_size: int = 256
+    texture_hz: float = 2.0
+    send_offsets: bool = True
+    realtime: bool = True  # pace file sources at their frame rate and drop frames a slow stage cannot take
+
+    def __post_init__(self):
+        if self.mask not in ("none", "grabcut", "hsv"):
+            raise ConfigError(f"live.mask must be none, grabcut or hsv, got {self.mask!r}")
+        if self.refine_iterations < 0 or self.texture_size < 0 or self.texture_hz <= 0:
+            raise ConfigError("live.refine_iterations and live.texture_size must be >= 0, live.texture_hz > 0")
+        if self.refine_iterations and self.mask == "none":
+            raise ConfigError("refinement needs a mask: set live.mask to grabcut or hsv (--mask)")
+
+
+_SECTIONS = {"model": ModelConfig, "stream": StreamConfig, "live": LiveConfig}
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
     output_dir: Path = Path("out")
 
     @classmethod
@@ -51,11 +108,19 @@ class Config:
         unknown = set(raw) - known
         if unknown:
             raise ConfigError(f"{source}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
-        model_raw = raw.get("model", {})
-        if not isinstance(model_raw, dict):
-            raise ConfigError(f"{source}: [model] must be a table")
-        model_known = {f.name for f in fields(ModelConfig)}
-        if set(model_raw) - model_known:
-            raise ConfigError(f"{source}: unknown key(s) in [model]: {sorted(set(model_raw) - model_known)}; "
-                              f"known: {sorted(model_known)}")
-        return cls(model=ModelConfig(**model_raw), output_dir=Path(raw.get("output_dir", "out")))
+        sections = {}
+        for name, cls_ in _SECTIONS.items():
+            sec = raw.get(name, {})
+            if not isinstance(sec, dict):
+                raise ConfigError(f"{source}: [{name}] must be a table")
+            known_keys = {f.name: f for f in fields(cls_)}
+            if set(sec) - set(known_keys):
+                raise ConfigError(f"{source}: unknown key(s) in [{name}]: {sorted(set(sec) - set(known_keys))}; "
+                                  f"known: {sorted(known_keys)}")
+            for k, v in sec.items():
+                default = getattr(cls_(), k)
+                if default is not None and not isinstance(v, type(default)) and not (
+                        isinstance(default, float) and isinstance(v, int)):
+                    raise ConfigError(f"{source}: [{name}] {k} must be {type(default).__name__}, got {v!r}")
+            sections[name] = cls_(**sec)
+        return cls(**sections, output_dir=Path(raw.get("output_dir", "out")))

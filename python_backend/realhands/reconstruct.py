@@ -36,6 +36,16 @@ def default_intrinsics(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_D
 
 
 @dataclass
+class SecondView:
+    """The other camera of a stereo pair: RGB image (H,W,3) uint8, intrinsics K (3,3) px and the pose of this
+    camera relative to the first one, T_right_from_left (4,4), metres."""
+
+    image: np.ndarray
+    K: np.ndarray
+    T_right_from_left: np.ndarray
+
+
+@dataclass
 class HandResult:
     """One reconstructed hand. Camera coordinates (OpenCV axes), metres; keypoint order."""
 
@@ -50,6 +60,7 @@ class HandResult:
     mask: np.ndarray | None = None  # (H,W) bool when a mask source is chosen
     refined: bool = False  # silhouette refinement ran and was kept (not diverged)
     texture_version: int | None = None  # version of this hand's fused texture (Reconstructor.textures)
+    vertex_offsets: np.ndarray | None = None  # (V,3) rest-space offsets from refinement, metres (None: none)
 
     def to_json(self, with_vertices: bool = True) -> dict:
         d = {"handedness": self.handedness, "score": round(self.score, 4),
@@ -109,29 +120,70 @@ class Reconstructor:
         for fusion in self.textures.values():
             fusion.reset()
 
-    def _texture(self, side: str, image, vertices, K, mask):
-        from .texture import TextureFusion, UVAtlas, observe
+    def warm_up(self) -> None:
+        """Pay one-off costs now: MediaPipe's first run, the texture atlases, one fit per hand."""
+        from .texture import TextureFusion, UVAtlas
+
+        self.detector.detect(np.zeros((64, 64, 3), np.uint8))
+        K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
+        for side, model in self.models.items():  # the first fit pays torch's one-off costs
+            with torch.no_grad():
+                kp = model(transl=torch.tensor([[0.0, 0.0, 0.5]])).keypoints[0].numpy().astype(np.float64)
+            uv = kp[:, :2] / kp[:, 2:] * 500.0 + np.array([320.0, 240.0])
+            self.fitters[side].fit(uv[None], K[None])
+        if self.texture_size:
+            for side, model in self.models.items():
+                if side not in self.textures:
+                    self.textures[side] = TextureFusion(UVAtlas.for_model(model.data, self.texture_size),
+                                                        self.texture_alpha)
+
+    def _texture(self, side: str, image, vertices, K, mask, second_view=None):
+        from .texture import TextureFusion, UVAtlas, combine, observe
 
         t = time.perf_counter()
         model = self.models[side]
         if side not in self.textures:
             self.textures[side] = TextureFusion(UVAtlas.for_model(model.data, self.texture_size), self.texture_alpha)
         fusion = self.textures[side]
-        fusion.update(observe(fusion.atlas, vertices, model.faces_tensor, K, image, mask=mask))
+        obs = observe(fusion.atlas, vertices, model.faces_tensor, K, image, mask=mask)
+        if second_view is not None:
+            T = torch.as_tensor(second_view.T_right_from_left, dtype=vertices.dtype)
+            v2 = vertices @ T[:3, :3].T + T[:3, 3]
+            obs = combine([obs, observe(fusion.atlas, v2, model.faces_tensor, second_view.K, second_view.image)])
+        fusion.update(obs)
         return fusion.version, (time.perf_counter() - t) * 1000
 
-    def __call__(self, image: np.ndarray, intrinsics=None, timestamp: float | None = None) -> list[HandResult]:
+    @staticmethod
+    def _check_image(image) -> np.ndarray:
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an RGB image (H,W,3), got shape {image.shape}")
         if image.dtype != np.uint8:
             image = np.clip(image, 0, 255).astype(np.uint8)
+        return image
+
+    def detect(self, image: np.ndarray) -> list:
+        """MediaPipe's hands in an RGB image (H,W,3): the first stage, separate so a pipeline can run it in its
+        own thread. Pass the result to ``solve``."""
+        return self.detector.detect(self._check_image(image))
+
+    def __call__(self, image: np.ndarray, intrinsics=None, timestamp: float | None = None) -> list[HandResult]:
+        image = self._check_image(image)
+        t0 = time.perf_counter()
+        detections = self.detector.detect(image)
+        t_detect = (time.perf_counter() - t0) * 1000
+        return self.solve(image, detections, intrinsics, timestamp, detect_ms=t_detect)
+
+    def solve(self, image: np.ndarray, detections: list, intrinsics=None, timestamp: float | None = None,
+              detect_ms: float = 0.0, second_view: "SecondView | None" = None) -> list[HandResult]:
+        """Hands from ``detect``'s detections in ``image``: fit, mask, refinement, texture. ``intrinsics``
+        (fx, fy, cx, cy) px; ``timestamp`` seconds (video smoothing); ``second_view``: the other camera of a
+        stereo pair, whose image also feeds the texture."""
+        image = self._check_image(image)
         h, w = image.shape[:2]
         fx, fy, cx, cy = intrinsics if intrinsics is not None else default_intrinsics(w, h)
         K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-        t0 = time.perf_counter()
-        detections = self.detector.detect(image)
-        t_detect = (time.perf_counter() - t0) * 1000 / max(len(detections), 1)
+        t_detect = detect_ms / max(len(detections), 1)
         timestamp = self._frame / 30.0 if timestamp is None else timestamp
         self._frame += 1
         results, seen = [], set()
@@ -168,7 +220,7 @@ class Reconstructor:
             timings = {"detect": t_detect, "fit": t_fit}
             if mask is not None:
                 timings["mask"] = t_mask
-            refined = False
+            refined, offsets = False, None
             if self.refine_iterations and mask is not None:
                 from .refine.silhouette import RefineConfig, SilhouetteRefiner
 
@@ -179,17 +231,19 @@ class Reconstructor:
                 timings["refine"] = (time.perf_counter() - t3) * 1000
                 if not r.diverged:
                     params, refined = r.params, True
+                    offsets = r.vertex_offsets[0].detach().cpu().numpy().astype(np.float64)
                     with torch.no_grad():
                         out = model(**params, vertex_offsets=r.vertex_offsets)
             texture_version = None
             if self.texture_size:
-                texture_version, timings["texture"] = self._texture(side, image, out.vertices[0], K, mask)
+                texture_version, timings["texture"] = self._texture(side, image, out.vertices[0], K, mask,
+                                                                    second_view)
             results.append(HandResult(
                 handedness=side, score=det.score, keypoints_2d=det.keypoints_2d,
                 joints_3d=out.keypoints[0].numpy().astype(np.float64), vertices=out.vertices[0].numpy().astype(np.float64),
                 mano={k: v[0].numpy().astype(np.float64) for k, v in params.items()},
                 reprojection_px=float(fit.reprojection_px[0]), timings_ms=timings, mask=mask, refined=refined,
-                texture_version=texture_version))
+                texture_version=texture_version, vertex_offsets=offsets))
         for side in list(self._previous):  # a hand that left the view starts cold next time
             if side not in seen:
                 self._previous.pop(side)

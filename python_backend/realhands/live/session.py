@@ -1,0 +1,215 @@
+"""Sessions behind the commands: ``run`` (live, optionally recording), ``replay`` (re-publish a recording, or
+re-run the pipeline on its inputs and compare), ``listen`` (print what a publisher sends)."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..recording import Recorder, read_recording, unpack_frames
+from ..streaming import HandPublisher, HandSubscriber, decode
+from .pipeline import LivePipeline, RunReport
+from .sources import open_source
+
+
+def make_publisher(cfg: Config, endpoint: str | None = None) -> HandPublisher:
+    s = cfg.stream
+    return HandPublisher(endpoint or s.endpoint, lan=s.lan, allow=s.allow, hwm=s.hwm,
+                         curve_secret_key=s.curve_secret_key or None, curve_clients=s.curve_clients or None)
+
+
+class _Progress:
+    """A one-line status (frames, fps, drops, ETA when the length is known) for the terminal."""
+
+    def __init__(self, total: int | None):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="frame", desc="live", dynamic_ncols=True)
+
+    def __call__(self, result):
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"{result.latency_ms:.0f} ms latency, {len(result.hands)} hand(s)", refresh=False)
+
+    def close(self):
+        self.bar.close()
+
+
+def run_session(cfg: Config, source_name: str | None = None, record: str | Path | None = None,
+                frames: int | None = None, duration_s: float | None = None, calibration: str | None = None,
+                publish: bool = True, endpoint: str | None = None, on_result=None, progress: bool = True,
+                synthetic_frames: int = 90) -> RunReport:
+    """Run the live pipeline from ``source_name`` (default cfg.live.source), publishing and recording."""
+    live = cfg.live
+    source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
+                         model_path=cfg.model.path, stereo=live.stereo)
+    publisher = make_publisher(cfg, endpoint) if publish else None
+    recorder = None
+    if record:
+        meta = {"source": source.name, "fps": str(source.fps or 30), "config": json.dumps(
+            {"live": vars(live), "stream": {"endpoint": publisher.endpoint if publisher else None}}, default=str)}
+        cal = _calibration_of(source)
+        if cal is not None:
+            meta["calibration"] = cal
+        recorder = Recorder(record, meta)
+    bar = _Progress(frames or getattr(source, "__len__", lambda: None)()) if progress else None
+
+    def each(result):
+        if bar is not None:
+            bar(result)
+        if on_result is not None:
+            on_result(result)
+
+    pipeline = LivePipeline(source, live, publisher=publisher, recorder=recorder, model_path=cfg.model.path,
+                            on_result=each, log=lambda m: print(m, file=sys.stderr))
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())  # a service manager's stop: finish cleanly
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        report = pipeline.run(max_frames=frames, duration_s=duration_s)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if bar is not None:
+            bar.close()
+        pipeline.close()
+        if recorder is not None:
+            recorder.close()  # writes the summary: a complete, indexed file
+        if publisher is not None:
+            publisher.close()
+    return report
+
+
+def _calibration_of(source) -> dict | None:
+    """Intrinsics (and stereo extrinsics) of the source's first frame, as recording metadata."""
+    samples = getattr(source, "samples", None)
+    if samples:
+        s = samples[0]
+        h, w = s.rgb_left.shape[:2]
+        return {"K_left": s.K_left.tolist(), "K_right": s.K_right.tolist() if source.stereo else None,
+                "T_right_from_left": s.T_right_from_left.tolist() if source.stereo else None, "size": [w, h]}
+    cal = getattr(source, "calibration", None)
+    return cal.to_json() if cal is not None else None
+
+
+def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool = False,
+                   endpoint: str | None = None, max_messages: int | None = None, log=print) -> int:
+    """Re-publish a recording's wire messages byte for byte at ``speed`` x the recorded pace (0: as fast as
+    possible). Returns the number of messages sent."""
+    rec = read_recording(path)
+    if rec.truncated:
+        log(f"warning: {path} is cut off ({rec.error}); replaying its {len(rec.messages)} complete messages")
+    wire = rec.topic("/realhands/wire")
+    if not wire:
+        raise ValueError(f"{path} holds no published messages to replay")
+    messages = [(m.log_ns, unpack_frames(m.data)) for m in wire]
+    pub = make_publisher(cfg, endpoint)
+    sent = 0
+    try:
+        time.sleep(0.3)  # let subscribers that are already waiting connect
+        while True:
+            t0, first = time.monotonic(), messages[0][0]
+            for log_ns, frames in messages:
+                if speed > 0:
+                    wait = t0 + (log_ns - first) / 1e9 / speed - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+                if frames[0] == b"rh.rig":
+                    try:
+                        side = decode(frames)[1]["handedness"]
+                        pub.set_rig(side, frames)  # late joiners of the replay get it too
+                    except ValueError:
+                        pub.publish(frames)
+                else:
+                    pub.publish(frames)
+                sent += 1
+                if max_messages and sent >= max_messages:
+                    return sent
+            if not loop:
+                return sent
+    finally:
+        time.sleep(0.2)
+        pub.close()
+
+
+def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, report_path: str | Path | None = None,
+                 progress: bool = True) -> dict:
+    """Re-run the pipeline on a recording's input frames and compare the new joints with the recorded ones
+    per frame and hand: a regression check. Returns the report (also written to ``report_path``)."""
+    rec = read_recording(path)
+    recorded = {}
+    for m in rec.topic("/realhands/wire"):
+        frames = unpack_frames(m.data)
+        if frames[0] != b"rh.frame":
+            continue
+        _, body = decode(frames)
+        for h in body["hands"]:
+            if h["tracking"] != "lost":
+                recorded[(body["source_frame"], h["handedness"])] = h["joints"].astype(np.float64)
+    live = cfg.live
+    live.realtime = False  # every recorded frame, none dropped
+    new = {}
+
+    def each(result):
+        for h in result.hands:
+            new[(result.frame.index, h.handedness)] = h.joints_3d
+
+    from .sources import open_source as _open
+
+    source = _open(str(path), stereo=live.stereo)
+    pipeline = LivePipeline(source, live, model_path=cfg.model.path, on_result=each)
+    try:
+        pipeline.run()
+    finally:
+        pipeline.close()
+    both = sorted(set(recorded) & set(new))
+    dist = [float(np.linalg.norm(new[k] - recorded[k], axis=1).mean() * 1000) for k in both]
+    report = {"recording": str(path), "truncated": rec.truncated, "hand_frames_recorded": len(recorded),
+              "hand_frames_new": len(new), "compared": len(both),
+              "only_recorded": len(set(recorded) - set(new)), "only_new": len(set(new) - set(recorded)),
+              "mean_joint_distance_mm": round(float(np.mean(dist)), 3) if dist else None,
+              "max_joint_distance_mm": round(float(np.max(dist)), 3) if dist else None,
+              "tolerance_mm": tolerance_mm}
+    report["passed"] = bool(dist) and report["mean_joint_distance_mm"] <= tolerance_mm and \
+        report["only_recorded"] + report["only_new"] <= max(1, 0.05 * len(both))
+    if report_path:
+        Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def listen(endpoint: str, count: int | None = None, timeout_s: float = 10.0, out=print) -> int:
+    """Print a line per received message; returns how many came."""
+    sub = HandSubscriber(endpoint)
+    n, deadline = 0, time.monotonic() + timeout_s
+    try:
+        while (count is None or n < count) and time.monotonic() < deadline:
+            msg = sub.recv(200)
+            if msg is None:
+                continue
+            kind, body = msg
+            n += 1
+            deadline = time.monotonic() + timeout_s
+            if kind == "frame":
+                hands = ", ".join(f"{h['handedness']} {h['tracking']} wrist {np.round(h['joints'][0], 3).tolist()}"
+                                  for h in body["hands"]) or "no hand"
+                out(f"frame {body['seq']}: {hands}")
+            elif kind == "rig":
+                out(f"rig {body['handedness']} v{body['rig_version']}: {body['vertex_count']} vertices, "
+                    f"model {body['model_id']}")
+            elif kind == "texture":
+                out(f"texture {body['handedness']} v{body['version']}: {body['width']}x{body['height']} "
+                    f"{body['format']}, {len(body['data'])} bytes")
+            else:
+                out(f"stats: {body['fps']:.1f} fps, {body['frames']} frames, {body['dropped']} dropped, "
+                    f"stages {body['stage_ms']}")
+        if sub.malformed:
+            out(f"{sub.malformed} malformed message(s) skipped; last: {sub.last_error}")
+    finally:
+        sub.close()
+    return n

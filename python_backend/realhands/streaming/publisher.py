@@ -1,0 +1,179 @@
+"""ZeroMQ publisher and subscriber of the wire messages.
+
+The publisher is an XPUB socket: it sees subscriptions, so a subscriber that joins late (or subscribes to
+``rh.rig`` again, which is how an engine asks for the rig) gets the current rigs at once. It never blocks:
+each subscriber has a bounded queue (``hwm`` messages); a subscriber that does not keep up loses the messages
+that do not fit (ZeroMQ drops them), and costs the publisher neither time nor memory.
+
+Loopback only by default. ``lan=True`` binds where asked but admits only the ``allow`` addresses (ZAP), and
+``curve_secret_key`` adds CURVE encryption (keys made with ``realhands keys``, i.e. zmq.auth).
+"""
+from __future__ import annotations
+
+import ipaddress
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import zmq
+
+from .wire import TOPICS, WireError, decode
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class StreamConfigError(ValueError):
+    """The endpoint or the security settings are wrong; the message says how to fix them."""
+
+
+def _host(endpoint: str) -> str | None:
+    if not endpoint.startswith("tcp://"):
+        return None  # ipc:// and inproc:// never leave the machine
+    return urlparse(endpoint).hostname or endpoint[6:].rsplit(":", 1)[0]
+
+
+class HandPublisher:
+    """Publish encoded wire messages (lists of frames, see realhands.streaming.wire) on ``endpoint``.
+
+    Call ``publish`` from one thread only (ZeroMQ sockets are not thread-safe); it also answers pending
+    subscriptions. ``service()`` does only the latter, for idle moments.
+    """
+
+    def __init__(self, endpoint: str = "tcp://127.0.0.1:5555", *, lan: bool = False, allow=(),
+                 curve_secret_key: str | Path | None = None, curve_clients: str | Path | None = None,
+                 hwm: int = 50, linger_ms: int = 500):
+        host = _host(endpoint)
+        if host is not None and host not in LOOPBACK_HOSTS and not lan:
+            raise StreamConfigError(f"{endpoint} would expose the hand stream beyond this machine; bind to "
+                                    "tcp://127.0.0.1:PORT, or opt in to LAN mode (--lan) with an allow-list (--allow)")
+        if lan and not allow:
+            raise StreamConfigError("LAN mode needs an allow-list of subscriber addresses (--allow 192.168.1.20 ...)")
+        for a in allow:
+            try:
+                ipaddress.ip_address(a)
+            except ValueError:
+                raise StreamConfigError(f"--allow takes IP addresses, got {a!r}") from None
+        self.ctx = zmq.Context.instance()
+        self.auth = None
+        self.sock = self.ctx.socket(zmq.XPUB)
+        self.sock.setsockopt(zmq.SNDHWM, hwm)
+        self.sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription, also repeated ones: a rig request
+        self.sock.setsockopt(zmq.LINGER, linger_ms)
+        if lan:
+            from zmq.auth.thread import ThreadAuthenticator
+
+            self.auth = ThreadAuthenticator(self.ctx)
+            self.auth.start()
+            self.auth.allow(*allow)
+            self.sock.zap_domain = b"realhands"
+            if curve_secret_key:
+                from zmq import auth as zauth
+
+                if not zmq.has("curve"):
+                    raise StreamConfigError("this libzmq has no CURVE support")
+                public, secret = zauth.load_certificate(str(curve_secret_key))
+                if secret is None:
+                    raise StreamConfigError(f"{curve_secret_key} holds no secret key (use the .key_secret file)")
+                self.sock.curve_secretkey, self.sock.curve_publickey, self.sock.curve_server = secret, public, True
+                if curve_clients:
+                    self.auth.configure_curve(domain="*", location=str(curve_clients))
+                else:
+                    self.auth.configure_curve(domain="*", location=zauth.CURVE_ALLOW_ANY)
+        elif curve_secret_key:
+            raise StreamConfigError("CURVE encryption is for LAN mode (--lan); loopback needs none")
+        try:
+            self.sock.bind(endpoint)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise StreamConfigError(f"cannot bind {endpoint}: {exc} (is another realhands process running? "
+                                    "choose another port with --endpoint)") from None
+        self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.rigs: dict[str, list[bytes]] = {}
+        self.sent = self.dropped = self.bytes_sent = self.rig_requests = 0
+
+    def set_rig(self, key: str, frames: list[bytes]) -> None:
+        """Remember the rig message ``frames`` under ``key`` (handedness) and send it now."""
+        self.rigs[key] = frames
+        self._send(frames)
+
+    def _send(self, frames: list[bytes]) -> bool:
+        try:
+            self.sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=len(frames[-1]) < 65536)
+        except zmq.Again:  # a PUB socket drops on a full queue, so this is rare; count it all the same
+            self.dropped += 1
+            return False
+        self.sent += 1
+        self.bytes_sent += sum(len(f) for f in frames)
+        return True
+
+    def service(self) -> int:
+        """Answer pending subscriptions (a subscription to rh.rig re-sends the rigs). Returns how many came."""
+        n = 0
+        while True:
+            try:
+                msg = self.sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return n
+            n += 1
+            if msg[:1] == b"\x01" and TOPICS["rig"].startswith(msg[1:]):  # subscribe to rh.rig (or a prefix)
+                self.rig_requests += 1
+                for frames in self.rigs.values():
+                    self._send(frames)
+
+    def publish(self, frames: list[bytes]) -> bool:
+        """Send one message without blocking; False when it was dropped."""
+        self.service()
+        return self._send(frames)
+
+    def close(self) -> None:
+        if self.sock is not None and not self.sock.closed:
+            self.sock.close()
+        if self.auth is not None:
+            self.auth.stop()
+            self.auth = None
+
+
+class HandSubscriber:
+    """Receive and decode wire messages: ``recv(timeout_ms)`` -> (type, body) or None on timeout. Malformed
+    messages are counted in ``malformed`` (with ``last_error``) and skipped, never raised."""
+
+    def __init__(self, endpoint: str = "tcp://127.0.0.1:5555", topics=("rig", "frame", "texture", "stats"),
+                 curve_server_key: str | Path | None = None, curve_client_key: str | Path | None = None,
+                 rcvhwm: int = 1000):
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if curve_server_key:
+            from zmq import auth as zauth
+
+            server_public, _ = zauth.load_certificate(str(curve_server_key))
+            public, secret = zauth.load_certificate(str(curve_client_key))
+            self.sock.curve_serverkey, self.sock.curve_publickey, self.sock.curve_secretkey = server_public, public, secret
+        for t in topics:
+            self.sock.setsockopt(zmq.SUBSCRIBE, TOPICS[t])
+        self.sock.connect(endpoint)
+        self.malformed, self.last_error = 0, None
+
+    def request_rig(self) -> None:
+        """Ask the publisher to send its rigs again (a repeated subscription to rh.rig)."""
+        self.sock.setsockopt(zmq.SUBSCRIBE, TOPICS["rig"])
+
+    def recv_raw(self, timeout_ms: int = 1000) -> list[bytes] | None:
+        if not self.sock.poll(timeout_ms):
+            return None
+        return self.sock.recv_multipart()
+
+    def recv(self, timeout_ms: int = 1000) -> tuple[str, dict] | None:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            frames = self.recv_raw(max(0, int((deadline - time.monotonic()) * 1000)))
+            if frames is None:
+                return None
+            try:
+                return decode(frames)
+            except WireError as exc:
+                self.malformed, self.last_error = self.malformed + 1, str(exc)
+
+    def close(self) -> None:
+        self.sock.close()
