@@ -23,6 +23,7 @@ from ..streaming.messages import frame_body, hand_body, rig_body, texture_body
 from ..streaming.wire import encode
 
 _END = object()
+RIG_RESEND_DRIFT = 0.05  # a new rig when any shape coefficient moved this far (sd) from the rig's: <~1.5 mm
 STAGES = ("capture", "perception", "reconstruction", "publish")
 
 
@@ -269,7 +270,7 @@ class LivePipeline:
     def _ensure_rig(self, side: str, betas: np.ndarray):
         rig = self._rigs.get(side)
         drift = np.abs(rig["shape"] - betas[:10]).max() if rig is not None else np.inf
-        if rig is None or (drift > 0.1 and time.monotonic() - self._rig_sent_at[side] > 2.0):
+        if rig is None or (drift > RIG_RESEND_DRIFT and time.monotonic() - self._rig_sent_at[side] > 2.0):
             version = rig["rig_version"] + 1 if rig is not None else 1
             rig = rig_body(self.rec.models[side], betas, version)
             self._rigs[side], self._rig_sent_at[side] = rig, time.monotonic()

@@ -112,7 +112,8 @@ def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool
     pub = make_publisher(cfg, endpoint)
     sent = 0
     try:
-        time.sleep(0.3)  # let subscribers that are already waiting connect
+        time.sleep(0.3)  # let subscribers that are already waiting connect ...
+        pub.service()  # ... and take their subscriptions now, so they get the recorded rigs once, in order
         while True:
             t0, first = time.monotonic(), messages[0][0]
             for log_ns, frames in messages:

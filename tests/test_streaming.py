@@ -1,0 +1,403 @@
+"""Wire format, ZeroMQ publisher/subscriber on real sockets, MCAP recording and replay, calibration, sources."""
+import json
+import os
+import resource
+import socket
+import time
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+import torch
+
+from realhands.config import LiveConfig
+from realhands.model import HandModel
+from realhands.reconstruct import HandResult
+from realhands.streaming import (HandPublisher, HandSubscriber, StreamConfigError, WireError, decode, encode,
+                                 frame_body, hand_body, rig_body, skin_rig, texture_body)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def hand():
+    """A real posed hand with refinement-like offsets, as a HandResult, with its model."""
+    m = HandModel(side="right", flat_hand_mean=True, dtype=torch.float64)
+    rng = np.random.default_rng(3)
+    mano = {"global_orient": np.array([0.3, -0.2, 0.1]), "hand_pose": m.data.pose_library[2].astype(np.float64),
+            "betas": rng.normal(0, 0.8, 10), "transl": np.array([0.02, -0.01, 0.45])}
+    offsets = rng.normal(0, 0.001, (m.data.num_vertices, 3))
+    with torch.no_grad():
+        out = m(**{k: torch.as_tensor(v[None]) for k, v in mano.items()}, vertex_offsets=torch.as_tensor(offsets[None]))
+    res = HandResult("right", 0.97, np.zeros((21, 2)), out.keypoints[0].numpy(), out.vertices[0].numpy(), mano,
+                     0.5, refined=True, texture_version=3, vertex_offsets=offsets)
+    return m, res
+
+
+def _messages(m, res, rig_betas=None):
+    rig = rig_body(m, res.mano["betas"] if rig_betas is None else rig_betas, 1)
+    frame = frame_body(7, 41, 123_456_789, [hand_body(res, m, rig)])
+    tex = texture_body("right", 3, np.full((64, 64, 3), 120, np.uint8), "png")
+    stats = {"publish_ns": 1, "uptime_s": 2.0, "frames": 3, "dropped": 0, "fps": 30.0,
+             "stage_ms": {"perception": 12.0}, "source": "test"}
+    return {"rig": rig, "frame": frame, "texture": tex, "stats": stats}
+
+
+def test_engine_skinning_of_the_wire_reproduces_our_mesh(hand):
+    m, res = hand
+    msgs = _messages(m, res)
+    _, rig = decode(encode("rig", msgs["rig"]))
+    frames = encode("frame", msgs["frame"])
+    _, frame = decode(frames)
+    h = frame["hands"][0]
+    assert frame["seq"] == 7 and frame["source_frame"] == 41 and h["texture_version"] == 3 and h["refined"]
+    v = skin_rig(rig, h)
+    err = np.abs(v - res.vertices).max()
+    assert err < 3e-4, err  # float16 offsets: well under a millimetre
+    assert np.allclose(h["joints"], res.joints_3d, atol=1e-6)
+    assert sum(len(f) for f in frames) <= 20_000  # the per hand-frame budget
+    # the shape drifted since the rig was sent, less than the publisher's re-send threshold (0.05 sd)
+    drifted = _messages(m, res, rig_betas=res.mano["betas"] + 0.045)
+    h2 = decode(encode("frame", drifted["frame"]))[1]["hands"][0]
+    assert np.abs(skin_rig(decode(encode("rig", drifted["rig"]))[1], h2) - res.vertices).max() < 1.5e-3
+
+
+def test_golden_vectors_are_current_and_decode():
+    import importlib.util
+
+    from realhands.recording import unpack_frames
+
+    spec_ = importlib.util.spec_from_file_location("golden", ROOT / "tools/write_golden_vectors.py")
+    golden = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(golden)
+    for name, data in golden.build().items():
+        assert (ROOT / "shared_schema/golden" / name).read_bytes() == data, "run: python tools/write_golden_vectors.py"
+    expected = json.loads((ROOT / "shared_schema/golden/expected.json").read_text())
+    for kind, exp in expected.items():
+        frames = unpack_frames((ROOT / f"shared_schema/golden/{kind}.bin").read_bytes())
+        k, body = decode(frames)
+        assert k == kind and len(frames) == exp["frames"]
+        assert golden._jsonable(body) == exp["fields"]
+    assert expected["rig"]["frames"] > 2  # the golden rig exercises multipart blobs
+
+
+def test_wire_round_trip_and_large_blobs_in_their_own_frames(hand):
+    m, res = hand
+    for kind, body in _messages(m, res).items():
+        frames = encode(kind, body)
+        k, back = decode(frames)
+        assert k == kind
+        if kind == "rig":
+            assert len(frames) > 2  # skin weights and the rest are multipart blobs
+            assert np.array_equal(back["faces"], m.data.faces)
+        if kind == "texture":
+            assert back["data"] == body["data"] and back["width"] == 64
+
+
+def test_malformed_messages_give_clear_errors(hand):
+    m, res = hand
+    frames = encode("frame", _messages(m, res)["frame"])
+    cases = {
+        "at least 2 frames": [frames[0]],
+        "unknown topic": [b"rh.bogus", frames[1]],
+        "not valid msgpack": [frames[0], frames[1][: len(frames[1]) // 2]],
+        "major versions differ": [frames[0], msgpack.packb({**msgpack.unpackb(frames[1]), "v": [2, 0]})],
+        "missing field 'seq'": [frames[0], msgpack.packb({k: v for k, v in msgpack.unpackb(frames[1]).items()
+                                                          if k != "seq"})],
+    }
+    header = msgpack.unpackb(frames[1])
+    bad = json.loads(json.dumps(header, default=lambda b: None))  # arrays lose their bytes
+    cases["data must be bytes"] = [frames[0], msgpack.packb(bad)]
+    for expected, msg in cases.items():
+        with pytest.raises(WireError, match=expected):
+            decode(msg)
+    rig = encode("rig", _messages(m, res)["rig"])
+    with pytest.raises(WireError, match="truncated"):
+        decode(rig[:-1])
+    extra = msgpack.unpackb(frames[1])
+    extra["added_in_1_1"] = {"anything": 1}
+    extra["v"] = [1, 7]
+    assert decode([frames[0], msgpack.packb(extra)])[1]["seq"] == 7  # newer minor, unknown field: read fine
+
+
+def _drain(sub, seconds=1.5):
+    got, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        msg = sub.recv(100)
+        if msg is not None:
+            got.append(msg)
+    return got
+
+
+def test_subscriber_gets_rig_frames_textures_and_a_late_joiner_gets_the_rig(hand):
+    m, res = hand
+    msgs = _messages(m, res)
+    ep = f"tcp://127.0.0.1:{_port()}"
+    pub = HandPublisher(ep)
+    early = HandSubscriber(ep)
+    try:
+        time.sleep(0.3)
+        pub.service()
+        pub.set_rig("right", encode("rig", msgs["rig"]))
+        for kind in ("frame", "texture", "stats"):
+            pub.publish(encode(kind, msgs[kind]))
+        kinds = [k for k, _ in _drain(early)]
+        assert {"rig", "frame", "texture", "stats"} <= set(kinds)
+        late = HandSubscriber(ep, topics=("rig",))
+        got = []
+        for _ in range(20):  # the publisher answers subscriptions whenever it publishes or is serviced
+            pub.service()
+            got += _drain(late, 0.1)
+            if got:
+                break
+        assert got and got[0][0] == "rig" and got[0][1]["vertex_count"] == m.data.num_vertices
+        late.request_rig()  # asking again re-sends it
+        time.sleep(0.2)
+        pub.service()
+        assert any(k == "rig" for k, _ in _drain(late, 0.5))
+        late.close()
+    finally:
+        early.close()
+        pub.close()
+
+
+def test_a_stalled_subscriber_neither_blocks_nor_bloats_the_publisher(hand):
+    m, res = hand
+    frames = encode("frame", _messages(m, res)["frame"])
+    ep = f"tcp://127.0.0.1:{_port()}"
+    pub = HandPublisher(ep, hwm=20)
+    stalled = HandSubscriber(ep, rcvhwm=10)  # connected, never reads
+    live = HandSubscriber(ep, topics=("frame",))
+    try:
+        time.sleep(0.3)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for _ in range(3000):  # ~55 MB of frames
+            pub.publish(frames)
+        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert pub.sent + pub.dropped == 3000
+        assert (rss1 - rss0) / 1024 < 40, "publisher memory grew with an unread subscriber"  # KiB -> MiB
+        pub.publish(frames)
+        assert _drain(live, 1.0), "the reading subscriber starved"
+    finally:
+        stalled.close()
+        live.close()
+        pub.close()
+
+
+def test_network_binds_need_lan_mode_and_the_allow_list_is_enforced(hand, tmp_path):
+    m, res = hand
+    with pytest.raises(StreamConfigError, match="--lan"):
+        HandPublisher("tcp://0.0.0.0:5999")
+    with pytest.raises(StreamConfigError, match="allow-list"):
+        HandPublisher("tcp://0.0.0.0:5999", lan=True)
+    frames = encode("stats", _messages(m, res)["stats"])
+    for allow, expect in ((["127.0.0.1"], True), (["10.9.9.9"], False)):
+        port = _port()
+        pub = HandPublisher(f"tcp://0.0.0.0:{port}", lan=True, allow=allow)
+        sub = HandSubscriber(f"tcp://127.0.0.1:{port}")
+        try:
+            time.sleep(0.4)
+            for _ in range(5):
+                pub.publish(frames)
+                time.sleep(0.05)
+            assert bool(_drain(sub, 0.6)) is expect
+        finally:
+            sub.close()
+            pub.close()
+
+
+def test_curve_encryption_admits_only_holders_of_the_server_key(hand, tmp_path):
+    from zmq import auth
+
+    m, res = hand
+    auth.create_certificates(str(tmp_path), "server")
+    auth.create_certificates(str(tmp_path), "client")
+    port = _port()
+    pub = HandPublisher(f"tcp://0.0.0.0:{port}", lan=True, allow=["127.0.0.1"],
+                        curve_secret_key=tmp_path / "server.key_secret")
+    good = HandSubscriber(f"tcp://127.0.0.1:{port}", curve_server_key=tmp_path / "server.key",
+                          curve_client_key=tmp_path / "client.key_secret")
+    plain = HandSubscriber(f"tcp://127.0.0.1:{port}")
+    try:
+        time.sleep(0.5)
+        for _ in range(5):
+            pub.publish(encode("stats", _messages(m, res)["stats"]))
+            time.sleep(0.05)
+        assert _drain(good, 0.6) and not _drain(plain, 0.3)
+    finally:
+        good.close()
+        plain.close()
+        pub.close()
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    """A short recorded live session on the synthetic stereo source, with a subscriber on a real socket."""
+    from realhands.capture import SyntheticSource
+    from realhands.live import LivePipeline
+    from realhands.recording import Recorder
+
+    out = tmp_path_factory.mktemp("session")
+    ep = f"tcp://127.0.0.1:{_port()}"
+    pub = HandPublisher(ep)
+    sub = HandSubscriber(ep)
+    time.sleep(0.3)
+    src = SyntheticSource(num_frames=10, resolution="320x240", stereo=True)
+    rec = Recorder(out / "s.mcap", {"source": src.name, "calibration": {
+        "K_left": src.samples[0].K_left.tolist(), "K_right": src.samples[0].K_right.tolist(),
+        "T_right_from_left": src.samples[0].T_right_from_left.tolist(), "size": [320, 240]}}, chunk_size=32 * 1024)
+    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=128), publisher=pub, recorder=rec)
+    report = pipe.run()
+    pipe.close()
+    rec.close()
+    received = _drain(sub, 1.0)
+    sub.close()
+    pub.close()
+    return out / "s.mcap", report, received
+
+
+def test_live_session_publishes_and_records(session):
+    from realhands.recording import read_recording
+
+    path, report, received = session
+    assert report.frames_out == 10 and report.errors == 0
+    kinds = [k for k, _ in received]
+    assert kinds.count("frame") == 10 and "rig" in kinds and "texture" in kinds
+    hands = [h for k, b in received if k == "frame" for h in b["hands"]]
+    assert len(hands) >= 6 and hands[0]["tracking"] == "new"
+    rec = read_recording(path)
+    assert not rec.truncated and len(rec.topic("/camera/left")) == 10 and len(rec.topic("/camera/right")) == 10
+    assert len(rec.topic("/realhands/wire")) >= 12 and any(n.startswith("rig_right") or n.startswith("rig_left")
+                                                           for n in rec.attachments)
+
+
+def test_replay_republishes_the_recorded_bytes_exactly(session):
+    from realhands.config import Config
+    from realhands.live.session import replay_publish
+    from realhands.recording import read_recording, unpack_frames
+    import threading
+
+    path = session[0]
+    recorded = [unpack_frames(m.data) for m in read_recording(path).topic("/realhands/wire")]
+    ep = f"tcp://127.0.0.1:{_port()}"
+    got = []
+
+    def listen():
+        import zmq
+
+        s = zmq.Context.instance().socket(zmq.SUB)
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+        s.connect(ep)
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and len(got) < len(recorded):
+            if s.poll(100):
+                got.append(s.recv_multipart())
+        s.close()
+
+    th = threading.Thread(target=listen)
+    th.start()
+    time.sleep(0.2)
+    replay_publish(path, Config(), speed=0, endpoint=ep)
+    th.join()
+    assert got == recorded
+
+
+def test_rerun_of_a_recording_reproduces_its_results(session):
+    from realhands.config import Config
+    from realhands.live.session import replay_rerun
+
+    cfg = Config()
+    cfg.live.texture_size = 128
+    report = replay_rerun(session[0], cfg, tolerance_mm=0.5)
+    assert report["compared"] >= 6 and report["passed"], report
+    assert report["mean_joint_distance_mm"] < 0.5
+
+
+def test_cut_off_and_foreign_recordings(session, tmp_path):
+    from realhands.recording import RecordingError, read_recording
+
+    data = session[0].read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    rec = read_recording(cut)
+    assert rec.truncated and 0 < len(rec.messages) < len(read_recording(session[0]).messages)
+    (tmp_path / "x.mcap").write_bytes(b"not an mcap file at all")
+    with pytest.raises(RecordingError, match="not an MCAP"):
+        read_recording(tmp_path / "x.mcap")
+    with pytest.raises(RecordingError, match="not found"):
+        read_recording(tmp_path / "missing.mcap")
+
+
+def test_zed_factory_file_and_opencv_yaml_calibrations(tmp_path):
+    import cv2
+
+    from realhands.capture import CalibrationError, load_calibration
+
+    (tmp_path / "SN123.conf").write_text(
+        "[LEFT_CAM_HD]\nfx=700.1\nfy=700.2\ncx=640.5\ncy=360.5\nk1=-0.17\n\n[RIGHT_CAM_HD]\nfx=699.0\nfy=699.1\n"
+        "cx=641.0\ncy=359.0\n\n[STEREO]\nBaseline=63.0\nTY=0.1\nTZ=-0.2\nCV_HD=0.001\nRX_HD=0.002\nRZ_HD=-0.001\n")
+    cal = load_calibration(tmp_path / "SN123.conf", width=1280)
+    assert cal.size == (1280, 720) and cal.K_left[0, 0] == pytest.approx(700.1)
+    right_centre = -cal.T_right_from_left[:3, :3].T @ cal.T_right_from_left[:3, 3]
+    assert right_centre == pytest.approx([0.063, 0.0001, -0.0002], abs=1e-9)
+    fs = cv2.FileStorage(str(tmp_path / "s.yaml"), cv2.FILE_STORAGE_WRITE)
+    for k, v in {"K1": cal.K_left, "K2": cal.K_right, "R": np.eye(3), "T": np.array([[-0.12], [0], [0]])}.items():
+        fs.write(k, v)
+    fs.write("image_width", 1280)
+    fs.write("image_height", 720)
+    fs.release()
+    y = load_calibration(tmp_path / "s.yaml")
+    assert y.T_right_from_left[0, 3] == pytest.approx(-0.12) and y.scaled(640, 360).K_left[0, 0] == pytest.approx(350.05)
+    (tmp_path / "bad.conf").write_text("[LEFT_CAM_HD]\nfx=1\n")
+    with pytest.raises(CalibrationError, match="is missing"):
+        load_calibration(tmp_path / "bad.conf")
+    with pytest.raises(CalibrationError, match="not found"):
+        load_calibration(tmp_path / "none.yaml")
+
+
+def test_a_camera_that_vanishes_is_reconnected_and_then_given_up(tmp_path):
+    import cv2
+
+    from realhands.capture import Reconnecting, SourceError
+
+    path = tmp_path / "cam.avi"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for i in range(3):
+        w.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    w.release()
+    opens, logs = [], []
+
+    def open_fn():  # a "camera" that streams 3 frames, then drops out until reopened
+        opens.append(1)
+        return cv2.VideoCapture(str(path)) if path.exists() else None
+
+    src = Reconnecting("cam", open_fn, give_up_s=0.3, backoff=(0.05, 0.1), log=logs.append)
+    frames = []
+    with pytest.raises(SourceError, match="giving up"):
+        for f in src:
+            frames.append(f)
+            if len(frames) == 5:
+                path.unlink()  # unplugged for good
+    assert len(frames) >= 5 and src.reconnects >= 1 and any("reconnecting" in m for m in logs)
+
+
+def test_cli_run_records_and_listen_reports_bad_sources(tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "run", "--source", str(tmp_path / "nope.mp4"),
+                          "--no-publish"], capture_output=True, text=True)
+    assert res.returncode == 2 and "not found" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "run", "--source", "uvc:0", "--no-publish"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "--calibration" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "run", "--endpoint", "tcp://0.0.0.0:5999",
+                          "--frames", "1"], capture_output=True, text=True)
+    assert res.returncode == 2 and "--lan" in res.stderr

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Write the wire format's golden test vectors to shared_schema/golden/ (deterministic): one file per message
+type (the multipart frames packed as u32 count + (u32 length, bytes)..., little-endian) and expected.json with
+their decoded fields, which the Unity package's C# tests decode and compare against.
+
+    python tools/write_golden_vectors.py [--check]
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python_backend"))
+from realhands.recording.mcap_io import pack_frames  # noqa: E402
+from realhands.streaming.wire import decode, encode  # noqa: E402
+
+OUT = ROOT / "shared_schema" / "golden"
+
+
+def golden_messages() -> dict:
+    """A tiny two-joint rig (a tetrahedron) and one message of every other type, with fixed values."""
+    rest = np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.1]], "<f4")
+    weights = np.array([[1, 0], [0, 1], [0.5, 0.5], [0.25, 0.75]], "<f4")
+    rig = {"handedness": "right", "model_id": "golden-tetrahedron", "rig_version": 1, "vertex_count": 4,
+           "faces": np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]], "<u4"),
+           "uv": np.array([[0, 0], [1, 0], [0, 1], [1, 1]], "<f4"),
+           "faces_uv": np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]], "<u4"),
+           "rest_vertices": rest, "rest_joints": np.zeros((16, 3), "<f4"),
+           "joint_parents": np.array([-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14], "<i4"),
+           "joint_names": [f"j{i}" for i in range(16)],
+           "skin_weights": np.concatenate([weights, np.zeros((4, 14), "<f4")], 1),
+           "shape": np.linspace(-1, 1, 10).astype("<f4"), "units": "metres", "model_axes": "golden",
+           "camera_axes": "OpenCV: x right, y down, z forward"}
+    hand = {"handedness": "right", "confidence": 0.875, "tracking": "tracked", "rig_version": 1,
+            "pose": (np.arange(48) * 0.01).astype("<f4"), "shape": np.linspace(-1, 1, 10).astype("<f4"),
+            "root_translation": np.array([0.01, -0.02, 0.5], "<f4"),
+            "joints": (np.arange(63).reshape(21, 3) * 0.001).astype("<f4"),
+            "vertex_offsets": np.array([[0.001, 0, 0], [0, 0.002, 0], [0, 0, -0.003], [0.0005, 0.0005, 0.0005]], "<f2"),
+            "texture_version": 2, "refined": True}
+    frame = {"seq": 42, "source_frame": 40, "capture_ns": 1_700_000_000_000_000_000,
+             "publish_ns": 1_700_000_000_020_000_000, "hands": [hand]}
+    texture = {"handedness": "right", "version": 2, "format": "png", "width": 2, "height": 1,
+               "data": bytes.fromhex("89504e470d0a1a0a")}  # the PNG signature stands in for an image
+    stats = {"publish_ns": 1_700_000_001_000_000_000, "uptime_s": 12.5, "frames": 300, "dropped": 4, "fps": 29.5,
+             "stage_ms": {"perception": 12.25, "reconstruction": 24.5}, "source": "golden"}
+    return {"rig": rig, "frame": frame, "texture": texture, "stats": stats}
+
+
+def _jsonable(x):
+    if isinstance(x, np.ndarray):
+        return {"dtype": x.dtype.str, "shape": list(x.shape), "values": x.astype(float).ravel().tolist()}
+    if isinstance(x, bytes):
+        return {"hex": x.hex()}
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def build() -> dict[str, bytes]:
+    """File name -> bytes of every golden file. The rig's skin weights go in their own frame (inline_limit)."""
+    files, expected = {}, {}
+    for kind, body in golden_messages().items():
+        frames = encode(kind, body, inline_limit=128)
+        files[f"{kind}.bin"] = pack_frames(frames)
+        expected[kind] = {"frames": len(frames), "fields": _jsonable(decode(frames)[1])}
+    files["expected.json"] = (json.dumps(expected, indent=1, sort_keys=True) + "\n").encode()
+    return files
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="exit 1 if the files on disk differ")
+    args = ap.parse_args()
+    files = build()
+    if args.check:
+        stale = [n for n, b in files.items() if not (OUT / n).is_file() or (OUT / n).read_bytes() != b]
+        print("golden vectors " + (f"stale: {stale}" if stale else "current"))
+        sys.exit(1 if stale else 0)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (OUT / name).write_bytes(data)
+    print(f"wrote {len(files)} files to {OUT}")
