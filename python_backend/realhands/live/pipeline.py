@@ -206,28 +206,8 @@ class LivePipeline:
             self.source.close()
             out.put(_END, self.stop_event)
 
-    def _perception(self, inp: _Slot, out: _Slot):
-        while True:
-            try:
-                frame = inp.get(0.1)
-            except queue.Empty:
-                continue
-            if frame is _END:
-                out.put(_END, self.stop_event)
-                return
-            try:
-                t = time.perf_counter()
-                dets = self.rec.detect(frame.views[0])
-                frame.meta["detect_ms"] = (time.perf_counter() - t) * 1000
-                self._timed("perception", frame.meta["detect_ms"])
-                if self.recorder is not None:  # every frame MediaPipe tracked through, published or not
-                    for v, jpg in enumerate(frame.meta["jpeg"]):
-                        self.recorder.add_image(v, frame.capture_ns, jpg, frame.index)
-                out.put((frame, dets), self.stop_event)
-            except Exception as exc:
-                self._error("perception", exc, frame)
-
-    def _reconstruction(self, inp: _Slot, out: _Slot):
+    def _loop(self, name: str, inp: _Slot, out: _Slot, step):
+        """A middle stage: ``step(item)`` on every item from ``inp``, its result to ``out``; errors skip the item."""
         while True:
             try:
                 item = inp.get(0.1)
@@ -236,28 +216,41 @@ class LivePipeline:
             if item is _END:
                 out.put(_END, self.stop_event)
                 return
-            frame, dets = item
             try:
-                t = time.perf_counter()
-                K = frame.K[0]
-                second = None
-                if self.cfg.stereo and frame.stereo:
-                    second = SecondView(frame.views[1], frame.K[1], frame.T_right_from_left)
-                hands = self.rec.solve(frame.views[0], dets, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]),
-                                       timestamp=frame.capture_ns / 1e9, detect_ms=frame.meta["detect_ms"],
-                                       second_view=second)
-                textures = {}
-                now = time.monotonic()
-                for h in hands:  # snapshot textures here, where they are written, at most texture_hz
-                    fusion = self.rec.textures.get(h.handedness)
-                    last = self._texture_sent.get(h.handedness, (-1, 0.0))
-                    if fusion is not None and fusion.version != last[0] and now - last[1] >= 1 / self.cfg.texture_hz:
-                        textures[h.handedness] = (fusion.version, fusion.image())
-                        self._texture_sent[h.handedness] = (fusion.version, now)
-                self._timed("reconstruction", (time.perf_counter() - t) * 1000)
-                out.put((frame, hands, textures), self.stop_event)
+                out.put(step(item), self.stop_event)
             except Exception as exc:
-                self._error("reconstruction", exc, frame)
+                self._error(name, exc, item[0] if isinstance(item, tuple) else item)
+
+    def _perceive(self, frame: CapturedFrame):
+        t = time.perf_counter()
+        dets = self.rec.detect(frame.views[0])
+        frame.meta["detect_ms"] = (time.perf_counter() - t) * 1000
+        self._timed("perception", frame.meta["detect_ms"])
+        if self.recorder is not None:  # every frame MediaPipe tracked through, published or not
+            for v, jpg in enumerate(frame.meta["jpeg"]):
+                self.recorder.add_image(v, frame.capture_ns, jpg, frame.index)
+        return frame, dets
+
+    def _reconstruct(self, item):
+        frame, dets = item
+        t = time.perf_counter()
+        K = frame.K[0]
+        second = None
+        if self.cfg.stereo and frame.stereo:
+            second = SecondView(frame.views[1], frame.K[1], frame.T_right_from_left)
+        hands = self.rec.solve(frame.views[0], dets, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]),
+                               timestamp=frame.capture_ns / 1e9, detect_ms=frame.meta["detect_ms"],
+                               second_view=second)
+        textures = {}
+        now = time.monotonic()
+        for h in hands:  # snapshot textures here, where they are written, at most texture_hz
+            fusion = self.rec.textures.get(h.handedness)
+            last = self._texture_sent.get(h.handedness, (-1, 0.0))
+            if fusion is not None and fusion.version != last[0] and now - last[1] >= 1 / self.cfg.texture_hz:
+                textures[h.handedness] = (fusion.version, fusion.image())
+                self._texture_sent[h.handedness] = (fusion.version, now)
+        self._timed("reconstruction", (time.perf_counter() - t) * 1000)
+        return frame, hands, textures
 
     def _send(self, kind: str, body: dict, log_ns: int | None = None) -> int:
         frames = encode(kind, body)
@@ -366,8 +359,10 @@ class LivePipeline:
         drop = self.cfg.realtime
         slots = self._slots = [_Slot(drop) for _ in range(3)]
         threads = [threading.Thread(target=self._capture, args=(slots[0], max_frames, duration_s), name="capture"),
-                   threading.Thread(target=self._perception, args=(slots[0], slots[1]), name="perception"),
-                   threading.Thread(target=self._reconstruction, args=(slots[1], slots[2]), name="reconstruction"),
+                   threading.Thread(target=self._loop, args=("perception", slots[0], slots[1], self._perceive),
+                                    name="perception"),
+                   threading.Thread(target=self._loop, args=("reconstruction", slots[1], slots[2], self._reconstruct),
+                                    name="reconstruction"),
                    threading.Thread(target=self._publish, args=(slots[2],), name="publish")]
         self._t0 = time.monotonic()
         for th in threads:
