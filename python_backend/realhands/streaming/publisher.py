@@ -53,7 +53,7 @@ class HandPublisher:
                 ipaddress.ip_address(a)
             except ValueError:
                 raise StreamConfigError(f"--allow takes IP addresses, got {a!r}") from None
-        self.ctx = zmq.Context.instance()
+        self.ctx = zmq.Context()  # its own context: ZAP (LAN mode) is one handler per context
         self.auth = None
         self.sock = self.ctx.socket(zmq.XPUB)
         self.sock.setsockopt(zmq.SNDHWM, hwm)
@@ -131,6 +131,8 @@ class HandPublisher:
         if self.auth is not None:
             self.auth.stop()
             self.auth = None
+        if not self.ctx.closed:
+            self.ctx.term()  # waits at most the socket's linger for queued messages
 
 
 class HandSubscriber:
