@@ -155,18 +155,18 @@ def live_session(out: Path, config: Config, num_frames: int = 48) -> list[Path]:
         files.append(out / "live_overlay.gif")
     result = last.get("result")
     if result is not None and result.hands:
-        from .model import HandModel
-        from .texture import TextureFusion, UVAtlas
+        from .texture import UVAtlas
 
         hand = result.hands[0]
         tex = last.get(hand.handedness)
-        model = HandModel(side=hand.handedness, model_path=config.model.path)
         if tex is not None:
             Image.fromarray(tex[1]).save(out / "hand_texture.png")
             files.append(out / "hand_texture.png")
-            fusion = TextureFusion(UVAtlas.for_model(model.data, tex[1].shape[0]))
+            _faces(result)  # loads the model of this hand if the overlays have not
+            data = _models[hand.handedness].data
+            atlas = UVAtlas.for_model(data, tex[1].shape[0])  # our UVs, or the cached xatlas ones of a MANO file
             gl = hand.vertices * np.array([1.0, -1.0, -1.0])  # OpenCV camera -> glTF axes (y up, z back)
-            export_mesh(out / "hand_textured.glb", gl, model.data.faces, fusion.atlas.uv, fusion.atlas.faces_uv,
+            export_mesh(out / "hand_textured.glb", gl, data.faces, atlas.uv, atlas.faces_uv,
                         texture=Image.fromarray(tex[1]))
             files.append(out / "hand_textured.glb")
     print(f"live pipeline: {summary['frames_out']} frames at {summary['fps']} fps, "
