@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Write the wire format's golden test vectors to shared_schema/golden/ (deterministic): one file per message
 type (the multipart frames packed as u32 count + (u32 length, bytes)..., little-endian) and expected.json with
-their decoded fields, which the Unity package's C# tests decode and compare against.
+their decoded fields, which the Unity package's C# tests decode and compare against; and skinning.msgpack: real
+rigs of both shipped hands, frames with varied poses, shapes and refinement offsets, and the Python model's
+vertices for each (camera space, metres), which the C# skinning must reproduce within 0.1 mm.
 
     python tools/write_golden_vectors.py [--check]
 """
@@ -10,12 +12,18 @@ import json
 import sys
 from pathlib import Path
 
+import msgpack
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python_backend"))
 from realhands.recording.mcap_io import pack_frames  # noqa: E402
+from realhands.model import HandModel  # noqa: E402
+from realhands.reconstruct import HandResult  # noqa: E402
+from realhands.streaming.messages import frame_body, hand_body, rig_body  # noqa: E402
 from realhands.streaming.wire import decode, encode  # noqa: E402
+from realhands.synth.sampling import sample_betas, sample_hand_pose  # noqa: E402
 
 OUT = ROOT / "shared_schema" / "golden"
 
@@ -61,6 +69,46 @@ def _jsonable(x):
     return x
 
 
+SKINNING_FRAMES_PER_HAND = 4
+
+
+def skinning_cases() -> bytes:
+    """msgpack map {'v', 'doc', 'cases': [{'rig': [frame bytes...], 'frames': [[frame bytes...], ...],
+    'vertices': [array (V,3) <f4, ...], 'joints21': [array (21,3) <f4, ...]}]}: per hand one rig and several frame
+    messages exactly as the publisher sends them, and the Python model's own output for each (not skin_rig's)."""
+    cases = []
+    for side in ("right", "left"):
+        m = HandModel(side=side, flat_hand_mean=True, dtype=torch.float64)
+        rng = np.random.default_rng(11 if side == "right" else 12)
+        betas = sample_betas(rng)
+        rig = rig_body(m, betas, rig_version=1)
+        case = {"rig": encode("rig", rig), "frames": [], "vertices": [], "joints21": []}
+        for i in range(SKINNING_FRAMES_PER_HAND):
+            mano = {"global_orient": rng.normal(0, 0.8, 3), "hand_pose": sample_hand_pose(m.data, rng),
+                    "betas": betas, "transl": np.array([rng.uniform(-0.1, 0.1), rng.uniform(-0.1, 0.1),
+                                                        rng.uniform(0.3, 0.7)])}
+            offsets = rng.normal(0, 0.0015, (m.data.num_vertices, 3)) if i % 2 else None  # refinement-like
+            with torch.no_grad():
+                out = m(**{k: torch.as_tensor(np.asarray(v, np.float64)[None]) for k, v in mano.items()},
+                        vertex_offsets=None if offsets is None else torch.as_tensor(offsets[None]))
+            res = HandResult(side, 0.9, np.zeros((21, 2)), out.keypoints[0].numpy(), out.vertices[0].numpy(), mano,
+                             0.5, refined=offsets is not None, texture_version=i, vertex_offsets=offsets)
+            frame = frame_body(100 + i, 200 + i, 1_700_000_000_000_000_000 + i, [hand_body(res, m, rig)])
+            frame["publish_ns"] = 1_700_000_000_010_000_000 + i  # deterministic file
+            case["frames"].append(encode("frame", frame))
+            case["vertices"].append(_array(out.vertices[0].numpy()))
+            case["joints21"].append(_array(out.keypoints[0].numpy()))
+        cases.append(case)
+    doc = ("RealHands skinning vectors: per hand a rig and frame messages (multipart frames) and, per frame, the "
+           "Python model's vertices and 21 keypoints, camera coordinates (OpenCV axes), metres")
+    return msgpack.packb({"v": [1, 0], "doc": doc, "cases": cases}, use_bin_type=True)
+
+
+def _array(a: np.ndarray) -> dict:
+    a = np.ascontiguousarray(a, "<f4")
+    return {"dtype": "<f4", "shape": list(a.shape), "data": a.tobytes()}
+
+
 def build() -> dict[str, bytes]:
     """File name -> bytes of every golden file. The rig's skin weights go in their own frame (inline_limit)."""
     files, expected = {}, {}
@@ -68,6 +116,7 @@ def build() -> dict[str, bytes]:
         frames = encode(kind, body, inline_limit=128)
         files[f"{kind}.bin"] = pack_frames(frames)
         expected[kind] = {"frames": len(frames), "fields": _jsonable(decode(frames)[1])}
+    files["skinning.msgpack"] = skinning_cases()
     files["expected.json"] = (json.dumps(expected, indent=1, sort_keys=True) + "\n").encode()
     return files
 

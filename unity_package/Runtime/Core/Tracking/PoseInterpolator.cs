@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using RealHands.Core.Skinning;
+using RealHands.Core.Wire;
+
+namespace RealHands.Core.Tracking
+{
+    /// <summary>A hand's pose at one instant: local joint rotations (model axes), root translation and keypoints
+    /// (camera coordinates, OpenCV axes, metres) and rest-space vertex offsets.</summary>
+    public sealed class PoseSample
+    {
+        public Quatd[] Local = new Quatd[HandRig.JointCount];
+        public Vec3d Root;
+        public float[] Joints = new float[63];
+        public float[] Offsets = new float[0];
+        public int RigVersion;
+        public int TextureVersion;
+
+        public static PoseSample From(HandState h)
+        {
+            var s = new PoseSample
+            {
+                Local = HandRig.LocalRotations(h.Pose),
+                Root = new Vec3d(h.RootTranslation[0], h.RootTranslation[1], h.RootTranslation[2]),
+                Joints = (float[])h.Joints.Clone(),
+                Offsets = h.VertexOffsets,
+                RigVersion = h.RigVersion,
+                TextureVersion = h.TextureVersion,
+            };
+            return s;
+        }
+    }
+
+    /// <summary>Renders a hand between backend frames: the camera runs at 30–60 Hz, the display at 72–120 Hz.
+    /// Samples are placed on the local clock by their capture times (the source clock) plus the smallest observed
+    /// transport delay, and rendered <see cref="Delay"/> behind the newest one, interpolating the two samples around
+    /// that instant (slerp per joint, lerp of translation, keypoints and offsets). Holds the newest sample when the
+    /// stream stalls; no extrapolation.</summary>
+    public sealed class PoseInterpolator
+    {
+        readonly List<KeyValuePair<double, PoseSample>> _samples = new List<KeyValuePair<double, PoseSample>>();
+        double _clockOffset = double.NaN;   // local seconds - capture seconds, smallest seen
+        double _interval = 1.0 / 30;        // smoothed frame interval, seconds
+        double _lastCapture = double.NaN;
+
+        /// <summary>Extra render delay in frame intervals (1.2: interpolate between the two newest frames, with margin).</summary>
+        public double DelayFrames = 1.2;
+        public double MaxDelaySeconds = 0.1;
+        public int Capacity = 8;
+
+        public double Delay { get { return Math.Min(MaxDelaySeconds, DelayFrames * _interval); } }
+        public double FrameInterval { get { return _interval; } }
+        public int Count { get { return _samples.Count; } }
+
+        /// <summary>Add a hand state captured at <paramref name="captureSeconds"/> (source clock) that arrived at
+        /// <paramref name="localSeconds"/> (the engine's clock).</summary>
+        public void Add(double captureSeconds, double localSeconds, PoseSample sample)
+        {
+            if (!double.IsNaN(_lastCapture))
+            {
+                double dt = captureSeconds - _lastCapture;
+                if (dt <= 0) return;                    // out of order or repeated: ignore
+                if (dt < 0.5) _interval += 0.1 * (dt - _interval);
+            }
+            _lastCapture = captureSeconds;
+            double offset = localSeconds - captureSeconds;
+            // the offset tracks the fastest delivery; it relaxes slowly upwards so that a clock drift does not pin it
+            _clockOffset = double.IsNaN(_clockOffset) || offset < _clockOffset ? offset : _clockOffset + 0.01 * (offset - _clockOffset);
+            _samples.Add(new KeyValuePair<double, PoseSample>(captureSeconds, sample));
+            while (_samples.Count > Capacity) _samples.RemoveAt(0);
+        }
+
+        public void Clear()
+        {
+            _samples.Clear();
+            _lastCapture = double.NaN;
+            _clockOffset = double.NaN;
+        }
+
+        /// <summary>The pose to show at local time <paramref name="localSeconds"/>, or null before the first sample.</summary>
+        public PoseSample Sample(double localSeconds)
+        {
+            if (_samples.Count == 0) return null;
+            double t = localSeconds - _clockOffset - Delay;   // on the capture clock
+            if (t <= _samples[0].Key) return _samples[0].Value;
+            for (int i = 1; i < _samples.Count; i++)
+            {
+                if (t <= _samples[i].Key)
+                {
+                    var a = _samples[i - 1];
+                    var b = _samples[i];
+                    double u = (t - a.Key) / (b.Key - a.Key);
+                    return Lerp(a.Value, b.Value, u);
+                }
+            }
+            return _samples[_samples.Count - 1].Value;
+        }
+
+        public static PoseSample Lerp(PoseSample a, PoseSample b, double u)
+        {
+            var r = new PoseSample { RigVersion = b.RigVersion, TextureVersion = b.TextureVersion, Root = Vec3d.Lerp(a.Root, b.Root, u) };
+            for (int j = 0; j < HandRig.JointCount; j++) r.Local[j] = Quatd.Slerp(a.Local[j], b.Local[j], u);
+            for (int i = 0; i < 63; i++) r.Joints[i] = (float)(a.Joints[i] + (b.Joints[i] - a.Joints[i]) * u);
+            if (a.Offsets.Length == b.Offsets.Length && a.RigVersion == b.RigVersion)
+            {
+                r.Offsets = new float[b.Offsets.Length];
+                for (int i = 0; i < r.Offsets.Length; i++) r.Offsets[i] = (float)(a.Offsets[i] + (b.Offsets[i] - a.Offsets[i]) * u);
+            }
+            else r.Offsets = u < 0.5 ? a.Offsets : b.Offsets;
+            if (u < 0.5) r.RigVersion = a.RigVersion;
+            return r;
+        }
+    }
+
+    /// <summary>Fades a hand out when tracking is lost and back in when it returns. Opacity 0..1.</summary>
+    public sealed class VisibilityFader
+    {
+        public double HoldSeconds = 0.15;     // keep full opacity this long after the last tracked frame
+        public double FadeOutSeconds = 0.4;
+        public double FadeInSeconds = 0.1;
+
+        double _lastSeen = double.NegativeInfinity;
+        double _opacity;
+        double _lastUpdate = double.NaN;
+
+        public double Opacity { get { return _opacity; } }
+
+        /// <summary>Record that the hand was tracked (true) or reported lost (false) at <paramref name="localSeconds"/>.</summary>
+        public void Observe(bool tracked, double localSeconds)
+        {
+            if (tracked) _lastSeen = localSeconds;
+            else if (_lastSeen > localSeconds - HoldSeconds) _lastSeen = localSeconds - HoldSeconds; // lost: start fading now
+        }
+
+        /// <summary>Advance to <paramref name="localSeconds"/>; returns the opacity to render with.</summary>
+        public double Update(double localSeconds)
+        {
+            double dt = double.IsNaN(_lastUpdate) ? 0 : Math.Max(0, localSeconds - _lastUpdate);
+            _lastUpdate = localSeconds;
+            bool visible = localSeconds - _lastSeen <= HoldSeconds;
+            if (visible) _opacity = Math.Min(1, _opacity + (FadeInSeconds > 0 ? dt / FadeInSeconds : 1));
+            else _opacity = Math.Max(0, _opacity - (FadeOutSeconds > 0 ? dt / FadeOutSeconds : 1));
+            if (visible && _opacity == 0 && dt == 0) _opacity = FadeInSeconds > 0 ? 0 : 1;
+            return _opacity;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+// Typed messages of the wire format (shared_schema/WIRE.md). Positions are metres, camera coordinates with
+// OpenCV axes (x right, y down, z forward) unless a field says otherwise; arrays are flattened row-major.
+using System;
+using System.Collections.Generic;
+
+namespace RealHands.Core.Wire
+{
+    public enum Handedness { Right, Left }
+
+    public enum TrackingState { Tracked, New, Lost }
+
+    /// <summary>Base of every decoded message.</summary>
+    public abstract class WireMessage
+    {
+        public int VersionMajor, VersionMinor;
+        public abstract string Type { get; }
+        /// <summary>When the client decoded it: HandStreamClient.Now, seconds (monotonic, local).</summary>
+        public double ReceivedAt;
+    }
+
+    /// <summary>A hand's rig: the bind-pose mesh with this rig's shape, joints, skin weights and UVs (model space, metres).</summary>
+    public sealed class RigMessage : WireMessage
+    {
+        public override string Type { get { return "rig"; } }
+        public Handedness Handedness;
+        public string ModelId;
+        public int RigVersion;
+        public int VertexCount;
+        public int[] Faces;            // (F*3) vertex indices, counter-clockwise seen from outside
+        public float[] Uv;             // (T*2), v up
+        public int[] FacesUv;          // (F*3) indices into Uv
+        public float[] RestVertices;   // (V*3)
+        public float[] RestJoints;     // (16*3), MANO joint order
+        public int[] JointParents;     // (16), -1 for the wrist
+        public string[] JointNames;
+        public float[] SkinWeights;    // (V*16), rows sum to 1
+        public float[] Shape;          // (10) betas
+        public string Units, ModelAxes, CameraAxes;
+
+        public int FaceCount { get { return Faces.Length / 3; } }
+        public int UvCount { get { return Uv.Length / 2; } }
+    }
+
+    /// <summary>One hand in a frame.</summary>
+    public sealed class HandState
+    {
+        public Handedness Handedness;
+        public double Confidence;
+        public TrackingState Tracking;
+        public int RigVersion;
+        public float[] Pose;             // (48) axis-angle per MANO joint, relative to the parent, model axes
+        public float[] Shape;            // (10)
+        public float[] RootTranslation;  // (3) metres, camera coordinates, added after skinning
+        public float[] Joints;           // (21*3) MediaPipe keypoint order, camera coordinates, metres
+        public float[] VertexOffsets;    // (V*3) rest space, metres; empty when not sent
+        public int TextureVersion;       // -1: none
+        public bool Refined;
+    }
+
+    /// <summary>Every processed camera frame (also without hands).</summary>
+    public sealed class FrameMessage : WireMessage
+    {
+        public override string Type { get { return "frame"; } }
+        public long Seq, SourceFrame, CaptureNs, PublishNs;
+        public List<HandState> Hands = new List<HandState>();
+
+        public HandState Find(Handedness side)
+        {
+            foreach (var h in Hands) if (h.Handedness == side) return h;
+            return null;
+        }
+    }
+
+    /// <summary>A hand's texture atlas (JPEG or PNG), laid out on the rig's UVs.</summary>
+    public sealed class TextureMessage : WireMessage
+    {
+        public override string Type { get { return "texture"; } }
+        public Handedness Handedness;
+        public int Version, Width, Height;
+        public string Format;
+        public byte[] Data;
+    }
+
+    /// <summary>The once-a-second heartbeat.</summary>
+    public sealed class StatsMessage : WireMessage
+    {
+        public override string Type { get { return "stats"; } }
+        public long PublishNs, Frames, Dropped;
+        public double UptimeS, Fps;
+        public Dictionary<string, double> StageMs = new Dictionary<string, double>();
+        public string Source;
+    }
+
+    /// <summary>A message is malformed, truncated, of another major version or of an unknown type.</summary>
+    public sealed class WireException : Exception
+    {
+        public WireException(string message) : base(message) { }
+    }
+}

@@ -1,0 +1,80 @@
+using System;
+using NUnit.Framework;
+using RealHands.Core.Skinning;
+using RealHands.Core.Tracking;
+
+namespace RealHands.Core.Tests
+{
+    [TestFixture]
+    public class TrackingTests
+    {
+        static PoseSample At(double x, double angle)
+        {
+            var s = new PoseSample { Root = new Vec3d(x, 0, 0.5) };
+            for (int j = 0; j < 16; j++) s.Local[j] = Quatd.FromAxisAngle(0, 0, angle);
+            s.Offsets = new float[] { (float)x, 0, 0 };
+            return s;
+        }
+
+        [Test]
+        public void InterpolatesBetweenFramesAtRenderRate()
+        {
+            var ip = new PoseInterpolator { DelayFrames = 1.0 };
+            // frames captured every 1/30 s, arriving 20 ms later on the local clock (offset 100 s)
+            for (int i = 0; i < 5; i++) ip.Add(i / 30.0, 100 + i / 30.0 + 0.02, At(i * 0.01, i * 0.1));
+            Assert.AreEqual(1 / 30.0, ip.FrameInterval, 1e-9);
+            // render at local time of frame 4's arrival: shows capture time 4/30 - delay = 3/30 -> frame 3 exactly
+            var s = ip.Sample(100 + 4 / 30.0 + 0.02);
+            Assert.AreEqual(0.03, s.Root.X, 1e-9);
+            // half a frame later: halfway between 3 and 4, rotations slerped
+            s = ip.Sample(100 + 4.5 / 30.0 + 0.02);
+            Assert.AreEqual(0.035, s.Root.X, 1e-9);
+            Assert.AreEqual(0.35, Quatd.Angle(Quatd.Identity, s.Local[5]), 1e-9);
+            Assert.AreEqual(0.035f, s.Offsets[0], 1e-7);
+            // the stream stalls: hold the newest, never extrapolate
+            s = ip.Sample(200);
+            Assert.AreEqual(0.04, s.Root.X, 1e-9);
+        }
+
+        [Test]
+        public void OutOfOrderFramesAreIgnored()
+        {
+            var ip = new PoseInterpolator();
+            ip.Add(1.0, 10, At(0.1, 0));
+            ip.Add(0.9, 10.01, At(0.2, 0));
+            Assert.AreEqual(1, ip.Count);
+        }
+
+        [Test]
+        public void FadesOutOnTrackingLossAndBackIn()
+        {
+            var f = new VisibilityFader { HoldSeconds = 0.1, FadeOutSeconds = 0.4, FadeInSeconds = 0.1 };
+            f.Observe(true, 0);
+            Assert.AreEqual(0.0, f.Update(0), 1e-9);    // starts invisible, fades in
+            Assert.AreEqual(0.5, f.Update(0.05), 1e-9);
+            f.Observe(true, 0.1);
+            Assert.AreEqual(1.0, f.Update(0.1), 1e-9);
+            Assert.AreEqual(1.0, f.Update(0.2), 1e-9);   // within the hold time
+            Assert.AreEqual(0.75, f.Update(0.3), 1e-9);  // fading: 0.1 s of 0.4 s
+            Assert.AreEqual(0.0, f.Update(1.0), 1e-9);
+            f.Observe(true, 1.05);
+            Assert.AreEqual(1.0, f.Update(1.1), 1e-9);
+            f.Observe(false, 1.1);                        // an explicit "lost" starts the fade at once
+            Assert.AreEqual(0.5, f.Update(1.3), 1e-9);
+        }
+
+        [Test]
+        public void QuaternionBasics()
+        {
+            var q = Quatd.FromAxisAngle(0, 0, Math.PI / 2);
+            var v = q.Rotate(new Vec3d(1, 0, 0));
+            Assert.Less((v - new Vec3d(0, 1, 0)).Length, 1e-12);
+            var l = Quatd.LookRotation(new Vec3d(1, 0, 0), new Vec3d(0, 1, 0));
+            Assert.Less((l.Rotate(new Vec3d(0, 0, 1)) - new Vec3d(1, 0, 0)).Length, 1e-12);
+            Assert.Less((l.Rotate(new Vec3d(0, 1, 0)) - new Vec3d(0, 1, 0)).Length, 1e-12);
+            var ft = Quatd.FromTo(new Vec3d(1, 0, 0), new Vec3d(-1, 0, 0));
+            Assert.Less((ft.Rotate(new Vec3d(1, 0, 0)) - new Vec3d(-1, 0, 0)).Length, 1e-9);
+            Assert.AreEqual(Math.PI / 2, Quatd.Angle(Quatd.Identity, q), 1e-12);
+        }
+    }
+}
