@@ -11,7 +11,8 @@ demo: setup
 	$(PY) -m realhands.cli demo
 
 test: setup
-	$(PY) -m pytest -q
+	@bash tools/install_mono.sh
+	REALHANDS_REQUIRE_MONO=1 $(PY) -m pytest -q
 
 # Rebuild the shipped hand model and its docs renders (deterministic).
 model: setup

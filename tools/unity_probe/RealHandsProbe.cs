@@ -50,7 +50,7 @@ static class RealHandsProbe
         int frames = 0, hands = 0, skinned = 0, rigMismatch = 0, textures = 0;
         string textureInfo = null;
         var sw = Stopwatch.StartNew();
-        using (var client = new HandStreamClient(endpoint))
+        using (var client = new HandStreamClient(endpoint) { MaxBackoffMs = 500 })   // a probe retries quickly
         {
             client.Start();
             var batch = new List<FrameMessage>();

@@ -1,0 +1,59 @@
+// Benchmark of the Unity package's C# core on this machine's mono: decode and skinning per hand-frame.
+//   mono RealHandsBench.exe SHARED_SCHEMA_DIR   (tools/bench_unity_core.py builds and runs it, and prints the table)
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using RealHands.Core.Skinning;
+using RealHands.Core.Tracking;
+using RealHands.Core.Wire;
+
+static class RealHandsBench
+{
+    static double Median(List<double> v) { v.Sort(); return v[v.Count / 2]; }
+
+    static double Time(Action a, int reps, List<double> into)
+    {
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            a();
+            into.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        return Median(into);
+    }
+
+    static int Main(string[] args)
+    {
+        var root = MsgPackReader.Parse(File.ReadAllBytes(Path.Combine(args[0], "golden", "skinning.msgpack")));
+        var c = root.Get("cases").Array[0];
+        var rigFrames = c.Get("rig").Array.Select(b => b.Bin.ToArray()).ToList();
+        var frame = c.Get("frames").Array[1].Array.Select(b => b.Bin.ToArray()).ToList();
+        var rig = new HandRig((RigMessage)WireDecoder.Decode(rigFrames));
+        var hand = ((FrameMessage)WireDecoder.Decode(frame)).Hands[0];
+        var top = rig.TopFour();
+        float[] buf = null;
+        var rows = new List<string[]>();
+        Func<string, Action, int, string[]> row = (name, a, reps) =>
+        {
+            for (int i = 0; i < 5; i++) a();   // warm up (JIT)
+            var t = new List<double>();
+            double med = Time(a, reps, t);
+            return new[] { name, med.ToString("0.000", CultureInfo.InvariantCulture), t.Max().ToString("0.000", CultureInfo.InvariantCulture) };
+        };
+        rows.Add(row("decode frame message (1 hand, with vertex offsets)", () => WireDecoder.Decode(frame), 300));
+        rows.Add(row("decode rig message", () => WireDecoder.Decode(rigFrames), 50));
+        rows.Add(row("skin 2885 vertices, 16 weights (HandRig.Skin)", () => buf = rig.Skin(hand, buf), 300));
+        rows.Add(row("skin 2885 vertices, top-4 weights", () => buf = rig.Skin(hand, buf, top), 300));
+        rows.Add(row("build render mesh (UV seams) + top-4 weights", () => { RenderMesh.Build(rig); rig.TopFour(); }, 30));
+        var pos = new Vec3d[26]; var rot = new Quatd[26];
+        rows.Add(row("26 XR joints from 21 keypoints", () => XrHandJoints.Compute(hand.Joints, hand.Handedness, pos, rot), 1000));
+        var ip = new PoseInterpolator();
+        for (int i = 0; i < 8; i++) ip.Add(i / 30.0, 1 + i / 30.0, PoseSample.From(hand));
+        rows.Add(row("interpolate a pose (16 slerps + offsets)", () => ip.Sample(1 + 7.5 / 30.0), 1000));
+        foreach (var r in rows) Console.WriteLine(string.Join("\t", r));
+        return 0;
+    }
+}

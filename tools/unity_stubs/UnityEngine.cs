@@ -1,0 +1,180 @@
+// Type-check stand-in for UnityEngine (see README.md). Bodies are empty on purpose.
+#pragma warning disable 1591
+using System;
+
+namespace UnityEngine
+{
+    public class Object
+    {
+        public string name { get; set; }
+        public static void Destroy(Object obj) { }
+        public static T FindObjectOfType<T>() where T : Object { return null; }
+        public static implicit operator bool(Object o) { return !ReferenceEquals(o, null); }
+    }
+    public class Component : Object
+    {
+        public Transform transform { get { return null; } }
+        public GameObject gameObject { get { return null; } }
+        public T GetComponent<T>() { return default(T); }
+    }
+    public class Behaviour : Component { public bool enabled { get; set; } public bool isActiveAndEnabled { get { return true; } } }
+    public class MonoBehaviour : Behaviour { }
+    public sealed class GameObject : Object
+    {
+        public GameObject(string name) { }
+        public Transform transform { get { return null; } }
+        public T AddComponent<T>() where T : Component { return null; }
+    }
+    public class Transform : Component, System.Collections.IEnumerable
+    {
+        public Vector3 localPosition { get; set; }
+        public Quaternion localRotation { get; set; }
+        public Vector3 position { get; set; }
+        public Quaternion rotation { get; set; }
+        public Transform parent { get; set; }
+        public int childCount { get { return 0; } }
+        public Transform GetChild(int i) { return null; }
+        public void SetParent(Transform p, bool worldPositionStays) { }
+        public Vector3 TransformPoint(Vector3 p) { return p; }
+        public System.Collections.IEnumerator GetEnumerator() { return null; }
+    }
+    public struct Vector2 { public float x, y; public Vector2(float x, float y) { this.x = x; this.y = y; } }
+    public struct Vector3
+    {
+        public float x, y, z;
+        public Vector3(float x, float y, float z) { this.x = x; this.y = y; this.z = z; }
+        public static Vector3 zero { get { return new Vector3(); } }
+        public float sqrMagnitude { get { return x * x + y * y + z * z; } }
+        public static Vector3 Cross(Vector3 a, Vector3 b) { return a; }
+        public static Vector3 operator +(Vector3 a, Vector3 b) { return a; }
+        public static Vector3 operator -(Vector3 a, Vector3 b) { return a; }
+        public static Vector3 operator -(Vector3 a) { return a; }
+        public static Vector3 operator *(Vector3 a, float s) { return a; }
+    }
+    public struct Quaternion
+    {
+        public float x, y, z, w;
+        public Quaternion(float x, float y, float z, float w) { this.x = x; this.y = y; this.z = z; this.w = w; }
+        public static Quaternion identity { get { return new Quaternion(0, 0, 0, 1); } }
+        public static Quaternion Inverse(Quaternion q) { return q; }
+        public static Quaternion Slerp(Quaternion a, Quaternion b, float t) { return a; }
+        public static Quaternion FromToRotation(Vector3 a, Vector3 b) { return identity; }
+        public static Quaternion LookRotation(Vector3 forward, Vector3 up) { return identity; }
+        public static Quaternion operator *(Quaternion a, Quaternion b) { return a; }
+        public static Vector3 operator *(Quaternion a, Vector3 v) { return v; }
+    }
+    public struct Pose
+    {
+        public Vector3 position; public Quaternion rotation;
+        public Pose(Vector3 position, Quaternion rotation) { this.position = position; this.rotation = rotation; }
+    }
+    public struct Matrix4x4 { public static Matrix4x4 Translate(Vector3 v) { return new Matrix4x4(); } }
+    public struct Color { public float r, g, b, a; }
+    public struct BoneWeight
+    {
+        public int boneIndex0, boneIndex1, boneIndex2, boneIndex3;
+        public float weight0, weight1, weight2, weight3;
+    }
+    public sealed class Mesh : Object
+    {
+        public Rendering.IndexFormat indexFormat { get; set; }
+        public Vector3[] vertices { get; set; }
+        public Vector3[] normals { get; set; }
+        public Vector2[] uv { get; set; }
+        public int[] triangles { get; set; }
+        public BoneWeight[] boneWeights { get; set; }
+        public Matrix4x4[] bindposes { get; set; }
+        public void MarkDynamic() { }
+        public void RecalculateNormals() { }
+        public void RecalculateBounds() { }
+    }
+    public class Shader : Object { public static Shader Find(string name) { return null; } }
+    public class Texture : Object { public TextureWrapMode wrapMode { get; set; } }
+    public enum TextureFormat { RGB24 = 3, RGBA32 = 4 }
+    public enum TextureWrapMode { Repeat, Clamp }
+    public sealed class Texture2D : Texture { public Texture2D(int w, int h, TextureFormat f, bool mipChain) { } }
+    public static class ImageConversion { public static bool LoadImage(this Texture2D tex, byte[] data) { return true; } }
+    public class Material : Object
+    {
+        public Material(Shader s) { }
+        public Material(Material m) { }
+        public Texture mainTexture { get; set; }
+        public Color color { get; set; }
+    }
+    public sealed class MaterialPropertyBlock { public void SetColor(string name, Color c) { } }
+    public class Renderer : Component
+    {
+        public bool enabled { get; set; }
+        public Material sharedMaterial { get; set; }
+        public void GetPropertyBlock(MaterialPropertyBlock b) { }
+        public void SetPropertyBlock(MaterialPropertyBlock b) { }
+    }
+    public class SkinnedMeshRenderer : Renderer
+    {
+        public Mesh sharedMesh { get; set; }
+        public Transform[] bones { get; set; }
+        public Transform rootBone { get; set; }
+        public bool updateWhenOffscreen { get; set; }
+    }
+    public enum HumanBodyBones
+    {
+        LeftHand = 17, RightHand = 18,
+        LeftThumbProximal = 24, LeftThumbIntermediate, LeftThumbDistal, LeftIndexProximal, LeftIndexIntermediate, LeftIndexDistal,
+        LeftMiddleProximal, LeftMiddleIntermediate, LeftMiddleDistal, LeftRingProximal, LeftRingIntermediate, LeftRingDistal,
+        LeftLittleProximal, LeftLittleIntermediate, LeftLittleDistal,
+        RightThumbProximal, RightThumbIntermediate, RightThumbDistal, RightIndexProximal, RightIndexIntermediate, RightIndexDistal,
+        RightMiddleProximal, RightMiddleIntermediate, RightMiddleDistal, RightRingProximal, RightRingIntermediate, RightRingDistal,
+        RightLittleProximal, RightLittleIntermediate, RightLittleDistal,
+    }
+    public class Animator : Behaviour
+    {
+        public bool isHuman { get { return true; } }
+        public Transform GetBoneTransform(HumanBodyBones b) { return null; }
+    }
+    public static class Debug
+    {
+        public static void LogError(object m, Object ctx) { }
+        public static void LogWarning(object m, Object ctx) { }
+        public static void LogException(Exception e, Object ctx) { }
+    }
+    public static class Mathf { public static int RoundToInt(float f) { return (int)Math.Round(f); } }
+    public static class Application { public static bool isPlaying { get { return true; } } }
+    public enum RuntimeInitializeLoadType { AfterSceneLoad, BeforeSceneLoad, AfterAssembliesLoaded, BeforeSplashScreen, SubsystemRegistration }
+    [AttributeUsage(AttributeTargets.Method)] public sealed class RuntimeInitializeOnLoadMethodAttribute : Attribute { public RuntimeInitializeOnLoadMethodAttribute(RuntimeInitializeLoadType t) { } }
+    [AttributeUsage(AttributeTargets.Class)] public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string menu) { } }
+    [AttributeUsage(AttributeTargets.Class)] public sealed class DisallowMultipleComponent : Attribute { }
+    [AttributeUsage(AttributeTargets.Class)] public sealed class DefaultExecutionOrder : Attribute { public DefaultExecutionOrder(int order) { } }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class TooltipAttribute : Attribute { public TooltipAttribute(string t) { } }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class RangeAttribute : Attribute { public RangeAttribute(float min, float max) { } }
+    public class GUIStyle { }
+}
+
+namespace UnityEngine.Rendering { public enum IndexFormat { UInt16, UInt32 } }
+
+namespace UnityEngine.SubsystemsImplementation
+{
+    public abstract class SubsystemProvider { }
+    public abstract class SubsystemProvider<TSubsystem> : SubsystemProvider
+    {
+        public virtual void Start() { }
+        public virtual void Stop() { }
+        public virtual void Destroy() { }
+    }
+}
+
+namespace Unity.Collections
+{
+    public enum Allocator { Invalid, None, Temp, TempJob, Persistent }
+    public struct NativeArray<T> : IDisposable where T : struct
+    {
+        public NativeArray(T[] array, Allocator allocator) { }
+        public int Length { get { return 0; } }
+        public T this[int index] { get { return default(T); } set { } }
+        public void Dispose() { }
+    }
+}
+
+namespace UnityEngine.TestTools
+{
+    [AttributeUsage(AttributeTargets.Method)] public sealed class UnityTestAttribute : Attribute { }
+}

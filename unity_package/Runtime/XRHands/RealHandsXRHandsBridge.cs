@@ -1,0 +1,83 @@
+#if REALHANDS_XR_HANDS
+using RealHands.Core.Skinning;
+using RealHands.Core.Wire;
+using UnityEngine;
+
+namespace RealHands.XRHands
+{
+    /// <summary>Feeds the RealHands XR Hands provider from a RealHandsClient. Put it on the tracking camera's anchor
+    /// under the XR Origin: joint poses are this transform's local pose composed with the camera-space hand.</summary>
+    [AddComponentMenu("RealHands/XR Hands Bridge")]
+    public sealed class RealHandsXRHandsBridge : MonoBehaviour
+    {
+        public static RealHandsXRHandsBridge Active { get; private set; }
+
+        public RealHandsClient client;
+        [Tooltip("Also supply the skinned hand mesh (XR Hands 1.6+).")]
+        public bool provideMesh = true;
+
+        readonly float[][] _keypoints = new float[2][];
+        readonly HandState[] _hands = new HandState[2];
+
+        /// <summary>This transform relative to its parent (the XR Origin): where camera-space hands go.</summary>
+        public Pose AnchorPose { get { return new Pose(transform.localPosition, transform.localRotation); } }
+
+        void OnEnable()
+        {
+            if (client == null) client = FindObjectOfType<RealHandsClient>();
+            if (client == null) { Debug.LogError("RealHands: the XR Hands bridge needs a RealHandsClient", this); enabled = false; return; }
+            client.FrameReceived += OnFrame;
+            Active = this;
+        }
+
+        void OnDisable()
+        {
+            if (client != null) client.FrameReceived -= OnFrame;
+            if (Active == this) Active = null;
+        }
+
+        void OnFrame(FrameMessage frame)
+        {
+            for (int s = 0; s < 2; s++)
+            {
+                var h = frame.Find((Handedness)s);
+                bool tracked = h != null && h.Tracking != TrackingState.Lost;
+                _keypoints[s] = tracked ? h.Joints : null;
+                _hands[s] = tracked ? h : null;
+            }
+        }
+
+        public bool TryGetKeypoints(Handedness side, out float[] keypoints)
+        {
+            keypoints = _keypoints[(int)side];
+            return keypoints != null;
+        }
+
+        /// <summary>The skinned mesh of a hand in the anchor's parent space (Unity axes), or false.</summary>
+        public bool TryGetMesh(Handedness side, out Vector3[] positions, out Vector3[] normals, out Vector2[] uvs, out int[] indices)
+        {
+            positions = normals = null; uvs = null; indices = null;
+            var hand = _hands[(int)side];
+            var msg = client.LatestRig(side);
+            if (!provideMesh || hand == null || msg == null || msg.RigVersion != hand.RigVersion) return false;
+            var rig = new HandRig(msg);
+            var layout = RenderMesh.Build(rig);
+            var skinned = layout.Gather(rig.Skin(hand));
+            var anchor = AnchorPose;
+            positions = new Vector3[layout.Count];
+            uvs = new Vector2[layout.Count];
+            for (int i = 0; i < layout.Count; i++)
+            {
+                positions[i] = anchor.position + anchor.rotation * new Vector3(skinned[3 * i], -skinned[3 * i + 1], skinned[3 * i + 2]);
+                uvs[i] = new Vector2(layout.Uv[2 * i], layout.Uv[2 * i + 1]);
+            }
+            indices = layout.Triangles;
+            var mesh = new Mesh { vertices = positions, triangles = indices };
+            mesh.RecalculateNormals();
+            normals = mesh.normals;
+            Destroy(mesh);
+            return true;
+        }
+    }
+}
+#endif
