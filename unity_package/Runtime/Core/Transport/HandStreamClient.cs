@@ -174,8 +174,9 @@ namespace RealHands.Core.Transport
                 catch (Exception e)
                 {
                     if (!_running) break;
-                    bool stale = e is IOException && e.InnerException is SocketException &&
-                                 ((SocketException)e.InnerException).SocketErrorCode == SocketError.TimedOut;
+                    var se = e.InnerException as SocketException;
+                    bool stale = e is IOException && se != null &&
+                                 (se.SocketErrorCode == SocketError.TimedOut || se.SocketErrorCode == SocketError.WouldBlock);
                     SetState(stale ? ConnectionState.Stale : ConnectionState.Error,
                              stale ? "nothing received for " + TimeoutMs + " ms (backend stopped or unreachable); reconnecting" : e.Message);
                 }
