@@ -1,5 +1,5 @@
 # Quick start (see README): `make demo` and `make test`. Both set everything up first (idempotent).
-EXTRAS ?= dev,perception,streaming
+EXTRAS ?= dev,perception,streaming,training
 PY := .venv/bin/python
 
 .PHONY: setup demo test model

@@ -1,5 +1,5 @@
 """Command line: ``realhands demo``, ``run``, ``record``, ``replay``, ``listen``, ``keys``, ``reconstruct``,
-``synth``, ``sequence``, ``model info|convert|export``."""
+``synth``, ``sequence``, ``train``, ``export-onnx``, ``model info|convert|export``."""
 from __future__ import annotations
 
 import argparse
@@ -316,6 +316,37 @@ def cmd_listen(args) -> int:
     return 0 if n else 1
 
 
+def cmd_train(args) -> int:
+    from .net.data import HandNetDataset
+    from .net.train import load_recipe, train
+    from .synth.dataset import SynthOnTheFlyDataset, SynthShardDataset
+
+    recipe = load_recipe(args.recipe)
+    if bool(args.data) == bool(args.on_the_fly):
+        raise ValueError("give the training data: --data DIR (a `realhands synth` folder) or --on-the-fly N")
+    base = SynthShardDataset(args.data) if args.data else SynthOnTheFlyDataset(args.on_the_fly, seed=args.seed,
+                                                                              device=args.device)
+    ds = HandNetDataset(base, size=recipe.model.input_size, augment=True, seed=args.seed, views=args.views)
+    metrics = train(recipe, ds, args.out, device=args.device, resume=not args.restart,
+                    max_steps_per_epoch=args.max_steps)
+    print(json.dumps({"out": str(args.out), "validation": metrics}, indent=1))
+    return 0
+
+
+def cmd_export_onnx(args) -> int:
+    from .net import build_from_checkpoint, export_onnx, load_checkpoint, parity
+
+    net = build_from_checkpoint(load_checkpoint(args.checkpoint))
+    out = export_onnx(net, args.output)
+    diff = parity(net, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB); torch vs onnxruntime max abs difference: "
+          + ", ".join(f"{k} {v:.1e}" for k, v in diff.items()))
+    if max(diff.values()) >= 1e-4:
+        print("error: parity above 1e-4", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_keys(args) -> int:
     from zmq import auth
 
@@ -430,6 +461,22 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("keys", help="make CURVE key pairs (server, client) for LAN mode")
     k.add_argument("folder")
     k.set_defaults(func=cmd_keys)
+
+    t = sub.add_parser("train", help="train HandNet in stages from a recipe (checkpoints, resume, log, loss plot)")
+    t.add_argument("--recipe", default="cpu_small", help="recipe name (net/recipes) or .toml file")
+    t.add_argument("--data", help="synthetic dataset folder (realhands synth)")
+    t.add_argument("--on-the-fly", type=int, help="render this many synthetic samples on the fly instead")
+    t.add_argument("--views", choices=["left", "both"], default="left", help="camera views to train on")
+    t.add_argument("--out", required=True, help="run folder: checkpoint.pt, train_log.jsonl, loss.png")
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
+    t.add_argument("--max-steps", type=int, help="cap batches per epoch (smoke runs)")
+    t.set_defaults(func=cmd_train)
+    x = sub.add_parser("export-onnx", help="export a HandNet checkpoint to ONNX and check torch/onnxruntime parity")
+    x.add_argument("checkpoint")
+    x.add_argument("output")
+    x.set_defaults(func=cmd_export_onnx)
 
     m = sub.add_parser("model", help="hand model tools")
     msub = m.add_subparsers(dest="model_command", required=True)

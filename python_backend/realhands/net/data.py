@@ -1,0 +1,138 @@
+"""Training samples for HandNet from synthetic stereo samples: a square crop around the hand (from the 2D keypoints,
+with augmentation), 21 Gaussian heatmaps of noisy keypoints (MediaPipe-like), and targets in the crop's frame.
+
+Left hands are mirrored (crop flipped horizontally) and learned as right hands: the target global orientation is
+F_x R M_y (F_x: the image flip, M_y: the model mirror, see hand_conventions.json) and each joint's axis-angle
+(x, y, z) becomes (-x, y, -z). A crop rotated by angle a turns the camera-frame targets by R_z(a).
+
+Targets (all float32): pose (48,), shape (10,), kp2d (21,2) in normalised crop coordinates [-1, 1], cam (3,) the
+weak-perspective fit (s, tx, ty) of the root-relative 3D keypoints to kp2d, joints3d (21,3) and vertices (V,3)
+root-relative in the crop frame (metres), mask (S,S) hand pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from ..perception.crop import crop_affine, crop_box, keypoint_heatmaps
+
+F_X = np.diag([-1.0, 1.0, 1.0])
+M_Y = np.diag([1.0, -1.0, 1.0])
+
+
+@dataclass
+class Augment:
+    """Random crop and appearance changes; ``Augment.none()`` for evaluation."""
+    scale: tuple = (1.45, 1.85)        # crop side / keypoint box side
+    rotation_deg: float = 25.0
+    shift: float = 0.08                # of the crop side
+    blur_p: float = 0.3
+    colour: float = 0.25               # brightness/contrast/saturation jitter amplitude
+    keypoint_noise_px: float = 2.5     # on the 640x480 image, like MediaPipe's error
+    keypoint_drop_p: float = 0.03
+
+    @staticmethod
+    def none() -> "Augment":
+        return Augment(scale=(1.6, 1.6), rotation_deg=0.0, shift=0.0, blur_p=0.0, colour=0.0, keypoint_noise_px=0.0,
+                       keypoint_drop_p=0.0)
+
+
+def weak_perspective_fit(xy_rel: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """(s, tx, ty) minimising |s * xy_rel + t - uv|^2 for (N,2) root-relative points (m) and their projections."""
+    mx, mu = xy_rel.mean(0), uv.mean(0)
+    a, b = xy_rel - mx, uv - mu
+    s = float((a * b).sum() / max((a * a).sum(), 1e-12))
+    t = mu - s * mx
+    return np.array([s, t[0], t[1]], np.float32)
+
+
+def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Augment | None = None,
+                view: str = "left", model_joints_rel=None) -> dict:
+    """One HandNet training sample (torch tensors) from a synthetic sample dict (``realhands.synth.dataset``)."""
+    aug = aug or Augment()
+    rgb = (sample[f"rgb_{view}"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    mask_full = sample[f"mask_{view}"].numpy().astype(np.uint8)
+    kp_img = sample[f"joints2d_{view}"].numpy().astype(np.float64)
+    left = sample["side"] == "left"
+
+    centre, side, _ = crop_box(kp_img, margin=1.0)
+    side = side * rng.uniform(*aug.scale)
+    centre = centre + rng.uniform(-aug.shift, aug.shift, 2) * side
+    angle = np.deg2rad(rng.uniform(-aug.rotation_deg, aug.rotation_deg)) if aug.rotation_deg else 0.0
+    M = crop_affine(centre, side, angle, size)
+    if left:  # mirror the crop: u' = size - u
+        M = np.array([[-1.0, 0, size], [0, 1, 0]]) @ np.vstack([M, [0, 0, 1]])
+    M_cv = M.copy()
+    M_cv[:, 2] = M[:, 2] + M[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    crop = cv2.warpAffine(rgb, M_cv, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(mask_full, M_cv, (size, size), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+    kp_crop = kp_img @ M[:, :2].T + M[:, 2]
+
+    # appearance
+    if aug.colour:
+        x = crop.astype(np.float32)
+        x = (x - x.mean()) * rng.uniform(1 - aug.colour, 1 + aug.colour) + x.mean() * rng.uniform(1 - aug.colour, 1 + aug.colour)
+        grey = x.mean(2, keepdims=True)
+        x = grey + (x - grey) * rng.uniform(1 - aug.colour, 1 + aug.colour)
+        x = x * rng.uniform(1 - aug.colour / 3, 1 + aug.colour / 3, 3)
+        crop = np.clip(x, 0, 255).astype(np.uint8)
+    if aug.blur_p and rng.random() < aug.blur_p:
+        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.8))
+
+    # heatmaps of MediaPipe-like keypoints
+    scale_px = size / side
+    noisy = kp_crop + rng.normal(0, aug.keypoint_noise_px * scale_px, kp_crop.shape) if aug.keypoint_noise_px else kp_crop
+    if aug.keypoint_drop_p:
+        noisy = np.where(rng.random((21, 1)) < aug.keypoint_drop_p, -1000.0, noisy)
+    heat = keypoint_heatmaps(noisy, size, sigma=2.0 * size / 224)
+
+    # 3D targets in the crop frame: rotate about the optical axis by the crop's in-plane rotation, mirror left hands
+    A = M[:, :2] / np.linalg.norm(M[0, :2])            # for a left hand: the flip times a rotation
+    rot = np.eye(3)
+    rot[:2, :2] = np.diag([-1.0, 1.0]) @ A if left else A
+    frame = F_X @ rot if left else rot                   # camera axes -> crop axes, for points
+    pose = sample["pose"].numpy().astype(np.float64).reshape(16, 3)
+    R_new = frame @ Rotation.from_rotvec(pose[0]).as_matrix() @ (M_Y if left else np.eye(3))
+    if left:
+        pose[1:, 0] *= -1
+        pose[1:, 2] *= -1
+    pose[0] = Rotation.from_matrix(R_new).as_rotvec()
+
+    joints3d = sample["joints3d"].numpy().astype(np.float64) @ frame.T
+    verts = sample["vertices"].numpy().astype(np.float64) @ frame.T
+    root = joints3d[0].copy()
+    kp_n = kp_crop / size * 2 - 1
+    cam = weak_perspective_fit(joints3d[:, :2] - root[:2], kp_n)
+    return {
+        "rgb": torch.from_numpy(crop).permute(2, 0, 1).float() / 255.0,
+        "heatmaps": torch.from_numpy(heat),
+        "mask": torch.from_numpy(mask == 1).float(),
+        "pose": torch.from_numpy(pose.reshape(48).astype(np.float32)),
+        "shape": sample["betas"].float(),
+        "kp2d": torch.from_numpy(kp_n.astype(np.float32)),
+        "cam": torch.from_numpy(cam),
+        "joints3d": torch.from_numpy((joints3d - root).astype(np.float32)),
+        "vertices": torch.from_numpy((verts - root).astype(np.float32)),
+        "left": torch.tensor(left),
+    }
+
+
+class HandNetDataset(torch.utils.data.Dataset):
+    """HandNet samples over a synthetic dataset (``SynthShardDataset`` or ``SynthOnTheFlyDataset``); the left view,
+    or both views alternately with ``views='both'``. Deterministic per (index, epoch) when ``augment`` is False."""
+
+    def __init__(self, base, size: int = 224, augment: bool = True, seed: int = 0, views: str = "left"):
+        self.base, self.size, self.augment, self.seed, self.views = base, size, augment, seed, views
+        self.epoch = 0
+
+    def __len__(self):
+        return len(self.base) * (2 if self.views == "both" else 1)
+
+    def __getitem__(self, i: int) -> dict:
+        j, v = (i // 2, ("left", "right")[i % 2]) if self.views == "both" else (i, "left")
+        rng = np.random.default_rng([self.seed, i, self.epoch if self.augment else 0])
+        return make_sample(self.base[j], rng, self.size, Augment() if self.augment else Augment.none(), view=v)

@@ -1,0 +1,103 @@
+"""HandNet on onnxruntime: export a trained network to ONNX and run it (CPU by default, the CUDA provider when
+onnxruntime-gpu is installed and a GPU is present), with a parity check against torch.
+
+    export_onnx(net, "handnet.onnx")
+    rt = OnnxHandNet("handnet.onnx")
+    out = rt(rgb, heatmaps)      # numpy (B,3,S,S) float32 in [0,1], (B,21,S,S) -> dict of numpy arrays
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .handnet import HandNet
+
+OUTPUTS = ("pose", "shape", "cam", "features", "mask_logits")
+
+
+class OnnxError(RuntimeError):
+    """The ONNX model is missing, corrupt, or onnxruntime is not installed."""
+
+
+def export_onnx(net: HandNet, path: str | Path, opset: int = 17) -> Path:
+    """Write ``net`` (eval mode, fused branch) as ONNX with a dynamic batch axis; the config goes in the metadata."""
+    import warnings
+
+    path = Path(path)
+    net = net.eval()
+    S = net.config.input_size
+    args = (torch.zeros(1, 3, S, S), torch.zeros(1, 21, S, S)) if net.config.use_keypoints else (torch.zeros(1, 3, S, S),)
+    inputs = ["rgb", "heatmaps"][: len(args)]
+    outputs = list(OUTPUTS if net.config.segmentation else OUTPUTS[:-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates the TorchScript exporter; the dynamo one needs onnxscript
+        torch.onnx.export(net, args, str(path), input_names=inputs, output_names=outputs, opset_version=opset,
+                          dynamic_axes={n: {0: "batch"} for n in inputs + outputs}, dynamo=False)
+    try:
+        import onnx
+
+        m = onnx.load(str(path))
+        entry = m.metadata_props.add()
+        entry.key, entry.value = "realhands_handnet_config", json.dumps(net.config.to_dict())
+        onnx.save(m, str(path))
+    except ImportError:
+        pass
+    return path
+
+
+def providers(prefer_cuda: bool = True) -> list[str]:
+    import onnxruntime as ort
+
+    have = ort.get_available_providers()
+    want = (["CUDAExecutionProvider"] if prefer_cuda else []) + ["CPUExecutionProvider"]
+    return [p for p in want if p in have]
+
+
+class OnnxHandNet:
+    """A HandNet ONNX file on onnxruntime. ``config``: the HandNetConfig dict stored in the file."""
+
+    def __init__(self, path: str | Path, device: str = "auto", threads: int = 0):
+        path = Path(path)
+        if not path.is_file():
+            raise OnnxError(f"no HandNet ONNX model at {path}")
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise OnnxError("onnxruntime is not installed (pip install onnxruntime; it is in the 'perception' "
+                            "extra)") from None
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=providers(device in ("auto", "cuda")))
+        except Exception as e:
+            raise OnnxError(f"{path} is not a loadable ONNX model ({type(e).__name__}: {str(e)[:200]}); it may be "
+                            "truncated — export it again (realhands export-onnx)") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.config = json.loads(meta.get("realhands_handnet_config", "{}"))
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.provider = self.session.get_providers()[0]
+
+    def __call__(self, rgb: np.ndarray, heatmaps: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        feed = {"rgb": np.ascontiguousarray(rgb, np.float32)}
+        if "heatmaps" in self.inputs:
+            if heatmaps is None:
+                raise ValueError("this HandNet uses keypoints: pass heatmaps (B,21,S,S)")
+            feed["heatmaps"] = np.ascontiguousarray(heatmaps, np.float32)
+        return dict(zip(self.outputs, self.session.run(self.outputs, feed)))
+
+
+def parity(net: HandNet, onnx_path: str | Path, batch: int = 2, seed: int = 0) -> dict[str, float]:
+    """Max abs difference per output between torch and onnxruntime on random inputs."""
+    g = torch.Generator().manual_seed(seed)
+    S = net.config.input_size
+    rgb = torch.rand(batch, 3, S, S, generator=g)
+    hm = torch.rand(batch, 21, S, S, generator=g)
+    with torch.no_grad():
+        ref = net.eval()(rgb, hm if net.config.use_keypoints else None)
+    got = OnnxHandNet(onnx_path, device="cpu")(rgb.numpy(), hm.numpy())
+    return {k: float(np.abs(got[k] - ref[k].numpy()).max()) for k in got}

@@ -1,0 +1,327 @@
+"""Staged HandNet training (`realhands train --recipe ...`): the paper's five monocular stages and two stereo stages,
+each with its frozen and active parts; Adam (lr 2e-4, betas 0.9/0.99) with a linear decay over each stage's last
+epochs; checkpoints after every epoch (resume continues where it stopped); a JSON-lines log and a loss plot.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .handnet import HandNet, HandNetConfig, StereoFusion
+from .losses import mano_loss, mask_loss
+
+#: stage -> (forward branch, active groups, losses). Everything not active is frozen (no gradient, BN in eval).
+STAGES = {
+    "image": ("image", ["image", "tail", "regressor"], ["mano"]),
+    "keypoint": ("keypoint", ["keypoint", "tail", "regressor"], ["mano"]),
+    "fusion": ("fused", ["fusion", "tail", "regressor"], ["mano"]),
+    "segmentation": ("fused", ["decoder"], ["mask"]),
+    "finalize": ("fused", ["image", "keypoint", "fusion", "tail", "regressor", "decoder"], ["mano", "mask"]),
+    "stereo_adapt": ("fused", ["image"], ["mano", "mask"]),       # synthetic adaption of the image head
+    "stereo_weights": ("fused", ["stereo"], ["stereo"]),          # the per-parameter stereo fusion weights
+}
+
+
+class RecipeError(ValueError):
+    """A training recipe is missing, malformed or names an unknown stage."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, truncated, corrupt or of another model."""
+
+
+@dataclass
+class Stage:
+    name: str
+    epochs: int
+    decay_epochs: int = 0
+    lr: float | None = None
+
+
+@dataclass
+class Recipe:
+    model: HandNetConfig
+    stages: list[Stage]
+    batch_size: int = 16
+    val_fraction: float = 0.05
+    lr: float = 2e-4
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def load_recipe(name_or_path: str) -> Recipe:
+    """A recipe by name (python_backend/realhands/net/recipes/NAME.toml) or path."""
+    p = Path(name_or_path)
+    if not p.is_file():
+        builtin = resources.files("realhands.net").joinpath(f"recipes/{name_or_path}.toml")
+        if not builtin.is_file():
+            known = sorted(x.name[:-5] for x in resources.files("realhands.net").joinpath("recipes").iterdir()
+                           if x.name.endswith(".toml"))
+            raise RecipeError(f"no recipe {name_or_path!r}: not a file, and not one of {known}")
+        text, src = builtin.read_text(), f"recipes/{name_or_path}.toml"
+    else:
+        text, src = p.read_text(), str(p)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RecipeError(f"{src}: not valid TOML ({e})") from None
+    try:
+        model = HandNetConfig(**raw.get("model", {}))
+        t = raw.get("train", {})
+        stages = [Stage(**s) for s in raw.get("stages", [])]
+    except TypeError as e:
+        raise RecipeError(f"{src}: {e}") from None
+    if not stages:
+        raise RecipeError(f"{src}: no [[stages]]")
+    for s in stages:
+        if s.name not in STAGES:
+            raise RecipeError(f"{src}: unknown stage {s.name!r}; stages are {list(STAGES)}")
+        if s.epochs < 1 or not 0 <= s.decay_epochs <= s.epochs:
+            raise RecipeError(f"{src}: stage {s.name}: epochs >= 1 and 0 <= decay_epochs <= epochs")
+        if not model.use_keypoints and s.name in ("keypoint", "fusion"):
+            raise RecipeError(f"{src}: stage {s.name} needs use_keypoints = true")
+    return Recipe(model, stages, int(t.get("batch_size", 16)), float(t.get("val_fraction", 0.05)),
+                  float(t.get("lr", 2e-4)), src)
+
+
+def set_trainable(net: HandNet, active: list[str], stereo: StereoFusion | None = None) -> list[torch.nn.Parameter]:
+    """Freeze everything, then unfreeze the ``active`` groups; frozen BatchNorms stay in eval mode. Returns the
+    trainable parameters."""
+    groups = net.groups()
+    if stereo is not None:
+        groups["stereo"] = [stereo]
+    for p in net.parameters():
+        p.requires_grad_(False)
+    if stereo is not None:
+        for p in stereo.parameters():
+            p.requires_grad_(False)
+    params = []
+    for g in active:
+        for m in groups.get(g, []):
+            for p in m.parameters():
+                p.requires_grad_(True)
+                params.append(p)
+    return params
+
+
+def train_mode(net: HandNet, active: list[str]) -> None:
+    """Train mode only for the active groups (frozen parts keep their BatchNorm statistics)."""
+    net.eval()
+    for g in active:
+        for m in net.groups().get(g, []):
+            m.train()
+
+
+def lr_at(stage: Stage, base: float, epoch: int, step: int, steps: int) -> float:
+    """Constant, then linear decay to 0 over the stage's last ``decay_epochs`` epochs."""
+    if not stage.decay_epochs:
+        return base
+    start = stage.epochs - stage.decay_epochs
+    t = epoch + step / max(1, steps)
+    return base if t < start else base * max(0.0, 1 - (t - start) / stage.decay_epochs)
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic: a crash never leaves a half-written checkpoint under the final name."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """A checkpoint written by the trainer (or ``export_weights``), with clear errors for bad files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # zip errors, pickle errors, EOF: all mean a truncated or foreign file
+        raise CheckpointError(f"{path} is not a readable HandNet checkpoint ({type(e).__name__}: {e}); it may be "
+                              "truncated (an interrupted copy or download) — restore it or retrain") from None
+    if not isinstance(state, dict) or "model" not in state or "config" not in state:
+        raise CheckpointError(f"{path} is a torch file but not a HandNet checkpoint (no 'model'/'config')")
+    return state
+
+
+def build_from_checkpoint(state: dict) -> HandNet:
+    net = HandNet(HandNetConfig(**state["config"]))
+    try:
+        net.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint weights do not fit its own config {state['config']}: {e}") from None
+    return net
+
+
+def _collate(items: list[dict]) -> dict:
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume: bool = True, workers: int = 0,
+          max_steps_per_epoch: int | None = None, hand_model=None, log=print) -> dict:
+    """Run every stage of ``recipe`` on ``dataset`` (a HandNetDataset); checkpoints and logs in ``out``.
+    Returns the final metrics. ``max_steps_per_epoch`` caps epochs (smoke runs)."""
+    from ..model import HandModel
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = torch.device(device)
+    hand_model = (hand_model or HandModel(side="right", flat_hand_mean=True)).to(dev)
+    mean_pose = torch.zeros(48)
+    net = HandNet(recipe.model, mean_pose=mean_pose).to(dev)
+    stereo = StereoFusion().to(dev)
+    n_val = max(1, int(len(dataset) * recipe.val_fraction))
+    idx = np.random.default_rng(0).permutation(len(dataset))
+    val_idx, train_idx = idx[:n_val].tolist(), idx[n_val:].tolist()
+    ckpt = out / "checkpoint.pt"
+    start_stage, start_epoch = 0, 0
+    if resume and ckpt.is_file():
+        st = load_checkpoint(ckpt, dev)
+        net.load_state_dict(st["model"])
+        stereo.load_state_dict(st["stereo"])
+        start_stage, start_epoch = st["stage"], st["epoch"] + 1
+        log(f"resuming {ckpt}: stage {recipe.stages[start_stage].name if start_stage < len(recipe.stages) else 'done'}, "
+            f"epoch {start_epoch}")
+    amp = dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    logf = open(out / "train_log.jsonl", "a")
+    metrics = {}
+    t0 = time.time()
+    try:
+        for si in range(start_stage, len(recipe.stages)):
+            stage = recipe.stages[si]
+            branch, active, losses = STAGES[stage.name]
+            if not recipe.model.use_keypoints:
+                active = [a for a in active if a not in ("keypoint", "fusion")]
+            params = set_trainable(net, active, stereo)
+            opt = torch.optim.Adam(params, lr=stage.lr or recipe.lr, betas=(0.9, 0.99))
+            if resume and si == start_stage and start_epoch and ckpt.is_file():
+                st = load_checkpoint(ckpt, dev)
+                if st.get("optimizer") is not None:
+                    try:
+                        opt.load_state_dict(st["optimizer"])
+                    except ValueError:
+                        pass
+            first_epoch = start_epoch if si == start_stage else 0
+            for epoch in range(first_epoch, stage.epochs):
+                if hasattr(dataset, "epoch"):
+                    dataset.epoch = epoch + 1000 * si
+                order = np.random.default_rng([si, epoch]).permutation(train_idx)
+                steps = math.ceil(len(order) / recipe.batch_size)
+                if max_steps_per_epoch:
+                    steps = min(steps, max_steps_per_epoch)
+                train_mode(net, active)
+                bar = tqdm(range(steps), desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False)
+                run = {}
+                for step in bar:
+                    batch = _collate([dataset[int(i)] for i in order[step * recipe.batch_size:(step + 1) * recipe.batch_size]])
+                    batch = {k: v.to(dev) for k, v in batch.items()}
+                    for g in opt.param_groups:
+                        g["lr"] = lr_at(stage, stage.lr or recipe.lr, epoch, step, steps)
+                    with torch.autocast(dev.type, enabled=amp):
+                        o = net(batch["rgb"], batch["heatmaps"] if recipe.model.use_keypoints else None, branch=branch)
+                        terms = {}
+                        if "mano" in losses:
+                            terms.update({f"mano_{k}": v for k, v in mano_loss(o, batch, hand_model).items()})
+                        if "mask" in losses and recipe.model.segmentation:
+                            terms.update({f"mask_{k}": v for k, v in mask_loss(o, batch).items()})
+                        total = sum(v for k, v in terms.items() if k.endswith("_total"))
+                    opt.zero_grad(set_to_none=True)
+                    if scaler:
+                        scaler.scale(total).backward()
+                        scaler.step(opt)
+                        scaler.update()
+                    else:
+                        total.backward()
+                        opt.step()
+                    for k, v in terms.items():
+                        run[k] = run.get(k, 0.0) + float(v)
+                    bar.set_postfix(loss=f"{float(total):.4f}")
+                run = {k: v / steps for k, v in run.items()}
+                metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe)
+                entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
+                         "val": metrics}
+                logf.write(json.dumps(entry) + "\n")
+                logf.flush()
+                log(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+                save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
+                                       "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
+                                       "stage": si, "epoch": epoch, "recipe": recipe.source})
+            start_epoch = 0
+        save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(), "optimizer": None,
+                               "config": recipe.model.to_dict(), "stage": len(recipe.stages), "epoch": -1,
+                               "recipe": recipe.source})
+    finally:
+        logf.close()
+    plot_log(out / "train_log.jsonl", out / "loss.png")
+    return metrics
+
+
+@torch.no_grad()
+def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe: Recipe, batch_size: int = 16) -> dict:
+    """Validation: PA-MPVE (mm), F@5 and F@15 mm (Procrustes-aligned vertices), mask IoU."""
+    from ..metrics import f_score, mpvpe, silhouette_iou
+
+    net.eval()
+    aug_state = getattr(dataset, "augment", None)
+    if aug_state is not None:
+        dataset.augment = False
+    pa, f5, f15, iou = [], [], [], []
+    try:
+        for s in range(0, len(indices), batch_size):
+            b = _collate([dataset[i] for i in indices[s:s + batch_size]])
+            b = {k: v.to(dev) for k, v in b.items()}
+            o = net(b["rgb"], b["heatmaps"] if recipe.model.use_keypoints else None)
+            verts = hand_model(global_orient=o["pose"][:, :3], hand_pose=o["pose"][:, 3:], betas=o["shape"]).vertices
+            for i in range(len(verts)):
+                p, g = verts[i].cpu().numpy(), b["vertices"][i].cpu().numpy()
+                pa.append(mpvpe(p, g, align="procrustes"))
+                f5.append(f_score(p, g, 0.005))
+                f15.append(f_score(p, g, 0.015))
+                if "mask_logits" in o:
+                    iou.append(silhouette_iou(o["mask_logits"][i, 0].cpu().numpy() > 0, b["mask"][i].cpu().numpy() > 0.5))
+    finally:
+        if aug_state is not None:
+            dataset.augment = aug_state
+    m = {"pa_mpve_mm": float(np.mean(pa)), "f5": float(np.mean(f5)), "f15": float(np.mean(f15))}
+    if iou:
+        m["mask_iou"] = float(np.mean(iou))
+    return m
+
+
+def plot_log(log_path: Path, png: Path) -> None:
+    """Training loss and validation PA-MPVE per epoch, stages marked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    if not rows:
+        return
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    x = np.arange(len(rows))
+    keys = sorted({k for r in rows for k in r["train"] if k.endswith("_total")})
+    for k in keys:
+        ax[0].plot(x, [r["train"].get(k, np.nan) for r in rows], label=k.replace("_total", ""))
+    ax[0].set_yscale("log")
+    ax[0].set_title("training loss")
+    ax[0].legend()
+    ax[1].plot(x, [r["val"]["pa_mpve_mm"] for r in rows], "o-")
+    ax[1].set_title("validation PA-MPVE (mm)")
+    for a in ax:
+        for i in range(1, len(rows)):
+            if rows[i]["stage"] != rows[i - 1]["stage"]:
+                a.axvline(i - 0.5, color="grey", lw=0.5)
+        a.set_xlabel("epoch (all stages)")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)

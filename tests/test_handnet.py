@@ -1,0 +1,189 @@
+"""HandNet: shapes, training targets, a tiny overfit, stage freezing, checkpoints, ONNX parity, the CLI."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from realhands.model import HandModel
+from realhands.net import (CheckpointError, HandNet, HandNetConfig, RecipeError, StereoFusion, build_from_checkpoint,
+                           export_onnx, load_checkpoint, load_recipe, parity, train)
+from realhands.net.backbones import load_torchvision_resnet, resnet_stages
+from realhands.net.data import Augment, HandNetDataset, make_sample
+from realhands.net.losses import mano_loss
+from realhands.net.train import STAGES, set_trainable, train_mode
+from realhands.synth.dataset import SynthOnTheFlyDataset
+
+SMALL = HandNetConfig(backbone="resnet18", width=0.25, input_size=64)
+
+
+@pytest.fixture(scope="module")
+def synth8():
+    """8 synthetic samples rendered once (both hands occur)."""
+    from realhands.synth.generate import SynthConfig
+
+    base = SynthOnTheFlyDataset(8, seed=5, config=SynthConfig(resolution="320x240"))
+    return [base[i] for i in range(8)]
+
+
+@pytest.mark.parametrize("backbone,kp", [("resnet18", True), ("resnet34", False), ("resnet50", True)])
+def test_shapes(backbone, kp):
+    net = HandNet(HandNetConfig(backbone=backbone, width=0.25, input_size=64, use_keypoints=kp)).eval()
+    with torch.no_grad():
+        o = net(torch.rand(2, 3, 64, 64), torch.rand(2, 21, 64, 64) if kp else None)
+    assert o["pose"].shape == (2, 48) and o["shape"].shape == (2, 10) and o["cam"].shape == (2, 3)
+    assert o["features"].shape == (2, 512) and o["mask_logits"].shape == (2, 1, 64, 64)
+    assert hasattr(net, "keypoint_head") == kp
+    if kp:
+        with pytest.raises(ValueError, match="heatmaps"):
+            net(torch.rand(1, 3, 64, 64))
+
+
+def test_stereo_fusion_starts_as_the_average_and_weights_per_parameter():
+    sf = StereoFusion()
+    fl, fr = torch.rand(3, 512), torch.rand(3, 512)
+    pl, pr = torch.rand(3, 48), torch.rand(3, 48)
+    pose, w = sf(fl, fr, pl, pr)
+    assert w.shape == (3, 48) and torch.allclose(pose, (pl + pr) / 2)
+
+
+def test_torchvision_weights_load_with_an_adapted_keypoint_conv():
+    src, _ = resnet_stages("resnet18")
+    tv = {("" if not k.startswith("stem.") else "") + k.replace("stem.", ""): v for k, v in src.state_dict().items()}
+    tv["fc.weight"] = torch.zeros(1000, 512)
+    dst, _ = resnet_stages("resnet18", in_channels=21)
+    skipped = load_torchvision_resnet(dst, tv)
+    assert skipped == []
+    assert torch.allclose(dst["layer3"][0].conv1.weight, src["layer3"][0].conv1.weight)
+    w = dst["stem"].conv1.weight
+    assert w.shape[1] == 21 and torch.allclose(w[:, 0], src["stem"].conv1.weight.mean(1) * 3 / 21)
+
+
+def test_training_targets_are_consistent(synth8):
+    model = HandModel(side="right", flat_hand_mean=True)
+    sides = set()
+    for i, s in enumerate(synth8):
+        sides.add(s["side"])
+        d = make_sample(s, np.random.default_rng(i), 96, Augment())
+        p = d["pose"][None]
+        kp = model.keypoints(p[:, :3], p[:, 3:], d["shape"][None], torch.zeros(1, 3))[0]
+        kp = kp - kp[:1]
+        assert (kp - d["joints3d"]).norm(dim=-1).max() < 2e-3  # a right hand with the targets is the (mirrored) hand
+        uv = d["cam"][0] * d["joints3d"][:, :2] + d["cam"][1:]
+        assert (uv - d["kp2d"]).norm(dim=-1).mean() < 0.12      # weak perspective fits the crop's keypoints
+        assert d["rgb"].shape == (3, 96, 96) and d["heatmaps"].shape == (21, 96, 96) and d["mask"].sum() > 20
+    assert sides == {"left", "right"}
+
+
+def _batch(items):
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def test_tiny_overfit_loss_falls(synth8):
+    torch.manual_seed(0)
+    model = HandModel(side="right", flat_hand_mean=True)
+    b = _batch([make_sample(s, np.random.default_rng(i), 64, Augment.none()) for i, s in enumerate(synth8)])
+    net = HandNet(SMALL)
+    params = set_trainable(net, STAGES["finalize"][1])
+    train_mode(net, STAGES["finalize"][1])
+    opt = torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.99))
+    losses = []
+    for _ in range(40):
+        o = net(b["rgb"], b["heatmaps"])
+        loss = mano_loss(o, b, model)["total"] + torch.nn.functional.binary_cross_entropy_with_logits(
+            o["mask_logits"][:, 0], b["mask"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < 0.3 * losses[0], losses[::8]
+
+
+def test_stage_freezing_really_freezes(synth8):
+    model = HandModel(side="right", flat_hand_mean=True)
+    b = _batch([make_sample(s, np.random.default_rng(i), 64) for i, s in enumerate(synth8[:4])])
+    net = HandNet(SMALL)
+    branch, active, _ = STAGES["fusion"]
+    params = set_trainable(net, active)
+    train_mode(net, active)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    opt = torch.optim.Adam(params, lr=1e-2)
+    for _ in range(2):
+        loss = mano_loss(net(b["rgb"], b["heatmaps"], branch=branch), b, model)["total"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = net.state_dict()
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"fusion", "tail", "regressor"}, changed  # heads and decoder untouched, BN statistics included
+    assert all(not p.requires_grad for p in net.image_head.parameters())
+
+
+def test_recipes_and_their_errors(tmp_path):
+    r = load_recipe("cpu_small")
+    assert [s.name for s in r.stages] == ["image", "keypoint", "fusion", "segmentation", "finalize"]
+    assert [s.name for s in load_recipe("paper_resnet50").stages][-2:] == ["stereo_adapt", "stereo_weights"]
+    with pytest.raises(RecipeError, match="no recipe"):
+        load_recipe("nope")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\nbackbone='resnet18'\n[[stages]]\nname='warmup'\nepochs=1\n")
+    with pytest.raises(RecipeError, match="unknown stage 'warmup'"):
+        load_recipe(str(bad))
+    bad.write_text("[model\n")
+    with pytest.raises(RecipeError, match="not valid TOML"):
+        load_recipe(str(bad))
+
+
+def test_smoke_training_checkpoints_resumes_and_plots(tmp_path, synth8):
+    recipe_file = tmp_path / "smoke.toml"
+    recipe_file.write_text("[model]\nbackbone='resnet18'\nwidth=0.25\ninput_size=64\n[train]\nbatch_size=4\n"
+                           "val_fraction=0.25\n[[stages]]\nname='image'\nepochs=1\n[[stages]]\nname='finalize'\n"
+                           "epochs=2\ndecay_epochs=1\n")
+    ds = HandNetDataset(synth8, size=64, augment=True)
+    logs = []
+    m = train(load_recipe(str(recipe_file)), ds, tmp_path / "run", max_steps_per_epoch=2, log=logs.append)
+    assert {"pa_mpve_mm", "f5", "f15", "mask_iou"} <= set(m) and 0 < m["pa_mpve_mm"] < 200
+    rows = [json.loads(x) for x in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in rows] == ["image", "finalize", "finalize"]
+    assert (tmp_path / "run/loss.png").stat().st_size > 1000
+    st = load_checkpoint(tmp_path / "run/checkpoint.pt")
+    assert st["stage"] == 2  # done
+    train(load_recipe(str(recipe_file)), ds, tmp_path / "run", max_steps_per_epoch=2, log=logs.append)
+    assert any("resuming" in x for x in logs)
+    assert len((tmp_path / "run/train_log.jsonl").read_text().splitlines()) == 3  # nothing trained twice
+
+
+def test_corrupt_checkpoints_give_clear_errors(tmp_path):
+    net = HandNet(SMALL)
+    good = tmp_path / "good.pt"
+    torch.save({"model": net.state_dict(), "config": SMALL.to_dict()}, good)
+    assert isinstance(build_from_checkpoint(load_checkpoint(good)), HandNet)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(cut)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": 1}, other)
+    with pytest.raises(CheckpointError, match="not a HandNet checkpoint"):
+        load_checkpoint(other)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    wrong = tmp_path / "wrong.pt"
+    torch.save({"model": net.state_dict(), "config": dict(SMALL.to_dict(), width=0.5)}, wrong)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        build_from_checkpoint(load_checkpoint(wrong))
+
+
+def test_onnx_parity_and_cli(tmp_path):
+    from realhands.cli import main
+
+    net = HandNet(SMALL).eval()
+    path = export_onnx(net, tmp_path / "h.onnx")
+    diff = parity(net, path, batch=2)
+    assert set(diff) == {"pose", "shape", "cam", "features", "mask_logits"}
+    assert max(diff.values()) < 1e-4, diff
+    ck = tmp_path / "c.pt"
+    torch.save({"model": net.state_dict(), "config": SMALL.to_dict()}, ck)
+    assert main(["export-onnx", str(ck), str(tmp_path / "c.onnx")]) == 0
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    assert main(["export-onnx", str(tmp_path / "bad.pt"), str(tmp_path / "x.onnx")]) == 2
