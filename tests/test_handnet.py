@@ -187,3 +187,33 @@ def test_onnx_parity_and_cli(tmp_path):
     assert main(["export-onnx", str(ck), str(tmp_path / "c.onnx")]) == 0
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     assert main(["export-onnx", str(tmp_path / "bad.pt"), str(tmp_path / "x.onnx")]) == 2
+
+
+def test_crop_estimates_map_back_to_camera_space(synth8):
+    """The ground-truth crop targets, decoded as HandNet's output would be, give the hand in camera space: the
+    weak-perspective depth from the hand's size, the wrist where it is seen, both hands (left ones mirrored)."""
+    from realhands.net.infer import crop_to_camera
+    from realhands.perception.crop import crop_affine, crop_box
+
+    models = {s: HandModel(side=s, flat_hand_mean=True) for s in ("right", "left")}
+    for i, s in enumerate(synth8):
+        d = make_sample(s, np.random.default_rng(i), 160, Augment.none())
+        kp = s["joints2d_left"].numpy().astype(np.float64)
+        centre, side_px, _ = crop_box(kp, margin=1.6)
+        M = crop_affine(centre, side_px, 0.0, 160)
+        if s["side"] == "left":
+            M = np.array([[-1.0, 0, 160], [0, 1, 0]]) @ np.vstack([M, [0, 0, 1]])
+        K = s["K_left"].numpy().astype(np.float64)
+        p = crop_to_camera(d["pose"].numpy(), d["shape"].numpy(), d["cam"].numpy(), M, side_px, s["side"] == "left",
+                           K, models[s["side"]], wrist_px=kp[0])
+        kp3 = models[s["side"]].keypoints(*(torch.as_tensor(p[k][None], dtype=torch.float32)
+                                            for k in ("global_orient", "hand_pose", "betas", "transl")))[0].numpy()
+        gt = s["joints3d"].numpy()
+        rel = np.linalg.norm((kp3 - kp3[:1]) - (gt - gt[:1]), axis=1).max()
+        assert rel < 2e-3, rel                                     # pose and shape come back exactly
+        assert abs(kp3[0, 2] - gt[0, 2]) < 0.12 * gt[0, 2]          # depth from the hand's size, within 12 %
+        uv = kp3[0] @ K.T
+        assert np.linalg.norm(uv[:2] / uv[2] - kp[0]) < 0.5         # the wrist lands on its keypoint (px)
+        p_t = crop_to_camera(d["pose"].numpy(), d["shape"].numpy(), d["cam"].numpy(), M, side_px,
+                             s["side"] == "left", K, models[s["side"]])  # from the camera's t alone
+        assert np.linalg.norm(p_t["transl"] - p["transl"]) < 0.1 * gt[0, 2]

@@ -326,6 +326,10 @@ def cmd_train(args) -> int:
         raise ValueError("give the training data: --data DIR (a `realhands synth` folder) or --on-the-fly N")
     base = SynthShardDataset(args.data) if args.data else SynthOnTheFlyDataset(args.on_the_fly, seed=args.seed,
                                                                               device=args.device)
+    if args.limit:
+        import torch
+
+        base = torch.utils.data.Subset(base, range(min(args.limit, len(base))))
     ds = HandNetDataset(base, size=recipe.model.input_size, augment=True, seed=args.seed, views=args.views)
     metrics = train(recipe, ds, args.out, device=args.device, resume=not args.restart,
                     max_steps_per_epoch=args.max_steps)
@@ -467,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help="synthetic dataset folder (realhands synth)")
     t.add_argument("--on-the-fly", type=int, help="render this many synthetic samples on the fly instead")
     t.add_argument("--views", choices=["left", "both"], default="left", help="camera views to train on")
+    t.add_argument("--limit", type=int, help="use only the first N samples (e.g. the shards written so far)")
     t.add_argument("--out", required=True, help="run folder: checkpoint.pt, train_log.jsonl, loss.png")
     t.add_argument("--device", default="cpu")
     t.add_argument("--seed", type=int, default=0)

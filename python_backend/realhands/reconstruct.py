@@ -9,8 +9,9 @@ centred on the image is assumed. Results are in camera coordinates (OpenCV axes,
 in MediaPipe/FreiHAND order. For video use ``Reconstructor(video=True)``: MediaPipe tracks between frames,
 fits start from the previous frame, and a One Euro filter smooths the parameters.
 
-Stages today: MediaPipe keypoints -> keypoint fit -> (optional) classical mask -> (optional) silhouette
-refinement -> (optional) texture fusion. The trained network of a later stage plugs in here.
+Stages: MediaPipe keypoints -> HandNet (when its weights are installed: MANO estimate and hand mask) -> keypoint
+fit (from HandNet's estimate: a short refinement; without HandNet: from scratch) -> (optional) mask (HandNet's or
+a classical one) -> (optional) silhouette refinement -> (optional) texture fusion.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from .model import HandModel
 from .perception.mediapipe_hands import HandDetector
 
 DEFAULT_HFOV_DEG = 60.0
-MASK_SOURCES = ("none", "grabcut", "hsv")
+MASK_SOURCES = ("none", "grabcut", "hsv", "handnet")
+REGRESSORS = ("auto", "handnet", "fit")
 
 
 def default_intrinsics(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> tuple[float, ...]:
@@ -81,7 +83,11 @@ class Reconstructor:
     Args:
         video: frames of one video (tracking, warm starts, smoothing) rather than unrelated images.
         max_hands: at most this many hands per image.
-        mask: "none", "grabcut" (keypoint-seeded GrabCut) or "hsv" (skin threshold baseline).
+        mask: "none", "handnet" (the network's mask), "grabcut" (keypoint-seeded GrabCut) or "hsv" (skin
+            threshold baseline).
+        regressor: "auto" (HandNet when its weights are installed, else the keypoint fit), "handnet" (HandNet's
+            MANO estimate refined by a short keypoint fit) or "fit" (the keypoint fit alone).
+        handnet_path: a HandNet ONNX file (default: the shipped realhands/assets/handnet_cpu.onnx).
         smoothing: One Euro filter parameters (min_cutoff Hz, beta) in video mode; None turns it off.
         model_path: MANO-format model file or folder (default: see realhands.model.io).
         refine_iterations: silhouette refinement steps against the mask (0: off; see docs/refinement.md).
@@ -92,13 +98,26 @@ class Reconstructor:
 
     def __init__(self, video: bool = False, max_hands: int = 2, mask: str = "none",
                  smoothing: tuple[float, float] | None = (1.5, 0.3), model_path=None, mirrored: bool = False,
-                 refine_iterations: int = 0, texture_size: int = 0, texture_alpha: float = 0.2):
+                 refine_iterations: int = 0, texture_size: int = 0, texture_alpha: float = 0.2,
+                 regressor: str = "auto", handnet_path=None):
         if mask not in MASK_SOURCES:
             raise ValueError(f"mask must be one of {MASK_SOURCES}, got {mask!r}")
+        if regressor not in REGRESSORS:
+            raise ValueError(f"regressor must be one of {REGRESSORS}, got {regressor!r}")
         if refine_iterations < 0:
             raise ValueError("refine_iterations must be >= 0")
+        self.handnet = None
+        if regressor != "fit" or mask == "handnet":
+            from .net.infer import HandNetRegressor
+
+            self.handnet = HandNetRegressor(handnet_path) if handnet_path else HandNetRegressor.default()
+            if self.handnet is None and (regressor == "handnet" or mask == "handnet"):
+                raise ValueError("no HandNet weights are installed (realhands/assets/handnet_cpu.onnx): pass "
+                                 "handnet_path (realhands train, then realhands export-onnx), or use regressor='fit' "
+                                 "and a classical mask")
+        self.use_handnet_pose = self.handnet is not None and regressor != "fit"
         if refine_iterations and mask == "none":
-            mask = "grabcut"  # refinement needs a target silhouette
+            mask = "handnet" if self.handnet is not None else "grabcut"  # refinement needs a target silhouette
         self.refine_iterations = refine_iterations
         self._refiners = {}  # per handedness, built on first use (mesh topology is computed once)
         self.video, self.mask_source = video, mask
@@ -194,8 +213,17 @@ class Reconstructor:
             seen.add(side)
             fitter, model = self.fitters[side], self.models[side]
             init = self._previous.get(side) if self.video else None
+            est, t_net = None, 0.0
+            if self.handnet is not None and (self.use_handnet_pose or self.mask_source == "handnet"):
+                t0 = time.perf_counter()
+                est = self.handnet.predict(image, det.keypoints_2d, side, K, model)
+                t_net = (time.perf_counter() - t0) * 1000
+            hybrid = init is None and est is not None and self.use_handnet_pose
+            if hybrid:  # HandNet's estimate, refined by a short keypoint fit (the hybrid)
+                init = {k: np.asarray(v)[None] for k, v in est.params.items()}
             t1 = time.perf_counter()
-            fit = fitter.fit(det.keypoints_2d[None], K[None], det.world_landmarks[None], init=init)
+            fit = fitter.fit(det.keypoints_2d[None], K[None], det.world_landmarks[None], init=init,
+                             iterations=10 if hybrid else None)
             t_fit = (time.perf_counter() - t1) * 1000
             params = {"global_orient": fit.global_orient, "hand_pose": fit.hand_pose, "betas": fit.betas,
                       "transl": fit.transl}
@@ -210,7 +238,9 @@ class Reconstructor:
             with torch.no_grad():
                 out = model(**params)
             mask, t_mask = None, 0.0
-            if self.mask_source != "none":
+            if self.mask_source == "handnet":
+                mask = est.mask
+            elif self.mask_source != "none":
                 from .perception.segment import grabcut_mask, hsv_skin_mask
 
                 t2 = time.perf_counter()
@@ -218,6 +248,8 @@ class Reconstructor:
                         else hsv_skin_mask(image))
                 t_mask = (time.perf_counter() - t2) * 1000
             timings = {"detect": t_detect, "fit": t_fit}
+            if est is not None:
+                timings["handnet"] = t_net
             if mask is not None:
                 timings["mask"] = t_mask
             refined, offsets = False, None

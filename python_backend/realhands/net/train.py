@@ -176,7 +176,10 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device)
     hand_model = (hand_model or HandModel(side="right", flat_hand_mean=True)).to(dev)
+    hands_mean = hand_model.data.hands_mean
     mean_pose = torch.zeros(48)
+    if hands_mean is not None:  # start from the model's mean hand pose, not a flat hand
+        mean_pose[3:] = torch.as_tensor(np.asarray(hands_mean, np.float32).reshape(45))
     net = HandNet(recipe.model, mean_pose=mean_pose).to(dev)
     stereo = StereoFusion().to(dev)
     n_val = max(1, int(len(dataset) * recipe.val_fraction))
