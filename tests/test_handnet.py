@@ -122,12 +122,15 @@ def test_stage_freezing_really_freezes(synth8):
 def test_recipes_and_their_errors(tmp_path):
     r = load_recipe("cpu_small")
     assert [s.name for s in r.stages] == ["image", "keypoint", "fusion", "segmentation", "finalize"]
-    assert [s.name for s in load_recipe("paper_resnet50").stages][-2:] == ["stereo_adapt", "stereo_weights"]
+    assert [s.name for s in load_recipe("paper_resnet50").stages][-1] == "stereo_adapt"
     with pytest.raises(RecipeError, match="no recipe"):
         load_recipe("nope")
     bad = tmp_path / "bad.toml"
     bad.write_text("[model]\nbackbone='resnet18'\n[[stages]]\nname='warmup'\nepochs=1\n")
     with pytest.raises(RecipeError, match="unknown stage 'warmup'"):
+        load_recipe(str(bad))
+    bad.write_text("[model]\nbackbone='resnet18'\n[[stages]]\nname='stereo_weights'\nepochs=1\n")
+    with pytest.raises(RecipeError, match="two-view"):
         load_recipe(str(bad))
     bad.write_text("[model\n")
     with pytest.raises(RecipeError, match="not valid TOML"):

@@ -88,6 +88,9 @@ def load_recipe(name_or_path: str) -> Recipe:
             raise RecipeError(f"{src}: unknown stage {s.name!r}; stages are {list(STAGES)}")
         if s.epochs < 1 or not 0 <= s.decay_epochs <= s.epochs:
             raise RecipeError(f"{src}: stage {s.name}: epochs >= 1 and 0 <= decay_epochs <= epochs")
+        if s.name == "stereo_weights":
+            raise RecipeError(f"{src}: stage stereo_weights (the stereo fusion weights, Eq. 11) needs two-view batches, "
+                              "which this trainer does not build yet; leave it out (StereoFusion then averages)")
         if not model.use_keypoints and s.name in ("keypoint", "fusion"):
             raise RecipeError(f"{src}: stage {s.name} needs use_keypoints = true")
     return Recipe(model, stages, int(t.get("batch_size", 16)), float(t.get("val_fraction", 0.05)),
