@@ -220,3 +220,45 @@ def test_crop_estimates_map_back_to_camera_space(synth8):
         p_t = crop_to_camera(d["pose"].numpy(), d["shape"].numpy(), d["cam"].numpy(), M, side_px,
                              s["side"] == "left", K, models[s["side"]])  # from the camera's t alone
         assert np.linalg.norm(p_t["transl"] - p["transl"]) < 0.1 * gt[0, 2]
+
+
+def test_freihand_layout_loads_and_feeds_training(tmp_path):
+    """A FreiHAND-layout folder (made here from our own model: FreiHAND itself is research-only and not in the repo)."""
+    import cv2
+
+    from realhands.net.freihand import FreiHANDDataset
+    from realhands.synth.errors import DatasetError
+
+    with pytest.raises(DatasetError, match="not a FreiHAND folder"):
+        FreiHANDDataset(tmp_path)
+    model = HandModel(side="right", flat_hand_mean=True)
+    rng = np.random.default_rng(1)
+    (tmp_path / "training/rgb").mkdir(parents=True)
+    (tmp_path / "training/mask").mkdir(parents=True)
+    Ks, manos, xyzs = [], [], []
+    mean = np.asarray(model.data.hands_mean, np.float32)
+    for j in range(2):
+        pose = np.concatenate([rng.normal(0, 0.5, 3), rng.normal(0, 0.2, 45)]).astype(np.float32)  # relative to mean
+        betas, transl = rng.normal(0, 1, 10).astype(np.float32), np.array([0.01, -0.02, 0.6], np.float32)
+        with torch.no_grad():
+            kp = model(global_orient=torch.as_tensor(pose[None, :3]), hand_pose=torch.as_tensor(pose[None, 3:] + mean),
+                       betas=torch.as_tensor(betas[None]), transl=torch.as_tensor(transl[None])).keypoints[0].numpy()
+        K = np.array([[480.0, 0, 112], [0, 480, 112], [0, 0, 1]])
+        Ks.append(K.tolist()); manos.append([np.concatenate([pose, betas, transl]).tolist()]); xyzs.append(kp.tolist())
+        cv2.imwrite(str(tmp_path / f"training/rgb/{j:08d}.jpg"), rng.integers(0, 255, (224, 224, 3), dtype=np.uint8))
+        cv2.imwrite(str(tmp_path / f"training/mask/{j:08d}.jpg"), np.full((224, 224), 255, np.uint8))
+    for name, val in (("K", Ks), ("mano", manos), ("xyz", xyzs)):
+        (tmp_path / f"training_{name}.json").write_text(json.dumps(val))
+    ds = FreiHANDDataset(tmp_path)
+    assert len(ds) == 2
+    s = ds[1]
+    assert s["side"] == "right" and s["mask_left"].all()
+    with torch.no_grad():
+        kp = model(global_orient=s["pose"][None, :3], hand_pose=s["pose"][None, 3:], betas=s["betas"][None],
+                   transl=s["transl"][None]).keypoints[0]
+    assert torch.allclose(kp, s["joints3d"], atol=1e-5)          # the pose became absolute (mean added)
+    d = make_sample(s, np.random.default_rng(0), 64, Augment.none())
+    assert d["rgb"].shape == (3, 64, 64) and torch.isfinite(d["cam"]).all()
+    (tmp_path / "training_xyz.json").write_text(json.dumps(xyzs[:1]))
+    with pytest.raises(DatasetError, match="must match"):
+        FreiHANDDataset(tmp_path)

@@ -322,10 +322,16 @@ def cmd_train(args) -> int:
     from .synth.dataset import SynthOnTheFlyDataset, SynthShardDataset
 
     recipe = load_recipe(args.recipe)
-    if bool(args.data) == bool(args.on_the_fly):
-        raise ValueError("give the training data: --data DIR (a `realhands synth` folder) or --on-the-fly N")
-    base = SynthShardDataset(args.data) if args.data else SynthOnTheFlyDataset(args.on_the_fly, seed=args.seed,
-                                                                              device=args.device)
+    if sum(bool(x) for x in (args.data, args.on_the_fly, args.freihand)) != 1:
+        raise ValueError("give the training data: --data DIR (a `realhands synth` folder), --on-the-fly N, or "
+                         "--freihand DIR (with --model MANO_RIGHT.pkl)")
+    if args.freihand:
+        from .net.freihand import FreiHANDDataset
+
+        base = FreiHANDDataset(args.freihand, model_path=args.model)
+    else:
+        base = SynthShardDataset(args.data) if args.data else SynthOnTheFlyDataset(args.on_the_fly, seed=args.seed,
+                                                                                  device=args.device)
     if args.limit:
         import torch
 
@@ -470,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--recipe", default="cpu_small", help="recipe name (net/recipes) or .toml file")
     t.add_argument("--data", help="synthetic dataset folder (realhands synth)")
     t.add_argument("--on-the-fly", type=int, help="render this many synthetic samples on the fly instead")
+    t.add_argument("--freihand", help="FreiHAND folder in its official layout (needs --model: the official MANO)")
+    t.add_argument("--model", help="MANO-format model file or folder (FreiHAND's parameters need the official MANO)")
     t.add_argument("--views", choices=["left", "both"], default="left", help="camera views to train on")
     t.add_argument("--limit", type=int, help="use only the first N samples (e.g. the shards written so far)")
     t.add_argument("--out", required=True, help="run folder: checkpoint.pt, train_log.jsonl, loss.png")

@@ -20,6 +20,8 @@ from torch import nn
 from .backbones import resnet_stages, stage_forward
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
+#: typical weak-perspective scale: normalised crop units per metre for a hand filling the crop (~2 / 0.2 m)
+CAM_SCALE = 10.0
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
@@ -67,12 +69,15 @@ class Regressor(nn.Module):
         with torch.no_grad():
             if mean_pose is not None:
                 self.pose.bias.copy_(torch.as_tensor(mean_pose, dtype=torch.float32).reshape(48))
-            self.cam.bias.copy_(torch.tensor([8.0, 0.0, 0.0]))  # a hand fills ~ the crop: s ~ 2 / 0.25 m
+            # the camera head predicts (log(s / CAM_SCALE), tx, ty): well conditioned, s > 0, starting at s = CAM_SCALE
+            # (a hand fills about the crop)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         f = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         f = self.drop(F.relu(self.fc2(self.drop(F.relu(self.fc1(f))))))
-        return self.pose(f), self.shape(f), self.cam(f), f
+        c = self.cam(f)
+        cam = torch.cat([CAM_SCALE * torch.exp(c[:, :1].clamp(-4.0, 4.0)), c[:, 1:]], 1)
+        return self.pose(f), self.shape(f), cam, f
 
 
 class UpStage(nn.Module):

@@ -253,7 +253,7 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                         run[k] = run.get(k, 0.0) + float(v)
                     bar.set_postfix(loss=f"{float(total):.4f}")
                 run = {k: v / steps for k, v in run.items()}
-                metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe)
+                metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe, branch=branch)
                 entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
                          "val": metrics}
                 logf.write(json.dumps(entry) + "\n")
@@ -273,8 +273,10 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
 
 
 @torch.no_grad()
-def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe: Recipe, batch_size: int = 16) -> dict:
-    """Validation: PA-MPVE (mm), F@5 and F@15 mm (Procrustes-aligned vertices), mask IoU."""
+def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe: Recipe, batch_size: int = 16,
+             branch: str = "fused") -> dict:
+    """Validation: PA-MPVE (mm), F@5 and F@15 mm (Procrustes-aligned vertices), mask IoU; through ``branch`` (the
+    training stage's path: the fusion block is untrained during the image and keypoint stages)."""
     from ..metrics import f_score, mpvpe, silhouette_iou
 
     net.eval()
@@ -286,7 +288,7 @@ def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe:
         for s in range(0, len(indices), batch_size):
             b = _collate([dataset[i] for i in indices[s:s + batch_size]])
             b = {k: v.to(dev) for k, v in b.items()}
-            o = net(b["rgb"], b["heatmaps"] if recipe.model.use_keypoints else None)
+            o = net(b["rgb"], b["heatmaps"] if recipe.model.use_keypoints else None, branch=branch)
             verts = hand_model(global_orient=o["pose"][:, :3], hand_pose=o["pose"][:, 3:], betas=o["shape"]).vertices
             for i in range(len(verts)):
                 p, g = verts[i].cpu().numpy(), b["vertices"][i].cpu().numpy()
