@@ -250,7 +250,7 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                         total.backward()
                         opt.step()
                     for k, v in terms.items():
-                        run[k] = run.get(k, 0.0) + float(v)
+                        run[k] = run.get(k, 0.0) + float(v.detach())
                     bar.set_postfix(loss=f"{float(total):.4f}")
                 run = {k: v / steps for k, v in run.items()}
                 metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe, branch=branch)
