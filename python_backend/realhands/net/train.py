@@ -251,7 +251,7 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                         opt.step()
                     for k, v in terms.items():
                         run[k] = run.get(k, 0.0) + float(v.detach())
-                    bar.set_postfix(loss=f"{float(total):.4f}")
+                    bar.set_postfix(loss=f"{float(total.detach()):.4f}")
                 run = {k: v / steps for k, v in run.items()}
                 metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe, branch=branch)
                 entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
