@@ -51,7 +51,7 @@ def weak_perspective_fit(xy_rel: np.ndarray, uv: np.ndarray) -> np.ndarray:
 
 
 def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Augment | None = None,
-                view: str = "left", model_joints_rel=None) -> dict:
+                view: str = "left") -> dict:
     """One HandNet training sample (torch tensors) from a synthetic sample dict (``realhands.synth.dataset``)."""
     aug = aug or Augment()
     rgb = (sample[f"rgb_{view}"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
