@@ -52,23 +52,49 @@ class FusionBlock(nn.Module):
         return self.project(cat * gate)
 
 
+def rotation_6d_to_axis_angle(x: torch.Tensor) -> torch.Tensor:
+    """(B,6) two columns of a rotation matrix (Zhou et al. 2019) -> (B,3) axis-angle. Gram-Schmidt, then a branchless
+    matrix -> quaternion -> axis-angle (exportable to ONNX). The 6-D form is continuous, axis-angle is not at pi."""
+    a, b = x[:, :3], x[:, 3:]
+    c1 = F.normalize(a, dim=1, eps=1e-8)
+    c2 = F.normalize(b - (c1 * b).sum(1, keepdim=True) * c1, dim=1, eps=1e-8)
+    c3 = torch.cross(c1, c2, dim=1)
+    m00, m10, m20 = c1[:, 0], c1[:, 1], c1[:, 2]
+    m01, m11, m21 = c2[:, 0], c2[:, 1], c2[:, 2]
+    m02, m12, m22 = c3[:, 0], c3[:, 1], c3[:, 2]
+    w = 0.5 * torch.sqrt(torch.clamp(1 + m00 + m11 + m22, min=1e-12))
+    qx = 0.5 * torch.sqrt(torch.clamp(1 + m00 - m11 - m22, min=1e-12)) * _sign(m21 - m12)
+    qy = 0.5 * torch.sqrt(torch.clamp(1 - m00 + m11 - m22, min=1e-12)) * _sign(m02 - m20)
+    qz = 0.5 * torch.sqrt(torch.clamp(1 - m00 - m11 + m22, min=1e-12)) * _sign(m10 - m01)
+    v = torch.stack([qx, qy, qz], 1)
+    n = v.norm(dim=1, keepdim=True)
+    return 2 * torch.atan2(n, w[:, None]) * v / n.clamp(min=1e-8)
+
+
+def _sign(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+
+
 class Regressor(nn.Module):
-    """Global pooling -> FC 2048 -> FC 512 -> pose 48, shape 10, camera 3. Pose starts at ``mean_pose``."""
+    """Global pooling -> FC 2048 -> FC 512 -> pose 48 (global orientation through a 6-D rotation), shape 10,
+    camera 3. The finger pose starts at ``mean_pose``, the orientation at the identity."""
 
     def __init__(self, c: int, mean_pose: torch.Tensor | None = None):
         super().__init__()
         self.fc1 = nn.Linear(c, 2048)
         self.fc2 = nn.Linear(2048, 512)
         self.drop = nn.Dropout(0.2)
-        self.pose = nn.Linear(512, 48)
+        self.orient6d = nn.Linear(512, 6)
+        self.pose = nn.Linear(512, 45)
         self.shape = nn.Linear(512, 10)
         self.cam = nn.Linear(512, 3)
-        for head in (self.pose, self.shape, self.cam):
+        for head in (self.orient6d, self.pose, self.shape, self.cam):
             nn.init.normal_(head.weight, std=1e-3)
             nn.init.zeros_(head.bias)
         with torch.no_grad():
+            self.orient6d.bias.copy_(torch.tensor([1.0, 0, 0, 0, 1, 0]))
             if mean_pose is not None:
-                self.pose.bias.copy_(torch.as_tensor(mean_pose, dtype=torch.float32).reshape(48))
+                self.pose.bias.copy_(torch.as_tensor(mean_pose, dtype=torch.float32).reshape(48)[3:])
             # the camera head predicts (log(s / CAM_SCALE), tx, ty): well conditioned, s > 0, starting at s = CAM_SCALE
             # (a hand fills about the crop)
 
@@ -77,7 +103,8 @@ class Regressor(nn.Module):
         f = self.drop(F.relu(self.fc2(self.drop(F.relu(self.fc1(f))))))
         c = self.cam(f)
         cam = torch.cat([CAM_SCALE * torch.exp(c[:, :1].clamp(-4.0, 4.0)), c[:, 1:]], 1)
-        return self.pose(f), self.shape(f), cam, f
+        pose = torch.cat([rotation_6d_to_axis_angle(self.orient6d(f)), self.pose(f)], 1)
+        return pose, self.shape(f), cam, f
 
 
 class UpStage(nn.Module):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..model.lbs import axis_angle_to_matrix
+
 #: Eq. 9 weights: pose, shape, 2D joints, shape norm, camera
 LAMBDA = {"pose": 10.0, "shape": 1.0, "kp2d": 100.0, "shape_norm": 0.5, "cam": 1e-5}
 
@@ -20,8 +22,11 @@ def mano_loss(out: dict, batch: dict, hand_model, weights: dict | None = None) -
     pose, shape, cam = out["pose"], out["shape"], out["cam"]
     kp = hand_model.keypoints(pose[:, :3], pose[:, 3:], shape, torch.zeros_like(pose[:, :3]))
     kp = kp - kp[:, :1]
+    # the global orientation compares rotation matrices (axis-angle jumps at pi); the fingers' axis-angles directly
+    R, R_gt = axis_angle_to_matrix(pose[:, :3]), axis_angle_to_matrix(batch["pose"][:, :3])
+    pose_err = torch.cat([(R - R_gt).flatten(1), pose[:, 3:] - batch["pose"][:, 3:]], 1)
     terms = {
-        "pose": F.mse_loss(pose, batch["pose"]),
+        "pose": (pose_err ** 2).mean(),
         "shape": F.mse_loss(shape, batch["shape"]),
         "kp2d": F.mse_loss(project(cam, kp), batch["kp2d"]),
         "shape_norm": (shape ** 2).mean(),
