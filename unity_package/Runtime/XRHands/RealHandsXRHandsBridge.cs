@@ -18,6 +18,13 @@ namespace RealHands.XRHands
 
         readonly float[][] _keypoints = new float[2][];
         readonly HandState[] _hands = new HandState[2];
+        // per side: the rig message the cached rig, render layout and scratch mesh were built from (rebuilt only
+        // when a new rig arrives, not every frame)
+        readonly RigMessage[] _builtFrom = new RigMessage[2];
+        readonly HandRig[] _rigs = new HandRig[2];
+        readonly RenderMesh[] _layouts = new RenderMesh[2];
+        readonly Mesh[] _scratch = new Mesh[2];
+        float[] _skinned;
 
         /// <summary>This transform relative to its parent (the XR Origin): where camera-space hands go.</summary>
         public Pose AnchorPose { get { return new Pose(transform.localPosition, transform.localRotation); } }
@@ -34,6 +41,11 @@ namespace RealHands.XRHands
         {
             if (client != null) client.FrameReceived -= OnFrame;
             if (Active == this) Active = null;
+        }
+
+        void OnDestroy()
+        {
+            foreach (var m in _scratch) if (m != null) Destroy(m);
         }
 
         void OnFrame(FrameMessage frame)
@@ -60,9 +72,18 @@ namespace RealHands.XRHands
             var hand = _hands[(int)side];
             var msg = client.LatestRig(side);
             if (!provideMesh || hand == null || msg == null || msg.RigVersion != hand.RigVersion) return false;
-            var rig = new HandRig(msg);
-            var layout = RenderMesh.Build(rig);
-            var skinned = layout.Gather(rig.Skin(hand));
+            int k = (int)side;
+            if (_builtFrom[k] != msg)
+            {
+                _rigs[k] = new HandRig(msg);
+                _layouts[k] = RenderMesh.Build(_rigs[k]);
+                if (_scratch[k] == null) _scratch[k] = new Mesh();
+                _builtFrom[k] = msg;
+            }
+            var rig = _rigs[k];
+            var layout = _layouts[k];
+            _skinned = rig.Skin(hand, _skinned);
+            var skinned = layout.Gather(_skinned);
             var anchor = AnchorPose;
             positions = new Vector3[layout.Count];
             uvs = new Vector2[layout.Count];
@@ -72,10 +93,12 @@ namespace RealHands.XRHands
                 uvs[i] = new Vector2(layout.Uv[2 * i], layout.Uv[2 * i + 1]);
             }
             indices = layout.Triangles;
-            var mesh = new Mesh { vertices = positions, triangles = indices };
+            var mesh = _scratch[k];
+            mesh.triangles = new int[0];
+            mesh.vertices = positions;
+            mesh.triangles = indices;
             mesh.RecalculateNormals();
             normals = mesh.normals;
-            Destroy(mesh);
             return true;
         }
     }
