@@ -221,3 +221,44 @@ def test_forearm_starts_on_the_hand_rim_and_follows_it(gen):
     posed = out.vertices[0].numpy()
     gap = np.min(np.linalg.norm(forearm[0, rim_idx].numpy()[:, None] - posed[None], axis=-1), axis=1)
     assert gap.max() < 0.5e-3, gap.max()
+
+
+def test_parallel_synthesis_partial_datasets_and_unpacking(tmp_path):
+    """jobs=2 writes the same bytes as one process; partial=True reads the finished shards of a stopped run; an
+    unpacked copy (memory-mapped) gives the same samples, is reused, and a half-written one is refused."""
+    from realhands.synth.dataset import SynthUnpackedDataset, unpack_dataset
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    synthesize(one, 5, seed=4, config=SMALL, shard_size=2, progress=False)
+    synthesize(two, 5, seed=4, config=SMALL, shard_size=2, progress=False, jobs=2)
+    for k in range(3):
+        a, b = np.load(one / shard_name(k)), np.load(two / shard_name(k))
+        for key in ("rgb_left", "label_right", "vertices", "pose"):
+            np.testing.assert_array_equal(a[key], b[key])
+    # a run stopped before shard 1 was written: the strict reader fails on it, the partial one skips it
+    (two / shard_name(1)).unlink()
+    with pytest.raises(DatasetError, match="missing shard"):
+        SynthShardDataset(two)[2]
+    part = SynthShardDataset(two, partial=True)
+    assert len(part) == 3 and part.locate(2) == (2, 0)
+    np.testing.assert_array_equal(part[2]["pose"].numpy(), SynthShardDataset(one)[4]["pose"].numpy())
+    # unpacked: uint8 images and bool masks, same geometry; a second call reuses it
+    up = unpack_dataset([one], tmp_path / "up", progress=False)
+    ds, ref = SynthUnpackedDataset(up), SynthShardDataset(one)
+    assert len(ds) == 5
+    d, r = ds[3], ref[3]
+    assert d["rgb_left"].dtype == np.uint8 and d["mask_right"].dtype == bool
+    np.testing.assert_array_equal(d["rgb_left"], np.rint(r["rgb_left"].permute(1, 2, 0).numpy() * 255))
+    np.testing.assert_array_equal(d["mask_right"], r["mask_right"].numpy())
+    np.testing.assert_allclose(d["vertices"].numpy(), r["vertices"].numpy())
+    assert d["side"] == r["side"]
+    stamp = (up / "rgb_left.npy").stat().st_mtime_ns
+    unpack_dataset([one], up, progress=False)
+    assert (up / "rgb_left.npy").stat().st_mtime_ns == stamp
+    (up / "unpacked.json").unlink()
+    with pytest.raises(DatasetError, match="not a finished unpacked dataset"):
+        SynthUnpackedDataset(up)
+    with pytest.raises(DatasetError, match="no finished shard"):
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "empty" / "meta.json").write_text((one / "meta.json").read_text())
+        SynthShardDataset(tmp_path / "empty", partial=True)

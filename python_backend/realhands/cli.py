@@ -93,7 +93,7 @@ def cmd_synth(args) -> int:
     from .synth.dataset import synthesize
 
     r = synthesize(args.out, args.count, seed=args.seed, config=_synth_config(args), shard_size=args.shard_size,
-                   model_path=args.model, device=args.device)
+                   model_path=args.model, device=args.device, jobs=args.jobs)
     resumed = f", {r['resumed_shards']} shard(s) already there" if r["resumed_shards"] else ""
     print(f"wrote {r['count']} samples in {r['shards']} shard(s) to {r['folder']}{resumed}")
     return 0
@@ -176,6 +176,10 @@ def cmd_reconstruct(args) -> int:
         overlay_dir.mkdir(parents=True, exist_ok=True)
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    if args.mask == "auto":  # HandNet's mask when its weights are installed, else GrabCut
+        from .net.infer import default_weights
+
+        args.mask = "handnet" if default_weights() else "grabcut"
     mask = args.mask if (overlay_dir or args.refine_iterations) else "none"
     texture_dir = Path(args.texture) if args.texture else None
     if texture_dir:
@@ -319,7 +323,7 @@ def cmd_listen(args) -> int:
 def cmd_train(args) -> int:
     from .net.data import HandNetDataset
     from .net.train import load_recipe, train
-    from .synth.dataset import SynthOnTheFlyDataset, SynthShardDataset
+    from .synth.dataset import SynthOnTheFlyDataset, SynthShardDataset, SynthUnpackedDataset, unpack_dataset
 
     recipe = load_recipe(args.recipe)
     if sum(bool(x) for x in (args.data, args.on_the_fly, args.freihand)) != 1:
@@ -329,16 +333,24 @@ def cmd_train(args) -> int:
         from .net.freihand import FreiHANDDataset
 
         base = FreiHANDDataset(args.freihand, model_path=args.model)
+    elif args.data and args.unpacked:
+        base = SynthUnpackedDataset(unpack_dataset(args.data, args.unpacked, partial=args.partial,
+                                                   threads=max(2, args.workers)))
+    elif args.data:
+        import torch
+
+        parts = [SynthShardDataset(d, partial=args.partial) for d in args.data]
+        base = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
     else:
-        base = SynthShardDataset(args.data) if args.data else SynthOnTheFlyDataset(args.on_the_fly, seed=args.seed,
-                                                                                  device=args.device)
+        base = SynthOnTheFlyDataset(args.on_the_fly, seed=args.seed, device=args.device)
     if args.limit:
         import torch
 
         base = torch.utils.data.Subset(base, range(min(args.limit, len(base))))
     ds = HandNetDataset(base, size=recipe.model.input_size, augment=True, seed=args.seed, views=args.views)
     metrics = train(recipe, ds, args.out, device=args.device, resume=not args.restart,
-                    max_steps_per_epoch=args.max_steps)
+                    max_steps_per_epoch=args.max_steps, workers=args.workers, amp=not args.no_amp,
+                    time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None)
     print(json.dumps({"out": str(args.out), "validation": metrics}, indent=1))
     return 0
 
@@ -397,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--out", required=True, help="dataset folder")
     sy.add_argument("--count", type=int, required=True)
     sy.add_argument("--shard-size", type=int, default=256)
+    sy.add_argument("--jobs", type=int, default=1, help="render shards in this many processes (same result)")
     sy.set_defaults(func=cmd_synth)
     sq = sub.add_parser("sequence", help="render a synthetic gesture sequence (frames, labels, ground truth)")
     synth_args(sq)
@@ -413,8 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--out", required=True, help="results file (.jsonl), one line per image or frame")
     rc.add_argument("--overlay", help="folder for overlay images (mesh and keypoints drawn on the input)")
     rc.add_argument("--no-vertices", action="store_true", help="leave the mesh vertices out of the JSON")
-    rc.add_argument("--mask", default="grabcut", choices=["grabcut", "hsv", "none"],
-                    help="mask source for overlays and later refinement (default: grabcut)")
+    rc.add_argument("--mask", default="auto", choices=["auto", "handnet", "grabcut", "hsv", "none"],
+                    help="mask source for overlays and refinement (default auto: HandNet's mask when its weights are "
+                         "installed, else GrabCut)")
     rc.add_argument("--max-hands", type=int, default=2)
     rc.add_argument("--refine-iterations", type=int, default=0,
                     help="silhouette refinement steps against the mask (default 0: off, see docs/refinement.md)")
@@ -435,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     def live_args(sp):
         sp.add_argument("--mono", action="store_true", help="use only the left view of a stereo source")
         sp.add_argument("--refine-iterations", type=int, help="silhouette refinement steps (needs --mask)")
-        sp.add_argument("--mask", choices=["none", "grabcut", "hsv"], help="mask for refinement")
+        sp.add_argument("--mask", choices=["auto", "handnet", "none", "grabcut", "hsv"], help="mask for refinement")
         sp.add_argument("--texture-size", type=int, help="texture atlas side (0: no texture; default 256)")
         sp.add_argument("--model", help="MANO-format model file or folder")
 
@@ -474,7 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train HandNet in stages from a recipe (checkpoints, resume, log, loss plot)")
     t.add_argument("--recipe", default="cpu_small", help="recipe name (net/recipes) or .toml file")
-    t.add_argument("--data", help="synthetic dataset folder (realhands synth)")
+    t.add_argument("--data", action="append", help="synthetic dataset folder (realhands synth); repeat for several")
+    t.add_argument("--partial", action="store_true", help="use the finished shards of a dataset still being written")
+    t.add_argument("--unpacked", metavar="DIR", help="decode --data once into DIR (memory-mapped arrays, about 2.5 MB "
+                   "per 640x480 sample; reused, and shared by concurrent runs): fast random access")
     t.add_argument("--on-the-fly", type=int, help="render this many synthetic samples on the fly instead")
     t.add_argument("--freihand", help="FreiHAND folder in its official layout (needs --model: the official MANO)")
     t.add_argument("--model", help="MANO-format model file or folder (FreiHAND's parameters need the official MANO)")
@@ -485,6 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
     t.add_argument("--max-steps", type=int, help="cap batches per epoch (smoke runs)")
+    t.add_argument("--workers", type=int, default=0, help="data loading processes (0: in the training process)")
+    t.add_argument("--time-budget-min", type=float, help="scale the recipe's epochs to fit this many minutes")
+    t.add_argument("--no-amp", action="store_true", help="float32 throughout on CUDA (default: bfloat16 autocast)")
     t.set_defaults(func=cmd_train)
     x = sub.add_parser("export-onnx", help="export a HandNet checkpoint to ONNX and check torch/onnxruntime parity")
     x.add_argument("checkpoint")

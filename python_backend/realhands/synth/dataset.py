@@ -40,7 +40,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from .errors import DatasetError
+from ..model import load_model_data
 from .generate import StereoSample, SynthConfig, SynthGenerator
+from .rig import make_rig
 
 FORMAT, VERSION = "realhands-synth", 1
 #: Per-sample geometry arrays, in the order the format table lists them.
@@ -85,19 +87,42 @@ def shard_name(k: int) -> str:
     return f"shard_{k:05d}.npz"
 
 
+def _render_shards(out: Path, shards: list[int], count: int, shard_size: int, seed: int, config: SynthConfig,
+                   model_path, device, progress_queue=None, bar=None) -> None:
+    """Render and write the given shards (a worker's share of :func:`synthesize`)."""
+    gen = SynthGenerator(config, seed=seed, model_path=model_path, device=device)
+    for k in shards:
+        lo, hi = k * shard_size, min((k + 1) * shard_size, count)
+        samples = []
+        for i in range(lo, hi):
+            samples.append(gen.sample(i))
+            if progress_queue is not None:
+                progress_queue.put(1)
+            if bar is not None:
+                bar.update(1)
+        write_shard(out / shard_name(k), samples)
+
+
+def _worker(args) -> None:
+    torch.set_num_threads(1)
+    _render_shards(*args)
+
+
 def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig | None = None,
-               shard_size: int = 256, model_path=None, device="cpu", progress: bool = True) -> dict:
+               shard_size: int = 256, model_path=None, device="cpu", progress: bool = True, jobs: int = 1) -> dict:
     """Render ``count`` samples into ``out``; deterministic for a seed, resumable (finished shards are kept).
+    ``jobs`` > 1 renders shards in that many processes (sample i depends only on (seed, i), so the result is
+    the same).
 
     Raises DatasetError when ``out`` holds a different dataset.
     """
     out = Path(out)
     config = config or SynthConfig()
-    if count < 1 or shard_size < 1:
-        raise ValueError("count and shard_size must be positive")
-    gen = SynthGenerator(config, seed=seed, model_path=model_path, device=device)
+    if count < 1 or shard_size < 1 or jobs < 1:
+        raise ValueError("count, shard_size and jobs must be positive")
+    rig = make_rig(config.rig, config.resolution)
     meta = {"format": FORMAT, "version": VERSION, "count": count, "shard_size": shard_size, "seed": seed,
-            "config": asdict(config), "rig": asdict(gen.rig), "model": gen.models["right"].data.name}
+            "config": asdict(config), "rig": asdict(rig), "model": load_model_data("right", model_path).name}
     meta_path = out / "meta.json"
     if meta_path.exists():
         old = read_meta(out)
@@ -111,15 +136,28 @@ def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig |
     n_shards = (count + shard_size - 1) // shard_size
     todo = [k for k in range(n_shards) if not (out / shard_name(k)).exists()]
     done_before = n_shards - len(todo)
-    bar = tqdm(total=count, desc="synth", unit="sample", disable=not progress,
-               initial=min(done_before * shard_size, count))
-    for k in todo:
-        lo, hi = k * shard_size, min((k + 1) * shard_size, count)
-        samples = []
-        for i in range(lo, hi):
-            samples.append(gen.sample(i))
-            bar.update(1)
-        write_shard(out / shard_name(k), samples)
+    todo_samples = sum(min(shard_size, count - k * shard_size) for k in todo)
+    bar = tqdm(total=todo_samples, desc="synth", unit="sample", disable=not progress)
+    jobs = min(jobs, max(1, len(todo)))
+    if jobs == 1:
+        _render_shards(out, todo, count, shard_size, seed, config, model_path, device, bar=bar)
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        queue = ctx.Manager().Queue()
+        shares = [todo[r::jobs] for r in range(jobs)]
+        with ctx.Pool(jobs) as pool:
+            result = pool.map_async(_worker, [(out, sh, count, shard_size, seed, config, model_path, device, queue)
+                                              for sh in shares])
+            done = 0
+            while done < todo_samples and not result.ready():
+                try:
+                    done += queue.get(timeout=0.5)
+                    bar.update(1)
+                except Exception:  # queue.Empty: poll the pool again
+                    pass
+            result.get()  # re-raises a worker's error
     bar.close()
     return {"folder": str(out), "count": count, "shards": n_shards, "resumed_shards": done_before}
 
@@ -160,21 +198,62 @@ def _sample_dict(z: dict, j: int) -> dict:
     return _to_tensors(images, geometry, "left" if z["side"][j] else "right", bool(z["egocentric"][j]))
 
 
-class SynthShardDataset(torch.utils.data.Dataset):
-    """Reads a dataset folder written by :func:`synthesize`; keeps the last shard it read in memory."""
+def complete_shards(root: Path, meta: dict) -> list[int]:
+    """Indices of the shards of a dataset folder that are written (a partial shard never has its final name)."""
+    n = (int(meta["count"]) + int(meta["shard_size"]) - 1) // int(meta["shard_size"])
+    return [k for k in range(n) if (root / shard_name(k)).exists()]
 
-    def __init__(self, root: str | Path):
+
+def _compact_dict(z: dict, j: int) -> dict:
+    """One sample from loaded shard arrays, images as numpy uint8 (see :class:`SynthMemoryDataset`)."""
+    d = {}
+    for view in ("left", "right"):
+        d[f"rgb_{view}"] = _decode(z[f"rgb_{view}"], z[f"rgb_{view}_offsets"], j)
+        d[f"mask_{view}"] = _decode(z[f"label_{view}"], z[f"label_{view}_offsets"], j) == 1
+    for key in GEOMETRY_KEYS:
+        if key != "vertices":
+            d[key] = torch.from_numpy(np.asarray(z[key][j], dtype=np.float32))
+    d["vertices"] = torch.from_numpy(z["vertices"][j].astype(np.float32) + z["root"][j])
+    d["side"], d["egocentric"] = ("left" if z["side"][j] else "right"), bool(z["egocentric"][j])
+    return d
+
+
+class SynthShardDataset(torch.utils.data.Dataset):
+    """Reads a dataset folder written by :func:`synthesize`; keeps the last shard it read in memory.
+
+    ``partial=True`` uses the shards written so far (a dataset still being rendered, or one stopped early);
+    otherwise a missing shard is an error when it is read."""
+
+    def __init__(self, root: str | Path, partial: bool = False):
         self.root = Path(root)
         self.meta = read_meta(self.root)
         self.count, self.shard_size = int(self.meta["count"]), int(self.meta["shard_size"])
+        n = (self.count + self.shard_size - 1) // self.shard_size
+        self.shards = complete_shards(self.root, self.meta) if partial else list(range(n))
+        if partial and not self.shards:
+            raise DatasetError(f"{self.root} has no finished shard yet")
+        self.sizes = [min(self.shard_size, self.count - k * self.shard_size) for k in self.shards]
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
         self._cache = (None, None)
 
     def __len__(self):
-        return self.count
+        return int(self.starts[-1])
+
+    def locate(self, i: int) -> tuple[int, int]:
+        """(shard index, row in the shard) of sample i."""
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        pos = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.shards[pos], i - int(self.starts[pos])
 
     def _shard(self, k: int) -> dict:
         if self._cache[0] == k:
             return self._cache[1]
+        arrays = self._load_uncached(k)
+        self._cache = (k, arrays)
+        return arrays
+
+    def _load_uncached(self, k: int) -> dict:
         path = self.root / shard_name(k)
         if not path.exists():
             raise DatasetError(f"missing shard {path} (the dataset is incomplete: run `realhands synth` again "
@@ -188,18 +267,112 @@ class SynthShardDataset(torch.utils.data.Dataset):
         expected = min(self.shard_size, self.count - k * self.shard_size)
         if len(arrays.get("root", [])) != expected:
             raise DatasetError(f"corrupt shard {path}: {len(arrays.get('root', []))} samples, expected {expected}")
-        self._cache = (k, arrays)
         return arrays
 
     def __getitem__(self, i: int) -> dict:
-        if not 0 <= i < self.count:
-            raise IndexError(i)
-        k, j = divmod(i, self.shard_size)
+        k, j = self.locate(i)
         z = self._shard(k)
         try:
             return _sample_dict(z, j)
         except Exception as exc:
             raise DatasetError(f"corrupt sample {j} in {self.root / shard_name(k)} ({exc})") from None
+
+
+UNPACKED = "realhands-synth-unpacked"
+
+
+def unpack_dataset(folders, out: str | Path, partial: bool = False, threads: int = 8, progress: bool = True) -> Path:
+    """Decode dataset folders into ``out`` as uncompressed arrays (``.npy``, memory-mapped by
+    :class:`SynthUnpackedDataset`): fast random access for training, shared by concurrent runs through the page
+    cache. About 2.5 MB per 640x480 sample. ``unpacked.json`` is written last; an existing complete copy of the
+    same sources is reused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = Path(out)
+    folders = [str(Path(f).resolve()) for f in ([folders] if isinstance(folders, (str, Path)) else folders)]
+    datasets = [SynthShardDataset(f, partial=partial) for f in folders]
+    sources = [{"folder": f, "shards": ds.shards} for f, ds in zip(folders, datasets)]
+    info_path = out / "unpacked.json"
+    if info_path.is_file():
+        try:
+            if json.loads(info_path.read_text()).get("sources") == sources:
+                return out
+        except json.JSONDecodeError:
+            pass
+        info_path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    n = sum(len(ds) for ds in datasets)
+    first = _compact_dict(datasets[0]._load_uncached(datasets[0].shards[0]), 0)
+    h, w = first["rgb_left"].shape[:2]
+    mm = {}
+    for view in ("left", "right"):
+        mm[f"rgb_{view}"] = np.lib.format.open_memmap(out / f"rgb_{view}.npy", "w+", np.uint8, (n, h, w, 3))
+        mm[f"mask_{view}"] = np.lib.format.open_memmap(out / f"mask_{view}.npy", "w+", np.bool_, (n, h, w))
+    geometry = {k: np.zeros((n,) + tuple(first[k].shape), np.float32) for k in GEOMETRY_KEYS}
+    side, ego = np.zeros(n, np.uint8), np.zeros(n, bool)
+    jobs, start = [], 0
+    for ds in datasets:
+        for k, size in zip(ds.shards, ds.sizes):
+            jobs.append((ds, k, start))
+            start += size
+    bar = tqdm(total=n, desc="unpack", unit="sample", disable=not progress)
+
+    def unpack_shard(job):
+        ds, k, start = job
+        z = ds._load_uncached(k)
+        for j in range(len(z["root"])):
+            d = _compact_dict(z, j)
+            if d["rgb_left"].shape[:2] != (h, w):
+                raise DatasetError(f"{ds.root / shard_name(k)}: image size {d['rgb_left'].shape[:2]} differs from "
+                                   f"{(h, w)}; unpack datasets of one resolution together")
+            for key in mm:
+                mm[key][start + j] = d[key]
+            for key in GEOMETRY_KEYS:
+                geometry[key][start + j] = d[key].numpy()
+            side[start + j], ego[start + j] = d["side"] == "left", d["egocentric"]
+            bar.update(1)
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:  # PIL decodes without holding the GIL
+        list(pool.map(unpack_shard, jobs))
+    bar.close()
+    for a in mm.values():
+        a.flush()
+    np.savez(out / "geometry.npz", side=side, egocentric=ego, **geometry)
+    tmp = out / "unpacked.json.partial"
+    tmp.write_text(json.dumps({"format": UNPACKED, "count": n, "height": h, "width": w, "sources": sources}, indent=1))
+    os.replace(tmp, info_path)
+    return out
+
+
+class SynthUnpackedDataset(torch.utils.data.Dataset):
+    """A folder written by :func:`unpack_dataset`, memory-mapped. Items are compact: ``rgb_left``/``rgb_right``
+    (H,W,3) uint8 and ``mask_left``/``mask_right`` (H,W) bool numpy arrays (what
+    :func:`realhands.net.data.make_sample` reads); geometry tensors as in :class:`SynthShardDataset`."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        try:
+            info = json.loads((self.root / "unpacked.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            raise DatasetError(f"{self.root} is not a finished unpacked dataset (no valid unpacked.json); "
+                               f"unpack it again") from None
+        self.count = int(info["count"])
+        self.images = {f"{kind}_{view}": np.load(self.root / f"{kind}_{view}.npy", mmap_mode="r")
+                       for kind in ("rgb", "mask") for view in ("left", "right")}
+        with np.load(self.root / "geometry.npz") as z:
+            self.geometry = {k: z[k] for k in z.files}
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, i: int) -> dict:
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        d = {k: v[i] for k, v in self.images.items()}
+        d.update({k: torch.from_numpy(self.geometry[k][i].copy()) for k in GEOMETRY_KEYS})
+        d["side"] = "left" if self.geometry["side"][i] else "right"
+        d["egocentric"] = bool(self.geometry["egocentric"][i])
+        return d
 
 
 class SynthOnTheFlyDataset(torch.utils.data.Dataset):
