@@ -262,3 +262,53 @@ def test_freihand_layout_loads_and_feeds_training(tmp_path):
     (tmp_path / "training_xyz.json").write_text(json.dumps(xyzs[:1]))
     with pytest.raises(DatasetError, match="must match"):
         FreiHANDDataset(tmp_path)
+
+
+def test_time_budget_scales_the_stages_and_workers_load_batches(tmp_path, synth8):
+    from realhands.net.train import Stage, scale_stages
+
+    s = scale_stages([Stage("image", 4, 1), Stage("finalize", 10, 4)], 0.5)
+    assert [(x.epochs, x.decay_epochs) for x in s] == [(2, 1), (5, 2)]
+    assert [(x.epochs, x.decay_epochs) for x in scale_stages([Stage("image", 3, 1)], 0.01)] == [(1, 1)]
+    recipe_file = tmp_path / "budget.toml"
+    recipe_file.write_text("[model]\nbackbone='resnet18'\nwidth=0.25\ninput_size=64\n[train]\nbatch_size=4\n"
+                           "val_fraction=0.25\n[[stages]]\nname='image'\nepochs=3\n[[stages]]\nname='finalize'\n"
+                           "epochs=5\ndecay_epochs=2\n")
+    ds = HandNetDataset(synth8, size=64, augment=True)
+    logs = []
+    train(load_recipe(str(recipe_file)), ds, tmp_path / "run", max_steps_per_epoch=1, log=logs.append,
+          time_budget_s=1e-3, workers=2)
+    rows = [json.loads(x) for x in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in rows] == ["image", "finalize"]  # a budget this small leaves one epoch per stage
+    assert any("time budget" in x for x in logs)
+    assert load_checkpoint(tmp_path / "run/checkpoint.pt")["epoch_scale"] == pytest.approx(0.01)
+
+
+def test_shipped_model_beats_the_mean_pose_on_held_out_renders():
+    """The committed CPU model (realhands/assets/handnet_cpu.onnx) on renders of the held-out seed: HandNet alone
+    well under the mean-pose baseline (tools/eval_handnet.py has the full table)."""
+    from realhands.metrics import mpvpe
+    from realhands.net.infer import HandNetRegressor
+
+    reg = HandNetRegressor.default()
+    assert reg is not None, "realhands/assets/handnet_cpu.onnx is missing"
+    models = {s: HandModel(side=s, flat_hand_mean=True) for s in ("right", "left")}
+    data = SynthOnTheFlyDataset(6, seed=99)
+    rng = np.random.default_rng(0)
+    net_err, mean_err = [], []
+    for i in range(len(data)):
+        s = data[i]
+        m = models[s["side"]]
+        img = np.rint(s["rgb_left"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        kp = s["joints2d_left"].numpy() + rng.normal(0, 2.5, (21, 2))
+        est = reg.predict(img, kp, s["side"], s["K_left"].numpy().astype(np.float64), m)
+
+        def verts(p):
+            with torch.no_grad():
+                return m(**{k: torch.as_tensor(np.asarray(v, np.float32).reshape(1, -1)) for k, v in p.items()}).vertices[0].numpy()
+        gt = s["vertices"].numpy()
+        net_err.append(mpvpe(verts(est.params), gt, align="procrustes"))
+        mean = dict(est.params, hand_pose=np.asarray(m.data.hands_mean, np.float32), betas=np.zeros(10))
+        mean_err.append(mpvpe(verts(mean), gt, align="procrustes"))
+        assert est.mask.shape == img.shape[:2] and est.mask.any()
+    assert np.mean(net_err) < 16 and np.mean(net_err) < np.mean(mean_err) - 3, (net_err, mean_err)

@@ -52,10 +52,13 @@ def weak_perspective_fit(xy_rel: np.ndarray, uv: np.ndarray) -> np.ndarray:
 
 def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Augment | None = None,
                 view: str = "left") -> dict:
-    """One HandNet training sample (torch tensors) from a synthetic sample dict (``realhands.synth.dataset``)."""
+    """One HandNet training sample (torch tensors) from a synthetic sample dict (``realhands.synth.dataset``;
+    images as (3,H,W) float tensors or (H,W,3) uint8 arrays)."""
     aug = aug or Augment()
-    rgb = (sample[f"rgb_{view}"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-    mask_full = sample[f"mask_{view}"].numpy().astype(np.uint8)
+    rgb, mask_full = sample[f"rgb_{view}"], sample[f"mask_{view}"]
+    if torch.is_tensor(rgb):  # (3,H,W) float in [0,1]; SynthMemoryDataset gives (H,W,3) uint8 directly
+        rgb = np.rint(rgb.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    mask_full = np.asarray(mask_full).astype(np.uint8)
     kp_img = sample[f"joints2d_{view}"].numpy().astype(np.float64)
     left = sample["side"] == "left"
 

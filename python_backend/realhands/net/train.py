@@ -169,10 +169,36 @@ def _collate(items: list[dict]) -> dict:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
+def _batches(dataset, indices, batch_size: int, workers: int, dev: torch.device):
+    """Collated batches of ``dataset[indices]`` in order; ``workers`` > 0 loads them in worker processes (forked
+    per call, so a changed ``dataset.epoch`` or ``dataset.augment`` reaches them)."""
+    indices = [int(i) for i in indices]
+    if workers > 0:
+        yield from torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=indices, num_workers=workers,
+                                               collate_fn=_collate, pin_memory=dev.type == "cuda", prefetch_factor=4)
+    else:
+        for s in range(0, len(indices), batch_size):
+            yield _collate([dataset[i] for i in indices[s:s + batch_size]])
+
+
+def scale_stages(stages: list[Stage], factor: float) -> list[Stage]:
+    """The stages with their epochs (and decay epochs) multiplied by ``factor``, at least one epoch each."""
+    out = []
+    for s in stages:
+        epochs = max(1, round(s.epochs * factor))
+        decay = min(epochs, max(1 if s.decay_epochs else 0, round(s.decay_epochs * factor)))
+        out.append(Stage(s.name, epochs, decay, s.lr))
+    return out
+
+
 def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume: bool = True, workers: int = 0,
-          max_steps_per_epoch: int | None = None, hand_model=None, log=print) -> dict:
+          max_steps_per_epoch: int | None = None, hand_model=None, log=print, time_budget_s: float | None = None,
+          amp: bool = True) -> dict:
     """Run every stage of ``recipe`` on ``dataset`` (a HandNetDataset); checkpoints and logs in ``out``.
-    Returns the final metrics. ``max_steps_per_epoch`` caps epochs (smoke runs)."""
+    Returns the final metrics. ``max_steps_per_epoch`` caps epochs (smoke runs). ``workers`` loads batches in that
+    many processes. ``time_budget_s`` scales every stage's epochs (same proportions) so that the run fits the
+    budget, from the time of the first epoch; the scale is kept in the checkpoint. ``amp``: bfloat16 autocast of
+    the network on CUDA (the hand model and losses stay float32)."""
     from ..model import HandModel
 
     out = Path(out)
@@ -190,21 +216,28 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     val_idx, train_idx = idx[:n_val].tolist(), idx[n_val:].tolist()
     ckpt = out / "checkpoint.pt"
     start_stage, start_epoch = 0, 0
+    base_stages, scale = list(recipe.stages), None
+    stages = base_stages
     if resume and ckpt.is_file():
         st = load_checkpoint(ckpt, dev)
         net.load_state_dict(st["model"])
         stereo.load_state_dict(st["stereo"])
         start_stage, start_epoch = st["stage"], st["epoch"] + 1
-        log(f"resuming {ckpt}: stage {recipe.stages[start_stage].name if start_stage < len(recipe.stages) else 'done'}, "
+        scale = st.get("epoch_scale")
+        if scale:
+            stages = scale_stages(base_stages, scale)
+        log(f"resuming {ckpt}: stage {stages[start_stage].name if start_stage < len(stages) else 'done'}, "
             f"epoch {start_epoch}")
-    amp = dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+    amp = amp and dev.type == "cuda"
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     logf = open(out / "train_log.jsonl", "a")
     metrics = {}
     t0 = time.time()
     try:
-        for si in range(start_stage, len(recipe.stages)):
-            stage = recipe.stages[si]
+        si = start_stage
+        while si < len(stages):
+            stage = stages[si]
             branch, active, losses = STAGES[stage.name]
             if not recipe.model.use_keypoints:
                 active = [a for a in active if a not in ("keypoint", "fusion")]
@@ -217,8 +250,9 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                         opt.load_state_dict(st["optimizer"])
                     except ValueError:
                         pass
-            first_epoch = start_epoch if si == start_stage else 0
-            for epoch in range(first_epoch, stage.epochs):
+            epoch = start_epoch if si == start_stage else 0
+            while epoch < stages[si].epochs:
+                stage = stages[si]
                 if hasattr(dataset, "epoch"):
                     dataset.epoch = epoch + 1000 * si
                 order = np.random.default_rng([si, epoch]).permutation(train_idx)
@@ -226,34 +260,38 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                 if max_steps_per_epoch:
                     steps = min(steps, max_steps_per_epoch)
                 train_mode(net, active)
-                bar = tqdm(range(steps), desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False)
+                t_epoch = time.time()
+                bar = tqdm(_batches(dataset, order[:steps * recipe.batch_size], recipe.batch_size, workers, dev),
+                           total=steps, desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False)
                 run = {}
-                for step in bar:
-                    batch = _collate([dataset[int(i)] for i in order[step * recipe.batch_size:(step + 1) * recipe.batch_size]])
-                    batch = {k: v.to(dev) for k, v in batch.items()}
+                for step, batch in enumerate(bar):
+                    batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
                     for g in opt.param_groups:
                         g["lr"] = lr_at(stage, stage.lr or recipe.lr, epoch, step, steps)
-                    with torch.autocast(dev.type, enabled=amp):
+                    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
                         o = net(batch["rgb"], batch["heatmaps"] if recipe.model.use_keypoints else None, branch=branch)
-                        terms = {}
-                        if "mano" in losses:
-                            terms.update({f"mano_{k}": v for k, v in mano_loss(o, batch, hand_model).items()})
-                        if "mask" in losses and recipe.model.segmentation:
-                            terms.update({f"mask_{k}": v for k, v in mask_loss(o, batch).items()})
-                        total = sum(v for k, v in terms.items() if k.endswith("_total"))
+                    o = {k: v.float() for k, v in o.items()}
+                    terms = {}
+                    if "mano" in losses:
+                        terms.update({f"mano_{k}": v for k, v in mano_loss(o, batch, hand_model).items()})
+                    if "mask" in losses and recipe.model.segmentation:
+                        terms.update({f"mask_{k}": v for k, v in mask_loss(o, batch).items()})
+                    total = sum(v for k, v in terms.items() if k.endswith("_total"))
                     opt.zero_grad(set_to_none=True)
-                    if scaler:
-                        scaler.scale(total).backward()
-                        scaler.step(opt)
-                        scaler.update()
-                    else:
-                        total.backward()
-                        opt.step()
+                    total.backward()
+                    opt.step()
                     for k, v in terms.items():
-                        run[k] = run.get(k, 0.0) + float(v.detach())
-                    bar.set_postfix(loss=f"{float(total.detach()):.4f}")
-                run = {k: v / steps for k, v in run.items()}
-                metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe, branch=branch)
+                        run[k] = run.get(k, 0.0) + v.detach()
+                    if step % 20 == 0:
+                        bar.set_postfix(loss=f"{float(total.detach()):.4f}")
+                run = {k: float(v) / steps for k, v in run.items()}
+                metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe, branch=branch, workers=workers)
+                if time_budget_s and scale is None:  # fit the plan to the budget from this first epoch's time
+                    per_epoch = time.time() - t_epoch
+                    scale = max(0.01, time_budget_s / (per_epoch * sum(s_.epochs for s_ in base_stages)))
+                    stages = scale_stages(base_stages, scale)
+                    log(f"time budget {time_budget_s / 60:.1f} min, {per_epoch:.1f} s per epoch: stage epochs scaled "
+                        f"x{scale:.2f} to " + ", ".join(f"{s_.name} {s_.epochs}" for s_ in stages))
                 entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
                          "val": metrics}
                 logf.write(json.dumps(entry) + "\n")
@@ -261,11 +299,13 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                 log(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
                 save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
                                        "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
-                                       "stage": si, "epoch": epoch, "recipe": recipe.source})
+                                       "stage": si, "epoch": epoch, "recipe": recipe.source, "epoch_scale": scale})
+                epoch += 1
             start_epoch = 0
+            si += 1
         save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(), "optimizer": None,
-                               "config": recipe.model.to_dict(), "stage": len(recipe.stages), "epoch": -1,
-                               "recipe": recipe.source})
+                               "config": recipe.model.to_dict(), "stage": len(stages), "epoch": -1,
+                               "recipe": recipe.source, "epoch_scale": scale})
     finally:
         logf.close()
     plot_log(out / "train_log.jsonl", out / "loss.png")
@@ -273,8 +313,8 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
 
 
 @torch.no_grad()
-def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe: Recipe, batch_size: int = 16,
-             branch: str = "fused") -> dict:
+def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe: Recipe, batch_size: int = 32,
+             branch: str = "fused", workers: int = 0) -> dict:
     """Validation: PA-MPVE (mm), F@5 and F@15 mm (Procrustes-aligned vertices), mask IoU; through ``branch`` (the
     training stage's path: the fusion block is untrained during the image and keypoint stages)."""
     from ..metrics import f_score, mpvpe, silhouette_iou
@@ -285,8 +325,7 @@ def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe:
         dataset.augment = False
     pa, f5, f15, iou = [], [], [], []
     try:
-        for s in range(0, len(indices), batch_size):
-            b = _collate([dataset[i] for i in indices[s:s + batch_size]])
+        for b in _batches(dataset, indices, batch_size, workers, dev):
             b = {k: v.to(dev) for k, v in b.items()}
             o = net(b["rgb"], b["heatmaps"] if recipe.model.use_keypoints else None, branch=branch)
             verts = hand_model(global_orient=o["pose"][:, :3], hand_pose=o["pose"][:, 3:], betas=o["shape"]).vertices
