@@ -214,7 +214,7 @@ def test_reconstruct_cli_writes_the_fused_texture_and_a_textured_glb(tmp_path, r
 
 
 def test_reconstruct_with_a_handnet_model_runs_the_hybrid(renders, tmp_path):
-    """HandNet wired in (an untrained network here: the shipped weights are not in the repo yet): its estimate
+    """HandNet wired in (an untrained network from a given path, then the shipped weights by default): its estimate
     starts the short keypoint fit, its mask feeds the refinement, and a bad path is a clear error."""
     import torch
 
@@ -230,7 +230,13 @@ def test_reconstruct_with_a_handnet_model_runs_the_hybrid(renders, tmp_path):
     assert hands and {"handnet", "fit", "refine"} <= set(hands[0].timings_ms)
     assert hands[0].mask.shape == s.label_left.shape
     assert np.median(np.linalg.norm(hands[0].keypoints_2d - s.joints2d_left, axis=1)) < 15
-    with pytest.raises(ValueError, match="no HandNet weights"):
-        Reconstructor(regressor="handnet")
+    # the shipped weights: "auto" picks HandNet and its mask; the hybrid lands on the rendered hand
+    auto = Reconstructor(refine_iterations=0)
+    assert auto.handnet is not None and auto.use_handnet_pose and auto.mask_source == "handnet"
+    hands = auto(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+    assert hands and "handnet" in hands[0].timings_ms
+    assert np.median(np.linalg.norm(hands[0].keypoints_2d - s.joints2d_left, axis=1)) < 12
+    from realhands.metrics import silhouette_iou
+    assert silhouette_iou(hands[0].mask, s.label_left == 1) > 0.7
     with pytest.raises(RuntimeError, match="no HandNet ONNX model"):
         Reconstructor(regressor="handnet", handnet_path=tmp_path / "missing.onnx")

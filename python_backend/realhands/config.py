@@ -19,7 +19,7 @@ Example ``realhands.toml``::
     source = "synthetic" # synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | RECORDING.mcap
     stereo = true        # use the second view when the source has one
     refine_iterations = 0
-    mask = "none"        # mask for refinement: none | grabcut | hsv
+    mask = "auto"        # mask for refinement: auto (HandNet's when installed) | handnet | none | grabcut | hsv
     texture_size = 256   # 0: no texture
     texture_hz = 2.0     # texture messages per second per hand, at most
     send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
@@ -66,19 +66,19 @@ class LiveConfig:
     source: str = "synthetic"
     stereo: bool = True
     refine_iterations: int = 0
-    mask: str = "none"
+    mask: str = "auto"
     texture_size: int = 256
     texture_hz: float = 2.0
     send_offsets: bool = True
     realtime: bool = True  # pace file sources at their frame rate and drop frames a slow stage cannot take
 
     def __post_init__(self):
-        if self.mask not in ("none", "grabcut", "hsv"):
-            raise ConfigError(f"live.mask must be none, grabcut or hsv, got {self.mask!r}")
+        if self.mask not in ("auto", "handnet", "none", "grabcut", "hsv"):
+            raise ConfigError(f"live.mask must be auto, handnet, none, grabcut or hsv, got {self.mask!r}")
         if self.refine_iterations < 0 or self.texture_size < 0 or self.texture_hz <= 0:
             raise ConfigError("live.refine_iterations and live.texture_size must be >= 0, live.texture_hz > 0")
         if self.refine_iterations and self.mask == "none":
-            raise ConfigError("refinement needs a mask: set live.mask to grabcut or hsv (--mask)")
+            raise ConfigError("refinement needs a mask: set live.mask to auto, handnet, grabcut or hsv (--mask)")
 
 
 _SECTIONS = {"model": ModelConfig, "stream": StreamConfig, "live": LiveConfig}

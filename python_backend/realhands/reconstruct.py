@@ -27,7 +27,7 @@ from .model import HandModel
 from .perception.mediapipe_hands import HandDetector
 
 DEFAULT_HFOV_DEG = 60.0
-MASK_SOURCES = ("none", "grabcut", "hsv", "handnet")
+MASK_SOURCES = ("auto", "none", "grabcut", "hsv", "handnet")
 REGRESSORS = ("auto", "handnet", "fit")
 
 
@@ -83,8 +83,9 @@ class Reconstructor:
     Args:
         video: frames of one video (tracking, warm starts, smoothing) rather than unrelated images.
         max_hands: at most this many hands per image.
-        mask: "none", "handnet" (the network's mask), "grabcut" (keypoint-seeded GrabCut) or "hsv" (skin
-            threshold baseline).
+        mask: "auto" (HandNet's mask when its weights are installed, else none), "none", "handnet" (the
+            network's mask), "grabcut" (keypoint-seeded GrabCut) or "hsv" (skin threshold baseline). Refinement
+            without a mask uses GrabCut.
         regressor: "auto" (HandNet when its weights are installed, else the keypoint fit), "handnet" (HandNet's
             MANO estimate refined by a short keypoint fit) or "fit" (the keypoint fit alone).
         handnet_path: a HandNet ONNX file (default: the shipped realhands/assets/handnet_cpu.onnx).
@@ -96,7 +97,7 @@ class Reconstructor:
         texture_alpha: exponential smoothing factor of the texture over frames.
     """
 
-    def __init__(self, video: bool = False, max_hands: int = 2, mask: str = "none",
+    def __init__(self, video: bool = False, max_hands: int = 2, mask: str = "auto",
                  smoothing: tuple[float, float] | None = (1.5, 0.3), model_path=None, mirrored: bool = False,
                  refine_iterations: int = 0, texture_size: int = 0, texture_alpha: float = 0.2,
                  regressor: str = "auto", handnet_path=None):
@@ -107,7 +108,7 @@ class Reconstructor:
         if refine_iterations < 0:
             raise ValueError("refine_iterations must be >= 0")
         self.handnet = None
-        if regressor != "fit" or mask == "handnet":
+        if regressor != "fit" or mask in ("handnet", "auto"):
             from .net.infer import HandNetRegressor
 
             self.handnet = HandNetRegressor(handnet_path) if handnet_path else HandNetRegressor.default()
@@ -116,6 +117,8 @@ class Reconstructor:
                                  "handnet_path (realhands train, then realhands export-onnx), or use regressor='fit' "
                                  "and a classical mask")
         self.use_handnet_pose = self.handnet is not None and regressor != "fit"
+        if mask == "auto":
+            mask = "handnet" if self.handnet is not None else "none"
         if refine_iterations and mask == "none":
             mask = "handnet" if self.handnet is not None else "grabcut"  # refinement needs a target silhouette
         self.refine_iterations = refine_iterations

@@ -25,6 +25,12 @@ from .runtime import OnnxHandNet
 DEFAULT_WEIGHTS = "assets/handnet_cpu.onnx"
 
 
+def default_weights():
+    """The shipped HandNet ONNX file (a path-like), or None when the package has none."""
+    p = resources.files("realhands").joinpath(DEFAULT_WEIGHTS)
+    return p if p.is_file() else None
+
+
 @dataclass
 class HandNetEstimate:
     params: dict           # global_orient (3,), hand_pose (45,), betas (10,), transl (3,)
@@ -77,8 +83,7 @@ class HandNetRegressor:
     @classmethod
     def default(cls) -> "HandNetRegressor | None":
         """The shipped weights (realhands/assets/handnet_cpu.onnx) or None when the package has none."""
-        p = resources.files("realhands").joinpath(DEFAULT_WEIGHTS)
-        return cls(str(p)) if p.is_file() else None
+        return cls(str(default_weights())) if default_weights() else None
 
     def predict(self, image: np.ndarray, keypoints_2d: np.ndarray, side: str, K: np.ndarray, hand_model=None) -> HandNetEstimate:
         """``image`` (H,W,3) uint8 RGB; ``keypoints_2d`` (21,2) px; ``side`` 'right'/'left'; ``K`` (3,3)."""
