@@ -129,8 +129,9 @@ def test_recipes_and_their_errors(tmp_path):
     bad.write_text("[model]\nbackbone='resnet18'\n[[stages]]\nname='warmup'\nepochs=1\n")
     with pytest.raises(RecipeError, match="unknown stage 'warmup'"):
         load_recipe(str(bad))
-    bad.write_text("[model]\nbackbone='resnet18'\n[[stages]]\nname='stereo_weights'\nepochs=1\n")
-    with pytest.raises(RecipeError, match="two-view"):
+    assert [s.name for s in load_recipe("stereo_rt18").stages] == ["stereo_weights"]
+    bad.write_text("[model]\nbackbone='resnet18'\nuse_keypoints=false\n[[stages]]\nname='fusion'\nepochs=1\n")
+    with pytest.raises(RecipeError, match="needs use_keypoints"):
         load_recipe(str(bad))
     bad.write_text("[model\n")
     with pytest.raises(RecipeError, match="not valid TOML"):
@@ -312,3 +313,111 @@ def test_shipped_model_beats_the_mean_pose_on_held_out_renders():
         mean_err.append(mpvpe(verts(mean), gt, align="procrustes"))
         assert est.mask.shape == img.shape[:2] and est.mask.any()
     assert np.mean(net_err) < 16 and np.mean(net_err) < np.mean(mean_err) - 3, (net_err, mean_err)
+
+
+def _rot(v):
+    from realhands.model.lbs import axis_angle_to_matrix
+    return axis_angle_to_matrix(torch.as_tensor(v, dtype=torch.float32))
+
+
+def test_stereo_pairs_map_the_left_crop_frame_onto_the_right(synth8):
+    """Ground truth consistency: the left view's target orientation, turned by left_to_right, is the right view's,
+    for both hands, with random crop rotations."""
+    from realhands.net.data import StereoPairDataset
+
+    pairs = StereoPairDataset(synth8, size=64, augment=True)
+    for i in range(len(pairs)):
+        d = pairs[i]
+        R_l, R_r = _rot(d["l_pose"][:3]), _rot(d["r_pose"][:3])
+        torch.testing.assert_close(d["left_to_right"] @ R_l, R_r, atol=1e-4, rtol=0)
+        torch.testing.assert_close(d["l_pose"][3:], d["r_pose"][3:])  # articulation does not depend on the view
+
+
+def test_fuse_views_blends_in_a_common_frame():
+    from realhands.model.lbs import matrix_to_axis_angle
+    from realhands.net.handnet import fuse_views
+
+    torch.manual_seed(0)
+    stereo = StereoFusion()
+    A = _rot([[0.1, -0.3, 0.2]])
+    R_r = _rot([[0.5, 1.0, -2.0]])
+    pose_r, pose_l = torch.randn(1, 48) * 0.2, torch.randn(1, 48) * 0.2
+    pose_r[:, :3] = matrix_to_axis_angle(R_r)
+    pose_l[:, :3] = matrix_to_axis_angle(A.transpose(1, 2) @ R_r)  # the same hand, seen from the left crop frame
+    outs = [{"features": torch.randn(1, 512), "pose": p, "shape": torch.full((1, 10), v)}
+            for p, v in ((pose_l, 1.0), (pose_r, 3.0))]
+    f = fuse_views(stereo, outs[0], outs[1], A)
+    torch.testing.assert_close(_rot(f["pose"][:, :3]), R_r, atol=1e-5, rtol=0)   # agreeing views: that orientation
+    torch.testing.assert_close(f["pose"][:, 3:], (pose_l[:, 3:] + pose_r[:, 3:]) / 2)  # zero init: the average
+    torch.testing.assert_close(f["shape"], torch.full((1, 10), 2.0))
+    with torch.no_grad():
+        stereo.fc.bias.fill_(20.0)  # all weight on the right view
+    f = fuse_views(stereo, outs[0], outs[1], A)
+    torch.testing.assert_close(f["pose"][:, 3:], pose_r[:, 3:], atol=1e-6, rtol=0)
+
+
+def test_stereo_weights_stage_trains_only_the_fusion_layer(tmp_path, synth8):
+    recipe_file = tmp_path / "stereo.toml"
+    recipe_file.write_text("[model]\nbackbone='resnet18'\nwidth=0.25\ninput_size=64\n[train]\nbatch_size=4\n"
+                           "val_fraction=0.25\nlr=1e-2\n[[stages]]\nname='stereo_weights'\nepochs=1\n")
+    torch.manual_seed(0)
+    net = HandNet(SMALL)
+    init = tmp_path / "init.pt"
+    torch.save({"model": net.state_dict(), "config": SMALL.to_dict(), "stereo": StereoFusion().state_dict()}, init)
+    m = train(load_recipe(str(recipe_file)), HandNetDataset(synth8, size=64), tmp_path / "run", max_steps_per_epoch=2,
+              init=init, log=lambda *_: None)
+    assert {"pa_mpve_mm", "left_view_mm", "right_view_mm"} <= set(m)
+    st = load_checkpoint(tmp_path / "run/checkpoint.pt")
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(st["model"][k], v)  # HandNet frozen, BatchNorm statistics included
+    assert st["stereo"]["fc.bias"].abs().sum() > 0     # the fusion layer moved
+    with pytest.raises(RecipeError, match="stereo samples"):
+        train(load_recipe(str(recipe_file)), synth8, tmp_path / "run2", max_steps_per_epoch=1, init=init,
+              log=lambda *_: None)
+
+
+def test_moving_parameters_to_the_other_camera_moves_the_mesh():
+    from realhands.net.infer import move_to_other_camera
+
+    m = HandModel(side="left", flat_hand_mean=True)
+    rng = np.random.default_rng(1)
+    p = {"global_orient": rng.normal(0, 1, 3), "hand_pose": rng.normal(0, 0.2, 45), "betas": rng.normal(0, 1, 10),
+         "transl": np.array([0.05, -0.02, 0.4])}
+    R, t = _rot([[0.02, -0.1, 0.01]])[0].numpy().astype(np.float64), np.array([-0.063, 0.001, 0.002])
+    q = move_to_other_camera(p, R, t, m)
+
+    def verts(x):
+        with torch.no_grad():
+            return m(**{k: torch.as_tensor(np.asarray(v, np.float32)[None]) for k, v in x.items()}).vertices[0].numpy()
+    np.testing.assert_allclose(verts(q), verts(p) @ R.T + t, atol=2e-6)
+
+
+def test_shipped_model_in_stereo_places_the_hand_by_triangulation():
+    """predict_stereo on held-out renders: parameters in left-camera coordinates whose 3D keypoints (MPJPE, no
+    alignment) are far closer to the truth than one view's weak-perspective placement, and a shape/articulation
+    (PA-MPVE) about as good as one view's."""
+    from realhands.metrics import mpvpe
+    from realhands.net.infer import HandNetRegressor
+
+    reg = HandNetRegressor.default()
+    data = SynthOnTheFlyDataset(4, seed=99)
+    err = {"mono": [], "stereo": []}
+    pa = {"mono": [], "stereo": []}
+    for i in range(len(data)):
+        s = data[i]
+        m = HandModel(side=s["side"], flat_hand_mean=True)
+        imgs = [np.rint(s[f"rgb_{v}"].permute(1, 2, 0).numpy() * 255).astype(np.uint8) for v in ("left", "right")]
+        kps = [s[f"joints2d_{v}"].numpy() for v in ("left", "right")]
+        K_l, K_r = s["K_left"].numpy().astype(np.float64), s["K_right"].numpy().astype(np.float64)
+        ests = {"stereo": reg.predict_stereo(imgs, kps, s["side"], K_l, K_r, s["T_right_from_left"].numpy()),
+                "mono": reg.predict(imgs[0], kps[0], s["side"], K_l, m)}
+        for name, e in ests.items():
+            t = {k: torch.as_tensor(np.asarray(v, np.float32)[None]) for k, v in e.params.items()}
+            with torch.no_grad():
+                kp3 = m.keypoints(t["global_orient"], t["hand_pose"], t["betas"], t["transl"])[0].numpy()
+                verts = m(**t).vertices[0].numpy()
+            err[name].append(np.linalg.norm(kp3 - s["joints3d"].numpy(), axis=1).mean() * 1000)
+            pa[name].append(mpvpe(verts, s["vertices"].numpy(), align="procrustes"))
+        assert ests["stereo"].mask.shape == imgs[0].shape[:2]
+    assert np.mean(err["stereo"]) < 0.5 * np.mean(err["mono"]) and np.mean(err["stereo"]) < 40, err
+    assert np.mean(pa["stereo"]) < np.mean(pa["mono"]) + 1.5, pa

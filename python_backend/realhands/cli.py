@@ -320,6 +320,48 @@ def cmd_listen(args) -> int:
     return 0 if n else 1
 
 
+def cmd_eval(args) -> int:
+    from .evaluation.report import plot_pck
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.eval_command == "synthetic":
+        from .evaluation import evaluate_synthetic
+
+        r = evaluate_synthetic(args.count, seed=args.seed, stereo=not args.no_stereo, handnet_path=args.handnet)
+        plot_pck(r["variants"], out / "pck_variants.png", f"held-out synthetic, {r['split']['detected']} hands")
+        if r["stereo"]:
+            plot_pck(r["stereo"], out / "pck_stereo.png", "mono and stereo")
+        brief = {k: {n: {m: round(v, 3) for m, v in x.items() if isinstance(v, float)} for n, x in r[k].items()}
+                 for k in ("variants", "masks", "stereo")}
+    elif args.eval_command == "freihand":
+        from .evaluation.datasets import evaluate_freihand
+
+        r = evaluate_freihand(args.root, out, model_path=args.model, limit=args.limit)
+        if r["summary"]:
+            plot_pck({"RealHands": r["summary"]}, out / "pck_freihand.png", "FreiHAND evaluation split")
+        brief = {k: r[k] for k in ("images", "detected", "submission", "has_ground_truth")}
+    elif args.eval_command == "keypoints":
+        from .evaluation.datasets import evaluate_keypoint_folder
+
+        r = evaluate_keypoint_folder(args.annotations)
+        plot_pck(r["methods"], out / "pck_2d.png", "2D keypoints", unit="px")
+        brief = {"images": r["images"], "detected": r["detected"], "unreadable": len(r["unreadable"]),
+                 **{n: round(m["mean_px"], 2) for n, m in r["methods"].items()}}
+    else:
+        from .evaluation.datasets import evaluate_recording
+
+        r = evaluate_recording(args.recording)
+        if r["summary"]:
+            plot_pck({"live pipeline": r["summary"]}, out / "pck_recording.png", Path(args.recording).name)
+        brief = {"frames": r["frames"], "frames_with_truth": r["frames_with_truth"],
+                 **{k: round(v, 2) for k, v in r["summary"].items() if isinstance(v, float)}}
+    (out / "summary.json").write_text(json.dumps(r, indent=1))
+    print(json.dumps(brief, indent=1))
+    print(f"wrote {out / 'summary.json'} and the PCK picture(s) in {out}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from .net.data import HandNetDataset
     from .net.train import load_recipe, train
@@ -350,7 +392,7 @@ def cmd_train(args) -> int:
     ds = HandNetDataset(base, size=recipe.model.input_size, augment=True, seed=args.seed, views=args.views)
     metrics = train(recipe, ds, args.out, device=args.device, resume=not args.restart,
                     max_steps_per_epoch=args.max_steps, workers=args.workers, amp=not args.no_amp,
-                    time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None)
+                    time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None, init=args.init)
     print(json.dumps({"out": str(args.out), "validation": metrics}, indent=1))
     return 0
 
@@ -358,8 +400,18 @@ def cmd_train(args) -> int:
 def cmd_export_onnx(args) -> int:
     from .net import build_from_checkpoint, export_onnx, load_checkpoint, parity
 
-    net = build_from_checkpoint(load_checkpoint(args.checkpoint))
+    state = load_checkpoint(args.checkpoint)
+    net = build_from_checkpoint(state)
     out = export_onnx(net, args.output)
+    stereo = state.get("stereo") or {}
+    if stereo and float(stereo["fc.weight"].abs().sum() + stereo["fc.bias"].abs().sum()) > 0:  # trained fusion weights
+        import numpy as np
+
+        from .net.infer import stereo_weights_path
+
+        sp = stereo_weights_path(out)
+        np.savez(sp, weight=stereo["fc.weight"].float().numpy(), bias=stereo["fc.bias"].float().numpy())
+        print(f"wrote {sp} (stereo fusion weights)")
     diff = parity(net, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB); torch vs onnxruntime max abs difference: "
           + ", ".join(f"{k} {v:.1e}" for k, v in diff.items()))
@@ -501,11 +553,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="cpu")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
+    t.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; same model config)")
     t.add_argument("--max-steps", type=int, help="cap batches per epoch (smoke runs)")
     t.add_argument("--workers", type=int, default=0, help="data loading processes (0: in the training process)")
     t.add_argument("--time-budget-min", type=float, help="scale the recipe's epochs to fit this many minutes")
     t.add_argument("--no-amp", action="store_true", help="float32 throughout on CUDA (default: bfloat16 autocast)")
     t.set_defaults(func=cmd_train)
+    ev = sub.add_parser("eval", help="metrics on held-out synthetic data, FreiHAND, annotated images, recordings")
+    esub = ev.add_subparsers(dest="eval_command", required=True)
+    e1 = esub.add_parser("synthetic", help="Table 1/3/4: the variants, masks, mono and stereo on held-out renders")
+    e1.add_argument("--count", type=int, default=60)
+    e1.add_argument("--seed", type=int, default=99, help="held-out seed (training data: seed 1)")
+    e1.add_argument("--no-stereo", action="store_true")
+    e1.add_argument("--handnet", help="a HandNet ONNX file (default: the shipped one)")
+    e2 = esub.add_parser("freihand", help="FreiHAND's evaluation split: the official submission file (+ metrics "
+                         "when its ground truth is there)")
+    e2.add_argument("root")
+    e2.add_argument("--model", help="the official MANO (MANO_RIGHT.pkl or its folder): FreiHAND scores 778 vertices")
+    e2.add_argument("--limit", type=int)
+    e3 = esub.add_parser("keypoints", help="2D errors against 21-keypoint annotations (realhands.evaluation.datasets)")
+    e3.add_argument("annotations", help="annotations.json or the folder holding it")
+    e4 = esub.add_parser("recording", help="re-run a recording; errors against its ground truth when it has some")
+    e4.add_argument("recording")
+    for e in (e1, e2, e3, e4):
+        e.add_argument("--out", required=True, help="folder: summary.json and PCK pictures")
+    ev.set_defaults(func=cmd_eval)
+
     x = sub.add_parser("export-onnx", help="export a HandNet checkpoint to ONNX and check torch/onnxruntime parity")
     x.add_argument("checkpoint")
     x.add_argument("output")

@@ -28,7 +28,7 @@ from .perception.mediapipe_hands import HandDetector
 
 DEFAULT_HFOV_DEG = 60.0
 MASK_SOURCES = ("auto", "none", "grabcut", "hsv", "handnet")
-REGRESSORS = ("auto", "handnet", "fit")
+REGRESSORS = ("auto", "handnet", "net", "fit")
 
 
 def default_intrinsics(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> tuple[float, ...]:
@@ -87,7 +87,8 @@ class Reconstructor:
             network's mask), "grabcut" (keypoint-seeded GrabCut) or "hsv" (skin threshold baseline). Refinement
             without a mask uses GrabCut.
         regressor: "auto" (HandNet when its weights are installed, else the keypoint fit), "handnet" (HandNet's
-            MANO estimate refined by a short keypoint fit) or "fit" (the keypoint fit alone).
+            MANO estimate refined by a short keypoint fit: the hybrid), "net" (HandNet's estimate as it is; for
+            evaluation) or "fit" (the keypoint fit alone).
         handnet_path: a HandNet ONNX file (default: the shipped realhands/assets/handnet_cpu.onnx).
         smoothing: One Euro filter parameters (min_cutoff Hz, beta) in video mode; None turns it off.
         model_path: MANO-format model file or folder (default: see realhands.model.io).
@@ -112,11 +113,12 @@ class Reconstructor:
             from .net.infer import HandNetRegressor
 
             self.handnet = HandNetRegressor(handnet_path) if handnet_path else HandNetRegressor.default()
-            if self.handnet is None and (regressor == "handnet" or mask == "handnet"):
+            if self.handnet is None and (regressor in ("handnet", "net") or mask == "handnet"):
                 raise ValueError("no HandNet weights are installed (realhands/assets/handnet_cpu.onnx): pass "
                                  "handnet_path (realhands train, then realhands export-onnx), or use regressor='fit' "
                                  "and a classical mask")
         self.use_handnet_pose = self.handnet is not None and regressor != "fit"
+        self.net_only = regressor == "net"
         if mask == "auto":
             mask = "handnet" if self.handnet is not None else "none"
         if refine_iterations and mask == "none":
@@ -225,11 +227,17 @@ class Reconstructor:
             if hybrid:  # HandNet's estimate, refined by a short keypoint fit (the hybrid)
                 init = {k: np.asarray(v)[None] for k, v in est.params.items()}
             t1 = time.perf_counter()
-            fit = fitter.fit(det.keypoints_2d[None], K[None], det.world_landmarks[None], init=init,
-                             iterations=10 if hybrid else None)
+            if self.net_only and est is not None:  # HandNet's estimate as it is (no fit)
+                dt = model.v_template.dtype
+                params = {k: torch.as_tensor(np.asarray(v), dtype=dt).reshape(1, -1) for k, v in est.params.items()}
+                reprojection = self._reprojection(model, params, det.keypoints_2d, K)
+            else:
+                fit = fitter.fit(det.keypoints_2d[None], K[None], det.world_landmarks[None], init=init,
+                                 iterations=10 if hybrid else None)
+                params = {"global_orient": fit.global_orient, "hand_pose": fit.hand_pose, "betas": fit.betas,
+                          "transl": fit.transl}
+                reprojection = float(fit.reprojection_px[0])
             t_fit = (time.perf_counter() - t1) * 1000
-            params = {"global_orient": fit.global_orient, "hand_pose": fit.hand_pose, "betas": fit.betas,
-                      "transl": fit.transl}
             if self.video:
                 self._previous[side] = params
                 if self.smoothing is not None:
@@ -277,13 +285,22 @@ class Reconstructor:
                 handedness=side, score=det.score, keypoints_2d=det.keypoints_2d,
                 joints_3d=out.keypoints[0].numpy().astype(np.float64), vertices=out.vertices[0].numpy().astype(np.float64),
                 mano={k: v[0].numpy().astype(np.float64) for k, v in params.items()},
-                reprojection_px=float(fit.reprojection_px[0]), timings_ms=timings, mask=mask, refined=refined,
+                reprojection_px=reprojection, timings_ms=timings, mask=mask, refined=refined,
                 texture_version=texture_version, vertex_offsets=offsets))
         for side in list(self._previous):  # a hand that left the view starts cold next time
             if side not in seen:
                 self._previous.pop(side)
                 self._filters.pop(side, None)
         return results
+
+    @staticmethod
+    def _reprojection(model, params: dict, keypoints_2d: np.ndarray, K: np.ndarray) -> float:
+        """Mean distance (px) between the model's projected keypoints and the detected ones."""
+        with torch.no_grad():
+            kp = model.keypoints(params["global_orient"], params["hand_pose"], params["betas"], params["transl"])[0]
+        uv = kp.numpy() @ K.T
+        uv = uv[:, :2] / np.maximum(uv[:, 2:], 1e-6)
+        return float(np.linalg.norm(uv - keypoints_2d, axis=1).mean())
 
     def close(self):
         self.detector.close()

@@ -7,7 +7,8 @@ F_x R M_y (F_x: the image flip, M_y: the model mirror, see hand_conventions.json
 
 Targets (all float32): pose (48,), shape (10,), kp2d (21,2) in normalised crop coordinates [-1, 1], cam (3,) the
 weak-perspective fit (s, tx, ty) of the root-relative 3D keypoints to kp2d, joints3d (21,3) and vertices (V,3)
-root-relative in the crop frame (metres), mask (S,S) hand pixels.
+root-relative in the crop frame (metres), mask (S,S) hand pixels, frame (3,3) the camera -> crop rotation of points
+(F_x R_z for a left hand).
 """
 from __future__ import annotations
 
@@ -121,6 +122,7 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
         "joints3d": torch.from_numpy((joints3d - root).astype(np.float32)),
         "vertices": torch.from_numpy((verts - root).astype(np.float32)),
         "left": torch.tensor(left),
+        "frame": torch.from_numpy(frame.astype(np.float32)),
     }
 
 
@@ -139,3 +141,27 @@ class HandNetDataset(torch.utils.data.Dataset):
         j, v = (i // 2, ("left", "right")[i % 2]) if self.views == "both" else (i, "left")
         rng = np.random.default_rng([self.seed, i, self.epoch if self.augment else 0])
         return make_sample(self.base[j], rng, self.size, Augment() if self.augment else Augment.none(), view=v)
+
+
+class StereoPairDataset(torch.utils.data.Dataset):
+    """Both views of each synthetic sample, for the stereo-weights stage: keys ``l_*`` and ``r_*`` (each a
+    :func:`make_sample` dict) and ``left_to_right`` (3,3), the rotation from the left crop frame to the right one.
+    Targets for Eq. 11 are the right view's (``r_vertices``, ``r_joints3d``)."""
+
+    def __init__(self, base, size: int = 224, augment: bool = True, seed: int = 0):
+        self.base, self.size, self.augment, self.seed = base, size, augment, seed
+        self.epoch = 0
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i: int) -> dict:
+        rng = np.random.default_rng([self.seed, i, self.epoch if self.augment else 0, 7])
+        aug = Augment() if self.augment else Augment.none()
+        s = self.base[i]
+        lv, rv = make_sample(s, rng, self.size, aug, view="left"), make_sample(s, rng, self.size, aug, view="right")
+        R_rl = torch.as_tensor(s["T_right_from_left"])[:3, :3].float()
+        d = {f"l_{k}": v for k, v in lv.items()}
+        d.update({f"r_{k}": v for k, v in rv.items()})
+        d["left_to_right"] = rv["frame"] @ R_rl @ lv["frame"].T
+        return d

@@ -203,3 +203,23 @@ class StereoFusion(nn.Module):
     def forward(self, feat_left, feat_right, pose_left, pose_right):
         w = torch.sigmoid(self.fc(torch.cat([feat_left, feat_right], 1)))
         return w * pose_right + (1 - w) * pose_left, w
+
+
+def fuse_views(stereo: StereoFusion, out_left: dict, out_right: dict, left_to_right: torch.Tensor) -> dict:
+    """Both views' HandNet outputs -> one estimate in the right view's crop frame (the paper's stereo variant).
+
+    ``left_to_right`` (B,3,3): turns the left crop frame into the right crop frame (``frame_r R_rl frame_l^T``, with
+    ``frame`` the camera->crop rotation of each crop and ``R_rl`` the left->right camera rotation). The left view's
+    global orientation is mapped with it; the orientations are then blended along their relative rotation with the
+    first three weights (exact and smooth, unlike blending axis-angles), the 45 finger parameters linearly; shape is
+    averaged. Returns pose (B,48), shape (B,10), weights (B,48)."""
+    from ..model.lbs import axis_angle_to_matrix, matrix_to_axis_angle
+
+    _, w = stereo(out_left["features"], out_right["features"], out_left["pose"], out_right["pose"])
+    R_r = axis_angle_to_matrix(out_right["pose"][:, :3])
+    R_l = left_to_right @ axis_angle_to_matrix(out_left["pose"][:, :3])
+    delta = matrix_to_axis_angle(R_r.transpose(1, 2) @ R_l)            # right -> left, in the right's body frame
+    orient = matrix_to_axis_angle(R_r @ axis_angle_to_matrix((1 - w[:, :3]) * delta))
+    fingers = w[:, 3:] * out_right["pose"][:, 3:] + (1 - w[:, 3:]) * out_left["pose"][:, 3:]
+    return {"pose": torch.cat([orient, fingers], 1), "shape": (out_left["shape"] + out_right["shape"]) / 2,
+            "weights": w}

@@ -25,10 +25,44 @@ from .runtime import OnnxHandNet
 DEFAULT_WEIGHTS = "assets/handnet_cpu.onnx"
 
 
+def stereo_weights_path(onnx_path) -> Path:
+    """Where the stereo fusion weights of an ONNX model live: NAME_stereo.npz beside NAME.onnx."""
+    p = Path(str(onnx_path))
+    return p.with_name(p.stem + "_stereo.npz")
+
+
 def default_weights():
     """The shipped HandNet ONNX file (a path-like), or None when the package has none."""
     p = resources.files("realhands").joinpath(DEFAULT_WEIGHTS)
     return p if p.is_file() else None
+
+
+def triangulate(kp_left: np.ndarray, kp_right: np.ndarray, K_left: np.ndarray, K_right: np.ndarray,
+                R_rl: np.ndarray, t_rl: np.ndarray) -> np.ndarray:
+    """(N,2) pixel pairs -> (N,3) points in left-camera coordinates (m): linear (DLT) triangulation with the
+    extrinsics x_right = R_rl x_left + t_rl."""
+    P_l = K_left @ np.hstack([np.eye(3), np.zeros((3, 1))])
+    P_r = K_right @ np.hstack([R_rl, np.asarray(t_rl, np.float64).reshape(3, 1)])
+    out = np.zeros((len(kp_left), 3))
+    for i, ((ul, vl), (ur, vr)) in enumerate(zip(kp_left, kp_right)):
+        A = np.stack([ul * P_l[2] - P_l[0], vl * P_l[2] - P_l[1], ur * P_r[2] - P_r[0], vr * P_r[2] - P_r[1]])
+        X = np.linalg.svd(A)[2][-1]
+        out[i] = X[:3] / X[3] if abs(X[3]) > 1e-12 else np.nan
+    return out
+
+
+def move_to_other_camera(params: dict, R: np.ndarray, t: np.ndarray, model) -> dict:
+    """MANO parameters seen from another camera, x' = R x + t (metres): the global orientation turns by R and the
+    translation moves the root joint (which rotates about itself)."""
+    betas = np.asarray(params["betas"], np.float64)
+    dt = model.v_template.dtype
+    with torch.no_grad():
+        z = torch.zeros(1, 3, dtype=dt)
+        j0 = model.keypoints(z, torch.zeros(1, 45, dtype=dt), torch.as_tensor(betas[None], dtype=dt), z)[0, 0].numpy()
+    out = dict(params)
+    out["global_orient"] = Rotation.from_matrix(R @ Rotation.from_rotvec(params["global_orient"]).as_matrix()).as_rotvec()
+    out["transl"] = R @ (j0 + np.asarray(params["transl"], np.float64)) + t - j0
+    return out
 
 
 @dataclass
@@ -79,21 +113,23 @@ class HandNetRegressor:
         self.net = OnnxHandNet(onnx_path, device=device)
         self.size = int(self.net.config.get("input_size", 224))
         self.margin = 1.6
+        self.stereo_w, self.stereo_b = np.zeros((48, 1024)), np.zeros(48)  # StereoFusion's start: the average
+        sp = stereo_weights_path(onnx_path)
+        if sp.is_file():
+            with np.load(sp) as z:
+                self.stereo_w, self.stereo_b = z["weight"].astype(np.float64), z["bias"].astype(np.float64)
 
     @classmethod
     def default(cls) -> "HandNetRegressor | None":
         """The shipped weights (realhands/assets/handnet_cpu.onnx) or None when the package has none."""
         return cls(str(default_weights())) if default_weights() else None
 
-    def predict(self, image: np.ndarray, keypoints_2d: np.ndarray, side: str, K: np.ndarray, hand_model=None) -> HandNetEstimate:
-        """``image`` (H,W,3) uint8 RGB; ``keypoints_2d`` (21,2) px; ``side`` 'right'/'left'; ``K`` (3,3)."""
-        from ..model import HandModel
-
+    def _crop(self, image: np.ndarray, keypoints_2d: np.ndarray, left: bool):
+        """The network's input crop (mirrored for a left hand) and heatmaps; the crop transform and box side (px)."""
         S = self.size
         kp = np.asarray(keypoints_2d, np.float64)
         centre, side_px, _ = crop_box(kp, margin=self.margin)
         M = crop_affine(centre, side_px, 0.0, S)
-        left = side == "left"
         if left:
             M = np.array([[-1.0, 0, S], [0, 1, 0]]) @ np.vstack([M, [0, 0, 1]])
         M_cv = M.copy()
@@ -101,12 +137,64 @@ class HandNetRegressor:
         crop = cv2.warpAffine(np.ascontiguousarray(image), M_cv, (S, S), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT)
         heat = keypoint_heatmaps(kp @ M[:, :2].T + M[:, 2], S, sigma=2.0 * S / 224)
-        out = self.net(crop.transpose(2, 0, 1)[None].astype(np.float32) / 255.0, heat[None])
+        return crop.transpose(2, 0, 1).astype(np.float32) / 255.0, heat, M, M_cv, side_px
 
+    def _mask(self, out: dict, i: int, M_cv: np.ndarray, shape) -> tuple[np.ndarray, np.ndarray]:
+        S = self.size
+        prob = 1.0 / (1.0 + np.exp(-out["mask_logits"][i, 0])) if "mask_logits" in out else np.zeros((S, S))
+        back = cv2.warpAffine(prob.astype(np.float32), M_cv, (shape[1], shape[0]),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return back > 0.5, prob
+
+    def predict(self, image: np.ndarray, keypoints_2d: np.ndarray, side: str, K: np.ndarray, hand_model=None) -> HandNetEstimate:
+        """``image`` (H,W,3) uint8 RGB; ``keypoints_2d`` (21,2) px; ``side`` 'right'/'left'; ``K`` (3,3)."""
+        from ..model import HandModel
+
+        left = side == "left"
+        crop, heat, M, M_cv, side_px = self._crop(image, keypoints_2d, left)
+        out = self.net(crop[None], heat[None])
         model = hand_model or HandModel(side=side, flat_hand_mean=True)
-        params = crop_to_camera(out["pose"][0], out["shape"][0], out["cam"][0], M, side_px, left, K, model, kp[0])
-        prob = 1.0 / (1.0 + np.exp(-out["mask_logits"][0, 0])) if "mask_logits" in out else np.zeros((S, S))
-        h, w = image.shape[:2]
-        back = cv2.warpAffine(prob.astype(np.float32), M_cv, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        return HandNetEstimate(params, back > 0.5, prob, M)
+        params = crop_to_camera(out["pose"][0], out["shape"][0], out["cam"][0], M, side_px, left, K, model,
+                                np.asarray(keypoints_2d, np.float64)[0])
+        mask, prob = self._mask(out, 0, M_cv, image.shape)
+        return HandNetEstimate(params, mask, prob, M)
+
+    def predict_stereo(self, images, keypoints_2d, side: str, K_left: np.ndarray, K_right: np.ndarray,
+                       T_right_from_left: np.ndarray, hand_model=None) -> HandNetEstimate:
+        """The stereo variant: both views in one batch, poses fused with the learned per-parameter weights
+        (:func:`realhands.net.handnet.fuse_views`; the plain average when no ``*_stereo.npz`` ships), shape averaged.
+        ``images``/``keypoints_2d``: (left, right). Returns parameters in left-camera coordinates (OpenCV axes, m),
+        placed by the keypoints triangulated from both views, and the left view's mask."""
+        from ..model import HandModel
+
+        left = side == "left"
+        views = [self._crop(im, kp, left) for im, kp in zip(images, keypoints_2d)]
+        out = self.net(np.stack([v[0] for v in views]), np.stack([v[1] for v in views]))
+        flip = F_X if left else np.eye(3)                    # camera -> crop rotation of these unrotated crops
+        R_rl, t_rl = np.asarray(T_right_from_left, np.float64)[:3, :3], np.asarray(T_right_from_left, np.float64)[:3, 3]
+        A = flip @ R_rl @ flip.T                             # left crop frame -> right crop frame
+        feat = np.concatenate([out["features"][0], out["features"][1]])
+        w = 1.0 / (1.0 + np.exp(-(self.stereo_w @ feat + self.stereo_b)))
+        pl, pr = out["pose"][0].astype(np.float64), out["pose"][1].astype(np.float64)
+        R_r = Rotation.from_rotvec(pr[:3]).as_matrix()
+        R_l = A @ Rotation.from_rotvec(pl[:3]).as_matrix()
+        delta = Rotation.from_matrix(R_r.T @ R_l).as_rotvec()
+        orient = Rotation.from_matrix(R_r @ Rotation.from_rotvec((1 - w[:3]) * delta).as_matrix()).as_rotvec()
+        pose = np.concatenate([orient, w[3:] * pr[3:] + (1 - w[3:]) * pl[3:]])
+        betas = (out["shape"][0] + out["shape"][1]) / 2
+        model = hand_model or HandModel(side=side, flat_hand_mean=True)
+        # back into the left crop frame, placed by the left view; then the depth from triangulated keypoints
+        pose_l = pose.copy()
+        pose_l[:3] = Rotation.from_matrix(A.T @ Rotation.from_rotvec(orient).as_matrix()).as_rotvec()
+        kl, kr = (np.asarray(k, np.float64) for k in keypoints_2d)
+        params = crop_to_camera(pose_l, betas, out["cam"][0], views[0][2], views[0][4], left, K_left, model, kl[0])
+        X = triangulate(kl, kr, K_left, K_right, R_rl, t_rl)
+        ok = X[:, 2] > 0.05
+        if ok.sum() >= 5:
+            dt = model.v_template.dtype
+            with torch.no_grad():
+                kp3 = model.keypoints(*(torch.as_tensor(np.asarray(params[k], np.float64)[None], dtype=dt) for k in
+                                        ("global_orient", "hand_pose", "betas", "transl")))[0].numpy()
+            params["transl"] = np.asarray(params["transl"], np.float64) + np.median(X[ok] - kp3[ok], axis=0)
+        mask, prob = self._mask(out, 0, views[0][3], images[0].shape)
+        return HandNetEstimate(params, mask, prob, views[0][2])

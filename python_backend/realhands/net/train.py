@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .handnet import HandNet, HandNetConfig, StereoFusion
-from .losses import mano_loss, mask_loss
+from .handnet import HandNet, HandNetConfig, StereoFusion, fuse_views
+from .losses import mano_loss, mask_loss, stereo_loss
 
 #: stage -> (forward branch, active groups, losses). Everything not active is frozen (no gradient, BN in eval).
 STAGES = {
@@ -88,9 +88,6 @@ def load_recipe(name_or_path: str) -> Recipe:
             raise RecipeError(f"{src}: unknown stage {s.name!r}; stages are {list(STAGES)}")
         if s.epochs < 1 or not 0 <= s.decay_epochs <= s.epochs:
             raise RecipeError(f"{src}: stage {s.name}: epochs >= 1 and 0 <= decay_epochs <= epochs")
-        if s.name == "stereo_weights":
-            raise RecipeError(f"{src}: stage stereo_weights (the stereo fusion weights, Eq. 11) needs two-view batches, "
-                              "which this trainer does not build yet; leave it out (StereoFusion then averages)")
         if not model.use_keypoints and s.name in ("keypoint", "fusion"):
             raise RecipeError(f"{src}: stage {s.name} needs use_keypoints = true")
     return Recipe(model, stages, int(t.get("batch_size", 16)), float(t.get("val_fraction", 0.05)),
@@ -193,12 +190,13 @@ def scale_stages(stages: list[Stage], factor: float) -> list[Stage]:
 
 def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume: bool = True, workers: int = 0,
           max_steps_per_epoch: int | None = None, hand_model=None, log=print, time_budget_s: float | None = None,
-          amp: bool = True) -> dict:
+          amp: bool = True, init: str | Path | None = None) -> dict:
     """Run every stage of ``recipe`` on ``dataset`` (a HandNetDataset); checkpoints and logs in ``out``.
     Returns the final metrics. ``max_steps_per_epoch`` caps epochs (smoke runs). ``workers`` loads batches in that
     many processes. ``time_budget_s`` scales every stage's epochs (same proportions) so that the run fits the
     budget, from the time of the first epoch; the scale is kept in the checkpoint. ``amp``: bfloat16 autocast of
-    the network on CUDA (the hand model and losses stay float32)."""
+    the network on CUDA (the hand model and losses stay float32). ``init``: a checkpoint whose weights a fresh run
+    starts from (fine-tuning; e.g. the stereo-weights stage on a trained model)."""
     from ..model import HandModel
 
     out = Path(out)
@@ -215,6 +213,14 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     idx = np.random.default_rng(0).permutation(len(dataset))
     val_idx, train_idx = idx[:n_val].tolist(), idx[n_val:].tolist()
     ckpt = out / "checkpoint.pt"
+    if init and not (resume and ckpt.is_file()):
+        st = load_checkpoint(init, dev)
+        if HandNetConfig(**st["config"]) != recipe.model:
+            raise RecipeError(f"--init {init}: its model {st['config']} is not the recipe's {recipe.model.to_dict()}")
+        net.load_state_dict(st["model"])
+        if st.get("stereo"):
+            stereo.load_state_dict(st["stereo"])
+        log(f"starting from the weights of {init}")
     start_stage, start_epoch = 0, 0
     base_stages, scale = list(recipe.stages), None
     stages = base_stages
@@ -259,8 +265,23 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                 steps = math.ceil(len(order) / recipe.batch_size)
                 if max_steps_per_epoch:
                     steps = min(steps, max_steps_per_epoch)
-                train_mode(net, active)
                 t_epoch = time.time()
+                if stage.name == "stereo_weights":
+                    pairs = _pairs_for(dataset, recipe)
+                    run, metrics = stereo_weights_epoch(net, stereo, pairs, opt, hand_model, dev, recipe, stage, epoch,
+                                                        workers, max_steps_per_epoch)
+                    entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
+                             "val": metrics}
+                    logf.write(json.dumps(entry) + "\n")
+                    logf.flush()
+                    log(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: " +
+                        ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+                    save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
+                                           "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
+                                           "stage": si, "epoch": epoch, "recipe": recipe.source, "epoch_scale": scale})
+                    epoch += 1
+                    continue
+                train_mode(net, active)
                 bar = tqdm(_batches(dataset, order[:steps * recipe.batch_size], recipe.batch_size, workers, dev),
                            total=steps, desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False)
                 run = {}
@@ -310,6 +331,81 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
         logf.close()
     plot_log(out / "train_log.jsonl", out / "loss.png")
     return metrics
+
+
+def _pairs_for(dataset, recipe: Recipe):
+    """Two-view samples over the synthetic samples behind ``dataset`` (a HandNetDataset)."""
+    from .data import StereoPairDataset
+
+    base = getattr(dataset, "base", None)
+    if base is None:
+        raise RecipeError("stage stereo_weights needs stereo samples: train on a synthetic dataset (--data or "
+                          "--on-the-fly), not on a monocular one")
+    return StereoPairDataset(base, recipe.model.input_size, augment=True, seed=getattr(dataset, "seed", 0))
+
+
+def _stereo_forward(net: HandNet, stereo: StereoFusion, b: dict, recipe: Recipe, hand_model) -> tuple[dict, dict]:
+    """Frozen HandNet on both views, the fusion, and the fused hand (root-relative, right crop frame)."""
+    with torch.no_grad():
+        outs = [net(b[f"{v}_rgb"], b[f"{v}_heatmaps"] if recipe.model.use_keypoints else None) for v in "lr"]
+    outs = [{k: v.float() for k, v in o.items()} for o in outs]
+    fused = fuse_views(stereo, outs[0], outs[1], b["left_to_right"])
+    mo = hand_model(global_orient=fused["pose"][:, :3], hand_pose=fused["pose"][:, 3:], betas=fused["shape"])
+    return fused, {"vertices": mo.vertices, "joints": hand_model.keypoints(fused["pose"][:, :3], fused["pose"][:, 3:],
+                                                                          fused["shape"], torch.zeros_like(fused["pose"][:, :3]))}
+
+
+def stereo_weights_epoch(net: HandNet, stereo: StereoFusion, pairs, opt, hand_model, dev, recipe: Recipe, stage: Stage,
+                         epoch: int, workers: int = 0, max_steps: int | None = None) -> tuple[dict, dict]:
+    """One epoch of the stereo-weights stage (Eq. 11; only the fusion layer learns), then validation on held-out
+    pairs: PA-MPVE (mm) of the fused hand and of each view alone."""
+    from ..metrics import mpvpe
+
+    n_val = max(1, int(len(pairs) * recipe.val_fraction))
+    idx = np.random.default_rng(1).permutation(len(pairs))
+    val_idx, train_idx = idx[:n_val].tolist(), idx[n_val:].tolist()
+    pairs.epoch = epoch
+    order = np.random.default_rng([99, epoch]).permutation(train_idx)
+    steps = math.ceil(len(order) / recipe.batch_size)
+    if max_steps:
+        steps = min(steps, max_steps)
+    net.eval()
+    stereo.train()
+    run = {}
+    bar = tqdm(_batches(pairs, order[:steps * recipe.batch_size], recipe.batch_size, workers, dev), total=steps,
+               desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False)
+    for step, b in enumerate(bar):
+        b = {k: v.to(dev) for k, v in b.items()}
+        for g in opt.param_groups:
+            g["lr"] = lr_at(stage, stage.lr or recipe.lr, epoch, step, steps)
+        _, hand = _stereo_forward(net, stereo, b, recipe, hand_model)
+        terms = stereo_loss(hand["vertices"], hand["joints"], {"vertices": b["r_vertices"], "joints3d": b["r_joints3d"]})
+        opt.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        opt.step()
+        for k, v in terms.items():
+            run[f"stereo_{k}"] = run.get(f"stereo_{k}", 0.0) + float(v.detach())
+    run = {k: v / max(steps, 1) for k, v in run.items()}
+    stereo.eval()
+    pairs.augment = False
+    err = {"pa_mpve_mm": [], "left_view_mm": [], "right_view_mm": []}
+    try:
+        with torch.no_grad():
+            for b in _batches(pairs, val_idx, recipe.batch_size, workers, dev):
+                b = {k: v.to(dev) for k, v in b.items()}
+                _, hand = _stereo_forward(net, stereo, b, recipe, hand_model)
+                singles = {}
+                for v in "lr":
+                    o = net(b[f"{v}_rgb"], b[f"{v}_heatmaps"] if recipe.model.use_keypoints else None)
+                    singles[v] = hand_model(global_orient=o["pose"][:, :3], hand_pose=o["pose"][:, 3:], betas=o["shape"]).vertices
+                for i in range(len(hand["vertices"])):
+                    g_r, g_l = b["r_vertices"][i].cpu().numpy(), b["l_vertices"][i].cpu().numpy()
+                    err["pa_mpve_mm"].append(mpvpe(hand["vertices"][i].cpu().numpy(), g_r, align="procrustes"))
+                    err["left_view_mm"].append(mpvpe(singles["l"][i].cpu().numpy(), g_l, align="procrustes"))
+                    err["right_view_mm"].append(mpvpe(singles["r"][i].cpu().numpy(), g_r, align="procrustes"))
+    finally:
+        pairs.augment = True
+    return run, {k: float(np.mean(v)) for k, v in err.items()}
 
 
 @torch.no_grad()

@@ -240,7 +240,8 @@ def decode_image(msg: RecordedMessage):
 
 def recording_source(path: str | Path):
     """A capture source (realhands.capture.Source) that plays a recording's input frames, for re-running the
-    pipeline on them. Stereo when the recording has both views and a calibration."""
+    pipeline on them. Stereo when the recording has both views and a calibration; frames carry the recorded
+    ground truth when there is some."""
     import numpy as np
 
     from ..capture.sources import CapturedFrame, Source
@@ -251,6 +252,13 @@ def recording_source(path: str | Path):
     for m in rec.topic(CAMERA_TOPICS[0]):
         left[json.loads(m.data)["frame_id"]] = m
     right = {json.loads(m.data)["frame_id"].replace("right", "left"): m for m in rec.topic(CAMERA_TOPICS[1])}
+    truth = {}  # frame index -> {"side", "joints" (21,3) left-camera coordinates, m}: synthetic sources only
+    for m in rec.topic(GT_TOPIC):
+        try:
+            g = json.loads(m.data)
+            truth[int(g["frame"])] = {"side": g["side"], "joints": np.asarray(g["joints"], np.float64).reshape(21, 3)}
+        except (ValueError, KeyError, TypeError):
+            continue  # a corrupt ground-truth message only loses that frame's truth
     if not left:
         raise RecordingError(f"{path} holds no input frames (/camera/left): record with `realhands run --record`")
 
@@ -273,6 +281,6 @@ def recording_source(path: str | Path):
                     from ..capture.sources import default_K
 
                     K[0] = default_K(img.shape[1], img.shape[0])
-                yield CapturedFrame(index, t_ns, views, K, T)
+                yield CapturedFrame(index, t_ns, views, K, T, ground_truth=truth.get(index))
 
     return _RecordingSource()

@@ -1,0 +1,67 @@
+"""Shared pieces of the evaluations: per-hand metrics, matching a detection to the ground truth, summaries."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..metrics import PCK_THRESHOLDS_MM, f_score, pck_auc, pck_curve, per_point_error_mm
+
+#: per-hand metrics, all in millimetres except the F-scores (fractions) and pixels
+METRIC_KEYS = ("pa_mpjpe_mm", "pa_mpve_mm", "f5", "f15", "mpjpe_mm", "root_mm", "reproj_px")
+
+
+def hand_metrics(joints: np.ndarray, gt_joints: np.ndarray, vertices: np.ndarray | None = None,
+                 gt_vertices: np.ndarray | None = None, K: np.ndarray | None = None,
+                 gt_2d: np.ndarray | None = None) -> dict:
+    """Metrics of one hand. ``joints`` (21,3) and ``vertices`` (V,3) in the ground truth's camera frame (m).
+    PA-*: after a Procrustes (similarity) alignment; MPJPE and the root (wrist) error: no alignment (absolute);
+    F@5/F@15: vertex F-scores after alignment; reproj_px: the joints projected with K against ``gt_2d``.
+    ``per_joint_pa_mm`` keeps the 21 aligned joint errors for PCK curves."""
+    per = per_point_error_mm(joints, gt_joints, align="procrustes")
+    m = {"pa_mpjpe_mm": float(per.mean()), "per_joint_pa_mm": per.tolist(),
+         "mpjpe_mm": float(np.linalg.norm(joints - gt_joints, axis=1).mean() * 1000),
+         "root_mm": float(np.linalg.norm(joints[0] - gt_joints[0]) * 1000)}
+    if vertices is not None and gt_vertices is not None and len(vertices) == len(gt_vertices):
+        m["pa_mpve_mm"] = float(per_point_error_mm(vertices, gt_vertices, align="procrustes").mean())
+        m["f5"] = f_score(vertices, gt_vertices, 0.005)
+        m["f15"] = f_score(vertices, gt_vertices, 0.015)
+    if K is not None and gt_2d is not None:
+        uv = joints @ np.asarray(K, np.float64).T
+        uv = uv[:, :2] / np.maximum(uv[:, 2:], 1e-6)
+        m["reproj_px"] = float(np.linalg.norm(uv - gt_2d, axis=1).mean())
+    return m
+
+
+def match_detection(detections: list, gt_2d: np.ndarray, max_px: float | None = None):
+    """The detection whose keypoints lie closest (mean px) to the ground truth's, or None (none, or all farther
+    than ``max_px``, default half the ground-truth box diagonal)."""
+    if not detections:
+        return None
+    gt_2d = np.asarray(gt_2d, np.float64)
+    if max_px is None:
+        max_px = 0.5 * float(np.linalg.norm(gt_2d.max(0) - gt_2d.min(0)))
+    d = [float(np.linalg.norm(det.keypoints_2d - gt_2d, axis=1).mean()) for det in detections]
+    i = int(np.argmin(d))
+    return detections[i] if d[i] <= max_px else None
+
+
+def summarise(rows: list[dict], thresholds_mm=PCK_THRESHOLDS_MM) -> dict:
+    """Means of each metric over hands; the PCK curve of the aligned joints (fraction within each threshold) and
+    its area under the curve (0..50 mm)."""
+    out = {"hands": len(rows)}
+    for k in METRIC_KEYS + ("mask_iou", "mask_accuracy"):
+        vals = [r[k] for r in rows if k in r and r[k] is not None and np.isfinite(r[k])]
+        if vals:
+            out[k] = float(np.mean(vals))
+    per = [e for r in rows for e in r.get("per_joint_pa_mm", [])]
+    if per:
+        t, pck = pck_curve(per, thresholds_mm)
+        out["pck"] = {"thresholds_mm": [float(x) for x in t], "fraction": [float(x) for x in pck]}
+        out["auc_0_50"] = float(pck_auc(per, thresholds_mm))
+    ms = {}
+    for r in rows:
+        for k, v in r.get("timings_ms", {}).items():
+            ms.setdefault(k, []).append(v)
+    if ms:
+        out["timings_ms"] = {k: float(np.median(v)) for k, v in ms.items()}
+        out["total_ms"] = float(np.median([sum(r.get("timings_ms", {}).values()) for r in rows]))
+    return out

@@ -1,0 +1,197 @@
+"""Evaluations on data a user brings: FreiHAND's evaluation layout (with its submission file), a folder of images
+with 21-keypoint annotations (2D errors), and a recording (against its ground truth when it has some).
+
+Keypoint annotation JSON (``annotations.json`` in the folder, or any path)::
+
+    {"images": [
+        {"file": "a.jpg",                       # relative to the JSON's folder
+         "keypoints": [[u, v], ... 21],         # pixels, MediaPipe order (wrist, thumb CMC..tip, index MCP..tip, ...)
+         "visible": [true, ... 21],             # optional; false points are not scored
+         "side": "right",                       # optional: "left" or "right"
+         "intrinsics": [fx, fy, cx, cy]}        # optional, px
+    ]}
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..synth.errors import DatasetError
+from .common import hand_metrics, match_detection, summarise
+
+PCK_2D_THRESHOLDS_PX = np.linspace(0.0, 30.0, 61)
+
+
+def _read_json(path: Path, what: str):
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DatasetError(f"{path} not found ({what})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path} is not valid JSON ({e})") from None
+
+
+def _read_image(path: Path) -> np.ndarray:
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise DatasetError(f"{path}: missing or not a readable image")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def load_keypoint_annotations(path: str | Path) -> tuple[Path, list[dict]]:
+    """(image folder, entries) from an annotation JSON (or a folder holding annotations.json), validated."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "annotations.json"
+    doc = _read_json(p, "keypoint annotations; see realhands.evaluation.datasets for the format")
+    entries = doc.get("images") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise DatasetError(f"{p}: expected {{\"images\": [{{\"file\", \"keypoints\"}}, ...]}} with at least one image")
+    for i, e in enumerate(entries):
+        kp = np.asarray(e.get("keypoints", []), dtype=np.float64) if isinstance(e, dict) else np.zeros(0)
+        if not isinstance(e, dict) or "file" not in e or kp.shape != (21, 2) or not np.isfinite(kp).all():
+            raise DatasetError(f"{p}: image entry {i} needs \"file\" and \"keypoints\" as 21 [u, v] pixel pairs")
+        if e.get("side") not in (None, "left", "right"):
+            raise DatasetError(f"{p}: image entry {i}: side must be \"left\" or \"right\"")
+    return p.parent, entries
+
+
+def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
+    """MediaPipe's keypoints and the reconstructed hand's reprojected keypoints against 2D annotations: mean and
+    median pixel errors, PCK over 0–30 px, detection rate. Unreadable images are counted, not fatal."""
+    from ..reconstruct import Reconstructor
+
+    folder, entries = load_keypoint_annotations(path)
+    rec = Reconstructor(smoothing=None, mask="none")
+    errs = {"MediaPipe keypoints": [], "reconstructed hand, reprojected": []}
+    per_image, bad, missed = [], [], 0
+    for e in tqdm(entries, desc="eval keypoints", unit="image", disable=not progress):
+        try:
+            img = _read_image(folder / e["file"])
+        except DatasetError as exc:
+            bad.append(str(exc))
+            continue
+        gt = np.asarray(e["keypoints"], np.float64)
+        vis = np.asarray(e.get("visible", [True] * 21), bool)
+        det = match_detection(rec.detector.detect(img), gt)
+        if det is None:
+            missed += 1
+            per_image.append({"file": e["file"], "detected": False})
+            continue
+        if e.get("side"):
+            det.handedness = e["side"]
+        hands = rec.solve(img, [det], e.get("intrinsics"))
+        K = _K(e.get("intrinsics"), img.shape)
+        uv = hands[0].joints_3d @ K.T
+        uv = uv[:, :2] / np.maximum(uv[:, 2:], 1e-6)
+        d_mp = np.linalg.norm(det.keypoints_2d - gt, axis=1)[vis]
+        d_re = np.linalg.norm(uv - gt, axis=1)[vis]
+        errs["MediaPipe keypoints"] += d_mp.tolist()
+        errs["reconstructed hand, reprojected"] += d_re.tolist()
+        per_image.append({"file": e["file"], "detected": True, "mediapipe_px": float(d_mp.mean()),
+                          "reprojected_px": float(d_re.mean())})
+    rec.close()
+    out = {"images": len(entries), "unreadable": bad, "detected": len(entries) - len(bad) - missed, "methods": {}}
+    for name, d in errs.items():
+        if d:
+            d = np.asarray(d)
+            out["methods"][name] = {
+                "mean_px": float(d.mean()), "median_px": float(np.median(d)),
+                "pck": {"thresholds_px": PCK_2D_THRESHOLDS_PX.tolist(),
+                        "fraction": [float((d <= t).mean()) for t in PCK_2D_THRESHOLDS_PX]}}
+    out["per_image"] = per_image
+    return out
+
+
+def _K(intrinsics, shape) -> np.ndarray:
+    from ..reconstruct import default_intrinsics
+
+    fx, fy, cx, cy = intrinsics if intrinsics else default_intrinsics(shape[1], shape[0])
+    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
+
+
+def evaluate_freihand(root: str | Path, out_dir: str | Path, model_path=None, limit: int | None = None,
+                      progress: bool = True) -> dict:
+    """FreiHAND's evaluation split (``evaluation/rgb/*.jpg``, ``evaluation_K.json``): reconstruct every image with
+    its intrinsics and write the official submission file ``pred.json`` ([xyz list, verts list], metres, camera
+    coordinates) to ``out_dir``; when the ground truth is there (``evaluation_xyz.json``, ``evaluation_verts.json``),
+    also the metrics. Images without a detected hand get the mean prediction (the format needs one per image)."""
+    from ..reconstruct import Reconstructor
+
+    root, out_dir = Path(root), Path(out_dir)
+    rgb = root / "evaluation" / "rgb"
+    if not rgb.is_dir() or not (root / "evaluation_K.json").is_file():
+        raise DatasetError(f"{root} is not FreiHAND's evaluation layout (needs evaluation/rgb/*.jpg and "
+                           "evaluation_K.json)")
+    Ks = np.asarray(_read_json(root / "evaluation_K.json", "FreiHAND intrinsics"), np.float64)
+    n = len(Ks) if limit is None else min(limit, len(Ks))
+    gt_xyz = _read_json(root / "evaluation_xyz.json", "") if (root / "evaluation_xyz.json").is_file() else None
+    gt_verts = _read_json(root / "evaluation_verts.json", "") if (root / "evaluation_verts.json").is_file() else None
+    rec = Reconstructor(smoothing=None, model_path=model_path, max_hands=1)
+    n_verts = len(rec.models["right"].data.v_template)
+    if n_verts != 778:
+        print(f"note: the hand model has {n_verts} vertices; FreiHAND's server scores MANO's 778 (pass --model with "
+              "the official MANO for a valid submission)")
+    xyz, verts, rows, missed = [None] * n, [None] * n, [], []
+    for i in tqdm(range(n), desc="eval FreiHAND", unit="image", disable=not progress):
+        try:
+            img = _read_image(rgb / f"{i:08d}.jpg")
+            K = Ks[i]
+            t = time.perf_counter()
+            hands = rec(img, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+            ms = (time.perf_counter() - t) * 1000
+        except DatasetError:
+            hands, ms = [], 0.0
+        if not hands:
+            missed.append(i)
+            continue
+        h = hands[0]
+        xyz[i], verts[i] = h.joints_3d, h.vertices
+        if gt_xyz is not None:
+            r = hand_metrics(h.joints_3d, np.asarray(gt_xyz[i], np.float64), h.vertices,
+                             np.asarray(gt_verts[i], np.float64) if gt_verts is not None else None)
+            r["timings_ms"] = {"total": ms}
+            rows.append(r)
+    rec.close()
+    done = [i for i in range(n) if xyz[i] is not None]
+    mean_xyz = np.mean([xyz[i] for i in done], 0) if done else np.zeros((21, 3))
+    mean_verts = np.mean([verts[i] for i in done], 0) if done else np.zeros((n_verts, 3))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pred = [[np.round(x if x is not None else mean_xyz, 6).tolist() for x in xyz],
+            [np.round(v if v is not None else mean_verts, 6).tolist() for v in verts]]
+    (out_dir / "pred.json").write_text(json.dumps(pred))
+    return {"images": n, "detected": len(done), "missed": missed[:50], "submission": str(out_dir / "pred.json"),
+            "has_ground_truth": gt_xyz is not None, "summary": summarise(rows) if rows else {}}
+
+
+def evaluate_recording(path: str | Path, progress: bool = True) -> dict:
+    """Re-run the live pipeline (not paced) on a recording's input frames; with recorded ground truth (synthetic
+    sources): absolute and root-relative joint errors per frame, Procrustes-aligned errors and their PCK."""
+    from ..config import LiveConfig
+    from ..live.pipeline import LivePipeline
+    from ..recording.mcap_io import recording_source
+
+    src = recording_source(path)
+    rows = []
+
+    def on_result(res):
+        gt = res.frame.ground_truth
+        for h in res.hands:
+            if gt is not None and h.handedness == gt["side"]:
+                r = hand_metrics(h.joints_3d, gt["joints"])
+                r["timings_ms"] = dict(h.timings_ms)
+                rows.append(r)
+
+    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=0), publisher=None, recorder=None,
+                        on_result=on_result, log=lambda *a: None)
+    report = pipe.run()
+    s = report.summary()
+    return {"recording": str(path), "frames": s.get("frames_out"), "errors": s.get("errors"),
+            "frames_with_truth": len(rows), "stage_ms": s.get("stage_ms"),
+            "summary": summarise(rows) if rows else {}}
