@@ -3,6 +3,8 @@ import json
 import os
 import resource
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -401,3 +403,20 @@ def test_cli_run_records_and_listen_reports_bad_sources(tmp_path):
     res = subprocess.run([sys.executable, "-m", "realhands.cli", "run", "--endpoint", "tcp://0.0.0.0:5999",
                           "--frames", "1"], capture_output=True, text=True)
     assert res.returncode == 2 and "--lan" in res.stderr
+
+
+def test_eval_recording_scores_against_the_recorded_ground_truth(session, tmp_path):
+    """`realhands eval recording`: the pipeline re-runs the recorded frames; the synthetic source's ground truth
+    (recorded on /realhands/ground_truth) scores each hand."""
+    from realhands.evaluation.datasets import evaluate_recording
+
+    path, report, _ = session
+    r = evaluate_recording(path, progress=False)
+    assert r["frames"] == 10 and r["frames_with_truth"] >= 6
+    s = r["summary"]
+    assert 0 < s["pa_mpjpe_mm"] < 40 and s["mpjpe_mm"] >= s["pa_mpjpe_mm"] and 0 < s["auc_0_50"] <= 1
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "eval", "recording", str(path), "--out",
+                          str(tmp_path / "ev")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert json.loads((tmp_path / "ev/summary.json").read_text())["frames_with_truth"] >= 6
+    assert (tmp_path / "ev/pck_recording.png").stat().st_size > 5000

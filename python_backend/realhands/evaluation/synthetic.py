@@ -53,6 +53,7 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
     detector = HandDetector(static_image_mode=True, max_num_hands=2)
     recs = {name: Reconstructor(smoothing=None, handnet_path=handnet_path, **cfg) for name, cfg in variants.items()}
     net = next((r.handnet for r in recs.values() if r.handnet is not None), None)
+    mask_from = next((n for n, r in recs.items() if r.mask_source == "handnet"), None)  # HandNet's mask, once
     rows = {name: [] for name in variants}
     mask_rows = {"HandNet": [], "GrabCut (classical fallback)": [], "HSV skin threshold": []}
     stereo_rows = {"HandNet, left view": [], "HandNet, stereo (fused, triangulated)": []}
@@ -75,7 +76,7 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
             hands = rec.solve(img, [det], intr, detect_ms=detect_ms)
             if hands:
                 rows[name].append(_rows_for(hands[0], s, K, gt_2d))
-                if masks and name == "HandNet" and hands[0].mask is not None:
+                if masks and name == mask_from and hands[0].mask is not None:
                     mask_rows["HandNet"].append(_mask_row(hands[0].mask, s, hands[0].timings_ms.get("handnet", 0.0)))
         if masks:
             gt_mask = s["mask_left"].numpy()

@@ -1,0 +1,138 @@
+"""Evaluation: metrics on hand-computed cases, matching, summaries, the annotated-keypoint and FreiHAND
+evaluations end to end (real MediaPipe on rendered images written to disk), and the report generator."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from realhands.evaluation import hand_metrics, match_detection, summarise
+from realhands.synth.errors import DatasetError
+
+
+def _hand(rng):
+    return rng.normal(0, 0.04, (21, 3)) + np.array([0.0, 0.0, 0.5])
+
+
+def test_hand_metrics_hand_computed():
+    rng = np.random.default_rng(0)
+    gt = _hand(rng)
+    shifted = gt + np.array([0.003, 0.004, 0.0])  # 5 mm everywhere: nothing after alignment, 5 mm without
+    K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+    uv = gt @ K.T
+    uv = uv[:, :2] / uv[:, 2:]
+    m = hand_metrics(shifted, gt, shifted, gt, K, uv)
+    assert m["pa_mpjpe_mm"] == pytest.approx(0, abs=1e-6) and m["pa_mpve_mm"] == pytest.approx(0, abs=1e-6)
+    assert m["mpjpe_mm"] == pytest.approx(5.0) and m["root_mm"] == pytest.approx(5.0)
+    assert m["f5"] == 1.0 and m["f15"] == 1.0
+    assert m["reproj_px"] == pytest.approx(0.005 * 500 / 0.5, rel=0.2)  # 5 mm at ~0.5 m, f = 500 px
+    # one joint 21 mm off: after alignment the error spreads, but the worst joint is still that one
+    bent = gt.copy()
+    bent[8] += [0.021, 0, 0]
+    m = hand_metrics(bent, gt)
+    assert int(np.argmax(m["per_joint_pa_mm"])) == 8 and m["mpjpe_mm"] == pytest.approx(1.0)
+    assert "pa_mpve_mm" not in m  # no vertices given
+
+
+def test_summaries_pck_auc_and_timings():
+    rows = [{"pa_mpjpe_mm": 2.0, "per_joint_pa_mm": [0.0] * 10 + [50.0] * 10, "timings_ms": {"fit": 10, "net": 2}},
+            {"pa_mpjpe_mm": 4.0, "per_joint_pa_mm": [0.0] * 20, "timings_ms": {"fit": 30, "net": 4}}]
+    s = summarise(rows)
+    assert s["hands"] == 2 and s["pa_mpjpe_mm"] == 3.0
+    assert s["pck"]["fraction"][0] == 0.75 and s["pck"]["fraction"][-1] == 1.0  # 30 of 40 at 0 mm; all by 50
+    assert s["auc_0_50"] == pytest.approx(0.75, abs=0.01)
+    assert s["timings_ms"] == {"fit": 20.0, "net": 3.0} and s["total_ms"] == 23.0
+
+
+def test_match_detection_picks_the_hand_near_the_truth():
+    class D:
+        def __init__(self, kp):
+            self.keypoints_2d = kp
+
+    gt = np.random.default_rng(1).uniform(100, 200, (21, 2))
+    near, far = D(gt + 3), D(gt + 300)
+    assert match_detection([far, near], gt) is near
+    assert match_detection([far], gt) is None and match_detection([], gt) is None
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory):
+    """Three held-out renders written as JPEG files, with their ground truth."""
+    from realhands.synth.generate import SynthConfig, SynthGenerator
+
+    out = tmp_path_factory.mktemp("renders")
+    gen = SynthGenerator(SynthConfig(rig="zedm", resolution="640x480"), seed=99)
+    samples = [gen.sample(i) for i in (0, 2, 3)]
+    for i, s in enumerate(samples):
+        cv2.imwrite(str(out / f"{i:08d}.jpg"), cv2.cvtColor(s.rgb_left, cv2.COLOR_RGB2BGR))
+    return out, samples
+
+
+def test_keypoint_folder_evaluation_and_its_errors(renders, tmp_path):
+    from realhands.evaluation.datasets import evaluate_keypoint_folder
+
+    folder, samples = renders
+    entries = [{"file": f"{i:08d}.jpg", "keypoints": s.joints2d_left.tolist(), "side": s.side,
+                "intrinsics": [float(s.K_left[0, 0]), float(s.K_left[1, 1]), float(s.K_left[0, 2]), float(s.K_left[1, 2])]}
+               for i, s in enumerate(samples)]
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    entries.append({"file": str(tmp_path / "broken.jpg"), "keypoints": samples[0].joints2d_left.tolist()})
+    ann = folder / "annotations.json"
+    ann.write_text(json.dumps({"images": entries}))
+    r = evaluate_keypoint_folder(folder, progress=False)
+    assert r["images"] == 4 and len(r["unreadable"]) == 1 and r["detected"] >= 2
+    mp = r["methods"]["MediaPipe keypoints"]
+    assert mp["median_px"] < 10 and mp["pck"]["fraction"][-1] > 0.9
+    assert r["methods"]["reconstructed hand, reprojected"]["median_px"] < 15
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"images": [{"file": "a.jpg", "keypoints": [[1, 2]] * 20}]}))
+    with pytest.raises(DatasetError, match="21 \\[u, v\\]"):
+        evaluate_keypoint_folder(bad)
+    bad.write_text("{")
+    with pytest.raises(DatasetError, match="not valid JSON"):
+        evaluate_keypoint_folder(bad)
+
+
+def test_freihand_evaluation_layout_writes_the_submission(renders, tmp_path):
+    """A FreiHAND-layout folder (our renders standing in for its images; FreiHAND itself is never in the repo):
+    pred.json has one [xyz, verts] entry per image, and the ground truth, when present, is scored."""
+    import shutil
+
+    from realhands.evaluation.datasets import evaluate_freihand
+
+    folder, samples = renders
+    root = tmp_path / "frei"
+    (root / "evaluation" / "rgb").mkdir(parents=True)
+    for i in range(len(samples)):
+        shutil.copy(folder / f"{i:08d}.jpg", root / "evaluation" / "rgb" / f"{i:08d}.jpg")
+    (root / "evaluation_K.json").write_text(json.dumps([s.K_left.tolist() for s in samples]))
+    (root / "evaluation_xyz.json").write_text(json.dumps([s.joints3d.tolist() for s in samples]))
+    (root / "evaluation_verts.json").write_text(json.dumps([s.vertices.tolist() for s in samples]))
+    r = evaluate_freihand(root, tmp_path / "out", progress=False)
+    pred = json.loads((tmp_path / "out" / "pred.json").read_text())
+    assert len(pred) == 2 and len(pred[0]) == len(samples) == len(pred[1])
+    assert np.asarray(pred[0][0]).shape == (21, 3) and np.asarray(pred[1][0]).shape == samples[0].vertices.shape
+    assert r["has_ground_truth"] and r["detected"] >= 2 and 0 < r["summary"]["pa_mpve_mm"] < 30
+    with pytest.raises(DatasetError, match="evaluation layout"):
+        evaluate_freihand(tmp_path, tmp_path / "o2")
+
+
+def test_report_generator_on_a_tiny_run(tmp_path):
+    from realhands.evaluation import evaluate_synthetic
+    from realhands.evaluation.report import plot_pck, results_markdown
+
+    variants = {"keypoint fit": {"regressor": "fit", "mask": "none"},
+                "HandNet + fit (hybrid, default)": {"regressor": "handnet", "mask": "handnet"}}
+    r = evaluate_synthetic(2, variants=variants, progress=False)
+    assert r["split"]["detected"] >= 1
+    assert set(r["variants"]) == set(variants) and r["masks"]["HandNet"]["mask_iou"] > 0.5
+    png = plot_pck(r["variants"], tmp_path / "pck.png", "tiny")
+    assert png.stat().st_size > 5000
+    recorded = {"ablations": {"note": "n", "command": "c", "rows": {"x": {"epochs": 1, "net_pa_mpve": 1.0, "f5": 0.5,
+                                                                          "f15": 0.9, "hybrid_pa_mpve": 0.5,
+                                                                          "mask_iou": 0.9}}}}
+    md = results_markdown(r, {"command": "python tools/make_results.py", "hardware": "test", "date": "today",
+                              "commit": "abc"}, {"pck": "pck.png"}, recorded)
+    for heading in ("## Table 1", "Table 2", "## Table 3", "## Table 4", "## Timing"):
+        assert heading in md
+    assert "| keypoint fit |" in md and "python tools/make_results.py" in md
