@@ -17,6 +17,14 @@ from realhands.synth.dataset import SynthOnTheFlyDataset
 SMALL = HandNetConfig(backbone="resnet18", width=0.25, input_size=64)
 
 
+def tiny_recipe(tmp_path, stages: str, train: str = ""):
+    """A recipe for the SMALL network (64 px, batch 4) with the given [[stages]] TOML."""
+    f = tmp_path / "tiny.toml"
+    f.write_text("[model]\nbackbone='resnet18'\nwidth=0.25\ninput_size=64\n[train]\nbatch_size=4\n"
+                 "val_fraction=0.25\n" + train + stages)
+    return load_recipe(str(f))
+
+
 @pytest.fixture(scope="module")
 def synth8():
     """8 synthetic samples rendered once (both hands occur)."""
@@ -139,20 +147,18 @@ def test_recipes_and_their_errors(tmp_path):
 
 
 def test_smoke_training_checkpoints_resumes_and_plots(tmp_path, synth8):
-    recipe_file = tmp_path / "smoke.toml"
-    recipe_file.write_text("[model]\nbackbone='resnet18'\nwidth=0.25\ninput_size=64\n[train]\nbatch_size=4\n"
-                           "val_fraction=0.25\n[[stages]]\nname='image'\nepochs=1\n[[stages]]\nname='finalize'\n"
-                           "epochs=2\ndecay_epochs=1\n")
+    recipe = tiny_recipe(tmp_path, "[[stages]]\nname='image'\nepochs=1\n[[stages]]\nname='finalize'\nepochs=2\n"
+                                   "decay_epochs=1\n")
     ds = HandNetDataset(synth8, size=64, augment=True)
     logs = []
-    m = train(load_recipe(str(recipe_file)), ds, tmp_path / "run", max_steps_per_epoch=2, log=logs.append)
+    m = train(recipe, ds, tmp_path / "run", max_steps_per_epoch=2, log=logs.append)
     assert {"pa_mpve_mm", "f5", "f15", "mask_iou"} <= set(m) and 0 < m["pa_mpve_mm"] < 200
     rows = [json.loads(x) for x in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in rows] == ["image", "finalize", "finalize"]
     assert (tmp_path / "run/loss.png").stat().st_size > 1000
     st = load_checkpoint(tmp_path / "run/checkpoint.pt")
     assert st["stage"] == 2  # done
-    train(load_recipe(str(recipe_file)), ds, tmp_path / "run", max_steps_per_epoch=2, log=logs.append)
+    train(recipe, ds, tmp_path / "run", max_steps_per_epoch=2, log=logs.append)
     assert any("resuming" in x for x in logs)
     assert len((tmp_path / "run/train_log.jsonl").read_text().splitlines()) == 3  # nothing trained twice
 
@@ -271,14 +277,11 @@ def test_time_budget_scales_the_stages_and_workers_load_batches(tmp_path, synth8
     s = scale_stages([Stage("image", 4, 1), Stage("finalize", 10, 4)], 0.5)
     assert [(x.epochs, x.decay_epochs) for x in s] == [(2, 1), (5, 2)]
     assert [(x.epochs, x.decay_epochs) for x in scale_stages([Stage("image", 3, 1)], 0.01)] == [(1, 1)]
-    recipe_file = tmp_path / "budget.toml"
-    recipe_file.write_text("[model]\nbackbone='resnet18'\nwidth=0.25\ninput_size=64\n[train]\nbatch_size=4\n"
-                           "val_fraction=0.25\n[[stages]]\nname='image'\nepochs=3\n[[stages]]\nname='finalize'\n"
-                           "epochs=5\ndecay_epochs=2\n")
-    ds = HandNetDataset(synth8, size=64, augment=True)
+    recipe = tiny_recipe(tmp_path, "[[stages]]\nname='image'\nepochs=3\n[[stages]]\nname='finalize'\nepochs=5\n"
+                                   "decay_epochs=2\n")
     logs = []
-    train(load_recipe(str(recipe_file)), ds, tmp_path / "run", max_steps_per_epoch=1, log=logs.append,
-          time_budget_s=1e-3, workers=2)
+    train(recipe, HandNetDataset(synth8, size=64, augment=True), tmp_path / "run", max_steps_per_epoch=1,
+          log=logs.append, time_budget_s=1e-3, workers=2)
     rows = [json.loads(x) for x in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in rows] == ["image", "finalize"]  # a budget this small leaves one epoch per stage
     assert any("time budget" in x for x in logs)
@@ -357,23 +360,20 @@ def test_fuse_views_blends_in_a_common_frame():
 
 
 def test_stereo_weights_stage_trains_only_the_fusion_layer(tmp_path, synth8):
-    recipe_file = tmp_path / "stereo.toml"
-    recipe_file.write_text("[model]\nbackbone='resnet18'\nwidth=0.25\ninput_size=64\n[train]\nbatch_size=4\n"
-                           "val_fraction=0.25\nlr=1e-2\n[[stages]]\nname='stereo_weights'\nepochs=1\n")
+    recipe = tiny_recipe(tmp_path, "[[stages]]\nname='stereo_weights'\nepochs=1\n", train="lr=1e-2\n")
     torch.manual_seed(0)
     net = HandNet(SMALL)
     init = tmp_path / "init.pt"
     torch.save({"model": net.state_dict(), "config": SMALL.to_dict(), "stereo": StereoFusion().state_dict()}, init)
-    m = train(load_recipe(str(recipe_file)), HandNetDataset(synth8, size=64), tmp_path / "run", max_steps_per_epoch=2,
-              init=init, log=lambda *_: None)
+    m = train(recipe, HandNetDataset(synth8, size=64), tmp_path / "run", max_steps_per_epoch=2, init=init,
+              log=lambda *_: None)
     assert {"pa_mpve_mm", "left_view_mm", "right_view_mm"} <= set(m)
     st = load_checkpoint(tmp_path / "run/checkpoint.pt")
     for k, v in net.state_dict().items():
         torch.testing.assert_close(st["model"][k], v)  # HandNet frozen, BatchNorm statistics included
     assert st["stereo"]["fc.bias"].abs().sum() > 0     # the fusion layer moved
     with pytest.raises(RecipeError, match="stereo samples"):
-        train(load_recipe(str(recipe_file)), synth8, tmp_path / "run2", max_steps_per_epoch=1, init=init,
-              log=lambda *_: None)
+        train(recipe, synth8, tmp_path / "run2", max_steps_per_epoch=1, init=init, log=lambda *_: None)
 
 
 def test_moving_parameters_to_the_other_camera_moves_the_mesh():
