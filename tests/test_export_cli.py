@@ -93,6 +93,12 @@ def test_config_validation(tmp_path):
     p.write_text("output_dir = 'o'\n[model]\nside = 'left'\n")
     cfg = Config.from_toml(p)
     assert cfg.model.side == "left" and str(cfg.output_dir) == "o"
+    assert cfg.live.regressor == "auto" and cfg.live.mask == "auto"  # HandNet when its weights are installed
+    p.write_text("[live]\nregressor = 'handnet-ish'\n")
+    with pytest.raises(ConfigError, match="live.regressor must be auto, handnet or fit"):
+        Config.from_toml(p)
+    p.write_text("[live]\nregressor = 'fit'\nmask = 'handnet'\n")
+    assert Config.from_toml(p).live.regressor == "fit"
 
 
 def test_demo_writes_renders_and_meshes(tmp_path):

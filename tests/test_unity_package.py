@@ -88,15 +88,17 @@ def test_live_csharp_subscriber_receives_the_python_publisher(built, tmp_path):
     out, paths = built
     port = _port()
     cfg = tmp_path / "live.toml"
-    cfg.write_text("[live]\nrealtime = false\n")  # every frame published: the count does not depend on CPU load
+    # every frame published: the count does not depend on CPU load; the generous timeouts cover the backend's start
+    # (it renders the synthetic sequence first: ~20 s here, minutes on a loaded machine)
+    cfg.write_text("[live]\nrealtime = false\n")
     backend = subprocess.Popen(
         [sys.executable, "-m", "realhands.cli", "--config", str(cfg), "run", "--endpoint", f"tcp://127.0.0.1:{port}",
-         "--synthetic-frames", "160", "--duration", "120"],
+         "--synthetic-frames", "120", "--duration", "240"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     report = tmp_path / "probe.json"
     try:
         probe = subprocess.run(["mono", str(paths["probe"]), "--endpoint", f"tcp://127.0.0.1:{port}", "--frames", "100",
-                                "--timeout", "120", "--json", str(report)], capture_output=True, text=True, timeout=180)
+                                "--timeout", "240", "--json", str(report)], capture_output=True, text=True, timeout=300)
     finally:
         backend.terminate()
         try:

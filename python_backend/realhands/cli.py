@@ -264,7 +264,7 @@ def cmd_reconstruct(args) -> int:
 def _live_config(args) -> Config:
     cfg = _config(args)
     live, stream = cfg.live, cfg.stream
-    for name in ("stereo", "refine_iterations", "mask", "texture_size"):
+    for name in ("stereo", "refine_iterations", "mask", "regressor", "texture_size"):
         v = getattr(args, name, None)
         if v is not None:
             setattr(live, name, v)
@@ -502,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--mono", action="store_true", help="use only the left view of a stereo source")
         sp.add_argument("--refine-iterations", type=int, help="silhouette refinement steps (needs --mask)")
         sp.add_argument("--mask", choices=["auto", "handnet", "none", "grabcut", "hsv"], help="mask for refinement")
+        sp.add_argument("--regressor", choices=["auto", "handnet", "fit"],
+                        help="auto: HandNet + a short fit when a hand appears (default); fit: the keypoint fit alone")
         sp.add_argument("--texture-size", type=int, help="texture atlas side (0: no texture; default 256)")
         sp.add_argument("--model", help="MANO-format model file or folder")
 

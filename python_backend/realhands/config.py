@@ -20,6 +20,7 @@ Example ``realhands.toml``::
     stereo = true        # use the second view when the source has one
     refine_iterations = 0
     mask = "auto"        # mask for refinement: auto (HandNet's when installed) | handnet | none | grabcut | hsv
+    regressor = "auto"   # auto (HandNet + short fit when installed) | handnet | fit (the keypoint fit alone)
     texture_size = 256   # 0: no texture
     texture_hz = 2.0     # texture messages per second per hand, at most
     send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
@@ -67,6 +68,7 @@ class LiveConfig:
     stereo: bool = True
     refine_iterations: int = 0
     mask: str = "auto"
+    regressor: str = "auto"
     texture_size: int = 256
     texture_hz: float = 2.0
     send_offsets: bool = True
@@ -75,6 +77,8 @@ class LiveConfig:
     def __post_init__(self):
         if self.mask not in ("auto", "handnet", "none", "grabcut", "hsv"):
             raise ConfigError(f"live.mask must be auto, handnet, none, grabcut or hsv, got {self.mask!r}")
+        if self.regressor not in ("auto", "handnet", "fit"):
+            raise ConfigError(f"live.regressor must be auto, handnet or fit, got {self.regressor!r}")
         if self.refine_iterations < 0 or self.texture_size < 0 or self.texture_hz <= 0:
             raise ConfigError("live.refine_iterations and live.texture_size must be >= 0, live.texture_hz > 0")
         if self.refine_iterations and self.mask == "none":

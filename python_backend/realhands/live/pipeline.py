@@ -124,7 +124,7 @@ class LivePipeline:
                  model_path=None, on_result=None, log=print):
         self.source, self.cfg = source, config or LiveConfig()
         self.publisher, self.recorder, self.on_result, self.log = publisher, recorder, on_result, log
-        self.rec = Reconstructor(video=True, mask=self.cfg.mask, model_path=model_path,
+        self.rec = Reconstructor(video=True, mask=self.cfg.mask, regressor=self.cfg.regressor, model_path=model_path,
                                  refine_iterations=self.cfg.refine_iterations, texture_size=self.cfg.texture_size)
         self.rec.warm_up()  # one-off costs (MediaPipe graph, UV atlases) before the first frame, not during it
         self.stop_event = threading.Event()
