@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 
 from ..perception.crop import crop_affine, crop_box, invert_affine, keypoint_heatmaps
 from .data import F_X, M_Y
+from .handnet import StereoFusion, fuse_views
 from .runtime import OnnxHandNet
 
 #: the shipped CPU model, when present
@@ -113,11 +114,12 @@ class HandNetRegressor:
         self.net = OnnxHandNet(onnx_path, device=device)
         self.size = int(self.net.config.get("input_size", 224))
         self.margin = 1.6
-        self.stereo_w, self.stereo_b = np.zeros((48, 1024)), np.zeros(48)  # StereoFusion's start: the average
+        self.stereo = StereoFusion().eval()  # its start: the plain average
         sp = stereo_weights_path(onnx_path)
         if sp.is_file():
-            with np.load(sp) as z:
-                self.stereo_w, self.stereo_b = z["weight"].astype(np.float64), z["bias"].astype(np.float64)
+            with np.load(sp) as z, torch.no_grad():
+                self.stereo.fc.weight.copy_(torch.from_numpy(z["weight"]))
+                self.stereo.fc.bias.copy_(torch.from_numpy(z["bias"]))
 
     @classmethod
     def default(cls) -> "HandNetRegressor | None":
@@ -173,19 +175,16 @@ class HandNetRegressor:
         flip = F_X if left else np.eye(3)                    # camera -> crop rotation of these unrotated crops
         R_rl, t_rl = np.asarray(T_right_from_left, np.float64)[:3, :3], np.asarray(T_right_from_left, np.float64)[:3, 3]
         A = flip @ R_rl @ flip.T                             # left crop frame -> right crop frame
-        feat = np.concatenate([out["features"][0], out["features"][1]])
-        w = 1.0 / (1.0 + np.exp(-(self.stereo_w @ feat + self.stereo_b)))
-        pl, pr = out["pose"][0].astype(np.float64), out["pose"][1].astype(np.float64)
-        R_r = Rotation.from_rotvec(pr[:3]).as_matrix()
-        R_l = A @ Rotation.from_rotvec(pl[:3]).as_matrix()
-        delta = Rotation.from_matrix(R_r.T @ R_l).as_rotvec()
-        orient = Rotation.from_matrix(R_r @ Rotation.from_rotvec((1 - w[:3]) * delta).as_matrix()).as_rotvec()
-        pose = np.concatenate([orient, w[3:] * pr[3:] + (1 - w[3:]) * pl[3:]])
-        betas = (out["shape"][0] + out["shape"][1]) / 2
+        views_out = [{k: torch.as_tensor(np.asarray(out[k][i:i + 1]), dtype=torch.float32)
+                      for k in ("features", "pose", "shape")} for i in (0, 1)]
+        with torch.no_grad():  # the same fusion the stereo-weights stage trained
+            fused = fuse_views(self.stereo, views_out[0], views_out[1], torch.as_tensor(A, dtype=torch.float32)[None])
+        pose = fused["pose"][0].numpy().astype(np.float64)
+        betas = fused["shape"][0].numpy().astype(np.float64)
         model = hand_model or HandModel(side=side, flat_hand_mean=True)
         # back into the left crop frame, placed by the left view; then the depth from triangulated keypoints
         pose_l = pose.copy()
-        pose_l[:3] = Rotation.from_matrix(A.T @ Rotation.from_rotvec(orient).as_matrix()).as_rotvec()
+        pose_l[:3] = Rotation.from_matrix(A.T @ Rotation.from_rotvec(pose[:3]).as_matrix()).as_rotvec()
         kl, kr = (np.asarray(k, np.float64) for k in keypoints_2d)
         params = crop_to_camera(pose_l, betas, out["cam"][0], views[0][2], views[0][4], left, K_left, model, kl[0])
         X = triangulate(kl, kr, K_left, K_right, R_rl, t_rl)
