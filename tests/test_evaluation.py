@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from realhands.camera import Camera
 from realhands.evaluation import hand_metrics, match_detection, summarise
-from realhands.synth.errors import DatasetError
+from realhands.errors import DatasetError
 
 
 def _hand(rng):
@@ -18,10 +19,8 @@ def test_hand_metrics_hand_computed():
     rng = np.random.default_rng(0)
     gt = _hand(rng)
     shifted = gt + np.array([0.003, 0.004, 0.0])  # 5 mm everywhere: nothing after alignment, 5 mm without
-    K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
-    uv = gt @ K.T
-    uv = uv[:, :2] / uv[:, 2:]
-    m = hand_metrics(shifted, gt, shifted, gt, K, uv)
+    camera = Camera(500.0, 500.0, 320.0, 240.0)
+    m = hand_metrics(shifted, gt, shifted, gt, camera, camera.project(gt))
     assert m["pa_mpjpe_mm"] == pytest.approx(0, abs=1e-6) and m["pa_mpve_mm"] == pytest.approx(0, abs=1e-6)
     assert m["mpjpe_mm"] == pytest.approx(5.0) and m["root_mm"] == pytest.approx(5.0)
     assert m["f5"] == 1.0 and m["f15"] == 1.0
@@ -73,7 +72,7 @@ def test_keypoint_folder_evaluation_and_its_errors(renders, tmp_path):
 
     folder, samples = renders
     entries = [{"file": f"{i:08d}.jpg", "keypoints": s.joints2d_left.tolist(), "side": s.side,
-                "intrinsics": [float(s.K_left[0, 0]), float(s.K_left[1, 1]), float(s.K_left[0, 2]), float(s.K_left[1, 2])]}
+                "intrinsics": list(s.camera.intrinsics)}
                for i, s in enumerate(samples)]
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
     entries.append({"file": str(tmp_path / "broken.jpg"), "keypoints": samples[0].joints2d_left.tolist()})

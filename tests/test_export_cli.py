@@ -95,7 +95,10 @@ def test_config_validation(tmp_path):
     assert cfg.model.side == "left" and str(cfg.output_dir) == "o"
     assert cfg.live.regressor == "auto" and cfg.live.mask == "auto"  # HandNet when its weights are installed
     p.write_text("[live]\nregressor = 'handnet-ish'\n")
-    with pytest.raises(ConfigError, match="live.regressor must be auto, handnet or fit"):
+    with pytest.raises(ConfigError, match=r"\[live\] regressor must be 'auto', 'handnet', 'net' or 'fit'"):
+        Config.from_toml(p)
+    p.write_text("[reconstruct]\nmask = 'none'\nrefine_iterations = 2\n")  # the same rules in every section
+    with pytest.raises(ConfigError, match=r"\[reconstruct\] refinement needs a mask"):
         Config.from_toml(p)
     p.write_text("[live]\nregressor = 'fit'\nmask = 'handnet'\n")
     assert Config.from_toml(p).live.regressor == "fit"

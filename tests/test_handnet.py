@@ -12,7 +12,7 @@ from realhands.net.backbones import load_torchvision_resnet, resnet_stages
 from realhands.net.data import Augment, HandNetDataset, make_sample
 from realhands.net.losses import mano_loss
 from realhands.net.train import STAGES, set_trainable, train_mode
-from realhands.synth.dataset import SynthOnTheFlyDataset
+from realhands.synth.dataset import SynthOnTheFlyDataset, sample_pair
 
 SMALL = HandNetConfig(backbone="resnet18", width=0.25, input_size=64)
 
@@ -213,19 +213,19 @@ def test_crop_estimates_map_back_to_camera_space(synth8):
         M = crop_affine(centre, side_px, 0.0, 160)
         if s["side"] == "left":
             M = np.array([[-1.0, 0, 160], [0, 1, 0]]) @ np.vstack([M, [0, 0, 1]])
-        K = s["K_left"].numpy().astype(np.float64)
+        camera = sample_pair(s).left
         p = crop_to_camera(d["pose"].numpy(), d["shape"].numpy(), d["cam"].numpy(), M, side_px, s["side"] == "left",
-                           K, models[s["side"]], wrist_px=kp[0])
+                           camera, models[s["side"]], wrist_px=kp[0])
         kp3 = models[s["side"]].keypoints(*(torch.as_tensor(p[k][None], dtype=torch.float32)
                                             for k in ("global_orient", "hand_pose", "betas", "transl")))[0].numpy()
         gt = s["joints3d"].numpy()
         rel = np.linalg.norm((kp3 - kp3[:1]) - (gt - gt[:1]), axis=1).max()
         assert rel < 2e-3, rel                                     # pose and shape come back exactly
         assert abs(kp3[0, 2] - gt[0, 2]) < 0.12 * gt[0, 2]          # depth from the hand's size, within 12 %
-        uv = kp3[0] @ K.T
-        assert np.linalg.norm(uv[:2] / uv[2] - kp[0]) < 0.5         # the wrist lands on its keypoint (px)
+        uv = camera.project(kp3[:1])[0]
+        assert np.linalg.norm(uv - kp[0]) < 0.5                     # the wrist lands on its keypoint (px)
         p_t = crop_to_camera(d["pose"].numpy(), d["shape"].numpy(), d["cam"].numpy(), M, side_px,
-                             s["side"] == "left", K, models[s["side"]])  # from the camera's t alone
+                             s["side"] == "left", camera, models[s["side"]])  # from the camera's t alone
         assert np.linalg.norm(p_t["transl"] - p["transl"]) < 0.1 * gt[0, 2]
 
 
@@ -234,7 +234,7 @@ def test_freihand_layout_loads_and_feeds_training(tmp_path):
     import cv2
 
     from realhands.net.freihand import FreiHANDDataset
-    from realhands.synth.errors import DatasetError
+    from realhands.errors import DatasetError
 
     with pytest.raises(DatasetError, match="not a FreiHAND folder"):
         FreiHANDDataset(tmp_path)
@@ -305,7 +305,7 @@ def test_shipped_model_beats_the_mean_pose_on_held_out_renders():
         m = models[s["side"]]
         img = np.rint(s["rgb_left"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
         kp = s["joints2d_left"].numpy() + rng.normal(0, 2.5, (21, 2))
-        est = reg.predict(img, kp, s["side"], s["K_left"].numpy().astype(np.float64), m)
+        est = reg.predict(img, kp, s["side"], sample_pair(s).left, m)
 
         def verts(p):
             with torch.no_grad():
@@ -408,9 +408,9 @@ def test_shipped_model_in_stereo_places_the_hand_by_triangulation():
         m = HandModel(side=s["side"], flat_hand_mean=True)
         imgs = [np.rint(s[f"rgb_{v}"].permute(1, 2, 0).numpy() * 255).astype(np.uint8) for v in ("left", "right")]
         kps = [s[f"joints2d_{v}"].numpy() for v in ("left", "right")]
-        K_l, K_r = s["K_left"].numpy().astype(np.float64), s["K_right"].numpy().astype(np.float64)
-        ests = {"stereo": reg.predict_stereo(imgs, kps, s["side"], K_l, K_r, s["T_right_from_left"].numpy()),
-                "mono": reg.predict(imgs[0], kps[0], s["side"], K_l, m)}
+        pair = sample_pair(s)
+        ests = {"stereo": reg.predict_stereo(imgs, kps, s["side"], pair),
+                "mono": reg.predict(imgs[0], kps[0], s["side"], pair.left, m)}
         for name, e in ests.items():
             t = {k: torch.as_tensor(np.asarray(v, np.float32)[None]) for k, v in e.params.items()}
             with torch.no_grad():

@@ -8,7 +8,7 @@ from realhands.model import HandModel, mirror_model
 from realhands.model import quality
 from realhands.model.anatomy import (anatomical_to_axis_angle, axis_angle_to_anatomical, clamp_hand_pose,
                                      limit_violation)
-from realhands.model.io import MIRROR
+from realhands.conventions import MODEL_MIRROR as MIRROR
 from realhands.model.parity import smplx_parity
 
 TOL = 1e-6  # metres

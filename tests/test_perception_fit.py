@@ -84,8 +84,7 @@ def test_reconstruct_on_renders_left_and_right(renders):
     rec = Reconstructor(mask="grabcut")
     found, depth_err = 0, []
     for s in renders:
-        K = s.K_left
-        hands = rec(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+        hands = rec(s.rgb_left, s.camera)
         if not hands:
             continue
         found += 1
@@ -223,20 +222,19 @@ def test_reconstruct_with_a_handnet_model_runs_the_hybrid(renders, tmp_path):
 
     torch.manual_seed(0)
     path = export_onnx(HandNet(HandNetConfig(width=0.25, input_size=96)), tmp_path / "h.onnx")
-    rec = Reconstructor(regressor="handnet", handnet_path=path, mask="handnet", refine_iterations=1)
+    rec = Reconstructor(regressor="handnet", handnet=str(path), mask="handnet", refine_iterations=1)
     s = renders[0]
-    K = s.K_left
-    hands = rec(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+    hands = rec(s.rgb_left, s.camera)
     assert hands and {"handnet", "fit", "refine"} <= set(hands[0].timings_ms)
     assert hands[0].mask.shape == s.label_left.shape
     assert np.median(np.linalg.norm(hands[0].keypoints_2d - s.joints2d_left, axis=1)) < 15
     # the shipped weights: "auto" picks HandNet and its mask; the hybrid lands on the rendered hand
     auto = Reconstructor(refine_iterations=0)
-    assert auto.handnet is not None and auto.use_handnet_pose and auto.mask_source == "handnet"
-    hands = auto(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+    assert auto.handnet is not None and auto.regressor == "handnet" and auto.mask_source == "handnet"
+    hands = auto(s.rgb_left, s.camera)
     assert hands and "handnet" in hands[0].timings_ms
     assert np.median(np.linalg.norm(hands[0].keypoints_2d - s.joints2d_left, axis=1)) < 12
     from realhands.metrics import silhouette_iou
     assert silhouette_iou(hands[0].mask, s.label_left == 1) > 0.7
     with pytest.raises(RuntimeError, match="no HandNet ONNX model"):
-        Reconstructor(regressor="handnet", handnet_path=tmp_path / "missing.onnx")
+        Reconstructor(regressor="handnet", handnet=str(tmp_path / "missing.onnx"))

@@ -2,12 +2,14 @@
 import numpy as np
 import torch
 
+from realhands.camera import Camera
 from realhands.metrics import silhouette_iou
 from realhands.model import HandModel
 from realhands.refine.silhouette import RefineConfig, SilhouetteRefiner, hand_faces
 from realhands.render.rasterize import rasterize
 
-K = np.array([[450.0, 0, 160], [0, 450, 120], [0, 0, 1]])
+CAM = Camera(450.0, 450.0, 160.0, 120.0, 320, 240)
+K = CAM.K
 
 
 def _scene():
@@ -28,7 +30,7 @@ def _iou(m, verts, mask):
 def test_every_offset_moves():
     m, truth, mask = _scene()
     start = dict(truth, transl=truth["transl"] + [[0.004, -0.003, 0.0]])
-    r = SilhouetteRefiner(m, RefineConfig(iterations=2)).refine(start, [mask], [K])
+    r = SilhouetteRefiner(m, RefineConfig(iterations=2)).refine(start, [mask], [CAM])
     assert not r.diverged
     for k in ("global_orient", "hand_pose", "betas", "transl"):
         assert np.abs(r.params[k].numpy() - start[k]).max() > 0, k
@@ -38,7 +40,7 @@ def test_every_offset_moves():
 def test_divergence_returns_the_unrefined_hand_flagged():
     m, truth, mask = _scene()
     start = dict(truth, transl=truth["transl"] + [[0.01, 0.0, 0.0]])
-    r = SilhouetteRefiner(m, RefineConfig(iterations=5, lr=50.0)).refine(start, [mask], [K])
+    r = SilhouetteRefiner(m, RefineConfig(iterations=5, lr=50.0)).refine(start, [mask], [CAM])
     assert r.diverged
     base = m(**{k: torch.as_tensor(v, dtype=torch.float32) for k, v in start.items()}).vertices
     torch.testing.assert_close(r.vertices, base)
@@ -49,7 +51,7 @@ def test_refinement_pulls_a_displaced_hand_onto_its_silhouette():
     m, truth, mask = _scene()
     start = dict(truth, transl=truth["transl"] + [[0.006, -0.004, 0.0]])
     base = m(**{k: torch.as_tensor(v, dtype=torch.float32) for k, v in start.items()}).vertices
-    r = SilhouetteRefiner(m, RefineConfig(iterations=15)).refine(start, [mask], [K])
+    r = SilhouetteRefiner(m, RefineConfig(iterations=15)).refine(start, [mask], [CAM])
     assert not r.diverged
     assert _iou(m, r.vertices, mask) > _iou(m, base, mask) + 0.02
 
@@ -62,5 +64,5 @@ def test_stereo_views():
     v_right = m(**t).vertices + torch.tensor([-0.063, 0.0, 0.0])
     mask_r = rasterize(v_right, hand_faces(m), torch.as_tensor(K, dtype=torch.float32)[None], 240, 320).mask[0].numpy()
     start = dict(truth, transl=truth["transl"] + [[0.005, 0.0, 0.0]])
-    r = SilhouetteRefiner(m, RefineConfig(iterations=10)).refine(start, [mask, mask_r], [K, K], [np.eye(4), T])
+    r = SilhouetteRefiner(m, RefineConfig(iterations=10)).refine(start, [mask, mask_r], [CAM, CAM], [np.eye(4), T])
     assert not r.diverged and r.losses[-1] < r.losses[0]

@@ -3,6 +3,7 @@ of nvdiffrast with the soft rasteriser."""
 import pytest
 import torch
 
+from realhands.camera import clip_coordinates
 from realhands.model import HandModel
 from realhands.render import nvdiff
 from realhands.render.rasterize import rasterize
@@ -50,7 +51,7 @@ def test_clip_coordinates_put_vertices_on_their_opencv_pixels():
     """nvdiffrast maps clip (x/w, y/w) in [-1,1] to pixel coordinates (x/w+1)/2*W, row (y/w+1)/2*H; that must be
     the pinhole projection K·X/Z that the soft rasteriser and the rest of the code use."""
     v, _, K = _hand()
-    clip = nvdiff.clip_coordinates(v, K, 96, 128)
+    clip = clip_coordinates(v, K, 96, 128)
     ndc = clip[..., :3] / clip[..., 3:]
     pix = torch.stack([(ndc[..., 0] + 1) / 2 * 128, (ndc[..., 1] + 1) / 2 * 96], -1)
     proj = (v / v[..., 2:]) @ K[0].T

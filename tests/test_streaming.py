@@ -242,9 +242,10 @@ def test_curve_encryption_admits_only_holders_of_the_server_key(hand, tmp_path):
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     """A short recorded live session on the synthetic stereo source, with a subscriber on a real socket."""
-    from realhands.capture import SyntheticSource
+    from realhands.live.sources import SyntheticSource
     from realhands.live import LivePipeline
-    from realhands.recording import Recorder
+    from realhands.camera import calibration_to_json
+    from realhands.recording import Recorder, RecordingSink
 
     out = tmp_path_factory.mktemp("session")
     ep = f"tcp://127.0.0.1:{_port()}"
@@ -252,9 +253,8 @@ def session(tmp_path_factory):
     sub = HandSubscriber(ep)
     time.sleep(0.3)
     src = SyntheticSource(num_frames=10, resolution="320x240", stereo=True)
-    rec = Recorder(out / "s.mcap", {"source": src.name, "calibration": {
-        "K_left": src.samples[0].K_left.tolist(), "K_right": src.samples[0].K_right.tolist(),
-        "T_right_from_left": src.samples[0].T_right_from_left.tolist(), "size": [320, 240]}}, chunk_size=32 * 1024)
+    rec = RecordingSink(Recorder(out / "s.mcap", {"source": src.name, "calibration": calibration_to_json(src.cameras)},
+                                 chunk_size=32 * 1024))
     pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=128), publisher=pub, recorder=rec)
     report = pipe.run()
     pipe.close()
@@ -346,17 +346,17 @@ def test_zed_factory_file_and_opencv_yaml_calibrations(tmp_path):
         "[LEFT_CAM_HD]\nfx=700.1\nfy=700.2\ncx=640.5\ncy=360.5\nk1=-0.17\n\n[RIGHT_CAM_HD]\nfx=699.0\nfy=699.1\n"
         "cx=641.0\ncy=359.0\n\n[STEREO]\nBaseline=63.0\nTY=0.1\nTZ=-0.2\nCV_HD=0.001\nRX_HD=0.002\nRZ_HD=-0.001\n")
     cal = load_calibration(tmp_path / "SN123.conf", width=1280)
-    assert cal.size == (1280, 720) and cal.K_left[0, 0] == pytest.approx(700.1)
+    assert cal.size == (1280, 720) and cal.left.fx == pytest.approx(700.1)
     right_centre = -cal.T_right_from_left[:3, :3].T @ cal.T_right_from_left[:3, 3]
     assert right_centre == pytest.approx([0.063, 0.0001, -0.0002], abs=1e-9)
     fs = cv2.FileStorage(str(tmp_path / "s.yaml"), cv2.FILE_STORAGE_WRITE)
-    for k, v in {"K1": cal.K_left, "K2": cal.K_right, "R": np.eye(3), "T": np.array([[-0.12], [0], [0]])}.items():
+    for k, v in {"K1": cal.left.K, "K2": cal.right.K, "R": np.eye(3), "T": np.array([[-0.12], [0], [0]])}.items():
         fs.write(k, v)
     fs.write("image_width", 1280)
     fs.write("image_height", 720)
     fs.release()
     y = load_calibration(tmp_path / "s.yaml")
-    assert y.T_right_from_left[0, 3] == pytest.approx(-0.12) and y.scaled(640, 360).K_left[0, 0] == pytest.approx(350.05)
+    assert y.T_right_from_left[0, 3] == pytest.approx(-0.12) and y.resized(640, 360).left.fx == pytest.approx(350.05)
     (tmp_path / "bad.conf").write_text("[LEFT_CAM_HD]\nfx=1\n")
     with pytest.raises(CalibrationError, match="is missing"):
         load_calibration(tmp_path / "bad.conf")

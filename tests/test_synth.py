@@ -10,7 +10,7 @@ import torch
 
 from realhands.render.rasterize import rasterize
 from realhands.synth.dataset import SynthOnTheFlyDataset, SynthShardDataset, shard_name, synthesize
-from realhands.synth.errors import DatasetError
+from realhands.errors import DatasetError
 from realhands.synth.generate import SynthConfig, SynthGenerator
 from realhands.synth.rig import make_rig, parse_resolution
 from realhands.synth.sequence import smoothness
@@ -90,7 +90,7 @@ def test_projected_joints_fall_inside_the_mask(gen):
 def test_stereo_disparity_matches_focal_times_baseline_over_depth(gen):
     s = gen.sample(1)
     disparity = s.joints2d_left[:, 0] - s.joints2d_right[:, 0]
-    expected = s.K_left[0, 0] * -s.T_right_from_left[0, 3] / s.joints3d[:, 2]
+    expected = s.camera.fx * s.pair.baseline / s.joints3d[:, 2]
     np.testing.assert_allclose(disparity, expected, rtol=1e-4)
     np.testing.assert_allclose(s.joints2d_left[:, 1], s.joints2d_right[:, 1], atol=1e-3)  # rectified rows
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from realhands.camera import Camera
 from realhands.model import HandModel
 from realhands.model.io import load_model_data
 from realhands.render.rasterize import rasterize
@@ -20,7 +21,8 @@ def scene():
     R = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     v = (m().vertices[0] @ R.T + torch.tensor([0.0, 0.02, 0.35])).float()
     faces = torch.as_tensor(data.faces)
-    K = torch.tensor([[420.0, 0, 128], [0, 420, 128], [0, 0, 1]])
+    camera = Camera(420.0, 420.0, 128.0, 128.0, 256, 256)
+    K = camera.K_tensor(torch.float32)
     atlas = UVAtlas.for_model(data, SIZE)
     rng = np.random.default_rng(0)
     coarse = rng.uniform(0.1, 0.9, (8, 8, 3))
@@ -34,7 +36,7 @@ def scene():
     row = torch.clamp(((1 - uv[:, 1]) * SIZE).long(), 0, SIZE - 1)
     image = np.zeros((256, 256, 3), np.uint8)
     image[hit.numpy()] = (truth[row, col] * 255 + 0.5).astype(np.uint8)
-    return data, v, faces, K, atlas, truth, image, hit.numpy()
+    return data, v, faces, camera, atlas, truth, image, hit.numpy()
 
 
 def test_a_known_texture_is_recovered_where_it_is_visible(scene):

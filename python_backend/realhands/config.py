@@ -1,4 +1,6 @@
-"""The one configuration object of RealHands, loadable from a TOML file and overridable from the command line.
+"""The one configuration object of RealHands, loadable from a TOML file and overridable from the command line, and
+every choice the pipeline offers, defined once: the API (``Reconstructor``), the config file and the command line
+all read the lists and defaults below.
 
 Example ``realhands.toml``::
 
@@ -8,6 +10,13 @@ Example ``realhands.toml``::
     path = "~/mano"      # a MANO_RIGHT.pkl/.npz file or a folder holding them; default: see realhands.model.io
     side = "right"
 
+    [reconstruct]        # realhands reconstruct (images, folders, videos) and the Python API
+    regressor = "auto"   # auto (HandNet + short fit when installed) | handnet | net (HandNet alone) | fit
+    mask = "auto"        # auto | handnet | grabcut | hsv | none (see ReconstructConfig.mask_source)
+    refine_iterations = 0
+    max_hands = 2
+    smoothing_hz = 1.5   # video: One Euro minimum cut-off (0: no smoothing); smoothing_beta = 0.3
+
     [stream]
     endpoint = "tcp://127.0.0.1:5555"
     lan = false          # true: bind beyond loopback, admit only `allow`
@@ -15,12 +24,12 @@ Example ``realhands.toml``::
     curve_secret_key = ""  # a zmq.auth .key_secret file: CURVE encryption (LAN mode)
     curve_clients = ""   # folder of admitted clients' .key files (empty: any client that knows the server key)
 
-    [live]
+    [live]               # the live process; takes every [reconstruct] key too (its own values)
     source = "synthetic" # synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | RECORDING.mcap
     stereo = true        # use the second view when the source has one
     refine_iterations = 0
-    mask = "auto"        # mask for refinement: auto (HandNet's when installed) | handnet | none | grabcut | hsv
-    regressor = "auto"   # auto (HandNet + short fit when installed) | handnet | fit (the keypoint fit alone)
+    mask = "auto"
+    regressor = "auto"
     texture_size = 256   # 0: no texture
     texture_hz = 2.0     # texture messages per second per hand, at most
     send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
@@ -31,9 +40,28 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .conventions import SIDES
+from .errors import ConfigError
 
-class ConfigError(ValueError):
-    """A configuration file or value is wrong; the message says which and how to fix it."""
+#: Where the hand's silhouette comes from (refinement, texture): "auto" (see ReconstructConfig.mask_source),
+#: "handnet" (the network's mask), "grabcut" (keypoint-seeded GrabCut), "hsv" (a skin threshold), "none".
+MASK_SOURCES = ("auto", "handnet", "grabcut", "hsv", "none")
+#: How a hand's MANO parameters are found: "auto" (HandNet when its weights are installed, else "fit"), "handnet"
+#: (HandNet's estimate refined by a short keypoint fit: the hybrid), "net" (HandNet's estimate as it is, for
+#: evaluation), "fit" (the keypoint fit alone).
+REGRESSORS = ("auto", "handnet", "net", "fit")
+#: What `realhands reconstruct`, folder and video sources read as images and as videos (lower-case suffixes).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+#: Texture atlas side of `realhands reconstruct --texture` (the live stream's is LiveConfig.texture_size).
+BATCH_TEXTURE_SIZE = 512
+
+
+def check_choice(name: str, value, choices: tuple) -> str:
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
+        raise ConfigError(f"{name} must be {options}, got {value!r}")
+    return value
 
 
 @dataclass
@@ -42,8 +70,69 @@ class ModelConfig:
     side: str = "right"  # handedness used when a command works on one hand
 
     def __post_init__(self):
-        if self.side not in ("right", "left"):
-            raise ConfigError(f"model.side must be 'right' or 'left', got {self.side!r}")
+        check_choice("side", self.side, SIDES)
+
+
+@dataclass
+class ReconstructConfig:
+    """The choices of ``realhands.Reconstructor`` (the stages: detect -> estimate -> fit -> smooth -> mask -> refine
+    -> texture). ``Reconstructor(**kwargs)`` takes these fields as keyword arguments."""
+
+    regressor: str = "auto"
+    mask: str = "auto"
+    refine_iterations: int = 0  # silhouette refinement steps against the mask (0: off; docs/refinement.md)
+    texture_size: int = 0  # side of each hand's fused UV texture atlas in texels (0: off)
+    texture_alpha: float = 0.2  # exponential smoothing factor of the texture over frames
+    max_hands: int = 2
+    smoothing_hz: float = 1.5  # video: One Euro filter minimum cut-off (Hz); 0 turns smoothing off
+    smoothing_beta: float = 0.3  # video: how fast the cut-off rises with speed
+    handnet: str = ""  # a HandNet ONNX file; "" is the shipped realhands/assets/handnet_cpu.onnx
+    mirrored: bool = False  # images are mirrored (selfie view): MediaPipe's handedness is then taken as it is
+
+    def __post_init__(self):
+        check_choice("mask", self.mask, MASK_SOURCES)
+        check_choice("regressor", self.regressor, REGRESSORS)
+        for name in ("refine_iterations", "texture_size", "max_hands"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == "max_hands" else 0):
+                raise ConfigError(f"{name} must be a whole number >= {1 if name == 'max_hands' else 0}, got {v!r}")
+        if not 0 < self.texture_alpha <= 1:
+            raise ConfigError(f"texture_alpha must be in (0, 1], got {self.texture_alpha!r}")
+        if self.smoothing_hz < 0 or self.smoothing_beta < 0:
+            raise ConfigError("smoothing_hz and smoothing_beta must be >= 0 (smoothing_hz = 0: no smoothing)")
+        if self.refine_iterations and self.mask == "none":
+            raise ConfigError("refinement needs a mask: set mask to auto, handnet, grabcut or hsv (--mask)")
+
+    @property
+    def smoothing(self) -> tuple[float, float] | None:
+        """One Euro (min_cutoff Hz, beta) in video mode, or None."""
+        return (self.smoothing_hz, self.smoothing_beta) if self.smoothing_hz > 0 else None
+
+    def wants_handnet(self) -> bool:
+        """Whether HandNet is to be loaded: for the pose unless the fit alone is asked for, and for the mask."""
+        return self.regressor != "fit" or self.mask in ("auto", "handnet")
+
+    def regressor_used(self, handnet_available: bool) -> str:
+        """What "auto" means: "handnet" (the hybrid) when HandNet's weights are installed, else "fit"."""
+        if self.regressor == "auto":
+            return "handnet" if handnet_available else "fit"
+        if self.regressor in ("handnet", "net") and not handnet_available:
+            raise ConfigError("no HandNet weights are installed (realhands/assets/handnet_cpu.onnx): give a model "
+                              "(handnet = PATH; realhands train, then realhands export-onnx), or use regressor 'fit'")
+        return self.regressor
+
+    def mask_source(self, handnet_available: bool) -> str:
+        """The mask policy, for every caller: "auto" is HandNet's mask when its weights are installed (it comes with
+        its estimate at no extra cost); without them GrabCut when refinement needs a silhouette, else none (the
+        texture then keeps the texels that pass its depth test; GrabCut's ~300 ms would stall a live stream)."""
+        if self.mask == "handnet" and not handnet_available:
+            raise ConfigError("mask 'handnet' needs HandNet's weights (realhands/assets/handnet_cpu.onnx or handnet = "
+                              "PATH); use grabcut or hsv")
+        if self.mask != "auto":
+            return self.mask
+        if handnet_available:
+            return "handnet"
+        return "grabcut" if self.refine_iterations else "none"
 
 
 @dataclass
@@ -63,34 +152,29 @@ class StreamConfig:
 
 
 @dataclass
-class LiveConfig:
+class LiveConfig(ReconstructConfig):
+    """The live process: the reconstruction choices (above) and the stream's."""
+
     source: str = "synthetic"
     stereo: bool = True
-    refine_iterations: int = 0
-    mask: str = "auto"
-    regressor: str = "auto"
     texture_size: int = 256
     texture_hz: float = 2.0
     send_offsets: bool = True
     realtime: bool = True  # pace file sources at their frame rate and drop frames a slow stage cannot take
 
     def __post_init__(self):
-        if self.mask not in ("auto", "handnet", "none", "grabcut", "hsv"):
-            raise ConfigError(f"live.mask must be auto, handnet, none, grabcut or hsv, got {self.mask!r}")
-        if self.regressor not in ("auto", "handnet", "fit"):
-            raise ConfigError(f"live.regressor must be auto, handnet or fit, got {self.regressor!r}")
-        if self.refine_iterations < 0 or self.texture_size < 0 or self.texture_hz <= 0:
-            raise ConfigError("live.refine_iterations and live.texture_size must be >= 0, live.texture_hz > 0")
-        if self.refine_iterations and self.mask == "none":
-            raise ConfigError("refinement needs a mask: set live.mask to auto, handnet, grabcut or hsv (--mask)")
+        super().__post_init__()
+        if self.texture_hz <= 0:
+            raise ConfigError(f"live.texture_hz must be > 0, got {self.texture_hz!r}")
 
 
-_SECTIONS = {"model": ModelConfig, "stream": StreamConfig, "live": LiveConfig}
+_SECTIONS = {"model": ModelConfig, "reconstruct": ReconstructConfig, "stream": StreamConfig, "live": LiveConfig}
 
 
 @dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
+    reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     output_dir: Path = Path("out")
@@ -102,7 +186,7 @@ class Config:
             raw = tomllib.loads(path.read_text())
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from None
         return cls.from_dict(raw, source=str(path))
 
@@ -126,5 +210,8 @@ class Config:
                 if default is not None and not isinstance(v, type(default)) and not (
                         isinstance(default, float) and isinstance(v, int)):
                     raise ConfigError(f"{source}: [{name}] {k} must be {type(default).__name__}, got {v!r}")
-            sections[name] = cls_(**sec)
+            try:
+                sections[name] = cls_(**sec)
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: [{name}] {exc}") from None
         return cls(**sections, output_dir=Path(raw.get("output_dir", "out")))

@@ -11,6 +11,16 @@ Units and frames
   keep their own rest frame; the kinematics do not depend on it.
 * Axis-angle vectors are rotations of a joint relative to its parent, expressed in model-space axes
   (MANO's convention: rest-pose joint frames are aligned with model space).
+* Other engines' axes: glTF is x right, y up, z backwards (OpenCV with y and z negated); Unity is x right, y up,
+  z forward, left-handed (OpenCV with y negated). ``opencv_to_gltf`` and ``opencv_to_unity`` convert points;
+  the Unity package's C# core applies the same rule (``Conventions`` in Runtime/Core).
+* Mirroring: the left model is the right one mirrored by ``MODEL_MIRROR`` (y -> -y); a horizontally flipped
+  image flips camera x (``IMAGE_FLIP``). HandNet learns left hands as mirrored right hands with both.
+
+Parameter layout
+----------------
+A hand's MANO parameters are ``global_orient`` (3, axis-angle), ``hand_pose`` (45), ``betas`` (10) and ``transl``
+(3, metres), in that order when flattened into one vector (``MANO_PARAMS``, ``PARAM_SLICES``; 61 numbers).
 
 Joint orders
 ------------
@@ -65,6 +75,37 @@ MANO21_TO_KEYPOINTS: np.ndarray = np.array(
 KEYPOINTS_TO_MANO21: np.ndarray = np.argsort(MANO21_TO_KEYPOINTS)
 
 SIDES = ("right", "left")
+
+#: The MANO parameters of one hand and their sizes, in the order of a flattened parameter vector.
+MANO_PARAMS: tuple[tuple[str, int], ...] = (("global_orient", 3), ("hand_pose", NUM_HAND_POSE), ("betas", NUM_BETAS),
+                                            ("transl", 3))
+MANO_PARAM_NAMES: tuple[str, ...] = tuple(n for n, _ in MANO_PARAMS)
+#: Where each parameter sits in the flattened vector: global_orient 0:3, hand_pose 3:48, betas 48:58, transl 58:61.
+PARAM_SLICES: dict[str, slice] = {}
+_at = 0
+for _name, _size in MANO_PARAMS:
+    PARAM_SLICES[_name] = slice(_at, _at + _size)
+    _at += _size
+NUM_PARAMS = _at  # 61
+del _at, _name, _size
+
+#: The left model from the right one: mirror across the model's x-z plane (y -> -y).
+MODEL_MIRROR: np.ndarray = np.diag([1.0, -1.0, 1.0])
+#: A horizontally flipped image seen as a camera: x -> -x.
+IMAGE_FLIP: np.ndarray = np.diag([-1.0, 1.0, 1.0])
+#: OpenCV camera axes -> glTF axes (y up, z backwards) and -> Unity axes (y up, z forward, left-handed).
+OPENCV_TO_GLTF: np.ndarray = np.diag([1.0, -1.0, -1.0])
+OPENCV_TO_UNITY: np.ndarray = np.diag([1.0, -1.0, 1.0])
+
+
+def opencv_to_gltf(points: np.ndarray) -> np.ndarray:
+    """(...,3) points in OpenCV camera axes -> glTF axes (what GLB files and most viewers expect)."""
+    return np.asarray(points) * np.diag(OPENCV_TO_GLTF)  # a diagonal change of axes: a sign per axis
+
+
+def opencv_to_unity(points: np.ndarray) -> np.ndarray:
+    """(...,3) points in OpenCV camera axes -> Unity's axes (left-handed, y up)."""
+    return np.asarray(points) * np.diag(OPENCV_TO_UNITY)
 
 
 def check_side(side: str) -> str:

@@ -20,6 +20,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .config import Config
+from .conventions import opencv_to_gltf
 from .model import HandModel, HandModelData
 from .model.export import export_mesh
 from .viz.preview import orbit_camera, part_colors, render_mesh, tile_images
@@ -97,10 +98,9 @@ def reconstruct_clip(samples, out: Path, config: Config) -> list[Path]:
     rec = Reconstructor(video=True, model_path=config.model.path)
     lines, overlays = [], []
     for i, s in enumerate(tqdm(samples, desc="reconstructing the clip", unit="frame")):
-        K = s.K_left
-        hands = rec(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]), timestamp=i / 12.0)
+        hands = rec(s.rgb_left, s.camera, timestamp=i / 12.0)
         lines.append(json.dumps({"image": f"synthetic_clip#frame={i}", "hands": [h.to_json(False) for h in hands]}))
-        overlays.append(Image.fromarray(draw_overlay(s.rgb_left, hands, K, rec.models["right"].faces)))
+        overlays.append(Image.fromarray(draw_overlay(s.rgb_left, hands, s.camera, rec.models["right"].faces)))
     rec.close()
     jsonl, gif = out / "reconstruction.jsonl", out / "reconstruction.gif"
     jsonl.write_text("\n".join(lines) + "\n")
@@ -126,7 +126,7 @@ def live_session(out: Path, config: Config, num_frames: int = 48) -> list[Path]:
             last[side] = tex  # (version, atlas image): the newest texture sent
         if result.frame.index % 2 == 0:
             faces = _faces(result)
-            img = draw_overlay(result.frame.views[0], result.hands, result.frame.K[0], faces)
+            img = draw_overlay(result.frame.views[0], result.hands, result.frame.camera, faces)
             overlays.append(Image.fromarray(img).resize((320, 240)))
 
     def _faces(result):
@@ -165,8 +165,7 @@ def live_session(out: Path, config: Config, num_frames: int = 48) -> list[Path]:
             _faces(result)  # loads the model of this hand if the overlays have not
             data = _models[hand.handedness].data
             atlas = UVAtlas.for_model(data, tex[1].shape[0])  # our UVs, or the cached xatlas ones of a MANO file
-            gl = hand.vertices * np.array([1.0, -1.0, -1.0])  # OpenCV camera -> glTF axes (y up, z back)
-            export_mesh(out / "hand_textured.glb", gl, data.faces, atlas.uv, atlas.faces_uv,
+            export_mesh(out / "hand_textured.glb", opencv_to_gltf(hand.vertices), data.faces, atlas.uv, atlas.faces_uv,
                         texture=Image.fromarray(tex[1]))
             files.append(out / "hand_textured.glb")
     print(f"live pipeline: {summary['frames_out']} frames at {summary['fps']} fps, "

@@ -71,6 +71,20 @@ def mpvpe(pred, gt, align: str = "procrustes", pred_root=None, gt_root=None) -> 
     return float(per_point_error_mm(pred, gt, align, 0, pred_root, gt_root).mean())
 
 
+def joint_errors(pred, gt) -> dict:
+    """One hand's 21 joints (m, both in the same camera frame) against a reference, as every report gives them
+    (the live report, ``realhands eval recording``, ``replay --rerun``, the evaluations): ``mpjpe_mm`` (absolute,
+    no alignment), ``root_relative_mpjpe_mm`` (both wrists at the origin), ``pa_mpjpe_mm`` (after Procrustes),
+    ``root_mm`` (the wrists' distance) and ``per_joint_pa_mm`` (the 21 aligned errors, for PCK curves)."""
+    pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    d = pred - gt
+    per_pa = per_point_error_mm(pred, gt, align="procrustes")
+    return {"mpjpe_mm": float(np.linalg.norm(d, axis=-1).mean() * 1000),
+            "root_relative_mpjpe_mm": float(np.linalg.norm(d - d[..., :1, :], axis=-1).mean() * 1000),
+            "pa_mpjpe_mm": float(per_pa.mean()), "root_mm": float(np.linalg.norm(d[..., 0, :]) * 1000),
+            "per_joint_pa_mm": per_pa.tolist()}
+
+
 def f_score(pred, gt, threshold_m: float, align: str = "procrustes") -> float:
     """F-score of point sets pred (N,3), gt (M,3) at a distance threshold in metres (after alignment, which
     needs N == M and corresponding points)."""

@@ -1,9 +1,13 @@
-"""Capture: cameras (ZED via pyzed, side-by-side stereo UVC, webcams), video files, image folders and the
-synthetic stereo sequence, as iterators of CapturedFrame; stereo calibration files."""
-from .calibration import CalibrationError, StereoCalibration, load_calibration, load_yaml, load_zed_conf
-from .sources import (CapturedFrame, ImageFolderSource, Reconnecting, Source, SourceError, SyntheticSource,
-                      VideoFileSource, ZedSource, camera_source, default_K)
+"""Capture: cameras (ZED via pyzed, side-by-side stereo UVC, webcams), video files and image folders as iterators of
+CapturedFrame (each with its realhands.Camera or StereoPair); stereo calibration files; reading image and video files.
 
-__all__ = ["CalibrationError", "CapturedFrame", "ImageFolderSource", "Reconnecting", "Source", "SourceError",
-           "StereoCalibration", "SyntheticSource", "VideoFileSource", "ZedSource", "camera_source", "default_K",
-           "load_calibration", "load_yaml", "load_zed_conf"]
+Sources that need more than a camera live beside what they need: the synthetic sequence in realhands.live.sources,
+recordings in realhands.recording."""
+from ..errors import CalibrationError, MediaError, SourceError
+from .calibration import load_calibration, load_yaml, load_zed_conf
+from .files import expand_media, iter_video, media_kind, read_image
+from .sources import CapturedFrame, ImageFolderSource, Reconnecting, Source, VideoFileSource, ZedSource, camera_source
+
+__all__ = ["CalibrationError", "CapturedFrame", "ImageFolderSource", "MediaError", "Reconnecting", "Source",
+           "SourceError", "VideoFileSource", "ZedSource", "camera_source", "expand_media", "iter_video",
+           "load_calibration", "load_yaml", "load_zed_conf", "media_kind", "read_image"]

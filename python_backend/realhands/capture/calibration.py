@@ -1,44 +1,19 @@
-"""Stereo calibration: intrinsics of both cameras and the right camera's pose relative to the left one.
+"""Stereo calibration files -> a realhands.camera.StereoPair (both cameras and the right one's pose relative to
+the left one; metres, OpenCV axes).
 
-Read from a ZED factory file (``SN<serial>.conf``, as the ZED SDK downloads it) or from an OpenCV
-FileStorage YAML file (K1, K2, R, T). Metres, OpenCV axes.
+Read from a ZED factory file (``SN<serial>.conf``, as the ZED SDK downloads it) or from an OpenCV FileStorage YAML
+file (K1, K2, R, T).
 """
 from __future__ import annotations
 
 import configparser
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-
-class CalibrationError(ValueError):
-    """A calibration file is missing, unreadable or lacks a value; the message names it."""
-
-
-@dataclass
-class StereoCalibration:
-    K_left: np.ndarray  # (3,3) px
-    K_right: np.ndarray  # (3,3) px
-    T_right_from_left: np.ndarray  # (4,4), metres
-    size: tuple[int, int]  # (width, height) of one view, px
-
-    def scaled(self, width: int, height: int) -> "StereoCalibration":
-        """The same calibration for views of another size (intrinsics scaled)."""
-        sx, sy = width / self.size[0], height / self.size[1]
-        S = np.diag([sx, sy, 1.0])
-        return StereoCalibration(S @ self.K_left, S @ self.K_right, self.T_right_from_left.copy(), (width, height))
-
-    def to_json(self) -> dict:
-        return {"K_left": self.K_left.tolist(), "K_right": self.K_right.tolist(),
-                "T_right_from_left": self.T_right_from_left.tolist(), "size": list(self.size)}
-
-    @classmethod
-    def from_json(cls, d: dict) -> "StereoCalibration":
-        return cls(np.array(d["K_left"], float), np.array(d["K_right"], float),
-                   np.array(d["T_right_from_left"], float), tuple(d["size"]))
-
+from ..camera import Camera, StereoPair
+from ..errors import CalibrationError, CameraError
 
 # ZED factory-file sections by the width of one view.
 _ZED_MODES = {2208: "2K", 1920: "FHD", 1280: "HD", 672: "VGA"}
@@ -50,7 +25,7 @@ def _rotation(rx: float, ry: float, rz: float) -> np.ndarray:
     return R
 
 
-def load_zed_conf(path: str | Path, width: int = 1280) -> StereoCalibration:
+def load_zed_conf(path: str | Path, width: int = 1280) -> StereoPair:
     """Calibration from a ZED factory file for views ``width`` px wide (2208, 1920, 1280 or 672)."""
     path = Path(path)
     if not path.is_file():
@@ -72,10 +47,15 @@ def load_zed_conf(path: str | Path, width: int = 1280) -> StereoCalibration:
         except ValueError:
             raise CalibrationError(f"{path}: [{section}] {key} is not a number") from None
 
-    Ks = []
+    size = _ZED_SIZES[mode]
+    cams = []
     for cam in ("LEFT", "RIGHT"):
         s = f"{cam}_CAM_{mode}"
-        Ks.append(np.array([[get(s, "fx"), 0, get(s, "cx")], [0, get(s, "fy"), get(s, "cy")], [0, 0, 1.0]]))
+        fx, fy, cx, cy = (get(s, k) for k in ("fx", "fy", "cx", "cy"))
+        try:
+            cams.append(Camera(fx, fy, cx, cy, *size))
+        except CameraError as exc:
+            raise CalibrationError(f"{path}: [{s}] {exc}") from None
     b = get("STEREO", "Baseline") / 1000.0  # mm -> m
     ty = float(cp["STEREO"].get("TY", 0.0)) / 1000.0
     tz = float(cp["STEREO"].get("TZ", 0.0)) / 1000.0
@@ -84,10 +64,10 @@ def load_zed_conf(path: str | Path, width: int = 1280) -> StereoCalibration:
     T = np.eye(4)
     T[:3, :3] = R
     T[:3, 3] = -R @ np.array([b, ty, tz])  # the right camera sits at +baseline along the left camera's x
-    return StereoCalibration(Ks[0], Ks[1], T, _ZED_SIZES[mode])
+    return StereoPair(cams[0], cams[1], T)
 
 
-def load_yaml(path: str | Path) -> StereoCalibration:
+def load_yaml(path: str | Path) -> StereoPair:
     """Calibration from an OpenCV FileStorage YAML file (``%YAML:1.0``, as cv2.stereoCalibrate users write it):
     K1, K2 (3x3 px), R, T (the right camera from the left, T in metres), image_width, image_height."""
     path = Path(path)
@@ -110,12 +90,16 @@ def load_yaml(path: str | Path) -> StereoCalibration:
         size = (int(fs.getNode("image_width").real()), int(fs.getNode("image_height").real()))
         if min(size) <= 0:
             raise CalibrationError(f"{path}: image_width and image_height are missing")
-        return StereoCalibration(mat("K1", (3, 3)), mat("K2", (3, 3)), T, size)
+        K1, K2 = mat("K1", (3, 3)), mat("K2", (3, 3))
+        try:
+            return StereoPair(Camera.from_K(K1, *size), Camera.from_K(K2, *size), T)
+        except CameraError as exc:
+            raise CalibrationError(f"{path}: {exc}") from None
     finally:
         fs.release()
 
 
-def load_calibration(path: str | Path, width: int = 1280) -> StereoCalibration:
+def load_calibration(path: str | Path, width: int = 1280) -> StereoPair:
     """A ZED ``.conf`` or a ``.yaml``/``.yml`` file (see the loaders)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".conf":

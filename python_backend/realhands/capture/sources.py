@@ -1,94 +1,68 @@
-"""Frame sources: cameras, files and the synthetic stereo sequence, as iterators of CapturedFrame.
+"""Frame sources: cameras and files, as iterators of CapturedFrame (the synthetic sequence and recordings are
+sources too; they live beside the pipeline, in realhands.live.sources and realhands.recording).
 
-Every source yields RGB uint8 views (the left one first), their intrinsics and, for stereo, the right camera's
-pose. Cameras that stop delivering are reopened with exponential backoff (``Reconnecting``), so a cable pulled
-out for a moment costs frames, not the session.
+Every source yields RGB uint8 views (the left one first) and their cameras: a realhands.Camera for one view, a
+realhands.StereoPair for two. Cameras that stop delivering are reopened with exponential backoff
+(``Reconnecting``), so a cable pulled out for a moment costs frames, not the session.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
-from .calibration import StereoCalibration
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-
-
-class SourceError(RuntimeError):
-    """A source cannot be opened or has failed for good; the message says what to check."""
+from ..camera import Camera, StereoPair
+from ..config import IMAGE_SUFFIXES
+from ..errors import MediaError, SourceError
+from .files import iter_video, open_video, read_image
 
 
 @dataclass
 class CapturedFrame:
-    """One capture: views (1 or 2) RGB uint8 (H,W,3), K per view (3,3) px, capture time (ns, the source's
-    clock), the right camera's pose relative to the left one (4,4, metres) for stereo, ground truth if known."""
+    """One capture: views (1 or 2) RGB uint8 (H,W,3), their cameras (a Camera for one view, a StereoPair for two:
+    the right camera's pose relative to the left one, metres), the capture time (ns, the source's clock) and the
+    ground truth when the source knows it (synthetic, recordings of it: {"side", "joints" (21,3) m, ...})."""
 
     index: int
     capture_ns: int
     views: list
-    K: list
-    T_right_from_left: np.ndarray | None = None
+    cameras: Camera | StereoPair
     ground_truth: dict | None = None
-    meta: dict = field(default_factory=dict)
 
     @property
     def stereo(self) -> bool:
-        return len(self.views) == 2
+        return isinstance(self.cameras, StereoPair)
 
+    @property
+    def camera(self) -> Camera:
+        """The first (left) view's camera."""
+        return self.cameras.left if self.stereo else self.cameras
 
-def default_K(width: int, height: int, hfov_deg: float = 60.0) -> np.ndarray:
-    f = 0.5 * width / np.tan(np.radians(hfov_deg) / 2)
-    return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
+    @property
+    def pair(self) -> StereoPair | None:
+        return self.cameras if self.stereo else None
 
 
 class Source:
     """Base class: iterate for frames; ``fps`` is the nominal rate (None: as fast as read), ``live`` says
-    frames arrive in real time (a camera) rather than on demand (a file)."""
+    frames arrive in real time (a camera) rather than on demand (a file); ``cameras`` are the views' cameras when
+    known before the first frame (a Camera or a StereoPair; recordings store them), else None."""
 
     name = "source"
     fps: float | None = None
     live = False
     stereo = False
+    cameras: Camera | StereoPair | None = None
 
     def __iter__(self) -> Iterator[CapturedFrame]:
         raise NotImplementedError
 
     def close(self):
         pass
-
-
-class SyntheticSource(Source):
-    """The synthetic stereo gesture sequence with ground truth (rendered once, then played)."""
-
-    def __init__(self, kind: str = "mixed", num_frames: int = 60, fps: float = 30.0, resolution: str = "640x480",
-                 seed: int = 0, side: str = "right", model_path=None, stereo: bool = True, progress: bool = True):
-        from ..synth.generate import SynthConfig, SynthGenerator
-
-        gen = SynthGenerator(SynthConfig(rig="zedm", resolution=resolution, background_style="everyday",
-                                         egocentric_ratio=1.0), seed=seed, model_path=model_path)
-        self.samples = gen.sequence(0, kind=kind, num_frames=num_frames, fps=fps, side=side)
-        self.fps, self.stereo = fps, stereo
-        self.name = f"synthetic:{kind} ({num_frames} frames, {resolution}, {'stereo' if stereo else 'mono'})"
-
-    def __len__(self):
-        return len(self.samples)
-
-    def __iter__(self):
-        t0 = time.time_ns()
-        for i, s in enumerate(self.samples):
-            views, K = [s.rgb_left], [s.K_left]
-            if self.stereo:
-                views.append(s.rgb_right)
-                K.append(s.K_right)
-            gt = {"side": s.side, "joints": s.joints3d, "vertices": s.vertices, "mask": s.label_left == 1}
-            yield CapturedFrame(i, t0 + int(i * 1e9 / self.fps), views, K,
-                                s.T_right_from_left if self.stereo else None, gt)
 
 
 def _split_side_by_side(img: np.ndarray) -> list[np.ndarray]:
@@ -99,66 +73,60 @@ def _split_side_by_side(img: np.ndarray) -> list[np.ndarray]:
 class VideoFileSource(Source):
     """A video file; ``calibration`` makes it a side-by-side stereo recording (left | right)."""
 
-    def __init__(self, path: str | Path, calibration: StereoCalibration | None = None, intrinsics=None):
+    def __init__(self, path: str | Path, calibration: StereoPair | None = None, camera: Camera | None = None):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise SourceError(f"video not found: {self.path}")
-        cap = cv2.VideoCapture(str(self.path))
-        ok = cap.isOpened()
-        self.fps = (cap.get(cv2.CAP_PROP_FPS) or 30.0) if ok else None
+        try:
+            cap, self.fps = open_video(self.path)
+        except MediaError as exc:
+            raise SourceError(str(exc)) from None
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         cap.release()
-        if not ok:
-            raise SourceError(f"{self.path} is not a readable video (OpenCV could not open it)")
-        self.calibration, self.intrinsics, self.stereo = calibration, intrinsics, calibration is not None
+        if calibration is not None and width >= 2 and height >= 1:
+            calibration = calibration.resized(width // 2, height)  # each frame holds left | right
+        self.calibration, self.camera, self.stereo = calibration, camera, calibration is not None
+        self.cameras = calibration or camera
         self.name = f"video:{self.path.name}"
 
     def __iter__(self):
-        cap = cv2.VideoCapture(str(self.path))
-        i, t0 = 0, time.time_ns()
+        t0 = time.time_ns()
         try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    return
-                yield _frame(i, t0 + int(i * 1e9 / self.fps), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.calibration,
-                             self.intrinsics)
-                i += 1
-        finally:
-            cap.release()
+            for i, t, rgb in iter_video(self.path):
+                yield _frame(i, t0 + int(t * 1e9), rgb, self.calibration, self.camera)
+        except MediaError:
+            return  # an empty or cut video ends the source
 
 
-def _frame(i, t_ns, rgb, calibration, intrinsics) -> CapturedFrame:
+def _frame(i, t_ns, rgb, calibration: StereoPair | None, camera: Camera | None) -> CapturedFrame:
+    """A frame from one picture: split into left | right with a stereo calibration, else one view."""
     if calibration is not None:
         views = _split_side_by_side(rgb)
-        cal = calibration.scaled(views[0].shape[1], views[0].shape[0])
-        return CapturedFrame(i, t_ns, views, [cal.K_left, cal.K_right], cal.T_right_from_left)
+        return CapturedFrame(i, t_ns, views, calibration.resized(views[0].shape[1], views[0].shape[0]))
     h, w = rgb.shape[:2]
-    K = default_K(w, h) if intrinsics is None else np.array(
-        [[intrinsics[0], 0, intrinsics[2]], [0, intrinsics[1], intrinsics[3]], [0, 0, 1.0]])
-    return CapturedFrame(i, t_ns, [rgb], [K])
+    return CapturedFrame(i, t_ns, [rgb], Camera.coerce(camera, w, h))
 
 
 class ImageFolderSource(Source):
     """The images of a folder in name order; unreadable files are skipped with a warning in ``skipped``."""
 
-    def __init__(self, folder: str | Path, intrinsics=None, fps: float = 10.0):
+    def __init__(self, folder: str | Path, camera: Camera | None = None, fps: float = 10.0):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise SourceError(f"image folder not found: {self.folder}")
         self.files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
             raise SourceError(f"{self.folder} has no images ({', '.join(IMAGE_SUFFIXES)})")
-        self.intrinsics, self.fps, self.skipped = intrinsics, fps, []
+        self.camera, self.cameras, self.fps, self.skipped = camera, camera, fps, []
         self.name = f"images:{self.folder.name} ({len(self.files)})"
 
     def __iter__(self):
         t0 = time.time_ns()
         for i, p in enumerate(self.files):
-            bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
-            if bgr is None:
+            try:
+                rgb = read_image(p)
+            except MediaError:
                 self.skipped.append(str(p))
                 continue
-            yield _frame(i, t0 + int(i * 1e9 / self.fps), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), None, self.intrinsics)
+            yield _frame(i, t0 + int(i * 1e9 / self.fps), rgb, None, self.camera)
 
 
 class Reconnecting(Source):
@@ -167,11 +135,12 @@ class Reconnecting(Source):
 
     live = True
 
-    def __init__(self, name: str, open_fn: Callable, calibration: StereoCalibration | None = None,
-                 intrinsics=None, fps: float = 30.0, give_up_s: float = 60.0, backoff=(0.5, 5.0), log=print):
-        self.name, self.open_fn, self.calibration, self.intrinsics = name, open_fn, calibration, intrinsics
+    def __init__(self, name: str, open_fn: Callable, calibration: StereoPair | None = None,
+                 camera: Camera | None = None, fps: float = 30.0, give_up_s: float = 60.0, backoff=(0.5, 5.0),
+                 log=print):
+        self.name, self.open_fn, self.calibration, self.camera = name, open_fn, calibration, camera
         self.fps, self.give_up_s, self.backoff, self.log = fps, give_up_s, backoff, log
-        self.stereo = calibration is not None
+        self.stereo, self.cameras = calibration is not None, calibration or camera
         self.reconnects = 0
         self._stop = False
 
@@ -193,7 +162,7 @@ class Reconnecting(Source):
                 if ok and bgr is not None:
                     lost_since, delay = None, self.backoff[0]
                     yield _frame(i, time.time_ns(), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.calibration,
-                                 self.intrinsics)
+                                 self.camera)
                     i += 1
                     continue
                 now = time.monotonic()
@@ -215,7 +184,7 @@ class Reconnecting(Source):
         self._stop = True
 
 
-def camera_source(device: int | str, calibration: StereoCalibration | None = None, intrinsics=None,
+def camera_source(device: int | str, calibration: StereoPair | None = None, camera: Camera | None = None,
                   width: int | None = None, height: int | None = None, **kw) -> Reconnecting:
     """A UVC camera through OpenCV: a mono webcam, or with ``calibration`` a side-by-side stereo camera (a ZED
     without its SDK, or any other), whose frames are split into left | right."""
@@ -229,7 +198,7 @@ def camera_source(device: int | str, calibration: StereoCalibration | None = Non
         return cap
 
     kind = "uvc-stereo" if calibration is not None else "webcam"
-    return Reconnecting(f"{kind}:{device}", open_fn, calibration, intrinsics, **kw)
+    return Reconnecting(f"{kind}:{device}", open_fn, calibration, camera, **kw)
 
 
 class ZedSource(Source):
@@ -253,9 +222,9 @@ class ZedSource(Source):
         if status != sl.ERROR_CODE.SUCCESS:
             raise SourceError(f"cannot open the ZED: {status}")
         info = self.cam.get_camera_information().camera_configuration.calibration_parameters
-        self.K = [np.array([[c.fx, 0, c.cx], [0, c.fy, c.cy], [0, 0, 1.0]]) for c in (info.left_cam, info.right_cam)]
-        self.T = np.eye(4)
-        self.T[0, 3] = -info.get_camera_baseline() / 1000.0  # rectified: the right camera is +baseline along x
+        T = np.eye(4)
+        T[0, 3] = -info.get_camera_baseline() / 1000.0  # rectified: the right camera is +baseline along x
+        self.cameras = StereoPair(*(Camera(c.fx, c.fy, c.cx, c.cy) for c in (info.left_cam, info.right_cam)), T)
 
     def __iter__(self):
         sl = self.sl
@@ -273,7 +242,7 @@ class ZedSource(Source):
             self.cam.retrieve_image(left, sl.VIEW.LEFT)
             self.cam.retrieve_image(right, sl.VIEW.RIGHT)
             views = [cv2.cvtColor(m.get_data(), cv2.COLOR_BGRA2RGB) for m in (left, right)]
-            yield CapturedFrame(i, time.time_ns(), views, list(self.K), self.T.copy())
+            yield CapturedFrame(i, time.time_ns(), views, self.cameras)
             i += 1
 
     def close(self):

@@ -3,31 +3,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import PCK_THRESHOLDS_MM, f_score, pck_auc, pck_curve, per_point_error_mm
+from ..camera import Camera
+from ..metrics import PCK_THRESHOLDS_MM, f_score, joint_errors, pck_auc, pck_curve, per_point_error_mm
 
 #: per-hand metrics, all in millimetres except the F-scores (fractions) and pixels
-METRIC_KEYS = ("pa_mpjpe_mm", "pa_mpve_mm", "f5", "f15", "mpjpe_mm", "root_mm", "reproj_px")
+METRIC_KEYS = ("pa_mpjpe_mm", "pa_mpve_mm", "f5", "f15", "mpjpe_mm", "root_relative_mpjpe_mm", "root_mm", "reproj_px")
 
 
 def hand_metrics(joints: np.ndarray, gt_joints: np.ndarray, vertices: np.ndarray | None = None,
-                 gt_vertices: np.ndarray | None = None, K: np.ndarray | None = None,
+                 gt_vertices: np.ndarray | None = None, camera: Camera | None = None,
                  gt_2d: np.ndarray | None = None) -> dict:
     """Metrics of one hand. ``joints`` (21,3) and ``vertices`` (V,3) in the ground truth's camera frame (m).
-    PA-*: after a Procrustes (similarity) alignment; MPJPE and the root (wrist) error: no alignment (absolute);
-    F@5/F@15: vertex F-scores after alignment; reproj_px: the joints projected with K against ``gt_2d``.
-    ``per_joint_pa_mm`` keeps the 21 aligned joint errors for PCK curves."""
-    per = per_point_error_mm(joints, gt_joints, align="procrustes")
-    m = {"pa_mpjpe_mm": float(per.mean()), "per_joint_pa_mm": per.tolist(),
-         "mpjpe_mm": float(np.linalg.norm(joints - gt_joints, axis=1).mean() * 1000),
-         "root_mm": float(np.linalg.norm(joints[0] - gt_joints[0]) * 1000)}
+    The joints' errors are ``realhands.metrics.joint_errors`` (PA-MPJPE, absolute and root-relative MPJPE, the
+    wrist's error, the 21 aligned errors for PCK curves); PA-MPVE and F@5/F@15 are vertex errors after a Procrustes
+    alignment; reproj_px: the joints projected with ``camera`` against ``gt_2d``."""
+    m = joint_errors(joints, gt_joints)
     if vertices is not None and gt_vertices is not None and len(vertices) == len(gt_vertices):
         m["pa_mpve_mm"] = float(per_point_error_mm(vertices, gt_vertices, align="procrustes").mean())
         m["f5"] = f_score(vertices, gt_vertices, 0.005)
         m["f15"] = f_score(vertices, gt_vertices, 0.015)
-    if K is not None and gt_2d is not None:
-        uv = joints @ np.asarray(K, np.float64).T
-        uv = uv[:, :2] / np.maximum(uv[:, 2:], 1e-6)
-        m["reproj_px"] = float(np.linalg.norm(uv - gt_2d, axis=1).mean())
+    if camera is not None and gt_2d is not None:
+        m["reproj_px"] = float(np.linalg.norm(camera.project(joints) - gt_2d, axis=1).mean())
     return m
 
 

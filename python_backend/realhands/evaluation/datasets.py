@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..synth.errors import DatasetError
+from ..camera import Camera
+from ..capture.files import read_image
+from ..errors import DatasetError, MediaError
 from .common import hand_metrics, match_detection, summarise
 
 PCK_2D_THRESHOLDS_PX = np.linspace(0.0, 30.0, 61)
@@ -36,12 +38,10 @@ def _read_json(path: Path, what: str):
 
 
 def _read_image(path: Path) -> np.ndarray:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise DatasetError(f"{path}: missing or not a readable image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    try:
+        return read_image(path)
+    except MediaError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def load_keypoint_annotations(path: str | Path) -> tuple[Path, list[dict]]:
@@ -68,7 +68,7 @@ def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
     from ..reconstruct import Reconstructor
 
     folder, entries = load_keypoint_annotations(path)
-    rec = Reconstructor(smoothing=None, mask="none")
+    rec = Reconstructor(smoothing_hz=0, mask="none")
     errs = {"MediaPipe keypoints": [], "reconstructed hand, reprojected": []}
     per_image, bad, missed = [], [], 0
     for e in tqdm(entries, desc="eval keypoints", unit="image", disable=not progress):
@@ -86,10 +86,9 @@ def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
             continue
         if e.get("side"):
             det.handedness = e["side"]
-        hands = rec.solve(img, [det], e.get("intrinsics"))
-        K = _K(e.get("intrinsics"), img.shape)
-        uv = hands[0].joints_3d @ K.T
-        uv = uv[:, :2] / np.maximum(uv[:, 2:], 1e-6)
+        camera = Camera.coerce(e.get("intrinsics"), img.shape[1], img.shape[0])
+        hands = rec.solve(img, [det], camera)
+        uv = camera.project(hands[0].joints_3d)
         d_mp = np.linalg.norm(det.keypoints_2d - gt, axis=1)[vis]
         d_re = np.linalg.norm(uv - gt, axis=1)[vis]
         errs["MediaPipe keypoints"] += d_mp.tolist()
@@ -109,13 +108,6 @@ def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
     return out
 
 
-def _K(intrinsics, shape) -> np.ndarray:
-    from ..reconstruct import default_intrinsics
-
-    fx, fy, cx, cy = intrinsics if intrinsics else default_intrinsics(shape[1], shape[0])
-    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
-
-
 def evaluate_freihand(root: str | Path, out_dir: str | Path, model_path=None, limit: int | None = None,
                       progress: bool = True) -> dict:
     """FreiHAND's evaluation split (``evaluation/rgb/*.jpg``, ``evaluation_K.json``): reconstruct every image with
@@ -133,7 +125,7 @@ def evaluate_freihand(root: str | Path, out_dir: str | Path, model_path=None, li
     n = len(Ks) if limit is None else min(limit, len(Ks))
     gt_xyz = _read_json(root / "evaluation_xyz.json", "") if (root / "evaluation_xyz.json").is_file() else None
     gt_verts = _read_json(root / "evaluation_verts.json", "") if (root / "evaluation_verts.json").is_file() else None
-    rec = Reconstructor(smoothing=None, model_path=model_path, max_hands=1)
+    rec = Reconstructor(smoothing_hz=0, model_path=model_path, max_hands=1)
     n_verts = len(rec.models["right"].data.v_template)
     if n_verts != 778:
         print(f"note: the hand model has {n_verts} vertices; FreiHAND's server scores MANO's 778 (pass --model with "
@@ -142,9 +134,8 @@ def evaluate_freihand(root: str | Path, out_dir: str | Path, model_path=None, li
     for i in tqdm(range(n), desc="eval FreiHAND", unit="image", disable=not progress):
         try:
             img = _read_image(rgb / f"{i:08d}.jpg")
-            K = Ks[i]
             t = time.perf_counter()
-            hands = rec(img, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+            hands = rec(img, Camera.from_K(Ks[i]))
             ms = (time.perf_counter() - t) * 1000
         except DatasetError:
             hands, ms = [], 0.0
@@ -172,26 +163,19 @@ def evaluate_freihand(root: str | Path, out_dir: str | Path, model_path=None, li
 
 def evaluate_recording(path: str | Path, progress: bool = True) -> dict:
     """Re-run the live pipeline (not paced) on a recording's input frames; with recorded ground truth (synthetic
-    sources): absolute and root-relative joint errors per frame, Procrustes-aligned errors and their PCK."""
+    sources): the live report's accuracy rows (realhands.metrics.joint_errors: absolute, root-relative and
+    Procrustes-aligned errors, with their PCK) summarised."""
     from ..config import LiveConfig
     from ..live.pipeline import LivePipeline
     from ..recording.mcap_io import recording_source
 
-    src = recording_source(path)
-    rows = []
-
-    def on_result(res):
-        gt = res.frame.ground_truth
-        for h in res.hands:
-            if gt is not None and h.handedness == gt["side"]:
-                r = hand_metrics(h.joints_3d, gt["joints"])
-                r["timings_ms"] = dict(h.timings_ms)
-                rows.append(r)
-
-    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=0), publisher=None, recorder=None,
-                        on_result=on_result, log=lambda *a: None)
-    report = pipe.run()
+    pipe = LivePipeline(recording_source(path), LiveConfig(realtime=False, texture_size=0), publisher=None,
+                        recorder=None, log=lambda *a: None)
+    try:
+        report = pipe.run()
+    finally:
+        pipe.close()
     s = report.summary()
     return {"recording": str(path), "frames": s.get("frames_out"), "errors": s.get("errors"),
-            "frames_with_truth": len(rows), "stage_ms": s.get("stage_ms"),
-            "summary": summarise(rows) if rows else {}}
+            "frames_with_truth": len(report.accuracy), "stage_ms": s.get("stage_ms"),
+            "summary": summarise(report.accuracy) if report.accuracy else {}}

@@ -27,9 +27,9 @@ VARIANTS = {
 }
 
 
-def _rows_for(hand, s, K, gt_2d) -> dict:
+def _rows_for(hand, s, camera, gt_2d) -> dict:
     r = hand_metrics(hand.joints_3d, s["joints3d"].numpy().astype(np.float64), hand.vertices,
-                     s["vertices"].numpy().astype(np.float64), K, gt_2d)
+                     s["vertices"].numpy().astype(np.float64), camera, gt_2d)
     r["timings_ms"] = dict(hand.timings_ms)
     return r
 
@@ -45,13 +45,14 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
     from ..perception.mediapipe_hands import HandDetector
     from ..perception.segment import grabcut_mask, hsv_skin_mask
     from ..reconstruct import Reconstructor
-    from ..synth.dataset import SynthOnTheFlyDataset
+    from ..synth.dataset import SynthOnTheFlyDataset, sample_pair
     from ..synth.generate import SynthConfig
 
     variants = VARIANTS if variants is None else variants
     data = SynthOnTheFlyDataset(count, seed=seed, config=SynthConfig(rig=rig, resolution=resolution))
     detector = HandDetector(static_image_mode=True, max_num_hands=2)
-    recs = {name: Reconstructor(smoothing=None, handnet_path=handnet_path, **cfg) for name, cfg in variants.items()}
+    recs = {name: Reconstructor(smoothing_hz=0, handnet=str(handnet_path or ""), **cfg)
+            for name, cfg in variants.items()}
     net = next((r.handnet for r in recs.values() if r.handnet is not None), None)
     mask_from = next((n for n, r in recs.items() if r.mask_source == "handnet"), None)  # HandNet's mask, once
     rows = {name: [] for name in variants}
@@ -61,9 +62,8 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
     for i in tqdm(range(count), desc="eval synthetic", unit="sample", disable=not progress):
         s = data[i]
         img = np.rint(s["rgb_left"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-        K = s["K_left"].numpy().astype(np.float64)
+        pair = sample_pair(s)
         gt_2d = s["joints2d_left"].numpy().astype(np.float64)
-        intr = (K[0, 0], K[1, 1], K[0, 2], K[1, 2])
         t0 = time.perf_counter()
         det = match_detection(detector.detect(img), gt_2d)
         detect_ms = (time.perf_counter() - t0) * 1000
@@ -73,9 +73,9 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
         handed += det.handedness == s["side"]
         det.handedness = s["side"]
         for name, rec in recs.items():
-            hands = rec.solve(img, [det], intr, detect_ms=detect_ms)
+            hands = rec.solve(img, [det], pair.left, detect_ms=detect_ms)
             if hands:
-                rows[name].append(_rows_for(hands[0], s, K, gt_2d))
+                rows[name].append(_rows_for(hands[0], s, pair.left, gt_2d))
                 if masks and name == mask_from and hands[0].mask is not None:
                     mask_rows["HandNet"].append(_mask_row(hands[0].mask, s, hands[0].timings_ms.get("handnet", 0.0)))
         if masks:
@@ -90,14 +90,12 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
             det_r = match_detection(detector.detect(img_r), s["joints2d_right"].numpy().astype(np.float64))
             if det_r is not None:
                 stereo_pairs += 1
-                K_r = s["K_right"].numpy().astype(np.float64)
                 model = recs[next(iter(recs))].models[s["side"]]
                 t = time.perf_counter()
-                mono = net.predict(img, det.keypoints_2d, s["side"], K, model)
+                mono = net.predict(img, det.keypoints_2d, s["side"], pair.left, model)
                 t_mono = (time.perf_counter() - t) * 1000
                 t = time.perf_counter()
-                fused = net.predict_stereo([img, img_r], [det.keypoints_2d, det_r.keypoints_2d], s["side"], K, K_r,
-                                           s["T_right_from_left"].numpy(), model)
+                fused = net.predict_stereo([img, img_r], [det.keypoints_2d, det_r.keypoints_2d], s["side"], pair, model)
                 t_st = (time.perf_counter() - t) * 1000
                 for name, est, ms in (("HandNet, left view", mono, t_mono),
                                       ("HandNet, stereo (fused, triangulated)", fused, t_st)):
@@ -105,7 +103,8 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
                     with torch.no_grad():
                         out = model(**p)
                     r = hand_metrics(out.keypoints[0].numpy(), s["joints3d"].numpy().astype(np.float64),
-                                     out.vertices[0].numpy(), s["vertices"].numpy().astype(np.float64), K, gt_2d)
+                                     out.vertices[0].numpy(), s["vertices"].numpy().astype(np.float64), pair.left,
+                                     gt_2d)
                     r["timings_ms"] = {"handnet": ms}
                     stereo_rows[name].append(r)
     detector.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..camera import backproject_points, mean_focal, project_points
 from ..model import HandModel
 from ..model.lbs import matrix_to_axis_angle
 
@@ -58,8 +59,7 @@ class FitResult:
 
 
 def _project(points, K):
-    uv = points[..., :2] / points[..., 2:3].clamp_min(1e-4)
-    return uv * torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None] + torch.stack([K[:, 0, 2], K[:, 1, 2]], -1)[:, None]
+    return project_points(points, K, eps=1e-4)
 
 
 def _kabsch(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
@@ -121,11 +121,8 @@ class KeypointFitter:
             R = torch.eye(3, dtype=dt).expand(B, 3, 3)
         size3d = (rest[:, PALM[1:]] - rest[:, :1]).norm(dim=-1).mean(1)
         size2d = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
-        depth = 0.5 * (K[:, 0, 0] + K[:, 1, 1]) * size3d / size2d
-        centre2d = kp2d[:, PALM].mean(1)
-        ray = torch.stack([(centre2d[:, 0] - K[:, 0, 2]) / K[:, 0, 0], (centre2d[:, 1] - K[:, 1, 2]) / K[:, 1, 1],
-                           torch.ones(B, dtype=dt)], -1)
-        centre3d = ray * depth[:, None]
+        depth = mean_focal(K) * size3d / size2d
+        centre3d = backproject_points(kp2d[:, PALM].mean(1)[:, None], depth[:, None], K)[:, 0]
         rest_centre = (R @ rest[:, PALM].mean(1)[..., None])[..., 0]
         return {"global_orient": matrix_to_axis_angle(R), "hand_pose": self.mean[None].expand(B, -1).clone(),
                 "betas": torch.zeros(B, 10, dtype=dt), "transl": centre3d - rest_centre}
@@ -173,16 +170,12 @@ class KeypointFitter:
         """Translation (B,3) -> (u/100, v/100, log z): the projection of the model origin in hundreds of pixels
         and log depth, which LBFGS handles far better than metres (one unit moves the image by ~100 px)."""
         z = transl[:, 2].clamp_min(1e-3)
-        u = K[:, 0, 0] * transl[:, 0] / z + K[:, 0, 2]
-        v = K[:, 1, 1] * transl[:, 1] / z + K[:, 1, 2]
-        return torch.stack([u / 100.0, v / 100.0, torch.log(z)], -1)
+        uv = project_points(transl[:, None], K, eps=1e-3)[:, 0]
+        return torch.stack([uv[:, 0] / 100.0, uv[:, 1] / 100.0, torch.log(z)], -1)
 
     @staticmethod
     def _from_image_params(q, K):
-        z = torch.exp(q[:, 2])
-        x = (q[:, 0] * 100.0 - K[:, 0, 2]) * z / K[:, 0, 0]
-        y = (q[:, 1] * 100.0 - K[:, 1, 2]) * z / K[:, 1, 1]
-        return torch.stack([x, y, z], -1)
+        return backproject_points(q[:, None, :2] * 100.0, torch.exp(q[:, None, 2]), K)[:, 0]
 
     def _fit_one(self, start, kp2d, K, world, conf, stages):
         params = {k: v.clone() for k, v in start.items()}

@@ -2,6 +2,7 @@
 re-run the pipeline on its inputs and compare), ``listen`` (print what a publisher sends)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -11,7 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
-from ..recording import Recorder, read_recording, unpack_frames
+from ..metrics import joint_errors
+from ..recording import RecordingSink, read_recording, unpack_frames
+from ..recording.mcap_io import WIRE_TOPIC
 from ..streaming import HandPublisher, HandSubscriber, decode
 from .pipeline import LivePipeline, RunReport
 from .sources import open_source
@@ -48,14 +51,7 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
     source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
                          model_path=cfg.model.path, stereo=live.stereo)
     publisher = make_publisher(cfg, endpoint) if publish else None
-    recorder = None
-    if record:
-        meta = {"source": source.name, "fps": str(source.fps or 30), "config": json.dumps(
-            {"live": vars(live), "stream": {"endpoint": publisher.endpoint if publisher else None}}, default=str)}
-        cal = _calibration_of(source)
-        if cal is not None:
-            meta["calibration"] = cal
-        recorder = Recorder(record, meta)
+    recorder = RecordingSink.open(record, source, live, publisher.endpoint if publisher else None) if record else None
     bar = _Progress(frames or getattr(source, "__len__", lambda: None)()) if progress else None
 
     def each(result):
@@ -86,18 +82,6 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
     return report
 
 
-def _calibration_of(source) -> dict | None:
-    """Intrinsics (and stereo extrinsics) of the source's first frame, as recording metadata."""
-    samples = getattr(source, "samples", None)
-    if samples:
-        s = samples[0]
-        h, w = s.rgb_left.shape[:2]
-        return {"K_left": s.K_left.tolist(), "K_right": s.K_right.tolist() if source.stereo else None,
-                "T_right_from_left": s.T_right_from_left.tolist() if source.stereo else None, "size": [w, h]}
-    cal = getattr(source, "calibration", None)
-    return cal.to_json() if cal is not None else None
-
-
 def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool = False,
                    endpoint: str | None = None, max_messages: int | None = None, log=print) -> int:
     """Re-publish a recording's wire messages byte for byte at ``speed`` x the recorded pace (0: as fast as
@@ -105,7 +89,7 @@ def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool
     rec = read_recording(path)
     if rec.truncated:
         log(f"warning: {path} is cut off ({rec.error}); replaying its {len(rec.messages)} complete messages")
-    wire = rec.topic("/realhands/wire")
+    wire = rec.topic(WIRE_TOPIC)
     if not wire:
         raise ValueError(f"{path} holds no published messages to replay")
     messages = [(m.log_ns, unpack_frames(m.data)) for m in wire]
@@ -145,7 +129,7 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
     per frame and hand: a regression check. Returns the report (also written to ``report_path``)."""
     rec = read_recording(path)
     recorded = {}
-    for m in rec.topic("/realhands/wire"):
+    for m in rec.topic(WIRE_TOPIC):
         frames = unpack_frames(m.data)
         if frames[0] != b"rh.frame":
             continue
@@ -153,24 +137,21 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
         for h in body["hands"]:
             if h["tracking"] != "lost":
                 recorded[(body["source_frame"], h["handedness"])] = h["joints"].astype(np.float64)
-    live = cfg.live
-    live.realtime = False  # every recorded frame, none dropped
+    live = dataclasses.replace(cfg.live, realtime=False)  # every recorded frame, none dropped
     new = {}
 
     def each(result):
         for h in result.hands:
             new[(result.frame.index, h.handedness)] = h.joints_3d
 
-    from .sources import open_source as _open
-
-    source = _open(str(path), stereo=live.stereo)
+    source = open_source(str(path), stereo=live.stereo)
     pipeline = LivePipeline(source, live, model_path=cfg.model.path, on_result=each)
     try:
         pipeline.run()
     finally:
         pipeline.close()
     both = sorted(set(recorded) & set(new))
-    dist = [float(np.linalg.norm(new[k] - recorded[k], axis=1).mean() * 1000) for k in both]
+    dist = [joint_errors(new[k], recorded[k])["mpjpe_mm"] for k in both]
     report = {"recording": str(path), "truncated": rec.truncated, "hand_frames_recorded": len(recorded),
               "hand_frames_new": len(new), "compared": len(both),
               "only_recorded": len(set(recorded) - set(new)), "only_new": len(set(new) - set(recorded)),

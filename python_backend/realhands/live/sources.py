@@ -1,4 +1,4 @@
-"""``--source`` names -> capture sources.
+"""``--source`` names -> capture sources, and the synthetic stereo sequence as a source.
 
     synthetic[:kind]     the synthetic stereo gesture sequence (kinds: mixed, wave, grasp, ...), ground truth
     webcam[:N]           a mono webcam (OpenCV device N, default 0)
@@ -10,21 +10,50 @@
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from ..camera import Camera
 from ..capture.calibration import load_calibration
-from ..capture.sources import (VIDEO_SUFFIXES, ImageFolderSource, SourceError, SyntheticSource, VideoFileSource,
-                               ZedSource, camera_source)
+from ..capture.files import media_kind
+from ..capture.sources import (CapturedFrame, ImageFolderSource, Source, SourceError, VideoFileSource, ZedSource,
+                               camera_source)
 
 
-def open_source(name: str, calibration: str | None = None, intrinsics=None, frames: int = 60, model_path=None,
-                stereo: bool = True, log=print):
+class SyntheticSource(Source):
+    """The synthetic stereo gesture sequence with ground truth (rendered once, then played)."""
+
+    def __init__(self, kind: str = "mixed", num_frames: int = 60, fps: float = 30.0, resolution: str = "640x480",
+                 seed: int = 0, side: str = "right", model_path=None, stereo: bool = True, progress: bool = True):
+        from ..synth.generate import SynthConfig, SynthGenerator
+
+        gen = SynthGenerator(SynthConfig(rig="zedm", resolution=resolution, background_style="everyday",
+                                         egocentric_ratio=1.0), seed=seed, model_path=model_path)
+        self.samples = gen.sequence(0, kind=kind, num_frames=num_frames, fps=fps, side=side)
+        self.fps, self.stereo = fps, stereo
+        pair = self.samples[0].pair
+        self.cameras = pair if stereo else pair.left
+        self.name = f"synthetic:{kind} ({num_frames} frames, {resolution}, {'stereo' if stereo else 'mono'})"
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __iter__(self):
+        t0 = time.time_ns()
+        for i, s in enumerate(self.samples):
+            views = [s.rgb_left, s.rgb_right] if self.stereo else [s.rgb_left]
+            gt = {"side": s.side, "joints": s.joints3d, "vertices": s.vertices, "mask": s.label_left == 1}
+            yield CapturedFrame(i, t0 + int(i * 1e9 / self.fps), views, self.cameras, gt)
+
+
+def open_source(name: str, calibration: str | None = None, camera: Camera | None = None, frames: int = 60,
+                model_path=None, stereo: bool = True, log=print) -> Source:
     """The capture source called ``name`` (see the module docstring)."""
     kind, _, arg = name.partition(":")
     if kind == "synthetic":
         return SyntheticSource(kind=arg or "mixed", num_frames=frames, model_path=model_path, stereo=stereo)
     if kind == "webcam":
-        return camera_source(arg or 0, intrinsics=intrinsics, log=log)
+        return camera_source(arg or 0, camera=camera, log=log)
     if kind == "uvc":
         if not calibration:
             raise SourceError("a side-by-side stereo camera needs its calibration: --calibration SN<serial>.conf "
@@ -38,8 +67,8 @@ def open_source(name: str, calibration: str | None = None, intrinsics=None, fram
 
         return recording_source(path)
     if path.is_dir():
-        return ImageFolderSource(path, intrinsics=intrinsics)
-    if path.suffix.lower() in VIDEO_SUFFIXES or path.is_file():
+        return ImageFolderSource(path, camera=camera)
+    if media_kind(path) == "video" or path.is_file():
         cal = None
         if calibration:
             import cv2
@@ -48,6 +77,6 @@ def open_source(name: str, calibration: str | None = None, intrinsics=None, fram
             width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) // 2
             cap.release()
             cal = load_calibration(calibration, width=width)
-        return VideoFileSource(path, calibration=cal, intrinsics=intrinsics)
+        return VideoFileSource(path, calibration=cal, camera=camera)
     raise SourceError(f"unknown source {name!r}: not a file or folder, and not one of synthetic[:kind], "
                       "webcam[:N], uvc:N, zed")

@@ -51,3 +51,29 @@ def export_mesh(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray
     else:
         mesh.export(path)
     return path
+
+
+def export_posed(path: str | os.PathLike, side: str = "right", model_path=None, pose: str | None = None,
+                 betas=None, texture=None) -> Path:
+    """Write our hand model (or a MANO file) posed by a pose of its library (``pose``; default flat) and shaped by
+    ``betas`` (at most the model's count) to .obj/.glb/.gltf/.ply, with its UVs and an optional texture image."""
+    import torch
+
+    from .hand_model import HandModel
+
+    model = HandModel(side=side, model_path=model_path, flat_hand_mean=True, dtype=torch.float64)
+    data = model.data
+    hand_pose = np.zeros(45)
+    if pose:
+        names = [] if data.pose_names is None else list(data.pose_names)
+        if pose not in names:
+            raise ValueError(f"unknown pose {pose!r}; this model has: {', '.join(names) or 'none'}")
+        hand_pose = data.pose_library[names.index(pose)]
+    b = torch.zeros(1, model.num_betas, dtype=torch.float64)
+    if betas:
+        if len(betas) > model.num_betas:
+            raise ValueError(f"at most {model.num_betas} betas")
+        b[0, :len(betas)] = torch.tensor(list(betas), dtype=torch.float64)
+    with torch.no_grad():
+        v = model(hand_pose=torch.as_tensor(hand_pose[None]), betas=b).vertices[0].numpy()
+    return export_mesh(path, v, data.faces, data.uv, data.faces_uv, texture=texture)

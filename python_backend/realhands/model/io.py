@@ -19,18 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..conventions import MANO_TIP_VERTEX_IDS, NUM_JOINTS, check_side
+from ..conventions import MANO_TIP_VERTEX_IDS, MODEL_MIRROR, NUM_JOINTS, check_side
+from ..errors import ModelFileError
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL_FILE = ASSET_DIR / "realhands_hand_right.npz"
 MODEL_DIR_ENV = "REALHANDS_MODEL_DIR"
-
-#: Reflection used to mirror a right model into a left one (model space y -> -y).
-MIRROR = np.diag([1.0, -1.0, 1.0])
-
-
-class ModelFileError(RuntimeError):
-    """A model file is missing, unreadable, unsafe or not MANO-format."""
 
 
 @dataclass
@@ -305,7 +299,7 @@ def mirror_model(model: HandModelData) -> HandModelData:
     Vertex positions, shape and pose blend shapes, faces (winding flipped), PCA pose basis, pose library,
     joint frames and limits are all mirrored so that ``mirror(model)(mirror_pose(p))`` = mirror of ``model(p)``.
     """
-    M = MIRROR
+    M = MODEL_MIRROR
     sign_aa = np.array([-1.0, 1.0, -1.0])  # axis-angle under y-reflection: r -> -M r
     # posedirs: pose feature = (R - I) per joint, R -> M R M flips entries (i,j) by M_ii * M_jj.
     k = np.outer(np.diag(M), np.diag(M)).reshape(9)

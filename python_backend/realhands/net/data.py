@@ -2,7 +2,7 @@
 with augmentation), 21 Gaussian heatmaps of noisy keypoints (MediaPipe-like), and targets in the crop's frame.
 
 Left hands are mirrored (crop flipped horizontally) and learned as right hands: the target global orientation is
-F_x R M_y (F_x: the image flip, M_y: the model mirror, see hand_conventions.json) and each joint's axis-angle
+F_x R M_y (F_x: the image flip ``IMAGE_FLIP``, M_y: the model mirror ``MODEL_MIRROR``, realhands.conventions) and each joint's axis-angle
 (x, y, z) becomes (-x, y, -z). A crop rotated by angle a turns the camera-frame targets by R_z(a).
 
 Targets (all float32): pose (48,), shape (10,), kp2d (21,2) in normalised crop coordinates [-1, 1], cam (3,) the
@@ -19,10 +19,8 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from ..conventions import IMAGE_FLIP, MODEL_MIRROR
 from ..perception.crop import crop_affine, crop_box, keypoint_heatmaps
-
-F_X = np.diag([-1.0, 1.0, 1.0])
-M_Y = np.diag([1.0, -1.0, 1.0])
 
 
 @dataclass
@@ -98,9 +96,9 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
     A = M[:, :2] / np.linalg.norm(M[0, :2])            # for a left hand: the flip times a rotation
     rot = np.eye(3)
     rot[:2, :2] = np.diag([-1.0, 1.0]) @ A if left else A
-    frame = F_X @ rot if left else rot                   # camera axes -> crop axes, for points
+    frame = IMAGE_FLIP @ rot if left else rot                   # camera axes -> crop axes, for points
     pose = sample["pose"].numpy().astype(np.float64).reshape(16, 3)
-    R_new = frame @ Rotation.from_rotvec(pose[0]).as_matrix() @ (M_Y if left else np.eye(3))
+    R_new = frame @ Rotation.from_rotvec(pose[0]).as_matrix() @ (MODEL_MIRROR if left else np.eye(3))
     if left:
         pose[1:, 0] *= -1
         pose[1:, 2] *= -1
@@ -165,3 +163,32 @@ class StereoPairDataset(torch.utils.data.Dataset):
         d.update({f"r_{k}": v for k, v in rv.items()})
         d["left_to_right"] = rv["frame"] @ R_rl @ lv["frame"].T
         return d
+
+
+def training_data(data=None, on_the_fly: int | None = None, freihand: str | None = None, model_path=None,
+                  unpacked: str | None = None, partial: bool = False, limit: int | None = None, seed: int = 0,
+                  device: str = "cpu", workers: int = 0):
+    """The base dataset of a training run, from exactly one of: ``data`` (folders of `realhands synth`, optionally
+    decoded once into memory-mapped arrays in ``unpacked``; ``partial``: the shards written so far), ``on_the_fly``
+    (that many samples rendered as needed) or ``freihand`` (its official layout, with the official MANO as
+    ``model_path``); the first ``limit`` samples when given."""
+    from ..errors import DatasetError
+    from ..synth.dataset import SynthOnTheFlyDataset, SynthShardDataset, SynthUnpackedDataset, unpack_dataset
+
+    if sum(bool(x) for x in (data, on_the_fly, freihand)) != 1:
+        raise DatasetError("give the training data: --data DIR (a `realhands synth` folder), --on-the-fly N, or "
+                           "--freihand DIR (with --model MANO_RIGHT.pkl)")
+    if freihand:
+        from .freihand import FreiHANDDataset
+
+        base = FreiHANDDataset(freihand, model_path=model_path)
+    elif data and unpacked:
+        base = SynthUnpackedDataset(unpack_dataset(data, unpacked, partial=partial, threads=max(2, workers)))
+    elif data:
+        parts = [SynthShardDataset(d, partial=partial) for d in data]
+        base = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
+    else:
+        base = SynthOnTheFlyDataset(on_the_fly, seed=seed, device=device)
+    if limit:
+        base = torch.utils.data.Subset(base, range(min(limit, len(base))))
+    return base

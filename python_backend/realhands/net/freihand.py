@@ -21,7 +21,9 @@ import cv2
 import numpy as np
 import torch
 
-from ..synth.errors import DatasetError
+from ..camera import Camera
+from ..conventions import PARAM_SLICES
+from ..errors import DatasetError
 
 UNIQUE = 32560
 
@@ -68,16 +70,15 @@ class FreiHANDDataset(torch.utils.data.Dataset):
         m = cv2.imread(str(mpath), cv2.IMREAD_GRAYSCALE)
         mask = (m > 127) if m is not None else np.zeros(rgb.shape[:2], bool)
         p = self.mano[j]
-        pose = p[:48].copy()
+        pose = p[:PARAM_SLICES["betas"].start].copy()  # global_orient and hand_pose
         pose[3:] += self.mean
-        betas, transl = p[48:58], p[58:61]
+        betas, transl = p[PARAM_SLICES["betas"]], p[PARAM_SLICES["transl"]]
         with torch.no_grad():
             out = self.model(global_orient=torch.as_tensor(pose[None, :3]), hand_pose=torch.as_tensor(pose[None, 3:]),
                              betas=torch.as_tensor(betas[None]), transl=torch.as_tensor(transl[None]))
         K = self.K[j]
         xyz = self.xyz[j]
-        uvw = xyz @ K.T
-        kp2d = uvw[:, :2] / uvw[:, 2:3]
+        kp2d = Camera.from_K(K).project(xyz)
         return {
             "rgb_left": torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0,
             "mask_left": torch.from_numpy(mask),

@@ -2,7 +2,7 @@
 the hand's 21 keypoints (MediaPipe, pixels) and the intrinsics. Runs the shipped ONNX model on onnxruntime.
 
     reg = HandNetRegressor.default()            # None when no weights ship (falls back to the keypoint fit)
-    est = reg.predict(image, keypoints_2d, "left", K)
+    est = reg.predict(image, keypoints_2d, "left", camera)     # camera: a realhands.Camera
     est.params   # global_orient (3,), hand_pose (45,), betas (10,), transl (3,): camera coordinates, OpenCV axes, m
     est.mask     # (H,W) bool hand pixels
 """
@@ -17,39 +17,20 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from ..camera import Camera, StereoPair
+from ..conventions import IMAGE_FLIP, MODEL_MIRROR
 from ..perception.crop import crop_affine, crop_box, invert_affine, keypoint_heatmaps
-from .data import F_X, M_Y
 from .handnet import StereoFusion, fuse_views
-from .runtime import OnnxHandNet
+from .runtime import OnnxHandNet, stereo_weights_path
 
 #: the shipped CPU model, when present
 DEFAULT_WEIGHTS = "assets/handnet_cpu.onnx"
-
-
-def stereo_weights_path(onnx_path) -> Path:
-    """Where the stereo fusion weights of an ONNX model live: NAME_stereo.npz beside NAME.onnx."""
-    p = Path(str(onnx_path))
-    return p.with_name(p.stem + "_stereo.npz")
 
 
 def default_weights():
     """The shipped HandNet ONNX file (a path-like), or None when the package has none."""
     p = resources.files("realhands").joinpath(DEFAULT_WEIGHTS)
     return p if p.is_file() else None
-
-
-def triangulate(kp_left: np.ndarray, kp_right: np.ndarray, K_left: np.ndarray, K_right: np.ndarray,
-                R_rl: np.ndarray, t_rl: np.ndarray) -> np.ndarray:
-    """(N,2) pixel pairs -> (N,3) points in left-camera coordinates (m): linear (DLT) triangulation with the
-    extrinsics x_right = R_rl x_left + t_rl."""
-    P_l = K_left @ np.hstack([np.eye(3), np.zeros((3, 1))])
-    P_r = K_right @ np.hstack([R_rl, np.asarray(t_rl, np.float64).reshape(3, 1)])
-    out = np.zeros((len(kp_left), 3))
-    for i, ((ul, vl), (ur, vr)) in enumerate(zip(kp_left, kp_right)):
-        A = np.stack([ul * P_l[2] - P_l[0], vl * P_l[2] - P_l[1], ur * P_r[2] - P_r[0], vr * P_r[2] - P_r[1]])
-        X = np.linalg.svd(A)[2][-1]
-        out[i] = X[:3] / X[3] if abs(X[3]) > 1e-12 else np.nan
-    return out
 
 
 def move_to_other_camera(params: dict, R: np.ndarray, t: np.ndarray, model) -> dict:
@@ -74,7 +55,7 @@ class HandNetEstimate:
     crop: np.ndarray       # (2,3) image px -> crop px (includes the mirror for left hands)
 
 
-def crop_to_camera(pose48, betas, cam, M: np.ndarray, side_px: float, left: bool, K: np.ndarray, model,
+def crop_to_camera(pose48, betas, cam, M: np.ndarray, side_px: float, left: bool, camera: Camera, model,
                    wrist_px: np.ndarray | None = None) -> dict:
     """HandNet's crop-frame output -> MANO parameters in camera coordinates (OpenCV axes, metres).
 
@@ -87,7 +68,7 @@ def crop_to_camera(pose48, betas, cam, M: np.ndarray, side_px: float, left: bool
     s, tx, ty = (float(v) for v in cam)
     R = Rotation.from_rotvec(pose[0]).as_matrix()
     if left:  # undo the mirror: R_cam = F_x R M_y, joint axis-angles (x, y, z) -> (-x, y, -z)
-        R = F_X @ R @ M_Y
+        R = IMAGE_FLIP @ R @ MODEL_MIRROR
         pose[1:, 0] *= -1
         pose[1:, 2] *= -1
     pose[0] = Rotation.from_matrix(R).as_rotvec()
@@ -98,14 +79,13 @@ def crop_to_camera(pose48, betas, cam, M: np.ndarray, side_px: float, left: bool
     kp0 = kp[0]
     # weak perspective holds at the keypoints' mean depth: z_mean = fx / (s * side_px / 2); the wrist sits at its own
     # depth relative to that mean, and is seen at t
-    z_mean = K[0, 0] / max(abs(s) * side_px / 2, 1e-6)
+    z_mean = camera.fx / max(abs(s) * side_px / 2, 1e-6)
     z = max(z_mean - float((kp[:, 2] - kp0[2]).mean()), 0.05)
     if wrist_px is None:
         size = abs(np.linalg.det(M[:, :2])) ** 0.5 * side_px   # crop pixels across the box
         inv = invert_affine(M)
         wrist_px = inv[:, :2] @ ((np.array([tx, ty]) + 1) * size / 2) + inv[:, 2]
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    wrist_cam = np.array([(wrist_px[0] - cx) * z / fx, (wrist_px[1] - cy) * z / fy, z])
+    wrist_cam = camera.backproject(np.asarray(wrist_px, np.float64)[None], z)[0]
     return {"global_orient": pose[0], "hand_pose": pose[1:].reshape(45), "betas": betas, "transl": wrist_cam - kp0}
 
 
@@ -148,33 +128,32 @@ class HandNetRegressor:
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         return back > 0.5, prob
 
-    def predict(self, image: np.ndarray, keypoints_2d: np.ndarray, side: str, K: np.ndarray, hand_model=None) -> HandNetEstimate:
-        """``image`` (H,W,3) uint8 RGB; ``keypoints_2d`` (21,2) px; ``side`` 'right'/'left'; ``K`` (3,3)."""
+    def predict(self, image: np.ndarray, keypoints_2d: np.ndarray, side: str, camera: Camera,
+                hand_model=None) -> HandNetEstimate:
+        """``image`` (H,W,3) uint8 RGB; ``keypoints_2d`` (21,2) px; ``side`` 'right'/'left'; ``camera`` the image's."""
         from ..model import HandModel
 
         left = side == "left"
         crop, heat, M, M_cv, side_px = self._crop(image, keypoints_2d, left)
         out = self.net(crop[None], heat[None])
         model = hand_model or HandModel(side=side, flat_hand_mean=True)
-        params = crop_to_camera(out["pose"][0], out["shape"][0], out["cam"][0], M, side_px, left, K, model,
-                                np.asarray(keypoints_2d, np.float64)[0])
+        params = crop_to_camera(out["pose"][0], out["shape"][0], out["cam"][0], M, side_px, left, camera,
+                                model, np.asarray(keypoints_2d, np.float64)[0])
         mask, prob = self._mask(out, 0, M_cv, image.shape)
         return HandNetEstimate(params, mask, prob, M)
 
-    def predict_stereo(self, images, keypoints_2d, side: str, K_left: np.ndarray, K_right: np.ndarray,
-                       T_right_from_left: np.ndarray, hand_model=None) -> HandNetEstimate:
+    def predict_stereo(self, images, keypoints_2d, side: str, pair: StereoPair, hand_model=None) -> HandNetEstimate:
         """The stereo variant: both views in one batch, poses fused with the learned per-parameter weights
         (:func:`realhands.net.handnet.fuse_views`; the plain average when no ``*_stereo.npz`` ships), shape averaged.
-        ``images``/``keypoints_2d``: (left, right). Returns parameters in left-camera coordinates (OpenCV axes, m),
+        ``images``/``keypoints_2d``: (left, right); ``pair`` their cameras. Returns parameters in left-camera coordinates (OpenCV axes, m),
         placed by the keypoints triangulated from both views, and the left view's mask."""
         from ..model import HandModel
 
         left = side == "left"
         views = [self._crop(im, kp, left) for im, kp in zip(images, keypoints_2d)]
         out = self.net(np.stack([v[0] for v in views]), np.stack([v[1] for v in views]))
-        flip = F_X if left else np.eye(3)                    # camera -> crop rotation of these unrotated crops
-        R_rl, t_rl = np.asarray(T_right_from_left, np.float64)[:3, :3], np.asarray(T_right_from_left, np.float64)[:3, 3]
-        A = flip @ R_rl @ flip.T                             # left crop frame -> right crop frame
+        flip = IMAGE_FLIP if left else np.eye(3)             # camera -> crop rotation of these unrotated crops
+        A = flip @ pair.R @ flip.T                           # left crop frame -> right crop frame
         views_out = [{k: torch.as_tensor(np.asarray(out[k][i:i + 1]), dtype=torch.float32)
                       for k in ("features", "pose", "shape")} for i in (0, 1)]
         with torch.no_grad():  # the same fusion the stereo-weights stage trained
@@ -186,8 +165,8 @@ class HandNetRegressor:
         pose_l = pose.copy()
         pose_l[:3] = Rotation.from_matrix(A.T @ Rotation.from_rotvec(pose[:3]).as_matrix()).as_rotvec()
         kl, kr = (np.asarray(k, np.float64) for k in keypoints_2d)
-        params = crop_to_camera(pose_l, betas, out["cam"][0], views[0][2], views[0][4], left, K_left, model, kl[0])
-        X = triangulate(kl, kr, K_left, K_right, R_rl, t_rl)
+        params = crop_to_camera(pose_l, betas, out["cam"][0], views[0][2], views[0][4], left, pair.left, model, kl[0])
+        X = pair.triangulate(kl, kr)
         ok = X[:, 2] > 0.05
         if ok.sum() >= 5:
             dt = model.v_template.dtype

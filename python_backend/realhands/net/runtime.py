@@ -14,12 +14,10 @@ import numpy as np
 import torch
 
 from .handnet import HandNet
+from ..errors import OnnxError
 
 OUTPUTS = ("pose", "shape", "cam", "features", "mask_logits")
 
-
-class OnnxError(RuntimeError):
-    """The ONNX model is missing, corrupt, or onnxruntime is not installed."""
 
 
 def export_onnx(net: HandNet, path: str | Path, opset: int = 17) -> Path:
@@ -46,6 +44,28 @@ def export_onnx(net: HandNet, path: str | Path, opset: int = 17) -> Path:
     except ImportError:
         pass
     return path
+
+
+def stereo_weights_path(onnx_path) -> Path:
+    """Where the stereo fusion weights of an ONNX model live: NAME_stereo.npz beside NAME.onnx."""
+    p = Path(str(onnx_path))
+    return p.with_name(p.stem + "_stereo.npz")
+
+
+def export_checkpoint(checkpoint: str | Path, output: str | Path) -> dict:
+    """A training checkpoint -> ONNX at ``output`` (and, when its stereo fusion layer was trained, the fusion
+    weights beside it, ``stereo_weights_path``), with the torch/onnxruntime parity check. Returns {"onnx",
+    "stereo" (path or None), "parity" (max abs difference per output)}."""
+    from .train import build_from_checkpoint, load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    net = build_from_checkpoint(state)
+    out = export_onnx(net, output)
+    stereo, sp = state.get("stereo") or {}, None
+    if stereo and float(stereo["fc.weight"].abs().sum() + stereo["fc.bias"].abs().sum()) > 0:  # trained fusion
+        sp = stereo_weights_path(out)
+        np.savez(sp, weight=stereo["fc.weight"].float().numpy(), bias=stereo["fc.bias"].float().numpy())
+    return {"onnx": out, "stereo": sp, "parity": parity(net, out)}
 
 
 def providers(prefer_cuda: bool = True) -> list[str]:

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from .handnet import HandNet, HandNetConfig, StereoFusion, fuse_views
 from .losses import mano_loss, mask_loss, stereo_loss
+from ..errors import CheckpointError, RecipeError
 
 #: stage -> (forward branch, active groups, losses). Everything not active is frozen (no gradient, BN in eval).
 STAGES = {
@@ -32,12 +33,6 @@ STAGES = {
 }
 
 
-class RecipeError(ValueError):
-    """A training recipe is missing, malformed or names an unknown stage."""
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, truncated, corrupt or of another model."""
 
 
 @dataclass

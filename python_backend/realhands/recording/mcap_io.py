@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from ..errors import CameraError, RecordingError
 
 WIRE_TOPIC = "/realhands/wire"
 WIRE_ENCODING = "realhands-zmq-multipart"
@@ -41,9 +42,6 @@ _SCENE_UPDATE_SCHEMA = {
     "properties": {"deletions": {"type": "array"}, "entities": {"type": "array"}},
 }
 
-
-class RecordingError(ValueError):
-    """A recording is missing, not MCAP, or not a RealHands recording; the message says which."""
 
 
 def pack_frames(frames: list[bytes]) -> bytes:
@@ -244,6 +242,7 @@ def recording_source(path: str | Path):
     ground truth when there is some."""
     import numpy as np
 
+    from ..camera import Camera, StereoPair, calibration_from_json
     from ..capture.sources import CapturedFrame, Source
 
     rec = read_recording(path)
@@ -262,25 +261,27 @@ def recording_source(path: str | Path):
     if not left:
         raise RecordingError(f"{path} holds no input frames (/camera/left): record with `realhands run --record`")
 
+    try:
+        recorded_cameras = calibration_from_json(cal) if cal else None
+    except CameraError as exc:
+        raise RecordingError(f"{path}: its calibration is damaged ({exc})") from None
+
     class _RecordingSource(Source):
         name = f"recording:{Path(path).name}"
-        stereo = bool(right) and cal is not None and cal.get("K_right") is not None
         fps = float(rec.metadata.get("fps", "30") or 30)
         recording = rec
+        cameras = recorded_cameras
+        stereo = bool(right) and isinstance(recorded_cameras, StereoPair)
 
         def __iter__(self):
             for key, m in left.items():
                 img, t_ns, index = decode_image(m)
-                views, K = [img], [np.array(cal["K_left"]) if cal else None]
-                T = None
                 if self.stereo and key in right:
-                    views.append(decode_image(right[key])[0])
-                    K.append(np.array(cal["K_right"]))
-                    T = np.array(cal["T_right_from_left"])
-                if K[0] is None:
-                    from ..capture.sources import default_K
-
-                    K[0] = default_K(img.shape[1], img.shape[0])
-                yield CapturedFrame(index, t_ns, views, K, T, ground_truth=truth.get(index))
+                    views, cams = [img, decode_image(right[key])[0]], self.cameras
+                else:  # one view: the left camera (or the default one when the recording has none)
+                    views = [img]
+                    cams = Camera.coerce(self.cameras.left if isinstance(self.cameras, StereoPair) else self.cameras,
+                                         img.shape[1], img.shape[0])
+                yield CapturedFrame(index, t_ns, views, cams, ground_truth=truth.get(index))
 
     return _RecordingSource()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..camera import Camera, project_points
 from ..model import HandModel
 from ..perception.crop import crop_affine, crop_box
 from ..render.silhouette import choose_backend, render_silhouette
@@ -118,20 +119,20 @@ class SilhouetteRefiner:
                         or d_vert.norm(dim=-1).max() > lim[2] or d_cam.norm() > lim[3]
                         or not all(torch.isfinite(t).all() for t in (d_pose, d_shape, d_vert, d_cam)))
 
-    def _crop(self, verts_cam, K, size):
-        """Crop intrinsics (3,3) framing the projected mesh, and the (2,3) image -> crop affine."""
+    @staticmethod
+    def _crop(verts_cam, camera: Camera, size: int) -> tuple[Camera, np.ndarray]:
+        """The camera of a square ``size`` px crop framing the projected mesh, and the (2,3) image -> crop affine."""
         with torch.no_grad():
-            p = verts_cam @ K.T
-            uv = (p[:, :2] / p[:, 2:]).cpu().numpy()
+            K = camera.K_tensor(verts_cam.dtype, verts_cam.device)[None]
+            uv = project_points(verts_cam[None], K, eps=0.0)[0].cpu().numpy()
         centre, side, _ = crop_box(uv, margin=1.15)
         A = crop_affine(centre, side, 0.0, size)
-        A3 = torch.as_tensor(np.vstack([A, [0, 0, 1]]), dtype=K.dtype, device=K.device)
-        return A3 @ K, A
+        return camera.warped(A, size, size), A
 
-    def refine(self, params: dict, masks: list, Ks: list, extrinsics: list | None = None) -> RefineResult:
+    def refine(self, params: dict, masks: list, cameras: list[Camera], extrinsics: list | None = None) -> RefineResult:
         """params: the initial hand (global_orient (1,3), hand_pose (1,45) absolute, betas (1,10), transl (1,3)),
-        camera coordinates of the first view. masks: per view, (H,W) bool or float in [0,1]. Ks: per view (3,3).
-        extrinsics: per view (4,4) first-view -> that view (default: identity for the first view)."""
+        camera coordinates of the first view. masks: per view, (H,W) bool or float in [0,1]. cameras: per view
+        (realhands.Camera). extrinsics: per view (4,4) first-view -> that view (default: identity for the first)."""
         import cv2
 
         t0 = time.perf_counter()
@@ -140,8 +141,8 @@ class SilhouetteRefiner:
         base = {k: torch.as_tensor(np.asarray(v.cpu() if torch.is_tensor(v) else v), dtype=dt, device=dev).reshape(1, -1)
                 for k, v in params.items()}
         extrinsics = extrinsics or [np.eye(4)] + [None] * (len(masks) - 1)
-        if len(masks) != len(Ks) or any(e is None for e in extrinsics):
-            raise ValueError("give one intrinsics matrix and one extrinsic per mask (the first may be omitted)")
+        if len(masks) != len(cameras) or any(e is None for e in extrinsics):
+            raise ValueError("give one camera and one extrinsic per mask (the first extrinsic may be omitted)")
         V = m.data.num_vertices
         d_pose = torch.zeros(1, 48, dtype=dt, device=dev, requires_grad=True)
         d_shape = torch.zeros(1, 10, dtype=dt, device=dev, requires_grad=True)
@@ -162,11 +163,11 @@ class SilhouetteRefiner:
             v0 = pose_mesh()
         views = []
         faces = self.hand_faces.to(dev)  # the hand ends at the wrist, as the masks do
-        for mask, K, T in zip(masks, Ks, extrinsics):
-            K = torch.as_tensor(np.asarray(K), dtype=dt, device=dev)
+        for mask, camera, T in zip(masks, cameras, extrinsics):
             T = torch.as_tensor(np.asarray(T), dtype=dt, device=dev)
             v_view = v0 @ T[:3, :3].T + T[:3, 3]
-            Kc, A = self._crop(v_view, K, cfg.crop_size)
+            crop_camera, A = self._crop(v_view, camera, cfg.crop_size)
+            Kc = crop_camera.K_tensor(dt, dev)
             target = cv2.warpAffine(np.asarray(mask, dtype=np.float32), A, (cfg.crop_size, cfg.crop_size),
                                     flags=cv2.INTER_AREA if A[0, 0] < 1 else cv2.INTER_LINEAR)
             if choose_backend(v0.device, cfg.backend) == "soft":

@@ -11,6 +11,8 @@ import functools
 
 import torch
 
+from ..camera import clip_coordinates
+
 
 @functools.lru_cache(maxsize=1)
 def available() -> bool:
@@ -34,19 +36,6 @@ def _context(device: torch.device):
     if key not in _contexts:
         _contexts[key] = dr.RasterizeCudaContext(device=torch.device("cuda", key))
     return _contexts[key]
-
-
-def clip_coordinates(verts_cam: torch.Tensor, K: torch.Tensor, height: int, width: int,
-                     near: float = 0.01, far: float = 10.0) -> torch.Tensor:
-    """(B,V,4) clip-space positions for OpenCV camera coordinates (metres) and intrinsics K (B,3,3) such that
-    nvdiffrast's output row i is image row i (y down) and pixel centres sit at integer + 0.5."""
-    x, y, z = verts_cam.unbind(-1)
-    u = K[:, 0, 0, None] * x + K[:, 0, 2, None] * z  # u * z
-    v = K[:, 1, 1, None] * y + K[:, 1, 2, None] * z
-    cx = 2.0 * u / width - z
-    cy = 2.0 * v / height - z
-    cz = (z * (far + near) - 2.0 * far * near) / (far - near)
-    return torch.stack([cx, cy, cz, z], -1)
 
 
 def nvdiffrast_silhouette(verts_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tensor, height: int, width: int,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..camera import project_points
+
 #: Most (triangle, pixel) pairs tested in one chunk; bounds peak memory at roughly 100 bytes per pair.
 MAX_PAIRS = 4_000_000
 
@@ -34,13 +36,6 @@ class Fragments:
         return self.face >= 0
 
 
-def project(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """points (B,N,3) camera coordinates, K (B,3,3) -> (B,N,2) pixels."""
-    z = points[..., 2:3].clamp_min(1e-9)
-    uv = points[..., :2] / z
-    return uv * torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None] + torch.stack([K[:, 0, 2], K[:, 1, 2]], -1)[:, None]
-
-
 def rasterize(verts_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tensor, height: int, width: int,
               near: float = 0.01, cull_backfaces: bool = True) -> Fragments:
     """Rasterise triangle meshes seen by pinhole cameras.
@@ -50,7 +45,7 @@ def rasterize(verts_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tensor, hei
     """
     B, dev = verts_cam.shape[0], verts_cam.device
     verts_cam = verts_cam.float()
-    uv = project(verts_cam, K.float())
+    uv = project_points(verts_cam, K.float())
     tri_uv = uv[:, faces]  # (B,F,3,2)
     tri_z = verts_cam[:, faces, 2]  # (B,F,3)
     e1 = tri_uv[:, :, 1] - tri_uv[:, :, 0]

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from ..model.io import HandModelData
 from .forearm import make_forearm
+from ..camera import scale_intrinsics
 from .rasterize import rasterize
 
 BACKGROUND, HAND, FOREARM = 0, 1, 2
@@ -151,8 +152,7 @@ class HandRenderer:
         lighting = lighting or Lighting.default(B, self.device)
         world = torch.cat([hand_vertices, forearm_vertices], 1).float()
         cam = (R.float()[:, None] @ world[..., None])[..., 0] + t.float()[:, None]
-        Ks = K.float().clone()
-        Ks[:, :2] *= ssaa
+        Ks = scale_intrinsics(K.float(), ssaa)
         H, W = height * ssaa, width * ssaa
         frags = rasterize(cam, self.faces, Ks, H, W)
         covered = frags.face >= 0

@@ -13,7 +13,8 @@ import math
 
 import torch
 
-from .rasterize import expand_boxes, project
+from ..camera import project_points
+from .rasterize import expand_boxes
 
 
 def _segment_dist2(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -137,7 +138,7 @@ class SilhouetteSequence:
     def __call__(self, verts_cam: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """(B,H,W) soft silhouettes of verts_cam (B,V,3) seen with K (B,3,3), as ``soft_silhouette``."""
         with torch.no_grad():
-            uv = project(verts_cam, K.to(verts_cam.dtype))
+            uv = project_points(verts_cam, K.to(verts_cam.dtype))
             motion = None if self.prev_uv is None or self.prev_uv.shape != uv.shape else \
                 float((uv - self.prev_uv).norm(dim=-1).max())
             if motion is None or motion > self.max_motion:
@@ -164,7 +165,7 @@ def soft_silhouette(verts_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tenso
     which saves finding it at every step of an optimisation)."""
     B = verts_cam.shape[0]
     dt = verts_cam.dtype
-    uv = project(verts_cam, K.to(dt))
+    uv = project_points(verts_cam, K.to(dt))
     tri = uv[:, faces]  # (B,F,3,2)
     reach = soft_reach(sigma, eps)
     with torch.no_grad():
@@ -204,7 +205,7 @@ def soft_silhouette(verts_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tenso
 def soft_silhouette_dense(verts_cam, faces, K, height, width, sigma: float = 1.0, near: float = 0.01):
     """Reference implementation over all faces x all pixels (small inputs only, for tests)."""
     dt = verts_cam.dtype
-    uv = project(verts_cam, K.to(dt))
+    uv = project_points(verts_cam, K.to(dt))
     B = verts_cam.shape[0]
     ys, xs = torch.meshgrid(torch.arange(height, dtype=dt) + 0.5, torch.arange(width, dtype=dt) + 0.5,
                             indexing="ij")

@@ -17,13 +17,10 @@ from urllib.parse import urlparse
 
 import zmq
 
+from ..errors import StreamConfigError
 from .wire import TOPICS, WireError, decode
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-
-
-class StreamConfigError(ValueError):
-    """The endpoint or the security settings are wrong; the message says how to fix them."""
 
 
 def _host(endpoint: str) -> str | None:
@@ -124,6 +121,13 @@ class HandPublisher:
         """Send one message without blocking; False when it was dropped."""
         self.service()
         return self._send(frames)
+
+    def send(self, message) -> bool:
+        """Send a realhands.streaming.protocol.Outgoing: a rig is also kept for late subscribers."""
+        if message.kind == "rig":
+            self.set_rig(message.side, message.frames)
+            return True
+        return self.publish(message.frames)
 
     def close(self) -> None:
         if self.sock is not None and not self.sock.closed:

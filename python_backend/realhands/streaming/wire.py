@@ -16,10 +16,8 @@ from importlib import resources
 
 import msgpack
 import numpy as np
+from ..errors import WireError
 
-
-class WireError(ValueError):
-    """A message is malformed, truncated, of another major version or of an unknown type."""
 
 
 @functools.lru_cache(maxsize=1)

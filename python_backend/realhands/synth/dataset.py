@@ -39,7 +39,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .errors import DatasetError
+from ..camera import Camera, StereoPair
+from ..errors import DatasetError
 from ..model import load_model_data
 from .generate import StereoSample, SynthConfig, SynthGenerator
 from .rig import make_rig
@@ -187,6 +188,14 @@ def _to_tensors(images: dict, geometry: dict, side: str, egocentric: bool) -> di
         d[key] = torch.from_numpy(np.asarray(geometry[key], dtype=np.float32))
     d["side"], d["egocentric"] = side, egocentric
     return d
+
+
+def sample_pair(sample: dict) -> StereoPair:
+    """The two views' cameras of a sample dict (``K_left``, ``K_right``, ``T_right_from_left`` tensors)."""
+    h, w = sample["rgb_left"].shape[-2:] if sample["rgb_left"].ndim == 3 and sample["rgb_left"].shape[0] == 3 \
+        else sample["rgb_left"].shape[:2]
+    arr = {k: np.asarray(sample[k], dtype=np.float64) for k in ("K_left", "K_right", "T_right_from_left")}
+    return StereoPair(Camera.from_K(arr["K_left"], w, h), Camera.from_K(arr["K_right"], w, h), arr["T_right_from_left"])
 
 
 def _sample_dict(z: dict, j: int) -> dict:

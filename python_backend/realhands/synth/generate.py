@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..camera import Camera, StereoPair, project_points
 from ..conventions import MANO21_TO_KEYPOINTS
 from ..model import HandModel, load_model_data
 from ..model.lbs import axis_angle_to_matrix
-from ..render.rasterize import project
 from ..render.renderer import HandRenderer, Lighting
-from ..render.texture import bake_texel_maps, sample_appearance, skin_texture
+from .skin import bake_texel_maps, sample_appearance, skin_texture
 from .backgrounds import BackgroundSource, jpeg, motion_blur, sensor_noise
 from .rig import StereoRig, make_rig
 from .sampling import HandSample, LightSample, sample_hand, sample_light
@@ -57,6 +57,17 @@ class StereoSample:
     side: str
     view: str
     texture: np.ndarray | None = None  # (S,S,3) uint8 skin albedo in the model's UV atlas (rows from the top)
+
+    @property
+    def pair(self) -> StereoPair:
+        """The two views' cameras (``pair.left`` is the left view's)."""
+        h, w = self.rgb_left.shape[:2]
+        return StereoPair(Camera.from_K(self.K_left, w, h), Camera.from_K(self.K_right, w, h), self.T_right_from_left)
+
+    @property
+    def camera(self) -> Camera:
+        """The left view's camera."""
+        return self.pair.left
 
 
 class SynthGenerator:
@@ -175,7 +186,7 @@ class SynthGenerator:
         labels = r.label.cpu().numpy().astype(np.uint8)
 
         joints3d = out.joints[0][torch.as_tensor(MANO21_TO_KEYPOINTS, device=self.device)]
-        j2d = project(torch.stack([joints3d + t[0], joints3d + t[1]]), K).cpu().numpy()  # per view
+        j2d = project_points(torch.stack([joints3d + t[0], joints3d + t[1]]), K).cpu().numpy()  # per view
         return StereoSample(
             rgb_left=images[0], rgb_right=images[1], label_left=labels[0], label_right=labels[1],
             vertices=out.vertices[0].cpu().numpy(), joints3d=joints3d.cpu().numpy(),

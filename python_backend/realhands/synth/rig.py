@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..camera import Camera, StereoPair
+
 RIGS = {
     "zed": {"baseline": 0.120, "hfov_deg": 85.0},
     "zed2": {"baseline": 0.120, "hfov_deg": 100.0},
@@ -42,9 +44,18 @@ class StereoRig:
     cy: float
 
     @property
+    def camera(self) -> Camera:
+        """Either view's camera (both share intrinsics)."""
+        return Camera(self.fx, self.fy, self.cx, self.cy, self.width, self.height)
+
+    @property
     def K(self) -> np.ndarray:
         """(3,3) intrinsics in pixels (both views)."""
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+        return self.camera.K
+
+    @property
+    def pair(self) -> StereoPair:
+        return StereoPair(self.camera, self.camera, self.T_right_from_left)
 
     @property
     def T_right_from_left(self) -> np.ndarray:

@@ -90,3 +90,28 @@ def smoothness(frames: list[HandSample]) -> float:
     d = Rotation.from_rotvec(poses[1:].reshape(-1, 3)).inv() * Rotation.from_rotvec(poses[:-1].reshape(-1, 3))
     return float(np.max(d.magnitude()))
 
+
+
+def write_sequence(out, frames: list, fps: float):
+    """Write rendered sequence frames (synth.generate.StereoSample) to folder ``out``: left/right JPEGs, label
+    PNGs, ``ground_truth.npz`` (fps, side, K, T_right_from_left, per-frame vertices, joints, 2D joints, pose, betas,
+    transl) and a half-size ``preview.gif``. Returns the folder."""
+    from pathlib import Path
+
+    from PIL import Image
+    from tqdm import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(tqdm(frames, desc="writing frames", unit="frame")):
+        Image.fromarray(f.rgb_left).save(out / f"left_{i:05d}.jpg", quality=95)
+        Image.fromarray(f.rgb_right).save(out / f"right_{i:05d}.jpg", quality=95)
+        Image.fromarray(f.label_left).save(out / f"label_left_{i:05d}.png")
+        Image.fromarray(f.label_right).save(out / f"label_right_{i:05d}.png")
+    np.savez(out / "ground_truth.npz", fps=fps, side=frames[0].side, K=frames[0].K_left,
+             T_right_from_left=frames[0].T_right_from_left,
+             **{k: np.stack([getattr(f, k) for f in frames]) for k in
+                ("vertices", "joints3d", "joints2d_left", "joints2d_right", "pose", "betas", "transl")})
+    gif = [Image.fromarray(f.rgb_left).resize((f.rgb_left.shape[1] // 2, f.rgb_left.shape[0] // 2)) for f in frames]
+    gif[0].save(out / "preview.gif", save_all=True, append_images=gif[1:], duration=int(1000 / fps), loop=0)
+    return out

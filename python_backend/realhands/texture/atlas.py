@@ -14,7 +14,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..render.texture import rasterize_uv
+from ..render.rasterize import rasterize
+
+
+def rasterize_uv(uv, faces_uv, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which face covers each texel of an S x S atlas (v up, so image rows run from the top), and where:
+    face (S,S) long (-1 for none) and barycentric weights (S,S,3)."""
+    uv = torch.as_tensor(np.asarray(uv), dtype=torch.float32)
+    pts = torch.stack([uv[:, 0] * size, (1.0 - uv[:, 1]) * size, torch.ones(len(uv))], -1)[None]
+    K = torch.eye(3)[None]
+    frags = rasterize(pts, torch.as_tensor(np.asarray(faces_uv)), K, size, size, near=0.0, cull_backfaces=False)
+    return frags.face[0], frags.bary[0]
 
 
 def cache_dir() -> Path:

@@ -3,7 +3,7 @@
 A texel counts when its surface point projects inside the image (and inside the hand mask, if given), passes
 a depth test against the mesh rasterised in that view (nothing of the hand in front of it), and faces the
 camera at less than a grazing angle; its weight falls from 1 (facing the camera) to 0 at ``min_cos``.
-Vertices are in that camera's coordinates (metres, OpenCV axes); K is its (3,3) intrinsics.
+Vertices are in that camera's coordinates (metres, OpenCV axes); ``camera`` is a realhands.Camera.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..camera import Camera, project_points
 from ..render.rasterize import rasterize
 from .atlas import UVAtlas
 
@@ -33,7 +34,7 @@ def _vertex_normals(v: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     return F.normalize(vn, dim=-1)
 
 
-def observe(atlas: UVAtlas, vertices, faces, K, image: np.ndarray, mask: np.ndarray | None = None,
+def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, mask: np.ndarray | None = None,
             min_cos: float = 0.3, depth_tolerance: float = 0.003, mask_erode: float = 1.0,
             edge_falloff: float = 4.0) -> TextureObservation:
     """What one RGB image (H,W,3) uint8 says about the texture of the mesh vertices (V,3) (metres, this
@@ -42,7 +43,7 @@ def observe(atlas: UVAtlas, vertices, faces, K, image: np.ndarray, mask: np.ndar
     outline mix in background through blur and misalignment)."""
     v = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
     faces = torch.as_tensor(np.asarray(faces), dtype=torch.long)
-    K = np.asarray(K, dtype=np.float64)
+    K = camera.K_tensor(torch.float32)[None]
     H, W = image.shape[:2]
     S = atlas.size
     colour = np.zeros((S * S, 3), np.float32)
@@ -51,8 +52,7 @@ def observe(atlas: UVAtlas, vertices, faces, K, image: np.ndarray, mask: np.ndar
     n = F.normalize((_vertex_normals(v, faces)[faces[atlas.face]] * atlas.bary[..., None]).sum(1), dim=-1)
     z = p[:, 2]
     ok = z > 1e-3
-    x = (p[:, 0] / z.clamp_min(1e-3) * K[0, 0] + K[0, 2]).numpy()
-    y = (p[:, 1] / z.clamp_min(1e-3) * K[1, 1] + K[1, 2]).numpy()
+    x, y = project_points(p[None], K, eps=1e-3)[0].numpy().T
     ok = ok.numpy() & (x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)
     cos = (-(n * p).sum(1) / p.norm(dim=1).clamp_min(1e-9)).numpy()
     w = np.clip((cos - min_cos) / (1.0 - min_cos), 0.0, 1.0)
@@ -60,13 +60,13 @@ def observe(atlas: UVAtlas, vertices, faces, K, image: np.ndarray, mask: np.ndar
     if not ok.any():
         return TextureObservation(colour.reshape(S, S, 3), weight.reshape(S, S))
     # depth test in a window around the hand (the whole image is not needed)
-    uv = (v[:, :2] / v[:, 2:].clamp_min(1e-3)) * torch.tensor([K[0, 0], K[1, 1]]) + torch.tensor([K[0, 2], K[1, 2]])
+    uv = project_points(v[None], K, eps=1e-3)[0]
     x0 = int(max(0, np.floor(uv[:, 0].min().item()) - 1))
     y0 = int(max(0, np.floor(uv[:, 1].min().item()) - 1))
     x1 = int(min(W, np.ceil(uv[:, 0].max().item()) + 2))
     y1 = int(min(H, np.ceil(uv[:, 1].max().item()) + 2))
-    Kw = torch.tensor([[K[0, 0], 0, K[0, 2] - x0], [0, K[1, 1], K[1, 2] - y0], [0, 0, 1]], dtype=torch.float32)
-    depth = rasterize(v[None], faces, Kw[None], y1 - y0, x1 - x0).depth[0].numpy()
+    window = camera.cropped(x0, y0).K_tensor(torch.float32)[None]
+    depth = rasterize(v[None], faces, window, y1 - y0, x1 - x0).depth[0].numpy()
     xi = np.clip(np.round(x - 0.5).astype(np.int64) - x0, 0, x1 - x0 - 1)
     yi = np.clip(np.round(y - 0.5).astype(np.int64) - y0, 0, y1 - y0 - 1)
     ok &= z.numpy() <= depth[yi, xi] + depth_tolerance

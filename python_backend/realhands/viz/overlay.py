@@ -4,13 +4,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..camera import Camera
 from ..conventions import KEYPOINT_PARENTS
 
 SIDE_COLOURS = {"right": (80, 160, 255), "left": (255, 150, 60)}
 
 
-def draw_overlay(image: np.ndarray, hands, K: np.ndarray, faces: np.ndarray, alpha: float = 0.55) -> np.ndarray:
-    """image (H,W,3) uint8; hands: HandResults (camera-frame vertices); K (3,3). Returns a new uint8 image."""
+def draw_overlay(image: np.ndarray, hands, camera: Camera, faces: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """image (H,W,3) uint8; hands: HandResults (camera-frame vertices) seen by ``camera``. Returns a new uint8
+    image."""
     import cv2
 
     from ..render.rasterize import rasterize
@@ -18,9 +20,10 @@ def draw_overlay(image: np.ndarray, hands, K: np.ndarray, faces: np.ndarray, alp
     out = image.astype(np.float32).copy()
     h, w = image.shape[:2]
     faces_t = torch.as_tensor(faces)
+    K = camera.K_tensor(torch.float32)[None]
     for hand in hands:
         v = torch.as_tensor(hand.vertices, dtype=torch.float32)[None]
-        frags = rasterize(v, faces_t, torch.as_tensor(K, dtype=torch.float32)[None], h, w)
+        frags = rasterize(v, faces_t, K, h, w)
         m = frags.mask[0].numpy()
         if m.any():
             tri = v[0][faces_t[frags.face[0][frags.mask[0]]]]

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..camera import Camera
+
 SKIN_RGB = (0.86, 0.66, 0.55)
 NAIL_RGB = (0.94, 0.80, 0.77)
 
@@ -22,24 +24,26 @@ def part_colors(vertex_parts: np.ndarray | None, part_names, num_vertices: int) 
 
 
 @dataclass
-class PinholeCamera:
-    """Pinhole camera. ``R`` (3,3) and ``t`` (3,) map model coordinates to camera coordinates (OpenCV axes)."""
+class PosedCamera:
+    """A realhands.Camera placed in a scene: ``R`` (3,3) and ``t`` (3,) map model coordinates to camera
+    coordinates (OpenCV axes)."""
 
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
+    camera: Camera
     R: np.ndarray
     t: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return self.camera.width
+
+    @property
+    def height(self) -> int:
+        return self.camera.height
 
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,3) model points -> (N,2) pixels and (N,) depth in metres."""
         pc = points @ self.R.T + self.t
-        z = pc[:, 2]
-        uv = np.stack([self.fx * pc[:, 0] / z + self.cx, self.fy * pc[:, 1] / z + self.cy], axis=1)
-        return uv, z
+        return self.camera.project(pc, eps=-np.inf), pc[:, 2]
 
 
 def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
@@ -57,15 +61,13 @@ def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
 
 
 def orbit_camera(center, distance, azimuth_deg, elevation_deg, size=(512, 512), fov_deg=30.0,
-                 up=(0.0, 0.0, 1.0)) -> PinholeCamera:
+                 up=(0.0, 0.0, 1.0)) -> PosedCamera:
     """Camera on a sphere around ``center`` (model z is up)."""
     az, el = np.radians(azimuth_deg), np.radians(elevation_deg)
     direction = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
     eye = np.asarray(center, dtype=np.float64) + distance * direction
     R, t = look_at(eye, center, up)
-    w, h = size
-    f = 0.5 * w / np.tan(np.radians(fov_deg) / 2)
-    return PinholeCamera(f, f, w / 2, h / 2, w, h, R, t)
+    return PosedCamera(Camera.from_fov(*size, hfov_deg=fov_deg), R, t)
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -78,7 +80,7 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
-def render_mesh(vertices: np.ndarray, faces: np.ndarray, camera: PinholeCamera,
+def render_mesh(vertices: np.ndarray, faces: np.ndarray, camera: PosedCamera,
                 colors: np.ndarray | None = None, background=(1.0, 1.0, 1.0),
                 light_dir=(-0.3, 0.6, 1.0)) -> np.ndarray:
     """Render a triangle mesh to an (H,W,3) uint8 image.

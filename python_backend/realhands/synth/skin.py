@@ -1,4 +1,4 @@
-"""Procedural skin textures in the hand model's UV atlas.
+"""Procedural skin textures in the hand model's UV atlas (the synthetic hands' appearance).
 
 The model's rest-pose geometry is baked once into UV space (position, normal, nail label per texel); a skin
 texture is then a cheap function of those maps and an appearance sample: skin tone, lighter palms, creases at
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..conventions import FINGER_JOINTS
-from .rasterize import rasterize
+from ..texture.atlas import rasterize_uv
 
 #: Skin albedos as photographed (sRGB 0-1), lightest to darkest, spanning the ten tones of the Monk Skin Tone
 #: scale (Google, 2022). The Monk swatches themselves are annotation references and look grey or yellow when
@@ -34,16 +34,6 @@ class TexelMaps:
     position: torch.Tensor
     normal: torch.Tensor
     nail: torch.Tensor
-
-
-def rasterize_uv(uv, faces_uv, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Which face covers each texel of an S x S atlas (v up, so image rows run from the top), and where:
-    face (S,S) long (-1 for none) and barycentric weights (S,S,3)."""
-    uv = torch.as_tensor(np.asarray(uv), dtype=torch.float32)
-    pts = torch.stack([uv[:, 0] * size, (1.0 - uv[:, 1]) * size, torch.ones(len(uv))], -1)[None]
-    K = torch.eye(3)[None]
-    frags = rasterize(pts, torch.as_tensor(np.asarray(faces_uv)), K, size, size, near=0.0, cull_backfaces=False)
-    return frags.face[0], frags.bary[0]
 
 
 def bake_texel_maps(data, size: int = 512) -> TexelMaps:

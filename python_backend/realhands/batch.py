@@ -1,0 +1,115 @@
+"""Batch reconstruction (`realhands reconstruct`): images, folders and videos in, one JSON line per image or frame
+out, with optional overlays and each hand's fused texture (PNG + textured GLB).
+
+    summary = reconstruct_files(["photos/", "clip.mp4"], "results.jsonl", overlay_dir="overlays/",
+                                texture_dir="textures/")
+
+Still images share one Reconstructor (unrelated images); each video gets its own in video mode (tracking, warm
+starts, smoothing). An input or frame that fails becomes an ``{"image", "error"}`` line and the run goes on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .camera import Camera
+from .capture.files import expand_media, iter_video, read_image
+from .config import BATCH_TEXTURE_SIZE, ReconstructConfig
+from .conventions import opencv_to_gltf
+from .errors import RealHandsError
+from .reconstruct import Reconstructor
+
+
+@dataclass
+class BatchSummary:
+    written: int = 0  # result lines
+    failures: int = 0  # inputs or frames that failed
+    textures: list = field(default_factory=list)  # written texture PNG paths
+
+
+def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None = None, camera: Camera | None = None,
+                      overlay_dir: str | Path | None = None, texture_dir: str | Path | None = None,
+                      with_vertices: bool = True, model_path=None, log=print) -> BatchSummary:
+    """Reconstruct every image and video frame in ``paths`` (files and folders) into the JSON-lines file ``out``.
+
+    ``config``: the reconstruction choices (default ReconstructConfig()); ``camera``: the intrinsics of every input
+    (default: the default field of view of each image's size); ``overlay_dir``: a JPEG per image or frame with the
+    meshes and keypoints drawn; ``texture_dir``: each hand's fused texture and a textured GLB, one per video and
+    one for all still images (the atlas side is ``config.texture_size`` or BATCH_TEXTURE_SIZE)."""
+    from PIL import Image
+
+    from .viz.overlay import draw_overlay
+
+    cfg = config or ReconstructConfig()
+    overlay_dir = Path(overlay_dir) if overlay_dir else None
+    texture_dir = Path(texture_dir) if texture_dir else None
+    for d in (overlay_dir, texture_dir):
+        if d:
+            d.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # a mask only where something uses it (refinement, texture): nothing else here writes one
+    cfg = dataclasses.replace(cfg, texture_size=(cfg.texture_size or BATCH_TEXTURE_SIZE) if texture_dir else 0,
+                              mask=cfg.mask if (cfg.refine_iterations or texture_dir) else "none")
+    images = Reconstructor(cfg, model_path=model_path)
+    summary = BatchSummary()
+    last_vertices: dict = {}  # (id of a Reconstructor, side) -> its newest mesh, for the textured GLB
+
+    def write_textures(rec: Reconstructor, stem: str):
+        for side, fusion in rec.textures.items():
+            if not fusion.seen.any() or (id(rec), side) not in last_vertices:
+                continue
+            png = fusion.save_image(texture_dir / f"{stem}_{side}.png")
+            fusion.export_glb(texture_dir / f"{stem}_{side}.glb", opencv_to_gltf(last_vertices[(id(rec), side)]),
+                              rec.models[side].faces)
+            summary.textures.append(png)
+            log(f"texture: {texture_dir / (stem + '_' + side)}.png/.glb ({fusion.coverage:.0%} of the atlas seen)")
+
+    with open(out, "w") as fh:
+        for kind, path in expand_media(paths):
+            rec = images if kind == "image" else Reconstructor(cfg, video=True, model_path=model_path)
+            try:
+                for name, img, t in _frames(kind, path):
+                    cam = Camera.coerce(camera, img.shape[1], img.shape[0])
+                    try:
+                        hands = rec(img, cam, timestamp=t)
+                    except Exception as exc:  # one bad frame must not end a long run
+                        fh.write(json.dumps({"image": name, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+                        summary.failures += 1
+                        continue
+                    fh.write(json.dumps({"image": name, "width": img.shape[1], "height": img.shape[0],
+                                         "intrinsics": [round(x, 4) for x in cam.intrinsics],
+                                         "hands": [h.to_json(with_vertices=with_vertices) for h in hands]}) + "\n")
+                    summary.written += 1
+                    for h in hands:
+                        last_vertices[(id(rec), h.handedness)] = h.vertices
+                    if overlay_dir:
+                        vis = draw_overlay(img, hands, cam, rec.models["right"].faces)
+                        stem = Path(name.replace("#frame=", "_f")).stem
+                        Image.fromarray(vis).save(overlay_dir / f"{stem}.jpg", quality=92)
+            except (RealHandsError, FileNotFoundError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                fh.write(json.dumps({"image": str(path), "error": str(exc)}) + "\n")
+                summary.failures += 1
+            if rec is not images:
+                if texture_dir:
+                    write_textures(rec, Path(path).stem)
+                rec.close()
+        if texture_dir:
+            write_textures(images, "images")
+    images.close()
+    return summary
+
+
+def _frames(kind: str, path: Path):
+    """(name, RGB image, timestamp s or None) of an image, or of each frame of a video."""
+    if kind == "image":
+        yield str(path), read_image(path), None
+        return
+    for i, t, rgb in iter_video(path):
+        yield f"{path}#frame={i}", rgb, t

@@ -1,0 +1,329 @@
+"""The camera of the whole pipeline, written down once: pinhole intrinsics, stereo pairs, and every conversion
+between them and pixels.
+
+    cam = Camera.from_fov(640, 480)                 # the default camera: DEFAULT_HFOV_DEG, centred
+    cam = Camera(fx, fy, cx, cy, width, height)     # or Camera.from_K(K), Camera.parse("fx,fy,cx,cy")
+    cam.K                                           # (3,3) px
+    cam.project(points)                             # (N,3) camera coordinates, m -> (N,2) px
+    cam.scaled(2.0); cam.cropped(x0, y0); cam.warped(A)   # the same camera for a resized image or a crop
+    pair = StereoPair(left_cam, right_cam, T_right_from_left)
+    pair.triangulate(uv_left, uv_right)             # (N,3) in left-camera coordinates, m
+
+Capture sources, calibration files, the pipeline, HandNet's stereo path, refinement and the texture all take these
+objects; nothing else builds or takes apart a K matrix. Renderers and the keypoint fit work on batches of K as
+(B,3,3) torch tensors (``camera.K`` stacked); ``project_points``, ``backproject_points``, ``scale_intrinsics`` and
+``clip_coordinates`` below are their conversions.
+
+Conventions (see realhands.conventions): camera coordinates in metres with OpenCV axes (x right, y down, z forward);
+pixels (u right, v down) with the origin at the top-left corner of the top-left pixel, so pixel centres sit at
+integer + 0.5 and an image scaled by s has every intrinsic scaled by s.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .errors import CameraError
+
+#: The camera assumed when none is given: a horizontal field of view typical of webcams and phones, centred.
+DEFAULT_HFOV_DEG = 60.0
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera: focal lengths and principal point in pixels; the image size when known."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int | None = None
+    height: int | None = None
+
+    def __post_init__(self):
+        vals = (self.fx, self.fy, self.cx, self.cy)
+        try:
+            vals = tuple(float(v) for v in vals)
+        except (TypeError, ValueError):
+            raise CameraError(f"camera intrinsics must be numbers, got {vals!r}") from None
+        if not all(math.isfinite(v) for v in vals) or vals[0] <= 0 or vals[1] <= 0:
+            raise CameraError(f"camera intrinsics need finite numbers and fx, fy > 0 (pixels), got "
+                              f"fx={vals[0]}, fy={vals[1]}, cx={vals[2]}, cy={vals[3]}")
+        for name, v in zip(("fx", "fy", "cx", "cy"), vals):
+            object.__setattr__(self, name, v)
+        for name in ("width", "height"):
+            v = getattr(self, name)
+            if v is not None:
+                if int(v) != v or int(v) <= 0:
+                    raise CameraError(f"camera {name} must be a positive whole number of pixels, got {v!r}")
+                object.__setattr__(self, name, int(v))
+
+    # -- making one -------------------------------------------------------------------------------------------
+    @classmethod
+    def from_K(cls, K, width: int | None = None, height: int | None = None) -> "Camera":
+        """From a (3,3) intrinsics matrix (no skew)."""
+        K = np.asarray(K, dtype=np.float64)
+        if K.shape != (3, 3):
+            raise CameraError(f"an intrinsics matrix is 3x3, got shape {K.shape}")
+        if not np.isfinite(K).all():
+            raise CameraError("the intrinsics matrix holds a non-finite number")
+        if abs(K[0, 1]) > 1e-6 * abs(K[0, 0]) or np.abs(K[1, 0]) > 0 or not np.allclose(K[2], [0.0, 0.0, 1.0]):
+            raise CameraError(f"expected a pinhole intrinsics matrix [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], got "
+                              f"{np.round(K, 4).tolist()}")
+        return cls(K[0, 0], K[1, 1], K[0, 2], K[1, 2], width, height)
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> "Camera":
+        """Square pixels, the given horizontal field of view, the principal point at the image centre."""
+        if not 0 < hfov_deg < 180:
+            raise CameraError(f"a horizontal field of view is between 0 and 180 degrees, got {hfov_deg}")
+        f = 0.5 * width / np.tan(np.radians(hfov_deg) / 2)
+        return cls(float(f), float(f), width / 2.0, height / 2.0, width, height)
+
+    @classmethod
+    def parse(cls, text: str, width: int | None = None, height: int | None = None) -> "Camera":
+        """From ``"fx,fy,cx,cy"`` (pixels), as the command line takes it."""
+        try:
+            vals = [float(x) for x in str(text).split(",")]
+        except ValueError:
+            vals = []
+        if len(vals) != 4:
+            raise CameraError(f"intrinsics {text!r}: give fx,fy,cx,cy in pixels, e.g. 600,600,320,240")
+        return cls(*vals, width, height)
+
+    @classmethod
+    def coerce(cls, value, width: int | None = None, height: int | None = None) -> "Camera":
+        """The camera of an image ``width`` x ``height`` from what a caller passed: a Camera, (fx, fy, cx, cy), a
+        (3,3) K, or None (the default field of view)."""
+        if value is None:
+            if width is None or height is None:
+                raise CameraError("no camera given and no image size to assume one for")
+            return cls.from_fov(width, height)
+        if isinstance(value, Camera):
+            cam = value
+        elif isinstance(value, str):
+            cam = cls.parse(value)
+        else:
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise CameraError(f"a camera is a realhands.Camera, (fx, fy, cx, cy) or a 3x3 K, got {value!r}") from None
+            if arr.shape == (4,):
+                cam = cls(*arr)
+            elif arr.shape == (3, 3):
+                cam = cls.from_K(arr)
+            else:
+                raise CameraError(f"a camera is a realhands.Camera, (fx, fy, cx, cy) or a 3x3 K, got shape {arr.shape}")
+        if cam.width is None and width is not None:
+            cam = cam.with_size(width, height)
+        return cam
+
+    def with_size(self, width: int, height: int) -> "Camera":
+        return Camera(self.fx, self.fy, self.cx, self.cy, width, height)
+
+    # -- reading it -------------------------------------------------------------------------------------------
+    @property
+    def K(self) -> np.ndarray:
+        """(3,3) float64 intrinsics matrix, pixels."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    def K_tensor(self, dtype=torch.float64, device=None) -> torch.Tensor:
+        return torch.as_tensor(self.K, dtype=dtype, device=device)
+
+    @property
+    def intrinsics(self) -> tuple[float, float, float, float]:
+        """(fx, fy, cx, cy), pixels."""
+        return self.fx, self.fy, self.cx, self.cy
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) px when known."""
+        return None if self.width is None else (self.width, self.height)
+
+    @property
+    def hfov_deg(self) -> float:
+        if self.width is None:
+            raise CameraError("the field of view needs the image width")
+        return float(np.degrees(2 * np.arctan(self.width / (2 * self.fx))))
+
+    # -- the same camera for another image ----------------------------------------------------------------------
+    def scaled(self, sx: float, sy: float | None = None) -> "Camera":
+        """For the image resized by ``sx`` (and ``sy``, default ``sx``)."""
+        sy = sx if sy is None else sy
+        w = None if self.width is None else int(round(self.width * sx))
+        h = None if self.height is None else int(round(self.height * sy))
+        return Camera(self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy, w, h)
+
+    def resized(self, width: int, height: int) -> "Camera":
+        """For the image resized to ``width`` x ``height`` (the size must be known)."""
+        if self.width is None:
+            raise CameraError("resizing a camera needs its image size")
+        sx, sy = width / self.width, height / self.height
+        return Camera(self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy, width, height)
+
+    def cropped(self, x0: float, y0: float, width: int | None = None, height: int | None = None) -> "Camera":
+        """For the window of the image whose top-left corner is at (x0, y0) px."""
+        return Camera(self.fx, self.fy, self.cx - x0, self.cy - y0, width, height)
+
+    def warped(self, A: np.ndarray, width: int | None = None, height: int | None = None) -> "Camera":
+        """For the image warped by the (2,3) affine ``A`` (image px -> new px) made of a scale and a shift, as the
+        crops of refinement are."""
+        A = np.asarray(A, dtype=np.float64)
+        if A.shape != (2, 3) or abs(A[0, 1]) > 1e-9 or abs(A[1, 0]) > 1e-9:
+            raise CameraError("a pinhole camera follows only a scaling and shifting warp (no rotation, no skew)")
+        return Camera(A[0, 0] * self.fx, A[1, 1] * self.fy, A[0, 0] * self.cx + A[0, 2], A[1, 1] * self.cy + A[1, 2],
+                      width, height)
+
+    # -- points and pixels -----------------------------------------------------------------------------------
+    def project(self, points: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+        """(N,3) camera coordinates (m) -> (N,2) pixels."""
+        p = np.asarray(points, dtype=np.float64)
+        z = np.maximum(p[..., 2:3], eps)
+        return p[..., :2] / z * np.array([self.fx, self.fy]) + np.array([self.cx, self.cy])
+
+    def backproject(self, uv: np.ndarray, depth) -> np.ndarray:
+        """(N,2) pixels at depth(s) z (m) -> (N,3) camera coordinates."""
+        uv = np.asarray(uv, dtype=np.float64)
+        z = np.asarray(depth, dtype=np.float64)[..., None] * np.ones(uv.shape[:-1] + (1,))
+        xy = (uv - np.array([self.cx, self.cy])) / np.array([self.fx, self.fy]) * z
+        return np.concatenate([xy, z], -1)
+
+    def to_json(self) -> dict:
+        return {"fx": self.fx, "fy": self.fy, "cx": self.cx, "cy": self.cy, "width": self.width, "height": self.height}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Camera":
+        try:
+            return cls(d["fx"], d["fy"], d["cx"], d["cy"], d.get("width"), d.get("height"))
+        except (KeyError, TypeError, AttributeError):
+            raise CameraError(f"a camera's JSON has fx, fy, cx, cy (and width, height), got {d!r}") from None
+
+
+@dataclass(frozen=True)
+class StereoPair:
+    """Two cameras and the right camera's pose relative to the left one: x_right = R x_left + t (metres).
+    ``size`` is the (width, height) of one view."""
+
+    left: Camera
+    right: Camera
+    T_right_from_left: np.ndarray = field(default_factory=lambda: np.eye(4))
+
+    def __post_init__(self):
+        T = np.asarray(self.T_right_from_left, dtype=np.float64)
+        if T.shape != (4, 4) or not np.isfinite(T).all():
+            raise CameraError(f"T_right_from_left is a finite 4x4 rigid transform, got shape {T.shape}")
+        object.__setattr__(self, "T_right_from_left", T)
+
+    @property
+    def R(self) -> np.ndarray:
+        return self.T_right_from_left[:3, :3]
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.T_right_from_left[:3, 3]
+
+    @property
+    def baseline(self) -> float:
+        """Distance between the two camera centres, m."""
+        return float(np.linalg.norm(self.R.T @ self.t))
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        return self.left.size
+
+    def resized(self, width: int, height: int) -> "StereoPair":
+        """The pair for views of another size (both cameras' intrinsics scaled)."""
+        return StereoPair(self.left.resized(width, height), self.right.resized(width, height), self.T_right_from_left)
+
+    def to_right(self, points):
+        """Left-camera coordinates (...,3) -> right-camera coordinates; numpy arrays or torch tensors."""
+        if torch.is_tensor(points):
+            T = torch.as_tensor(self.T_right_from_left, dtype=points.dtype, device=points.device)
+            return points @ T[:3, :3].T + T[:3, 3]
+        return np.asarray(points) @ self.R.T + self.t
+
+    def triangulate(self, uv_left: np.ndarray, uv_right: np.ndarray) -> np.ndarray:
+        """(N,2) pixel pairs -> (N,3) points in left-camera coordinates (m), by linear (DLT) triangulation; NaN
+        where a pair has no finite solution."""
+        P_l = self.left.K @ np.hstack([np.eye(3), np.zeros((3, 1))])
+        P_r = self.right.K @ np.hstack([self.R, self.t.reshape(3, 1)])
+        out = np.zeros((len(uv_left), 3))
+        for i, ((ul, vl), (ur, vr)) in enumerate(zip(np.asarray(uv_left, np.float64), np.asarray(uv_right, np.float64))):
+            A = np.stack([ul * P_l[2] - P_l[0], vl * P_l[2] - P_l[1], ur * P_r[2] - P_r[0], vr * P_r[2] - P_r[1]])
+            X = np.linalg.svd(A)[2][-1]
+            out[i] = X[:3] / X[3] if abs(X[3]) > 1e-12 else np.nan
+        return out
+
+    def to_json(self) -> dict:
+        """The calibration layout of recordings: K_left, K_right (3x3), T_right_from_left (4x4), size [w, h]."""
+        return {"K_left": self.left.K.tolist(), "K_right": self.right.K.tolist(),
+                "T_right_from_left": self.T_right_from_left.tolist(), "size": list(self.size) if self.size else None}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "StereoPair":
+        try:
+            size = d.get("size") or (None, None)
+            return cls(Camera.from_K(d["K_left"], *size), Camera.from_K(d["K_right"], *size),
+                       np.asarray(d["T_right_from_left"], dtype=np.float64))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CameraError(f"a stereo calibration's JSON has K_left, K_right, T_right_from_left, size ({exc})") \
+                from None
+
+
+def calibration_to_json(cameras: "Camera | StereoPair") -> dict:
+    """A source's cameras in the recordings' calibration layout (a mono camera has K_right = None)."""
+    if isinstance(cameras, StereoPair):
+        return cameras.to_json()
+    return {"K_left": cameras.K.tolist(), "K_right": None, "T_right_from_left": None,
+            "size": list(cameras.size) if cameras.size else None}
+
+
+def calibration_from_json(d: dict) -> "Camera | StereoPair":
+    """Inverse of ``calibration_to_json``."""
+    if not isinstance(d, dict) or d.get("K_left") is None:
+        raise CameraError(f"a calibration's JSON has at least K_left, got {d!r}")
+    if d.get("K_right") is not None and d.get("T_right_from_left") is not None:
+        return StereoPair.from_json(d)
+    return Camera.from_K(d["K_left"], *(d.get("size") or (None, None)))
+
+
+# -- batched torch conversions (renderers, the keypoint fit) ----------------------------------------------------
+def project_points(points: torch.Tensor, K: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
+    """points (B,N,3) camera coordinates, K (B,3,3) -> (B,N,2) pixels (depths clamped to ``eps``)."""
+    uv = points[..., :2] / points[..., 2:3].clamp_min(eps)
+    return uv * torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None] + torch.stack([K[:, 0, 2], K[:, 1, 2]], -1)[:, None]
+
+
+def backproject_points(uv: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """uv (B,N,2) pixels at depths (B,N) -> (B,N,3) camera coordinates, K (B,3,3)."""
+    x = (uv[..., 0] - K[:, None, 0, 2]) / K[:, None, 0, 0] * depth
+    y = (uv[..., 1] - K[:, None, 1, 2]) / K[:, None, 1, 1] * depth
+    return torch.stack([x, y, depth], -1)
+
+
+def mean_focal(K: torch.Tensor) -> torch.Tensor:
+    """(B,) mean of fx and fy of K (B,3,3)."""
+    return 0.5 * (K[:, 0, 0] + K[:, 1, 1])
+
+
+def scale_intrinsics(K: torch.Tensor, s: float) -> torch.Tensor:
+    """K (B,3,3) of images scaled by ``s`` (supersampling)."""
+    out = K.clone()
+    out[:, :2] *= s
+    return out
+
+
+def clip_coordinates(verts_cam: torch.Tensor, K: torch.Tensor, height: int, width: int,
+                     near: float = 0.01, far: float = 10.0) -> torch.Tensor:
+    """(B,V,4) OpenGL clip-space positions of camera coordinates (metres) seen with K (B,3,3), such that a
+    rasteriser's output row i is image row i (y down) and pixel centres sit at integer + 0.5 (nvdiffrast)."""
+    x, y, z = verts_cam.unbind(-1)
+    u = K[:, 0, 0, None] * x + K[:, 0, 2, None] * z  # u * z
+    v = K[:, 1, 1, None] * y + K[:, 1, 2, None] * z
+    cx = 2.0 * u / width - z
+    cy = 2.0 * v / height - z
+    cz = (z * (far + near) - 2.0 * far * near) / (far - near)
+    return torch.stack([cx, cy, cz, z], -1)

@@ -1,0 +1,69 @@
+"""``realhands eval synthetic|freihand|keypoints|recording``: metrics, PCK pictures and summary.json."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def cmd_eval(args) -> int:
+    from ..evaluation.report import plot_pck
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.eval_command == "synthetic":
+        from ..evaluation import evaluate_synthetic
+
+        r = evaluate_synthetic(args.count, seed=args.seed, stereo=not args.no_stereo, handnet_path=args.handnet)
+        plot_pck(r["variants"], out / "pck_variants.png", f"held-out synthetic, {r['split']['detected']} hands")
+        if r["stereo"]:
+            plot_pck(r["stereo"], out / "pck_stereo.png", "mono and stereo")
+        brief = {k: {n: {m: round(v, 3) for m, v in x.items() if isinstance(v, float)} for n, x in r[k].items()}
+                 for k in ("variants", "masks", "stereo")}
+    elif args.eval_command == "freihand":
+        from ..evaluation.datasets import evaluate_freihand
+
+        r = evaluate_freihand(args.root, out, model_path=args.model, limit=args.limit)
+        if r["summary"]:
+            plot_pck({"RealHands": r["summary"]}, out / "pck_freihand.png", "FreiHAND evaluation split")
+        brief = {k: r[k] for k in ("images", "detected", "submission", "has_ground_truth")}
+    elif args.eval_command == "keypoints":
+        from ..evaluation.datasets import evaluate_keypoint_folder
+
+        r = evaluate_keypoint_folder(args.annotations)
+        plot_pck(r["methods"], out / "pck_2d.png", "2D keypoints", unit="px")
+        brief = {"images": r["images"], "detected": r["detected"], "unreadable": len(r["unreadable"]),
+                 **{n: round(m["mean_px"], 2) for n, m in r["methods"].items()}}
+    else:
+        from ..evaluation.datasets import evaluate_recording
+
+        r = evaluate_recording(args.recording)
+        if r["summary"]:
+            plot_pck({"live pipeline": r["summary"]}, out / "pck_recording.png", Path(args.recording).name)
+        brief = {"frames": r["frames"], "frames_with_truth": r["frames_with_truth"],
+                 **{k: round(v, 2) for k, v in r["summary"].items() if isinstance(v, float)}}
+    (out / "summary.json").write_text(json.dumps(r, indent=1))
+    print(json.dumps(brief, indent=1))
+    print(f"wrote {out / 'summary.json'} and the PCK picture(s) in {out}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    ev = sub.add_parser("eval", help="metrics on held-out synthetic data, FreiHAND, annotated images, recordings")
+    esub = ev.add_subparsers(dest="eval_command", required=True)
+    e1 = esub.add_parser("synthetic", help="Table 1/3/4: the variants, masks, mono and stereo on held-out renders")
+    e1.add_argument("--count", type=int, default=60)
+    e1.add_argument("--seed", type=int, default=99, help="held-out seed (training data: seed 1)")
+    e1.add_argument("--no-stereo", action="store_true")
+    e1.add_argument("--handnet", help="a HandNet ONNX file (default: the shipped one)")
+    e2 = esub.add_parser("freihand", help="FreiHAND's evaluation split: the official submission file (+ metrics "
+                         "when its ground truth is there)")
+    e2.add_argument("root")
+    e2.add_argument("--model", help="the official MANO (MANO_RIGHT.pkl or its folder): FreiHAND scores 778 vertices")
+    e2.add_argument("--limit", type=int)
+    e3 = esub.add_parser("keypoints", help="2D errors against 21-keypoint annotations (realhands.evaluation.datasets)")
+    e3.add_argument("annotations", help="annotations.json or the folder holding it")
+    e4 = esub.add_parser("recording", help="re-run a recording; errors against its ground truth when it has some")
+    e4.add_argument("recording")
+    for e in (e1, e2, e3, e4):
+        e.add_argument("--out", required=True, help="folder: summary.json and PCK pictures")
+    ev.set_defaults(func=cmd_eval)

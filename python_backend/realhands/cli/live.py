@@ -1,0 +1,119 @@
+"""``realhands run | record | replay | listen | keys``: the live process (realhands.live.session)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from ..config import MASK_SOURCES, REGRESSORS
+from . import load_config
+from .reconstruct import reconstruct_choices
+
+
+def live_config(args):
+    """The configuration with the command line's live and stream options applied (and validated)."""
+    cfg = load_config(args)
+    live = reconstruct_choices(args, cfg.live)
+    if getattr(args, "mono", False):
+        live = dataclasses.replace(live, stereo=False)
+    cfg.live = live
+    stream = {}
+    for arg, key in (("endpoint", "endpoint"), ("allow", "allow"), ("curve_key", "curve_secret_key"),
+                     ("curve_clients", "curve_clients")):
+        if getattr(args, arg, None):
+            stream[key] = list(getattr(args, arg)) if arg == "allow" else getattr(args, arg)
+    if getattr(args, "lan", False):
+        stream["lan"] = True
+    cfg.stream = dataclasses.replace(cfg.stream, **stream)
+    return cfg
+
+
+def cmd_run(args) -> int:
+    from ..live.session import run_session
+
+    if args.command == "record" and not args.record:
+        args.record = "session.mcap"
+    report = run_session(live_config(args), args.source, record=args.record, frames=args.frames,
+                         duration_s=args.duration, calibration=args.calibration, publish=not args.no_publish,
+                         synthetic_frames=args.synthetic_frames)
+    print(json.dumps(report.summary(), indent=2))
+    if args.record:
+        print(f"recorded to {args.record}")
+    return 0 if report.frames_out or not report.frames_in else 1
+
+
+def cmd_replay(args) -> int:
+    from ..live.session import replay_publish, replay_rerun
+
+    cfg = live_config(args)
+    if args.rerun:
+        report = replay_rerun(args.recording, cfg, tolerance_mm=args.tolerance_mm, report_path=args.report)
+        print(json.dumps(report, indent=2))
+        return 0 if report["passed"] else 1
+    n = replay_publish(args.recording, cfg, speed=args.speed, loop=args.loop)
+    print(f"re-published {n} message(s) on {cfg.stream.endpoint}")
+    return 0
+
+
+def cmd_listen(args) -> int:
+    from ..live.session import listen
+
+    return 0 if listen(args.endpoint, count=args.count, timeout_s=args.timeout) else 1
+
+
+def cmd_keys(args) -> int:
+    from ..streaming.keys import create_key_pairs
+
+    for name, (public, secret) in zip(("server", "client"), create_key_pairs(args.folder)):
+        print(f"{name}: {public} (give to the other side), {secret} (keep)")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    def stream_args(sp):
+        sp.add_argument("--endpoint", help="ZeroMQ endpoint to publish on (default tcp://127.0.0.1:5555)")
+        sp.add_argument("--lan", action="store_true", help="allow subscribers on the network (needs --allow)")
+        sp.add_argument("--allow", nargs="+", metavar="IP", help="subscriber addresses admitted in LAN mode")
+        sp.add_argument("--curve-key", help="server .key_secret file (realhands keys): CURVE-encrypt (LAN mode)")
+        sp.add_argument("--curve-clients", help="folder of admitted client .key files (default: any)")
+
+    def live_args(sp):
+        sp.add_argument("--mono", action="store_true", help="use only the left view of a stereo source")
+        sp.add_argument("--refine-iterations", type=int, help="silhouette refinement steps (needs a mask)")
+        sp.add_argument("--mask", choices=MASK_SOURCES, help="silhouette for refinement and texture (default auto)")
+        sp.add_argument("--regressor", choices=REGRESSORS,
+                        help="auto: HandNet + a short fit when a hand appears (default); fit: the keypoint fit alone")
+        sp.add_argument("--texture-size", type=int, help="texture atlas side (0: no texture; default 256)")
+        sp.add_argument("--model", help="MANO-format model file or folder")
+
+    for name, helptext in (("run", "the live pipeline: capture -> hands -> ZeroMQ (and a recording)"),
+                           ("record", "the live pipeline, recording the session (MCAP)")):
+        r = sub.add_parser(name, help=helptext)
+        r.add_argument("--source", help="synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | REC.mcap "
+                                        "(default: synthetic)")
+        r.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
+        r.add_argument("--record", help="record the session to this .mcap file")
+        r.add_argument("--frames", type=int, help="stop after this many frames")
+        r.add_argument("--duration", type=float, help="stop after this many seconds")
+        r.add_argument("--synthetic-frames", type=int, default=90, help="length of the synthetic sequence")
+        r.add_argument("--no-publish", action="store_true", help="do not open a ZeroMQ socket")
+        stream_args(r)
+        live_args(r)
+        r.set_defaults(func=cmd_run)
+    rp = sub.add_parser("replay", help="re-publish a recording, or re-run the pipeline on it (--rerun)")
+    rp.add_argument("recording")
+    rp.add_argument("--speed", type=float, default=1.0, help="x recorded pace; 0: as fast as possible")
+    rp.add_argument("--loop", action="store_true")
+    rp.add_argument("--rerun", action="store_true", help="re-run the pipeline on the recorded inputs and compare")
+    rp.add_argument("--tolerance-mm", type=float, default=5.0, help="--rerun: largest mean joint distance to pass")
+    rp.add_argument("--report", help="--rerun: write the comparison as JSON here")
+    stream_args(rp)
+    live_args(rp)
+    rp.set_defaults(func=cmd_replay)
+    ls = sub.add_parser("listen", help="print the messages a RealHands publisher sends")
+    ls.add_argument("--endpoint", default="tcp://127.0.0.1:5555")
+    ls.add_argument("--count", type=int, help="stop after this many messages")
+    ls.add_argument("--timeout", type=float, default=10.0, help="stop after this many quiet seconds")
+    ls.set_defaults(func=cmd_listen)
+    k = sub.add_parser("keys", help="make CURVE key pairs (server, client) for LAN mode")
+    k.add_argument("folder")
+    k.set_defaults(func=cmd_keys)

@@ -1,0 +1,123 @@
+"""What a stream says, frame after frame: the protocol's state, next to the wire format it speaks, without sockets.
+
+A subscriber needs each hand's rig before the hand's frames; it learns when a hand appears (``tracking = "new"``),
+is followed (``"tracked"``) and leaves (its last state once more, ``"lost"``); textures come at most
+``texture_hz`` times a second per hand; a stats message about once a second. ``StreamProtocol`` keeps that state
+and turns each frame's hands into the messages to send, in order; the live pipeline hands them to its sinks (the
+ZeroMQ publisher, the recording). The rules, in one place:
+
+* rigs: one per handedness before its first frame; a new version when any shape coefficient drifted more than
+  ``RIG_RESEND_DRIFT`` (sd; below that the engine's skinned mesh stays within ~1.5 mm of ours) and the last one
+  is at least ``RIG_RESEND_MIN_INTERVAL_S`` old;
+* textures: a new version of a hand's atlas at most every 1 / ``texture_hz`` seconds;
+* stats: every ``STATS_INTERVAL_S``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .messages import frame_body, hand_body, rig_body, texture_body
+from .wire import encode
+
+RIG_RESEND_DRIFT = 0.05
+RIG_RESEND_MIN_INTERVAL_S = 2.0
+STATS_INTERVAL_S = 1.0
+
+
+@dataclass
+class Outgoing:
+    """One encoded message for the sinks. ``kind``: rig, frame, texture or stats; ``side`` and ``version`` for rigs
+    and textures; ``hands``: how many hands a frame message carries."""
+
+    kind: str
+    frames: list
+    side: str | None = None
+    version: int | None = None
+    hands: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(f) for f in self.frames)
+
+
+class StreamProtocol:
+    """The state of one stream. ``models``: the hand model per handedness (for rigs and bodies).
+
+    ``frame()`` is called by one thread (the publisher's), ``take_textures()`` by another (where the textures are
+    written); they share no state."""
+
+    def __init__(self, models: dict, send_offsets: bool = True, texture_hz: float = 2.0, clock=time.monotonic):
+        self.models, self.send_offsets, self.texture_hz, self.clock = models, send_offsets, texture_hz, clock
+        self.seq = 0
+        self._rigs: dict[str, dict] = {}  # side -> the rig body sent last
+        self._rig_sent_at: dict[str, float] = {}
+        self._tracking: dict[str, str] = {}  # side -> "new" | "tracked" while in view
+        self._last_hands: dict[str, dict] = {}  # side -> its last hand body (re-sent once as lost)
+        self._texture_sent: dict[str, tuple[int, float]] = {}  # side -> (version, when)
+        self._stats_at = clock()
+
+    # -- frames ---------------------------------------------------------------------------------------------------
+    def frame(self, source_frame: int, capture_ns: int, hands: list, textures: dict | None = None) -> list[Outgoing]:
+        """The messages for one frame's hands (reconstruct.HandResult): any rig due first, then the frame, then
+        the textures ({side: (version, (S,S,3) uint8 image)} from ``take_textures``)."""
+        out, bodies, seen = [], [], set()
+        for h in hands:
+            side = h.handedness
+            seen.add(side)
+            rig = self._rig_due(side, h.mano["betas"])
+            if rig is not None:
+                out.append(rig)
+            state = "tracked" if self._tracking.get(side) in ("tracked", "new") else "new"
+            self._tracking[side] = state
+            body = hand_body(h, self.models[side], self._rigs[side], state, self.send_offsets)
+            self._last_hands[side] = body
+            bodies.append(body)
+        for side in list(self._tracking):
+            if side not in seen:  # the hand left: its last state once more, marked lost
+                self._tracking.pop(side)
+                bodies.append(dict(self._last_hands.pop(side), tracking="lost", confidence=0.0))
+        self.seq += 1
+        out.append(Outgoing("frame", encode("frame", frame_body(self.seq, source_frame, capture_ns, bodies)),
+                            hands=len(bodies)))
+        for side, (version, image) in (textures or {}).items():
+            out.append(Outgoing("texture", encode("texture", texture_body(side, version, image)), side, version))
+        return out
+
+    def _rig_due(self, side: str, betas: np.ndarray) -> Outgoing | None:
+        rig = self._rigs.get(side)
+        if rig is not None:
+            drift = float(np.abs(rig["shape"] - np.asarray(betas)[:10]).max())
+            if drift <= RIG_RESEND_DRIFT or self.clock() - self._rig_sent_at[side] <= RIG_RESEND_MIN_INTERVAL_S:
+                return None
+        version = rig["rig_version"] + 1 if rig is not None else 1
+        rig = rig_body(self.models[side], betas, version)
+        self._rigs[side], self._rig_sent_at[side] = rig, self.clock()
+        return Outgoing("rig", encode("rig", rig), side, version)
+
+    # -- textures -------------------------------------------------------------------------------------------------
+    def take_textures(self, fusions: dict, sides) -> dict:
+        """{side: (version, atlas image)} of the hands in ``sides`` whose fused texture (``fusions[side]``, a
+        realhands.texture.TextureFusion) has a new version and is due (``texture_hz``): snapshot where it is
+        written."""
+        now, out = self.clock(), {}
+        for side in sides:
+            fusion = fusions.get(side)
+            last = self._texture_sent.get(side, (-1, -np.inf))
+            if fusion is not None and fusion.version != last[0] and now - last[1] >= 1 / self.texture_hz:
+                out[side] = (fusion.version, fusion.image())
+                self._texture_sent[side] = (fusion.version, now)
+        return out
+
+    # -- stats ----------------------------------------------------------------------------------------------------
+    def stats_due(self) -> bool:
+        return self.clock() - self._stats_at >= STATS_INTERVAL_S
+
+    def stats(self, uptime_s: float, dropped: int, fps: float, stage_ms: dict, source: str) -> Outgoing:
+        """The stats message (see WIRE.md): frames sent so far, drops, throughput, median stage timings."""
+        self._stats_at = self.clock()
+        return Outgoing("stats", encode("stats", {"publish_ns": time.time_ns(), "uptime_s": uptime_s,
+                                                  "frames": self.seq, "dropped": dropped, "fps": fps,
+                                                  "stage_ms": stage_ms, "source": source}))
