@@ -12,10 +12,11 @@ demo: setup
 
 test: setup
 	@bash tools/install_mono.sh
+	$(PY) -m ruff check .
 	REALHANDS_REQUIRE_MONO=1 $(PY) -m pytest -q
 
-# Rebuild the shipped hand model and its docs renders (deterministic).
+# Rebuild the shipped hand model and its docs renders (deterministic). Tools run as modules from the repository root.
 model: setup
-	$(PY) tools/build_hand_model.py
-	$(PY) tools/render_pose_library.py
-	$(PY) tools/render_pose_library.py --side left --out docs/images/pose_library_left.png
+	$(PY) -m tools.build.hand_model
+	$(PY) -m tools.build.pose_library
+	$(PY) -m tools.build.pose_library --side left --out docs/images/pose_library_left.png

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from realhands.camera import Camera
-from realhands.evaluation import hand_metrics, match_detection, summarise
 from realhands.errors import DatasetError
+from realhands.evaluation import hand_metrics, match_detection, summarise
 
 
 def _hand(rng):
@@ -130,8 +130,8 @@ def test_report_generator_on_a_tiny_run(tmp_path):
     recorded = {"ablations": {"note": "n", "command": "c", "rows": {"x": {"epochs": 1, "net_pa_mpve": 1.0, "f5": 0.5,
                                                                           "f15": 0.9, "hybrid_pa_mpve": 0.5,
                                                                           "mask_iou": 0.9}}}}
-    md = results_markdown(r, {"command": "python tools/make_results.py", "hardware": "test", "date": "today",
+    md = results_markdown(r, {"command": "python -m tools.eval.make_results", "hardware": "test", "date": "today",
                               "commit": "abc"}, {"pck": "pck.png"}, recorded)
     for heading in ("## Table 1", "Table 2", "## Table 3", "## Table 4", "## Timing"):
         assert heading in md
-    assert "| keypoint fit |" in md and "python tools/make_results.py" in md
+    assert "| keypoint fit |" in md and "python -m tools.eval.make_results" in md

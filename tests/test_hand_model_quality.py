@@ -155,15 +155,15 @@ def test_uv_nails_pca_and_tips(right_data):
         assert np.sum((d.vertex_parts == nail) & (d.weights[:, j] > 0.5)) >= 10, finger
     C = d.hands_components
     np.testing.assert_allclose(C @ C.T, np.eye(45), atol=1e-8)
-    for f_i, (finger, (_, _, j)) in enumerate(FINGER_JOINTS.items()):
+    for f_i, (_, _, j) in enumerate(FINGER_JOINTS.values()):
         tip = d.v_template[d.tip_vertex_ids[f_i]]
         assert np.linalg.norm(tip - d.J_regressor[j] @ d.v_template) > 0.01  # beyond the last joint
 
 
 def test_shipped_model_matches_the_build_script(tmp_path):
     out = tmp_path / "rebuilt.npz"
-    res = subprocess.run([sys.executable, str(ROOT / "tools/build_hand_model.py"), "--out", str(out)],
-                         capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "tools.build.hand_model", "--out", str(out)],
+                         capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     shipped = np.load(ROOT / "python_backend/realhands/assets/realhands_hand_right.npz")
     rebuilt = np.load(out)

@@ -6,8 +6,19 @@ import pytest
 import torch
 
 from realhands.model import HandModel
-from realhands.net import (CheckpointError, HandNet, HandNetConfig, RecipeError, StereoFusion, build_from_checkpoint,
-                           export_onnx, load_checkpoint, load_recipe, parity, train)
+from realhands.net import (
+    CheckpointError,
+    HandNet,
+    HandNetConfig,
+    RecipeError,
+    StereoFusion,
+    build_from_checkpoint,
+    export_onnx,
+    load_checkpoint,
+    load_recipe,
+    parity,
+    train,
+)
 from realhands.net.backbones import load_torchvision_resnet, resnet_stages
 from realhands.net.data import Augment, HandNetDataset, make_sample
 from realhands.net.losses import mano_loss
@@ -233,8 +244,8 @@ def test_freihand_layout_loads_and_feeds_training(tmp_path):
     """A FreiHAND-layout folder (made here from our own model: FreiHAND itself is research-only and not in the repo)."""
     import cv2
 
-    from realhands.net.freihand import FreiHANDDataset
     from realhands.errors import DatasetError
+    from realhands.net.freihand import FreiHANDDataset
 
     with pytest.raises(DatasetError, match="not a FreiHAND folder"):
         FreiHANDDataset(tmp_path)
@@ -251,7 +262,9 @@ def test_freihand_layout_loads_and_feeds_training(tmp_path):
             kp = model(global_orient=torch.as_tensor(pose[None, :3]), hand_pose=torch.as_tensor(pose[None, 3:] + mean),
                        betas=torch.as_tensor(betas[None]), transl=torch.as_tensor(transl[None])).keypoints[0].numpy()
         K = np.array([[480.0, 0, 112], [0, 480, 112], [0, 0, 1]])
-        Ks.append(K.tolist()); manos.append([np.concatenate([pose, betas, transl]).tolist()]); xyzs.append(kp.tolist())
+        Ks.append(K.tolist())
+        manos.append([np.concatenate([pose, betas, transl]).tolist()])
+        xyzs.append(kp.tolist())
         cv2.imwrite(str(tmp_path / f"training/rgb/{j:08d}.jpg"), rng.integers(0, 255, (224, 224, 3), dtype=np.uint8))
         cv2.imwrite(str(tmp_path / f"training/mask/{j:08d}.jpg"), np.full((224, 224), 255, np.uint8))
     for name, val in (("K", Ks), ("mano", manos), ("xyz", xyzs)):
@@ -290,7 +303,7 @@ def test_time_budget_scales_the_stages_and_workers_load_batches(tmp_path, synth8
 
 def test_shipped_model_beats_the_mean_pose_on_held_out_renders():
     """The committed CPU model (realhands/assets/handnet_cpu.onnx) on renders of the held-out seed: HandNet alone
-    well under the mean-pose baseline (tools/eval_handnet.py has the full table)."""
+    well under the mean-pose baseline (tools/eval/handnet.py has the full table)."""
     from realhands.metrics import mpvpe
     from realhands.net.infer import HandNetRegressor
 
@@ -307,9 +320,10 @@ def test_shipped_model_beats_the_mean_pose_on_held_out_renders():
         kp = s["joints2d_left"].numpy() + rng.normal(0, 2.5, (21, 2))
         est = reg.predict(img, kp, s["side"], sample_pair(s).left, m)
 
-        def verts(p):
+        def verts(p, m=m):
             with torch.no_grad():
-                return m(**{k: torch.as_tensor(np.asarray(v, np.float32).reshape(1, -1)) for k, v in p.items()}).vertices[0].numpy()
+                params = {k: torch.as_tensor(np.asarray(v, np.float32).reshape(1, -1)) for k, v in p.items()}
+                return m(**params).vertices[0].numpy()
         gt = s["vertices"].numpy()
         net_err.append(mpvpe(verts(est.params), gt, align="procrustes"))
         mean = dict(est.params, hand_pose=np.asarray(m.data.hands_mean, np.float32), betas=np.zeros(10))

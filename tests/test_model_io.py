@@ -12,7 +12,7 @@ import scipy.sparse
 import torch
 
 from realhands.model import HandModel, ModelFileError, load_model_file
-from realhands.model.io import read_mano_pickle, resolve_model_path, MODEL_DIR_ENV
+from realhands.model.io import MODEL_DIR_ENV, read_mano_pickle, resolve_model_path
 
 
 def _install_fake_chumpy(monkeypatch):

@@ -4,11 +4,9 @@ import pytest
 import torch
 
 from realhands.conventions import KEYPOINTS_TO_MANO21, MANO21_TO_KEYPOINTS
-from realhands.model import HandModel, mirror_model
-from realhands.model import quality
-from realhands.model.anatomy import (anatomical_to_axis_angle, axis_angle_to_anatomical, clamp_hand_pose,
-                                     limit_violation)
 from realhands.conventions import MODEL_MIRROR as MIRROR
+from realhands.model import HandModel, mirror_model, quality
+from realhands.model.anatomy import anatomical_to_axis_angle, axis_angle_to_anatomical, clamp_hand_pose, limit_violation
 from realhands.model.parity import smplx_parity
 
 TOL = 1e-6  # metres

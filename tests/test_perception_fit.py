@@ -93,7 +93,7 @@ def test_reconstruct_on_renders_left_and_right(renders):
         assert np.median(np.linalg.norm(h.keypoints_2d - s.joints2d_left, axis=1)) < 15
         assert mpjpe(h.joints_3d, s.joints3d, "procrustes") < 25
         # absolute depth rests on an assumed (mean) hand size: an unusually small or large hand is placed
-        # proportionally too near or far. tools/bench_fit.py reports the median error on 200 hands.
+        # proportionally too near or far. tools/bench/fit.py reports the median error on 200 hands.
         depth_err.append(abs(h.joints_3d[0, 2] - s.joints3d[0, 2]) / s.joints3d[0, 2])
         assert silhouette_iou(h.mask, s.label_left == 1) > 0.4
     assert found >= 3
@@ -130,7 +130,7 @@ def test_one_euro_filter_smooths_noise_and_follows_motion():
     clean = np.where(t < 5, 0.0, 1.0)  # still, then a step
     noisy = clean + rng.normal(0, 0.05, t.shape)
     f = OneEuroFilter(min_cutoff=1.0, beta=0.5)
-    out = np.array([f(np.array([x]), ti)[0] for x, ti in zip(noisy, t)])
+    out = np.array([f(np.array([x]), ti)[0] for x, ti in zip(noisy, t, strict=True)])
     assert np.std(out[30:140] - clean[30:140]) < 0.5 * np.std(noisy[30:140] - clean[30:140])
     assert abs(out[-1] - 1.0) < 0.05  # catches up after the step
     with pytest.raises(ValueError):

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_hand_conventions_json_is_current():
     on_disk = json.loads((ROOT / "shared_schema/hand_conventions.json").read_text())
-    assert on_disk == conventions_dict(), "run: python tools/write_shared_schema.py"
+    assert on_disk == conventions_dict(), "run: python -m tools.build.shared_schema"
 
 
 def test_conventions_are_consistent():

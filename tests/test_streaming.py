@@ -1,6 +1,5 @@
 """Wire format, ZeroMQ publisher/subscriber on real sockets, MCAP recording and replay, calibration, sources."""
 import json
-import os
 import resource
 import socket
 import subprocess
@@ -16,8 +15,19 @@ import torch
 from realhands.config import LiveConfig
 from realhands.model import HandModel
 from realhands.reconstruct import HandResult
-from realhands.streaming import (HandPublisher, HandSubscriber, StreamConfigError, WireError, decode, encode,
-                                 frame_body, hand_body, rig_body, skin_rig, texture_body)
+from realhands.streaming import (
+    HandPublisher,
+    HandSubscriber,
+    StreamConfigError,
+    WireError,
+    decode,
+    encode,
+    frame_body,
+    hand_body,
+    rig_body,
+    skin_rig,
+    texture_body,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,11 +86,11 @@ def test_golden_vectors_are_current_and_decode():
 
     from realhands.recording import unpack_frames
 
-    spec_ = importlib.util.spec_from_file_location("golden", ROOT / "tools/write_golden_vectors.py")
+    spec_ = importlib.util.spec_from_file_location("golden", ROOT / "tools/build/golden_vectors.py")
     golden = importlib.util.module_from_spec(spec_)
     spec_.loader.exec_module(golden)
     for name, data in golden.build().items():
-        assert (ROOT / "shared_schema/golden" / name).read_bytes() == data, "run: python tools/write_golden_vectors.py"
+        assert (ROOT / "shared_schema/golden" / name).read_bytes() == data, "run: python -m tools.build.golden_vectors"
     expected = json.loads((ROOT / "shared_schema/golden/expected.json").read_text())
     for kind, exp in expected.items():
         frames = unpack_frames((ROOT / f"shared_schema/golden/{kind}.bin").read_bytes())
@@ -242,9 +252,9 @@ def test_curve_encryption_admits_only_holders_of_the_server_key(hand, tmp_path):
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     """A short recorded live session on the synthetic stereo source, with a subscriber on a real socket."""
-    from realhands.live.sources import SyntheticSource
-    from realhands.live import LivePipeline
     from realhands.camera import calibration_to_json
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
     from realhands.recording import Recorder, RecordingSink
 
     out = tmp_path_factory.mktemp("session")
@@ -281,10 +291,11 @@ def test_live_session_publishes_and_records(session):
 
 
 def test_replay_republishes_the_recorded_bytes_exactly(session):
+    import threading
+
     from realhands.config import Config
     from realhands.live.session import replay_publish
     from realhands.recording import read_recording, unpack_frames
-    import threading
 
     path = session[0]
     recorded = [unpack_frames(m.data) for m in read_recording(path).topic("/realhands/wire")]

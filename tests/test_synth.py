@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from realhands.camera import Camera
+from realhands.errors import DatasetError
 from realhands.render.rasterize import rasterize
 from realhands.synth.dataset import SynthOnTheFlyDataset, SynthShardDataset, shard_name, synthesize
-from realhands.errors import DatasetError
 from realhands.synth.generate import SynthConfig, SynthGenerator
 from realhands.synth.rig import make_rig, parse_resolution
 from realhands.synth.sequence import smoothness
@@ -42,8 +43,8 @@ def test_rasterizer_nearest_surface_wins():
     far = [[-1.0, -1.0, 3.0], [1.0, -1.0, 3.0], [0.0, 1.0, 3.0]]
     for order in ((far, near), (near, far)):
         v = torch.tensor([order[0] + order[1]])
-        f = rasterize(v, torch.tensor([[0, 2, 1], [3, 5, 4]]), torch.tensor([[[100.0, 0, 50], [0, 100, 50], [0, 0, 1]]]),
-                      100, 100)
+        K = Camera(100.0, 100.0, 50.0, 50.0).K_tensor(torch.float32)[None]
+        f = rasterize(v, torch.tensor([[0, 2, 1], [3, 5, 4]]), K, 100, 100)
         assert torch.allclose(f.depth[f.mask], torch.tensor(2.0))
 
 

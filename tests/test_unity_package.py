@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tools.unity import harness as unity_core  # the repository root is on pytest's pythonpath (pyproject.toml)
+
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "unity_package"
-sys.path.insert(0, str(ROOT / "tools"))
-import unity_core  # noqa: E402
 
 if not unity_core.tools_present():
     if os.environ.get("REALHANDS_REQUIRE_MONO") == "1":
@@ -62,7 +62,7 @@ def test_core_has_no_unity_dependency_and_package_layout():
     for cs in (PKG / "Runtime/Core").rglob("*.cs"):
         text = cs.read_text()
         assert "using UnityEngine" not in text and "System.Reflection" not in text, cs
-    r = subprocess.run([sys.executable, str(ROOT / "tools/unity_meta.py"), "--check"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "tools.unity.meta", "--check"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout
     # the sample scene's scripts are the package's, by their stable GUIDs
     scene = (PKG / "Samples~/TwoHands/TwoHands.unity").read_text()
@@ -72,8 +72,8 @@ def test_core_has_no_unity_dependency_and_package_layout():
 
 
 def unity_core_guid(rel: str) -> str:
-    import unity_meta
-    return unity_meta.guid(rel)
+    from tools.unity import meta
+    return meta.guid(rel)
 
 
 def _port():

@@ -15,8 +15,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .camera import Camera
 from .capture.files import expand_media, iter_video, read_image
 from .config import BATCH_TEXTURE_SIZE, ReconstructConfig

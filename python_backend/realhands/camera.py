@@ -52,7 +52,7 @@ class Camera:
         if not all(math.isfinite(v) for v in vals) or vals[0] <= 0 or vals[1] <= 0:
             raise CameraError(f"camera intrinsics need finite numbers and fx, fy > 0 (pixels), got "
                               f"fx={vals[0]}, fy={vals[1]}, cx={vals[2]}, cy={vals[3]}")
-        for name, v in zip(("fx", "fy", "cx", "cy"), vals):
+        for name, v in zip(("fx", "fy", "cx", "cy"), vals, strict=True):
             object.__setattr__(self, name, v)
         for name in ("width", "height"):
             v = getattr(self, name)
@@ -63,7 +63,7 @@ class Camera:
 
     # -- making one -------------------------------------------------------------------------------------------
     @classmethod
-    def from_K(cls, K, width: int | None = None, height: int | None = None) -> "Camera":
+    def from_K(cls, K, width: int | None = None, height: int | None = None) -> Camera:
         """From a (3,3) intrinsics matrix (no skew)."""
         K = np.asarray(K, dtype=np.float64)
         if K.shape != (3, 3):
@@ -76,7 +76,7 @@ class Camera:
         return cls(K[0, 0], K[1, 1], K[0, 2], K[1, 2], width, height)
 
     @classmethod
-    def from_fov(cls, width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> "Camera":
+    def from_fov(cls, width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> Camera:
         """Square pixels, the given horizontal field of view, the principal point at the image centre."""
         if not 0 < hfov_deg < 180:
             raise CameraError(f"a horizontal field of view is between 0 and 180 degrees, got {hfov_deg}")
@@ -84,7 +84,7 @@ class Camera:
         return cls(float(f), float(f), width / 2.0, height / 2.0, width, height)
 
     @classmethod
-    def parse(cls, text: str, width: int | None = None, height: int | None = None) -> "Camera":
+    def parse(cls, text: str, width: int | None = None, height: int | None = None) -> Camera:
         """From ``"fx,fy,cx,cy"`` (pixels), as the command line takes it."""
         try:
             vals = [float(x) for x in str(text).split(",")]
@@ -95,7 +95,7 @@ class Camera:
         return cls(*vals, width, height)
 
     @classmethod
-    def coerce(cls, value, width: int | None = None, height: int | None = None) -> "Camera":
+    def coerce(cls, value, width: int | None = None, height: int | None = None) -> Camera:
         """The camera of an image ``width`` x ``height`` from what a caller passed: a Camera, (fx, fy, cx, cy), a
         (3,3) K, or None (the default field of view)."""
         if value is None:
@@ -110,7 +110,8 @@ class Camera:
             try:
                 arr = np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
-                raise CameraError(f"a camera is a realhands.Camera, (fx, fy, cx, cy) or a 3x3 K, got {value!r}") from None
+                raise CameraError(f"a camera is a realhands.Camera, (fx, fy, cx, cy) or a 3x3 K, got {value!r}") \
+                    from None
             if arr.shape == (4,):
                 cam = cls(*arr)
             elif arr.shape == (3, 3):
@@ -121,7 +122,7 @@ class Camera:
             cam = cam.with_size(width, height)
         return cam
 
-    def with_size(self, width: int, height: int) -> "Camera":
+    def with_size(self, width: int, height: int) -> Camera:
         return Camera(self.fx, self.fy, self.cx, self.cy, width, height)
 
     # -- reading it -------------------------------------------------------------------------------------------
@@ -150,25 +151,25 @@ class Camera:
         return float(np.degrees(2 * np.arctan(self.width / (2 * self.fx))))
 
     # -- the same camera for another image ----------------------------------------------------------------------
-    def scaled(self, sx: float, sy: float | None = None) -> "Camera":
+    def scaled(self, sx: float, sy: float | None = None) -> Camera:
         """For the image resized by ``sx`` (and ``sy``, default ``sx``)."""
         sy = sx if sy is None else sy
         w = None if self.width is None else int(round(self.width * sx))
         h = None if self.height is None else int(round(self.height * sy))
         return Camera(self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy, w, h)
 
-    def resized(self, width: int, height: int) -> "Camera":
+    def resized(self, width: int, height: int) -> Camera:
         """For the image resized to ``width`` x ``height`` (the size must be known)."""
         if self.width is None:
             raise CameraError("resizing a camera needs its image size")
         sx, sy = width / self.width, height / self.height
         return Camera(self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy, width, height)
 
-    def cropped(self, x0: float, y0: float, width: int | None = None, height: int | None = None) -> "Camera":
+    def cropped(self, x0: float, y0: float, width: int | None = None, height: int | None = None) -> Camera:
         """For the window of the image whose top-left corner is at (x0, y0) px."""
         return Camera(self.fx, self.fy, self.cx - x0, self.cy - y0, width, height)
 
-    def warped(self, A: np.ndarray, width: int | None = None, height: int | None = None) -> "Camera":
+    def warped(self, A: np.ndarray, width: int | None = None, height: int | None = None) -> Camera:
         """For the image warped by the (2,3) affine ``A`` (image px -> new px) made of a scale and a shift, as the
         crops of refinement are."""
         A = np.asarray(A, dtype=np.float64)
@@ -195,7 +196,7 @@ class Camera:
         return {"fx": self.fx, "fy": self.fy, "cx": self.cx, "cy": self.cy, "width": self.width, "height": self.height}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Camera":
+    def from_json(cls, d: dict) -> Camera:
         try:
             return cls(d["fx"], d["fy"], d["cx"], d["cy"], d.get("width"), d.get("height"))
         except (KeyError, TypeError, AttributeError):
@@ -234,7 +235,7 @@ class StereoPair:
     def size(self) -> tuple[int, int] | None:
         return self.left.size
 
-    def resized(self, width: int, height: int) -> "StereoPair":
+    def resized(self, width: int, height: int) -> StereoPair:
         """The pair for views of another size (both cameras' intrinsics scaled)."""
         return StereoPair(self.left.resized(width, height), self.right.resized(width, height), self.T_right_from_left)
 
@@ -251,7 +252,8 @@ class StereoPair:
         P_l = self.left.K @ np.hstack([np.eye(3), np.zeros((3, 1))])
         P_r = self.right.K @ np.hstack([self.R, self.t.reshape(3, 1)])
         out = np.zeros((len(uv_left), 3))
-        for i, ((ul, vl), (ur, vr)) in enumerate(zip(np.asarray(uv_left, np.float64), np.asarray(uv_right, np.float64))):
+        pairs = zip(np.asarray(uv_left, np.float64), np.asarray(uv_right, np.float64), strict=True)
+        for i, ((ul, vl), (ur, vr)) in enumerate(pairs):
             A = np.stack([ul * P_l[2] - P_l[0], vl * P_l[2] - P_l[1], ur * P_r[2] - P_r[0], vr * P_r[2] - P_r[1]])
             X = np.linalg.svd(A)[2][-1]
             out[i] = X[:3] / X[3] if abs(X[3]) > 1e-12 else np.nan
@@ -263,7 +265,7 @@ class StereoPair:
                 "T_right_from_left": self.T_right_from_left.tolist(), "size": list(self.size) if self.size else None}
 
     @classmethod
-    def from_json(cls, d: dict) -> "StereoPair":
+    def from_json(cls, d: dict) -> StereoPair:
         try:
             size = d.get("size") or (None, None)
             return cls(Camera.from_K(d["K_left"], *size), Camera.from_K(d["K_right"], *size),
@@ -273,7 +275,7 @@ class StereoPair:
                 from None
 
 
-def calibration_to_json(cameras: "Camera | StereoPair") -> dict:
+def calibration_to_json(cameras: Camera | StereoPair) -> dict:
     """A source's cameras in the recordings' calibration layout (a mono camera has K_right = None)."""
     if isinstance(cameras, StereoPair):
         return cameras.to_json()
@@ -281,7 +283,7 @@ def calibration_to_json(cameras: "Camera | StereoPair") -> dict:
             "size": list(cameras.size) if cameras.size else None}
 
 
-def calibration_from_json(d: dict) -> "Camera | StereoPair":
+def calibration_from_json(d: dict) -> Camera | StereoPair:
     """Inverse of ``calibration_to_json``."""
     if not isinstance(d, dict) or d.get("K_left") is None:
         raise CameraError(f"a calibration's JSON has at least K_left, got {d!r}")

@@ -36,9 +36,10 @@ Example ``realhands.toml``::
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+import tomllib
 
 from .conventions import SIDES
 from .errors import ConfigError
@@ -180,7 +181,7 @@ class Config:
     output_dir: Path = Path("out")
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> "Config":
+    def from_toml(cls, path: str | Path) -> Config:
         path = Path(path)
         try:
             raw = tomllib.loads(path.read_text())
@@ -191,7 +192,7 @@ class Config:
         return cls.from_dict(raw, source=str(path))
 
     @classmethod
-    def from_dict(cls, raw: dict, source: str = "config") -> "Config":
+    def from_dict(cls, raw: dict, source: str = "config") -> Config:
         known = {f.name for f in fields(cls)}
         unknown = set(raw) - known
         if unknown:

@@ -30,7 +30,7 @@ def demo_poses(data: HandModelData) -> list[tuple[str, np.ndarray]]:
     """Named absolute hand poses (45,) axis-angle: the model's pose library, or for models without one
     (official MANO files) the flat hand, the mean pose and +-2 along the first three PCA components."""
     if data.pose_library is not None:
-        return [(str(n), p) for n, p in zip(data.pose_names, data.pose_library)]
+        return [(str(n), p) for n, p in zip(data.pose_names, data.pose_library, strict=True)]
     poses = [("flat", np.zeros(45)), ("mean", data.hands_mean)]
     for k in range(3):
         for sign in (1, -1):
@@ -139,7 +139,7 @@ def live_session(out: Path, config: Config, num_frames: int = 48) -> list[Path]:
 
     _models: dict = {}
     session = out / "session.mcap"
-    kwargs = dict(source_name="synthetic:mixed", record=session, synthetic_frames=num_frames, on_result=each)
+    kwargs = {"source_name": "synthetic:mixed", "record": session, "synthetic_frames": num_frames, "on_result": each}
     try:
         report = run_session(cfg, **kwargs)
     except StreamConfigError as exc:  # the default port is taken (e.g. a running realhands): any free port
@@ -176,7 +176,7 @@ def live_session(out: Path, config: Config, num_frames: int = 48) -> list[Path]:
 
 def _write_report_md(path: Path, s: dict, cfg: Config) -> Path:
     lines = ["# Live pipeline report", "", f"Source: {s['source']}; every frame processed (the demo's "
-             "deterministic mode; `python tools/bench_live.py` measures real time).", "",
+             "deterministic mode; `python -m tools.bench.live` measures real time).", "",
              f"- frames: {s['frames_out']} published of {s['frames_in']} captured, {s['errors']} errors",
              f"- throughput: {s['fps']} fps; latency median {s['latency_ms']['median'] if s['latency_ms'] else '-'} ms",
              f"- accuracy against the ground truth: MPJPE {s['mpjpe_mm']} mm, root-relative "

@@ -49,7 +49,7 @@ def _align(pred, gt, align: str, root: int | None, pred_root=None, gt_root=None)
     if align == "procrustes":
         if pred.ndim == 2:
             return procrustes_align(pred, gt), gt
-        return np.stack([procrustes_align(p, g) for p, g in zip(pred, gt)]), gt
+        return np.stack([procrustes_align(p, g) for p, g in zip(pred, gt, strict=True)]), gt
     raise ValueError(f"align must be 'none', 'root' or 'procrustes', got {align!r}")
 
 

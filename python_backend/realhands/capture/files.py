@@ -8,8 +8,8 @@ error (realhands.errors.MediaError) when they are missing, damaged or not pictur
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

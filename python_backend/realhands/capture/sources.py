@@ -8,9 +8,9 @@ realhands.StereoPair for two. Cameras that stop delivering are reopened with exp
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np

@@ -48,7 +48,8 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import data, eval as eval_, live, model, reconstruct
+    from . import data, live, model, reconstruct
+    from . import eval as eval_
 
     p = argparse.ArgumentParser(prog="realhands", description="RealHands: camera images -> animated 3D hands.")
     p.add_argument("--config", help="TOML configuration file (see realhands.config)")

@@ -63,7 +63,7 @@ def cmd_listen(args) -> int:
 def cmd_keys(args) -> int:
     from ..streaming.keys import create_key_pairs
 
-    for name, (public, secret) in zip(("server", "client"), create_key_pairs(args.folder)):
+    for name, (public, secret) in zip(("server", "client"), create_key_pairs(args.folder), strict=True):
         print(f"{name}: {public} (give to the other side), {secret} (keep)")
     return 0
 

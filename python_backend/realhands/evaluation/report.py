@@ -41,7 +41,8 @@ def table(rows: dict, columns: list[tuple[str, str, int]]) -> str:
     """A markdown table: ``rows`` name -> summary dict; ``columns`` (header, key, decimals)."""
     head = "| method | " + " | ".join(h for h, _, _ in columns) + " |"
     sep = "| --- | " + " | ".join("---:" for _ in columns) + " |"
-    body = ["| " + name + " | " + " | ".join(_f(r.get(k), nd) for _, k, nd in columns) + " |" for name, r in rows.items()]
+    body = ["| " + name + " | " + " | ".join(_f(r.get(k), nd) for _, k, nd in columns) + " |"
+            for name, r in rows.items()]
     return "\n".join([head, sep] + body)
 
 
@@ -90,7 +91,7 @@ def results_markdown(synthetic: dict, meta: dict, images: dict, recorded: dict |
                   + (f"; silhouette refinement adds {hyb['pa_mpve_mm'] - v[ref[-1]]['pa_mpve_mm']:.2f} mm at "
                      f"{ref[-1].split()[-2]} iterations" if ref and v[ref[-1]].get("pa_mpve_mm") else "")
                   + ". With MediaPipe's own keypoints every variant inherits its keypoint error; with ground-truth "
-                  "keypoints plus 2.5 px noise (`tools/eval_handnet.py`, model card in docs/handnet.md) the same "
+                  "keypoints plus 2.5 px noise (`tools/eval/handnet.py`, model card in docs/handnet.md) the same "
                   "model's hybrid is at 9.5 mm against the fit's 13.8 mm.", ""]
     if recorded and recorded.get("ablations"):
         ab = recorded["ablations"]
@@ -122,14 +123,17 @@ def results_markdown(synthetic: dict, meta: dict, images: dict, recorded: dict |
     if stages:
         lines += ["## Timing — per stage, CPU", "",
                   f"Median ms per hand on {meta['hardware']} (MediaPipe's detection is per image).", "",
-                  "| method | " + " | ".join(stages) + " | total |", "| --- | " + " | ".join("---:" for _ in stages) + " | ---: |"]
+                  "| method | " + " | ".join(stages) + " | total |",
+                  "| --- | " + " | ".join("---:" for _ in stages) + " | ---: |"]
         for name, r in v.items():
             t = r.get("timings_ms", {})
-            lines.append(f"| {name} | " + " | ".join(_f(t.get(s), 1) for s in stages) + f" | {_f(r.get('total_ms'), 1)} |")
+            lines.append(f"| {name} | " + " | ".join(_f(t.get(s), 1) for s in stages)
+                         + f" | {_f(r.get('total_ms'), 1)} |")
         lines.append("")
     if recorded and recorded.get("gpu_timing"):
         g = recorded["gpu_timing"]
-        lines += ["## Timing — HandNet on a GPU", "", g["note"], "", "Command: `" + g["command"] + "`", "", g["table"], ""]
+        lines += ["## Timing — HandNet on a GPU", "", g["note"], "", "Command: `" + g["command"] + "`", "", g["table"],
+                  ""]
     lines += ["## Reproduce", "", "```", meta["command"], "```", "",
               "Single evaluations: `realhands eval synthetic --count N --out DIR`, `realhands eval freihand ROOT "
               "--out DIR [--model MANO_RIGHT.pkl]`, `realhands eval keypoints ANNOTATIONS.json --out DIR`, "

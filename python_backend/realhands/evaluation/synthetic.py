@@ -8,6 +8,7 @@ separately). Errors are in the left camera's frame (OpenCV axes).
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -80,8 +81,8 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
                     mask_rows["HandNet"].append(_mask_row(hands[0].mask, s, hands[0].timings_ms.get("handnet", 0.0)))
         if masks:
             gt_mask = s["mask_left"].numpy()
-            for name, fn in (("GrabCut (classical fallback)", lambda: grabcut_mask(img, det.keypoints_2d)),
-                             ("HSV skin threshold", lambda: hsv_skin_mask(img))):
+            for name, fn in (("GrabCut (classical fallback)", functools.partial(grabcut_mask, img, det.keypoints_2d)),
+                             ("HSV skin threshold", functools.partial(hsv_skin_mask, img))):
                 t = time.perf_counter()
                 m = fn()
                 mask_rows[name].append(_mask_row(m, s, (time.perf_counter() - t) * 1000, gt_mask))
@@ -99,7 +100,8 @@ def evaluate_synthetic(count: int = 60, seed: int = 99, variants: dict | None = 
                 t_st = (time.perf_counter() - t) * 1000
                 for name, est, ms in (("HandNet, left view", mono, t_mono),
                                       ("HandNet, stereo (fused, triangulated)", fused, t_st)):
-                    p = {k: torch.as_tensor(np.asarray(v), dtype=model.v_template.dtype)[None] for k, v in est.params.items()}
+                    p = {k: torch.as_tensor(np.asarray(v), dtype=model.v_template.dtype)[None]
+                         for k, v in est.params.items()}
                     with torch.no_grad():
                         out = model(**p)
                     r = hand_metrics(out.keypoints[0].numpy(), s["joints3d"].numpy().astype(np.float64),

@@ -194,7 +194,7 @@ class KeypointFitter:
             opt = torch.optim.LBFGS([params[n] for n in names], lr=1.0, max_iter=iters, history_size=10,
                                     line_search_fn="strong_wolfe", tolerance_grad=1e-5, tolerance_change=1e-6)
 
-            def closure():
+            def closure(opt=opt, aligned=aligned):
                 opt.zero_grad()
                 value = self.loss(as_model(params), kp2d, K, aligned, conf)[0].sum()
                 value.backward()

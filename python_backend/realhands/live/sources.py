@@ -16,8 +16,15 @@ from pathlib import Path
 from ..camera import Camera
 from ..capture.calibration import load_calibration
 from ..capture.files import media_kind
-from ..capture.sources import (CapturedFrame, ImageFolderSource, Source, SourceError, VideoFileSource, ZedSource,
-                               camera_source)
+from ..capture.sources import (
+    CapturedFrame,
+    ImageFolderSource,
+    Source,
+    SourceError,
+    VideoFileSource,
+    ZedSource,
+    camera_source,
+)
 
 
 class SyntheticSource(Source):

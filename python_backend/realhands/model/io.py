@@ -78,7 +78,7 @@ class HandModelData:
         p[0] = -1
         return p
 
-    def validate(self) -> "HandModelData":
+    def validate(self) -> HandModelData:
         """Check shapes and index ranges; raise ModelFileError naming the bad field."""
         V = self.v_template.shape[0] if self.v_template.ndim == 2 else -1
         expect = {
@@ -305,17 +305,17 @@ def mirror_model(model: HandModelData) -> HandModelData:
     k = np.outer(np.diag(M), np.diag(M)).reshape(9)
     posedirs = (model.posedirs * np.diag(M)[None, :, None]) * np.tile(k, NUM_JOINTS - 1)[None, None, :]
     comps = model.hands_components.reshape(-1, 15, 3) * sign_aa
-    kwargs = dict(
-        v_template=model.v_template @ M,
-        faces=model.faces[:, ::-1].copy(),
-        shapedirs=model.shapedirs * np.diag(M)[None, :, None],
-        posedirs=posedirs,
-        hands_components=comps.reshape(model.hands_components.shape),
-        hands_mean=(model.hands_mean.reshape(15, 3) * sign_aa).reshape(45),
-        side="left" if model.side == "right" else "right",
-        name=model.name.replace("right", "left") if model.side == "right" else model.name.replace("left", "right"),
-        source=f"mirror of {model.source}",
-    )
+    kwargs = {
+        "v_template": model.v_template @ M,
+        "faces": model.faces[:, ::-1].copy(),
+        "shapedirs": model.shapedirs * np.diag(M)[None, :, None],
+        "posedirs": posedirs,
+        "hands_components": comps.reshape(model.hands_components.shape),
+        "hands_mean": (model.hands_mean.reshape(15, 3) * sign_aa).reshape(45),
+        "side": "left" if model.side == "right" else "right",
+        "name": model.name.replace("right", "left") if model.side == "right" else model.name.replace("left", "right"),
+        "source": f"mirror of {model.source}",
+    }
     if model.faces_uv is not None:
         kwargs["faces_uv"] = model.faces_uv[:, ::-1].copy()
     if model.pose_library is not None:
@@ -372,7 +372,7 @@ def resolve_model_path(side: str = "right", model_path: str | os.PathLike | None
         raise ModelFileError(f"no MANO_RIGHT/MANO_LEFT .pkl or .npz in {model_path}")
     if not DEFAULT_MODEL_FILE.is_file():
         raise ModelFileError(f"the shipped hand model {DEFAULT_MODEL_FILE} is missing; rebuild it with "
-                             f"`python tools/build_hand_model.py`")
+                             f"`python -m tools.build.hand_model`")
     return DEFAULT_MODEL_FILE, side != "right"
 
 

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 #: name -> (block, layers per stage)
-SPECS = {"resnet18": ("basic", (2, 2, 2, 2)), "resnet34": ("basic", (3, 4, 6, 3)), "resnet50": ("bottleneck", (3, 4, 6, 3))}
+SPECS = {"resnet18": ("basic", (2, 2, 2, 2)), "resnet34": ("basic", (3, 4, 6, 3)),
+         "resnet50": ("bottleneck", (3, 4, 6, 3))}
 
 
 class BasicBlock(nn.Module):

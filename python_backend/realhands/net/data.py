@@ -2,8 +2,8 @@
 with augmentation), 21 Gaussian heatmaps of noisy keypoints (MediaPipe-like), and targets in the crop's frame.
 
 Left hands are mirrored (crop flipped horizontally) and learned as right hands: the target global orientation is
-F_x R M_y (F_x: the image flip ``IMAGE_FLIP``, M_y: the model mirror ``MODEL_MIRROR``, realhands.conventions) and each joint's axis-angle
-(x, y, z) becomes (-x, y, -z). A crop rotated by angle a turns the camera-frame targets by R_z(a).
+F_x R M_y (F_x: the image flip ``IMAGE_FLIP``, M_y: the model mirror ``MODEL_MIRROR``, realhands.conventions) and each
+joint's axis-angle (x, y, z) becomes (-x, y, -z). A crop rotated by angle a turns the camera-frame targets by R_z(a).
 
 Targets (all float32): pose (48,), shape (10,), kp2d (21,2) in normalised crop coordinates [-1, 1], cam (3,) the
 weak-perspective fit (s, tx, ty) of the root-relative 3D keypoints to kp2d, joints3d (21,3) and vertices (V,3)
@@ -35,7 +35,7 @@ class Augment:
     keypoint_drop_p: float = 0.03
 
     @staticmethod
-    def none() -> "Augment":
+    def none() -> Augment:
         return Augment(scale=(1.6, 1.6), rotation_deg=0.0, shift=0.0, blur_p=0.0, colour=0.0, keypoint_noise_px=0.0,
                        keypoint_drop_p=0.0)
 
@@ -77,7 +77,8 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
     # appearance
     if aug.colour:
         x = crop.astype(np.float32)
-        x = (x - x.mean()) * rng.uniform(1 - aug.colour, 1 + aug.colour) + x.mean() * rng.uniform(1 - aug.colour, 1 + aug.colour)
+        contrast, brightness = (rng.uniform(1 - aug.colour, 1 + aug.colour) for _ in range(2))
+        x = (x - x.mean()) * contrast + x.mean() * brightness
         grey = x.mean(2, keepdims=True)
         x = grey + (x - grey) * rng.uniform(1 - aug.colour, 1 + aug.colour)
         x = x * rng.uniform(1 - aug.colour / 3, 1 + aug.colour / 3, 3)
@@ -87,7 +88,8 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
 
     # heatmaps of MediaPipe-like keypoints
     scale_px = size / side
-    noisy = kp_crop + rng.normal(0, aug.keypoint_noise_px * scale_px, kp_crop.shape) if aug.keypoint_noise_px else kp_crop
+    noisy = kp_crop + rng.normal(0, aug.keypoint_noise_px * scale_px, kp_crop.shape) if aug.keypoint_noise_px \
+        else kp_crop
     if aug.keypoint_drop_p:
         noisy = np.where(rng.random((21, 1)) < aug.keypoint_drop_p, -1000.0, noisy)
     heat = keypoint_heatmaps(noisy, size, sigma=2.0 * size / 224)

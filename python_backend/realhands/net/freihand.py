@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..camera import Camera
-from ..conventions import PARAM_SLICES
+from ..conventions import NUM_PARAMS, PARAM_SLICES
 from ..errors import DatasetError
 
 UNIQUE = 32560
@@ -41,7 +41,8 @@ class FreiHANDDataset(torch.utils.data.Dataset):
                                "training_xyz.json")
         try:
             self.K = np.asarray(json.loads((self.root / "training_K.json").read_text()), np.float32)
-            self.mano = np.asarray(json.loads((self.root / "training_mano.json").read_text()), np.float32).reshape(-1, 61)
+            mano = json.loads((self.root / "training_mano.json").read_text())
+            self.mano = np.asarray(mano, np.float32).reshape(-1, NUM_PARAMS)
             self.xyz = np.asarray(json.loads((self.root / "training_xyz.json").read_text()), np.float32)
         except (ValueError, json.JSONDecodeError) as e:
             raise DatasetError(f"{self.root}: unreadable FreiHAND annotation ({e})") from None
@@ -52,7 +53,8 @@ class FreiHANDDataset(torch.utils.data.Dataset):
         n_images = len(list((self.root / "training/rgb").glob("*.jpg")))
         self.versions = max(1, min(versions, n_images // max(self.unique, 1)))
         self.model = HandModel(side="right", model_path=model_path, flat_hand_mean=True)
-        self.mean = np.asarray(self.model.data.hands_mean, np.float32) if pose_relative_to_mean else np.zeros(45, np.float32)
+        self.mean = np.asarray(self.model.data.hands_mean, np.float32) if pose_relative_to_mean \
+            else np.zeros(45, np.float32)
 
     def __len__(self):
         return self.unique * self.versions

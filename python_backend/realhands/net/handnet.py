@@ -168,7 +168,8 @@ class HandNet(nn.Module):
             g["decoder"] = [self.decoder]
         return g
 
-    def forward(self, rgb: torch.Tensor, heatmaps: torch.Tensor | None = None, branch: str = "fused") -> dict[str, torch.Tensor]:
+    def forward(self, rgb: torch.Tensor, heatmaps: torch.Tensor | None = None,
+                branch: str = "fused") -> dict[str, torch.Tensor]:
         """``branch``: 'fused' (the network), or for the first training stages 'image' (the image head alone feeds the
         tail) or 'keypoint' (the keypoint head alone)."""
         x = (rgb - self.mean) / self.std

@@ -42,7 +42,8 @@ def move_to_other_camera(params: dict, R: np.ndarray, t: np.ndarray, model) -> d
         z = torch.zeros(1, 3, dtype=dt)
         j0 = model.keypoints(z, torch.zeros(1, 45, dtype=dt), torch.as_tensor(betas[None], dtype=dt), z)[0, 0].numpy()
     out = dict(params)
-    out["global_orient"] = Rotation.from_matrix(R @ Rotation.from_rotvec(params["global_orient"]).as_matrix()).as_rotvec()
+    R_old = Rotation.from_rotvec(params["global_orient"]).as_matrix()
+    out["global_orient"] = Rotation.from_matrix(R @ R_old).as_rotvec()
     out["transl"] = R @ (j0 + np.asarray(params["transl"], np.float64)) + t - j0
     return out
 
@@ -74,7 +75,8 @@ def crop_to_camera(pose48, betas, cam, M: np.ndarray, side_px: float, left: bool
     pose[0] = Rotation.from_matrix(R).as_rotvec()
     dt = model.v_template.dtype
     with torch.no_grad():
-        kp = model.keypoints(torch.as_tensor(pose[0][None], dtype=dt), torch.as_tensor(pose[1:].reshape(1, 45), dtype=dt),
+        kp = model.keypoints(torch.as_tensor(pose[0][None], dtype=dt),
+                             torch.as_tensor(pose[1:].reshape(1, 45), dtype=dt),
                              torch.as_tensor(betas[None], dtype=dt), torch.zeros(1, 3, dtype=dt))[0].numpy()
     kp0 = kp[0]
     # weak perspective holds at the keypoints' mean depth: z_mean = fx / (s * side_px / 2); the wrist sits at its own
@@ -102,7 +104,7 @@ class HandNetRegressor:
                 self.stereo.fc.bias.copy_(torch.from_numpy(z["bias"]))
 
     @classmethod
-    def default(cls) -> "HandNetRegressor | None":
+    def default(cls) -> HandNetRegressor | None:
         """The shipped weights (realhands/assets/handnet_cpu.onnx) or None when the package has none."""
         return cls(str(default_weights())) if default_weights() else None
 
@@ -125,7 +127,8 @@ class HandNetRegressor:
         S = self.size
         prob = 1.0 / (1.0 + np.exp(-out["mask_logits"][i, 0])) if "mask_logits" in out else np.zeros((S, S))
         back = cv2.warpAffine(prob.astype(np.float32), M_cv, (shape[1], shape[0]),
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=0)
         return back > 0.5, prob
 
     def predict(self, image: np.ndarray, keypoints_2d: np.ndarray, side: str, camera: Camera,
@@ -145,12 +148,13 @@ class HandNetRegressor:
     def predict_stereo(self, images, keypoints_2d, side: str, pair: StereoPair, hand_model=None) -> HandNetEstimate:
         """The stereo variant: both views in one batch, poses fused with the learned per-parameter weights
         (:func:`realhands.net.handnet.fuse_views`; the plain average when no ``*_stereo.npz`` ships), shape averaged.
-        ``images``/``keypoints_2d``: (left, right); ``pair`` their cameras. Returns parameters in left-camera coordinates (OpenCV axes, m),
+        ``images``/``keypoints_2d``: (left, right); ``pair`` their cameras. Returns parameters in left-camera
+        coordinates (OpenCV axes, m),
         placed by the keypoints triangulated from both views, and the left view's mask."""
         from ..model import HandModel
 
         left = side == "left"
-        views = [self._crop(im, kp, left) for im, kp in zip(images, keypoints_2d)]
+        views = [self._crop(im, kp, left) for im, kp in zip(images, keypoints_2d, strict=True)]
         out = self.net(np.stack([v[0] for v in views]), np.stack([v[1] for v in views]))
         flip = IMAGE_FLIP if left else np.eye(3)             # camera -> crop rotation of these unrotated crops
         A = flip @ pair.R @ flip.T                           # left crop frame -> right crop frame

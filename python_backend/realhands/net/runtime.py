@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .handnet import HandNet
 from ..errors import OnnxError
+from .handnet import HandNet
 
 OUTPUTS = ("pose", "shape", "cam", "features", "mask_logits")
 
@@ -27,7 +27,7 @@ def export_onnx(net: HandNet, path: str | Path, opset: int = 17) -> Path:
     path = Path(path)
     net = net.eval()
     S = net.config.input_size
-    args = (torch.zeros(1, 3, S, S), torch.zeros(1, 21, S, S)) if net.config.use_keypoints else (torch.zeros(1, 3, S, S),)
+    args = (torch.zeros(1, 3, S, S),) + ((torch.zeros(1, 21, S, S),) if net.config.use_keypoints else ())
     inputs = ["rgb", "heatmaps"][: len(args)]
     outputs = list(OUTPUTS if net.config.segmentation else OUTPUTS[:-1])
     with warnings.catch_warnings():
@@ -108,7 +108,7 @@ class OnnxHandNet:
             if heatmaps is None:
                 raise ValueError("this HandNet uses keypoints: pass heatmaps (B,21,S,S)")
             feed["heatmaps"] = np.ascontiguousarray(heatmaps, np.float32)
-        return dict(zip(self.outputs, self.session.run(self.outputs, feed)))
+        return dict(zip(self.outputs, self.session.run(self.outputs, feed), strict=True))
 
 
 def parity(net: HandNet, onnx_path: str | Path, batch: int = 2, seed: int = 0) -> dict[str, float]:

@@ -4,22 +4,23 @@ epochs; checkpoints after every epoch (resume continues where it stopped); a JSO
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import tomllib
 import torch
 from tqdm import tqdm
 
+from ..errors import CheckpointError, RecipeError
 from .handnet import HandNet, HandNetConfig, StereoFusion, fuse_views
 from .losses import mano_loss, mask_loss, stereo_loss
-from ..errors import CheckpointError, RecipeError
 
 #: stage -> (forward branch, active groups, losses). Everything not active is frozen (no gradient, BN in eval).
 STAGES = {
@@ -232,7 +233,7 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     amp = amp and dev.type == "cuda"
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    logf = open(out / "train_log.jsonl", "a")
+    logf = open(out / "train_log.jsonl", "a")  # noqa: SIM115 (closed in the finally below)
     metrics = {}
     t0 = time.time()
     try:
@@ -247,10 +248,8 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
             if resume and si == start_stage and start_epoch and ckpt.is_file():
                 st = load_checkpoint(ckpt, dev)
                 if st.get("optimizer") is not None:
-                    try:
+                    with contextlib.suppress(ValueError):
                         opt.load_state_dict(st["optimizer"])
-                    except ValueError:
-                        pass
             epoch = start_epoch if si == start_stage else 0
             while epoch < stages[si].epochs:
                 stage = stages[si]
@@ -312,7 +311,8 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                          "val": metrics}
                 logf.write(json.dumps(entry) + "\n")
                 logf.flush()
-                log(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+                log(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: "
+                    + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
                 save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
                                        "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
                                        "stage": si, "epoch": epoch, "recipe": recipe.source, "epoch_scale": scale})
@@ -345,9 +345,10 @@ def _stereo_forward(net: HandNet, stereo: StereoFusion, b: dict, recipe: Recipe,
         outs = [net(b[f"{v}_rgb"], b[f"{v}_heatmaps"] if recipe.model.use_keypoints else None) for v in "lr"]
     outs = [{k: v.float() for k, v in o.items()} for o in outs]
     fused = fuse_views(stereo, outs[0], outs[1], b["left_to_right"])
-    mo = hand_model(global_orient=fused["pose"][:, :3], hand_pose=fused["pose"][:, 3:], betas=fused["shape"])
-    return fused, {"vertices": mo.vertices, "joints": hand_model.keypoints(fused["pose"][:, :3], fused["pose"][:, 3:],
-                                                                          fused["shape"], torch.zeros_like(fused["pose"][:, :3]))}
+    orient, hand_pose = fused["pose"][:, :3], fused["pose"][:, 3:]
+    mo = hand_model(global_orient=orient, hand_pose=hand_pose, betas=fused["shape"])
+    joints = hand_model.keypoints(orient, hand_pose, fused["shape"], torch.zeros_like(orient))
+    return fused, {"vertices": mo.vertices, "joints": joints}
 
 
 def stereo_weights_epoch(net: HandNet, stereo: StereoFusion, pairs, opt, hand_model, dev, recipe: Recipe, stage: Stage,
@@ -374,7 +375,8 @@ def stereo_weights_epoch(net: HandNet, stereo: StereoFusion, pairs, opt, hand_mo
         for g in opt.param_groups:
             g["lr"] = lr_at(stage, stage.lr or recipe.lr, epoch, step, steps)
         _, hand = _stereo_forward(net, stereo, b, recipe, hand_model)
-        terms = stereo_loss(hand["vertices"], hand["joints"], {"vertices": b["r_vertices"], "joints3d": b["r_joints3d"]})
+        terms = stereo_loss(hand["vertices"], hand["joints"],
+                            {"vertices": b["r_vertices"], "joints3d": b["r_joints3d"]})
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
         opt.step()
@@ -392,7 +394,8 @@ def stereo_weights_epoch(net: HandNet, stereo: StereoFusion, pairs, opt, hand_mo
                 singles = {}
                 for v in "lr":
                     o = net(b[f"{v}_rgb"], b[f"{v}_heatmaps"] if recipe.model.use_keypoints else None)
-                    singles[v] = hand_model(global_orient=o["pose"][:, :3], hand_pose=o["pose"][:, 3:], betas=o["shape"]).vertices
+                    singles[v] = hand_model(global_orient=o["pose"][:, :3], hand_pose=o["pose"][:, 3:],
+                                            betas=o["shape"]).vertices
                 for i in range(len(hand["vertices"])):
                     g_r, g_l = b["r_vertices"][i].cpu().numpy(), b["l_vertices"][i].cpu().numpy()
                     err["pa_mpve_mm"].append(mpvpe(hand["vertices"][i].cpu().numpy(), g_r, align="procrustes"))
@@ -426,7 +429,8 @@ def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe:
                 f5.append(f_score(p, g, 0.005))
                 f15.append(f_score(p, g, 0.015))
                 if "mask_logits" in o:
-                    iou.append(silhouette_iou(o["mask_logits"][i, 0].cpu().numpy() > 0, b["mask"][i].cpu().numpy() > 0.5))
+                    iou.append(silhouette_iou(o["mask_logits"][i, 0].cpu().numpy() > 0,
+                                              b["mask"][i].cpu().numpy() > 0.5))
     finally:
         if aug_state is not None:
             dataset.augment = aug_state

@@ -65,7 +65,9 @@ class HandDetector:
         out = []
         if not res.multi_hand_landmarks:
             return out
-        for lms, world, hd in zip(res.multi_hand_landmarks, res.multi_hand_world_landmarks, res.multi_handedness):
+        # MediaPipe's three lists are parallel, one entry per hand
+        for lms, world, hd in zip(res.multi_hand_landmarks, res.multi_hand_world_landmarks, res.multi_handedness,
+                                  strict=False):
             cls = hd.classification[0]
             label = cls.label.lower()  # MediaPipe's label is for a mirrored image
             if not self.mirrored:

@@ -4,6 +4,8 @@ Images are RGB uint8 (H,W,3); masks are bool (H,W).
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..conventions import KEYPOINT_PARENTS
@@ -40,10 +42,8 @@ def grabcut_mask(image: np.ndarray, keypoints: np.ndarray, iterations: int = 4) 
     if (mask == cv2.GC_FGD).sum() < 10:
         return mask == cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    try:
+    with contextlib.suppress(cv2.error):  # degenerate colour statistics: fall back to the seeds
         cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # degenerate colour statistics: fall back to the seeds
-        pass
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 

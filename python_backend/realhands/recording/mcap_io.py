@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from ..errors import CameraError, RecordingError
 
 WIRE_TOPIC = "/realhands/wire"
@@ -76,7 +77,7 @@ class Recorder:
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "wb")
+        self._file = open(self.path, "wb")  # noqa: SIM115 (the recorder's lifetime; closed by close())
         try:
             import zstandard  # noqa: F401
             compression = CompressionType.ZSTD

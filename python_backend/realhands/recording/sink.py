@@ -27,7 +27,7 @@ class RecordingSink:
         self.recorder, self.jpeg_quality = recorder, jpeg_quality
 
     @classmethod
-    def open(cls, path: str | Path, source, config=None, endpoint: str | None = None) -> "RecordingSink":
+    def open(cls, path: str | Path, source, config=None, endpoint: str | None = None) -> RecordingSink:
         """A new recording at ``path`` with the session's metadata: the source, its frame rate, the live
         configuration and the cameras (when the source knows them before its first frame)."""
         meta = {"source": source.name, "fps": str(source.fps or 30),

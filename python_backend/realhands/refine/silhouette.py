@@ -138,8 +138,8 @@ class SilhouetteRefiner:
         t0 = time.perf_counter()
         cfg, m = self.cfg, self.model
         dt, dev = m.v_template.dtype, m.v_template.device
-        base = {k: torch.as_tensor(np.asarray(v.cpu() if torch.is_tensor(v) else v), dtype=dt, device=dev).reshape(1, -1)
-                for k, v in params.items()}
+        base = {k: torch.as_tensor(np.asarray(v.cpu() if torch.is_tensor(v) else v), dtype=dt,
+                                   device=dev).reshape(1, -1) for k, v in params.items()}
         extrinsics = extrinsics or [np.eye(4)] + [None] * (len(masks) - 1)
         if len(masks) != len(cameras) or any(e is None for e in extrinsics):
             raise ValueError("give one camera and one extrinsic per mask (the first extrinsic may be omitted)")
@@ -150,7 +150,7 @@ class SilhouetteRefiner:
         d_cam = torch.zeros(1, 3, dtype=dt, device=dev, requires_grad=True)
         d_cam.register_hook(lambda g: g * torch.tensor([1.0, 1.0, cfg.depth_lr], dtype=g.dtype, device=g.device))
         opt = torch.optim.SGD([{"params": [t], "lr": cfg.lr * k} for t, k in zip((d_pose, d_shape, d_vert, d_cam),
-                                                                                cfg.block_lr)],
+                                                                                cfg.block_lr, strict=True)],
                               lr=cfg.lr, momentum=cfg.momentum)
 
         def pose_mesh():  # vertex and camera offsets are optimised in centimetres, rotations in radians
@@ -163,7 +163,7 @@ class SilhouetteRefiner:
             v0 = pose_mesh()
         views = []
         faces = self.hand_faces.to(dev)  # the hand ends at the wrist, as the masks do
-        for mask, camera, T in zip(masks, cameras, extrinsics):
+        for mask, camera, T in zip(masks, cameras, extrinsics, strict=True):
             T = torch.as_tensor(np.asarray(T), dtype=dt, device=dev)
             v_view = v0 @ T[:3, :3].T + T[:3, 3]
             crop_camera, A = self._crop(v_view, camera, cfg.crop_size)

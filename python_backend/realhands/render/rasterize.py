@@ -60,7 +60,8 @@ def rasterize(verts_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tensor, hei
     x1 = torch.floor(hi[..., 0] - 0.5).clamp(-1, width - 1).long()
     y0 = torch.ceil(lo[..., 1] - 0.5).clamp(0, height - 1).long()
     y1 = torch.floor(hi[..., 1] - 0.5).clamp(-1, height - 1).long()
-    keep &= (x1 >= x0) & (y1 >= y0) & (hi[..., 0] >= 0) & (hi[..., 1] >= 0) & (lo[..., 0] < width) & (lo[..., 1] < height)
+    keep &= (x1 >= x0) & (y1 >= y0) & (hi[..., 0] >= 0) & (hi[..., 1] >= 0)
+    keep &= (lo[..., 0] < width) & (lo[..., 1] < height)
     b_idx, f_idx = torch.nonzero(keep, as_tuple=True)
     bw = (x1 - x0 + 1)[b_idx, f_idx]
     bh = (y1 - y0 + 1)[b_idx, f_idx]
@@ -76,7 +77,7 @@ def rasterize(verts_cam: torch.Tensor, faces: torch.Tensor, K: torch.Tensor, hei
     for chunk in (torch.unique(chunk_of).tolist() if len(cum) else []):
         sel = torch.nonzero(chunk_of == chunk, as_tuple=True)[0]
         results.append(_pairs(sel, b_idx, f_idx, counts, bw, x0, y0, tri_uv, tri_z, width, HW))
-    for key, z, tri_id in results:
+    for key, z, _ in results:
         zbuf.scatter_reduce_(0, key, z, reduce="amin")
     for key, z, tri_id in results:
         win = z <= zbuf[key]

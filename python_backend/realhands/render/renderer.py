@@ -10,9 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..camera import scale_intrinsics
 from ..model.io import HandModelData
 from .forearm import make_forearm
-from ..camera import scale_intrinsics
 from .rasterize import rasterize
 
 BACKGROUND, HAND, FOREARM = 0, 1, 2
@@ -28,7 +28,7 @@ class Lighting:
     specular: torch.Tensor  # (B,) strength
 
     @staticmethod
-    def default(batch: int, device="cpu") -> "Lighting":
+    def default(batch: int, device="cpu") -> Lighting:
         return Lighting(torch.full((batch, 3), 0.45, device=device),
                         torch.tensor([[-0.3, 0.6, 1.0]], device=device).expand(batch, 3),
                         torch.full((batch, 3), 0.75, device=device), torch.full((batch,), 0.08, device=device))

@@ -155,7 +155,8 @@ class HandSubscriber:
 
             server_public, _ = zauth.load_certificate(str(curve_server_key))
             public, secret = zauth.load_certificate(str(curve_client_key))
-            self.sock.curve_serverkey, self.sock.curve_publickey, self.sock.curve_secretkey = server_public, public, secret
+            self.sock.curve_serverkey = server_public
+            self.sock.curve_publickey, self.sock.curve_secretkey = public, secret
         for t in topics:
             self.sock.setsockopt(zmq.SUBSCRIBE, TOPICS[t])
         self.sock.connect(endpoint)

@@ -16,8 +16,8 @@ from importlib import resources
 
 import msgpack
 import numpy as np
-from ..errors import WireError
 
+from ..errors import WireError
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,7 +97,7 @@ def _unpack_value(value, frames: list[bytes], where: str, spec_field: dict | Non
         want = spec_field.get("dtype")
         if want and want != dt:
             raise WireError(f"{where}: dtype {dt}, the spec says {want}")
-        for axis, (got, dim) in enumerate(zip(arr.shape, spec_field.get("shape", []))):
+        for got, dim in zip(arr.shape, spec_field.get("shape", []), strict=False):  # ranks compared below
             if isinstance(dim, int) and got != dim:
                 raise WireError(f"{where}: shape {list(arr.shape)}, the spec says {spec_field['shape']}")
         if len(spec_field.get("shape", arr.shape)) != arr.ndim:

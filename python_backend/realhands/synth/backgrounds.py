@@ -136,7 +136,8 @@ class BackgroundSource:
                 if rng.uniform() < 0.4:  # skin-coloured distractors: faces, other body parts, wood, cardboard
                     img = shapes(img, rng, int(rng.integers(1, 4)), colours=skin_colour)
         # depth of field: the camera focuses on the hand (20-70 cm), the background is further away
-        return gaussian_blur(img, rng.uniform(1.0, 3.0) if self.style == "everyday" else rng.uniform(0.0, 3.0)).clamp(0, 1)
+        sigma = rng.uniform(1.0, 3.0) if self.style == "everyday" else rng.uniform(0.0, 3.0)
+        return gaussian_blur(img, sigma).clamp(0, 1)
 
 
 def gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:

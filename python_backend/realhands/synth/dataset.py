@@ -300,7 +300,7 @@ def unpack_dataset(folders, out: str | Path, partial: bool = False, threads: int
     out = Path(out)
     folders = [str(Path(f).resolve()) for f in ([folders] if isinstance(folders, (str, Path)) else folders)]
     datasets = [SynthShardDataset(f, partial=partial) for f in folders]
-    sources = [{"folder": f, "shards": ds.shards} for f, ds in zip(folders, datasets)]
+    sources = [{"folder": f, "shards": ds.shards} for f, ds in zip(folders, datasets, strict=True)]
     info_path = out / "unpacked.json"
     if info_path.is_file():
         try:
@@ -321,7 +321,7 @@ def unpack_dataset(folders, out: str | Path, partial: bool = False, threads: int
     side, ego = np.zeros(n, np.uint8), np.zeros(n, bool)
     jobs, start = [], 0
     for ds in datasets:
-        for k, size in zip(ds.shards, ds.sizes):
+        for k, size in zip(ds.shards, ds.sizes, strict=True):
             jobs.append((ds, k, start))
             start += size
     bar = tqdm(total=n, desc="unpack", unit="sample", disable=not progress)

@@ -15,10 +15,10 @@ from ..conventions import MANO21_TO_KEYPOINTS
 from ..model import HandModel, load_model_data
 from ..model.lbs import axis_angle_to_matrix
 from ..render.renderer import HandRenderer, Lighting
-from .skin import bake_texel_maps, sample_appearance, skin_texture
 from .backgrounds import BackgroundSource, jpeg, motion_blur, sensor_noise
 from .rig import StereoRig, make_rig
 from .sampling import HandSample, LightSample, sample_hand, sample_light
+from .skin import bake_texel_maps, sample_appearance, skin_texture
 
 
 @dataclass

@@ -106,7 +106,7 @@ def skin_texture(maps: TexelMaps, data, appearance: SkinAppearance, gen: torch.G
     shade = torch.zeros(S, S)
     red = torch.zeros(S, S)
     if frames is not None:
-        for finger, joints in FINGER_JOINTS.items():
+        for joints in FINGER_JOINTS.values():
             for k, j in enumerate(joints):
                 distal = frames[j][:, 2]
                 s = (pos - J[j]) @ distal
@@ -126,7 +126,7 @@ def skin_texture(maps: TexelMaps, data, appearance: SkinAppearance, gen: torch.G
                   torch.sqrt((x - J[13, 0] + 0.01) ** 2 + (y - J[13, 1] + 0.03) ** 2) - 0.045):
             shade += palm * _line_darkening(d, 0.0005)
     fingertip = torch.zeros(S, S)
-    for finger, joints in FINGER_JOINTS.items():
+    for joints in FINGER_JOINTS.values():
         fingertip += torch.exp(-((pos - J[joints[2]]).norm(dim=-1) / 0.012) ** 2)
     red = red + 0.6 * fingertip
     col = col * (1 - appearance.crease_depth * shade.clamp(0, 1)[..., None])
@@ -137,7 +137,7 @@ def skin_texture(maps: TexelMaps, data, appearance: SkinAppearance, gen: torch.G
     nail = maps.nail
     nail_col = torch.as_tensor(appearance.nail_tint, dtype=torch.float32)[None, None].expand(S, S, 3).clone()
     if frames is not None:
-        for finger, joints in FINGER_JOINTS.items():
+        for joints in FINGER_JOINTS.values():
             j = joints[2]
             s = (pos - J[j]) @ frames[j][:, 2]
             length = s[(nail > 0.5) & ((pos - J[j]).norm(dim=-1) < 0.03)]

@@ -77,7 +77,7 @@ class UVAtlas:
     bary: torch.Tensor
 
     @classmethod
-    def for_model(cls, data, size: int = 512) -> "UVAtlas":
+    def for_model(cls, data, size: int = 512) -> UVAtlas:
         """The atlas of a HandModelData: its own UVs when it has them, else xatlas ones."""
         if data.uv is not None and data.faces_uv is not None:
             uv, faces_uv = np.asarray(data.uv, np.float32), np.asarray(data.faces_uv)
@@ -86,7 +86,7 @@ class UVAtlas:
         return cls.from_uvs(uv, faces_uv, size)
 
     @classmethod
-    def from_uvs(cls, uv: np.ndarray, faces_uv: np.ndarray, size: int = 512) -> "UVAtlas":
+    def from_uvs(cls, uv: np.ndarray, faces_uv: np.ndarray, size: int = 512) -> UVAtlas:
         face, bary = rasterize_uv(uv, faces_uv, size)
         texel = torch.nonzero(face.reshape(-1) >= 0).squeeze(1)
         return cls(size, uv, faces_uv, texel, face.reshape(-1)[texel], bary.reshape(-1, 3)[texel])

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Keypoint fitting against MediaPipe's own 3D, on a held-out synthetic set; prints a table, writes a PCK plot.
 
-    python tools/bench_fit.py [--count 200] [--seed 4242] [--out docs/images]
+    python -m tools.bench.fit [--count 200] [--seed 4242] [--out docs/images]
 
 Held-out set: egocentric stereo renders (left view), 640x480, ZED Mini, everyday backgrounds, a seed the
 training data does not use. For each hand MediaPipe finds: 2D keypoint error (px), PA-MPJPE and root-relative
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -23,13 +22,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
+from realhands import metrics as M
+from realhands.perception.segment import grabcut_mask, hsv_skin_mask
+from realhands.reconstruct import Reconstructor
+from realhands.synth.generate import SynthConfig, SynthGenerator
 
-from realhands import metrics as M  # noqa: E402
-from realhands.perception.segment import grabcut_mask, hsv_skin_mask  # noqa: E402
-from realhands.reconstruct import Reconstructor  # noqa: E402
-from realhands.synth.generate import SynthConfig, SynthGenerator  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv=None):
@@ -48,10 +46,8 @@ def main(argv=None):
     found = 0
     for i in tqdm(range(args.count), desc="render, detect, fit", unit="img"):
         s = gen.sample(i)
-        K = s.K_left
-        intr = (K[0, 0], K[1, 1], K[0, 2], K[1, 2])
         t0 = time.perf_counter()
-        hands = rec(s.rgb_left, intr)
+        hands = rec(s.rgb_left, s.camera)
         rows["t_image"].append(time.perf_counter() - t0)
         match = [h for h in hands if h.handedness == s.side] or hands
         if not match:
@@ -61,8 +57,7 @@ def main(argv=None):
         det = rec.detector.detect(s.rgb_left)[0]
         gt = s.joints3d.astype(np.float64)
         rows["kp_mp"].append(np.linalg.norm(h.keypoints_2d - s.joints2d_left, axis=1).mean())
-        proj = h.joints_3d @ K.T
-        rows["kp_fit"].append(np.linalg.norm(proj[:, :2] / proj[:, 2:] - s.joints2d_left, axis=1).mean())
+        rows["kp_fit"].append(np.linalg.norm(s.camera.project(h.joints_3d) - s.joints2d_left, axis=1).mean())
         wl = det.world_landmarks
         e_fit = M.per_point_error_mm(h.joints_3d, gt, "procrustes")
         e_mp = M.per_point_error_mm(wl, gt, "procrustes")
@@ -80,7 +75,7 @@ def main(argv=None):
         prng = np.random.default_rng(i)
         init = {k: torch.as_tensor(np.asarray(v)[None] + prng.normal(0, step[k], np.shape(v)), dtype=torch.float32)
                 for k, v in h.mano.items()}
-        warm = fitter.fit(det.keypoints_2d[None], K[None], det.world_landmarks[None], init=init)
+        warm = fitter.fit(det.keypoints_2d[None], s.camera.K[None], det.world_landmarks[None], init=init)
         rows["t_warm"].append(warm.seconds)
         rows["pa_warm"].append(M.mpjpe(warm.joints3d[0].numpy(), gt, "procrustes"))
         gt_mask = s.label_left == 1
@@ -103,7 +98,8 @@ def main(argv=None):
     print(f"{'total per image (detect+fit+mesh), ms':34s} {med['t_image'] * 1000:10.1f}")
     print(f"{'mask IoU: GrabCut vs HSV baseline':34s} {med['iou_gc']:10.3f} {med['iou_hsv']:10.3f}")
     args.out.mkdir(parents=True, exist_ok=True)
-    summary = {"count": args.count, "seed": args.seed, "hands": found, "pck_auc_fit": auc_fit, "pck_auc_mediapipe": auc_mp,
+    summary = {"count": args.count, "seed": args.seed, "hands": found, "pck_auc_fit": auc_fit,
+               "pck_auc_mediapipe": auc_mp,
                **{k: round(v, 4) for k, v in med.items()}}
     (args.out / "bench_fit.json").write_text(json.dumps(summary, indent=2) + "\n")
     if rows["err_fit"]:
@@ -113,11 +109,13 @@ def main(argv=None):
         img = Image.new("RGB", (W, H), "white")
         d = ImageDraw.Draw(img)
         d.rectangle((40, 20, W - 20, H - 40), outline=(0, 0, 0))
-        for name, errs, col in (("our fit", rows["err_fit"], (30, 100, 220)), ("MediaPipe 3D", rows["err_mp"], (220, 80, 30))):
+        for name, errs, col in (("our fit", rows["err_fit"], (30, 100, 220)),
+                                ("MediaPipe 3D", rows["err_mp"], (220, 80, 30))):
             t, pck = M.pck_curve(np.concatenate(errs))
-            pts = [(40 + (W - 60) * x / 50.0, H - 40 - (H - 60) * y) for x, y in zip(t, pck)]
+            pts = [(40 + (W - 60) * x / 50.0, H - 40 - (H - 60) * y) for x, y in zip(t, pck, strict=True)]
             d.line(pts, fill=col, width=2)
-            d.text((W - 150, H - 90 + 15 * (name != "our fit")), f"{name} (AUC {M.pck_auc(np.concatenate(errs)):.2f})", fill=col)
+            label = f"{name} (AUC {M.pck_auc(np.concatenate(errs)):.2f})"
+            d.text((W - 150, H - 90 + 15 * (name != "our fit")), label, fill=col)
         d.text((45, H - 35), "0 mm", fill=(0, 0, 0))
         d.text((W - 60, H - 35), "50 mm", fill=(0, 0, 0))
         d.text((5, 20), "1.0", fill=(0, 0, 0))

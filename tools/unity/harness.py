@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Build and test the Unity package's plain C# core with Debian's mono (no Unity needed).
 
-    python tools/unity_core.py build [--out DIR]      # RealHands.Core.dll, the NUnit tests, realhands-probe
-    python tools/unity_core.py test  [--out DIR]      # build, then run the NUnit tests (nunit-console)
-    python tools/unity_core.py probe -- --endpoint tcp://127.0.0.1:5555 --frames 100
+    python -m tools.unity.harness build [--out DIR]      # RealHands.Core.dll, the NUnit tests, realhands-probe
+    python -m tools.unity.harness test  [--out DIR]      # build, then run the NUnit tests (nunit-console)
+    python -m tools.unity.harness probe -- --endpoint tcp://127.0.0.1:5555 --frames 100
 
 The core is C# 7 (mono's mcs accepts up to 7.2; Unity 2021.3 compiles it as C# 9). `tools/install_mono.sh`
 installs mcs, mono and nunit-console from Debian when they are missing. The Unity layer (MonoBehaviours) is
-type-checked against a stand-in of the UnityEngine API it uses (tools/unity_stubs), not against Unity itself.
+type-checked against a stand-in of the UnityEngine API it uses (tools/unity/stubs), not against Unity itself.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "unity_package"
 DEFAULT_OUT = ROOT / "build" / "unity_core"
 NUNIT_FRAMEWORK = Path("/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll")
@@ -52,27 +52,30 @@ def build(out: Path = DEFAULT_OUT) -> dict[str, Path]:
     core = out / "RealHands.Core.dll"
     tests = out / "RealHands.Core.Tests.dll"
     probe = out / "RealHandsProbe.exe"
-    _mcs(["-target:library", f"-out:{core}", "-doc:" + str(out / "RealHands.Core.xml"), *_sources(PKG / "Runtime/Core")])
+    _mcs(["-target:library", f"-out:{core}", "-doc:" + str(out / "RealHands.Core.xml"),
+          *_sources(PKG / "Runtime/Core")])
     _mcs(["-target:library", f"-out:{tests}", f"-r:{core}", f"-r:{NUNIT_FRAMEWORK}", "-r:System.Core.dll",
           *_sources(PKG / "Tests/Core")])
-    _mcs([f"-out:{probe}", f"-r:{core}", str(ROOT / "tools/unity_probe/RealHandsProbe.cs")])
+    _mcs([f"-out:{probe}", f"-r:{core}", str(ROOT / "tools/unity/probe/RealHandsProbe.cs")])
     shutil.copy(NUNIT_FRAMEWORK, out / NUNIT_FRAMEWORK.name)
     return {"core": core, "tests": tests, "probe": probe}
 
 
 def check_unity_layer(out: Path = DEFAULT_OUT) -> Path:
-    """Type-check Runtime/Unity, Runtime/XRHands, Editor and Tests/Runtime against the UnityEngine stand-in (tools/unity_stubs)."""
+    """Type-check Runtime/Unity, Runtime/XRHands, Editor and Tests/Runtime against the UnityEngine stand-in
+    (tools/unity/stubs)."""
     core = out / "RealHands.Core.dll"
     stubs = out / "UnityStubs.dll"
-    _mcs(["-target:library", f"-out:{stubs}", "-nowarn:0067,0649,0169,0414", *_sources(ROOT / "tools/unity_stubs")])
+    _mcs(["-target:library", f"-out:{stubs}", "-nowarn:0067,0649,0169,0414", *_sources(ROOT / "tools/unity/stubs")])
     runtime = out / "RealHands.Runtime.dll"
     _mcs(["-target:library", f"-out:{runtime}", f"-r:{core}", f"-r:{stubs}", *_sources(PKG / "Runtime/Unity")])
-    _mcs(["-target:library", f"-out:{out / 'RealHands.XRHands.dll'}", "-define:REALHANDS_XR_HANDS;REALHANDS_XR_HANDS_MESH",
-          f"-r:{core}", f"-r:{stubs}", f"-r:{runtime}", *_sources(PKG / "Runtime/XRHands")])
-    _mcs(["-target:library", f"-out:{out / 'RealHands.Editor.dll'}", "-define:UNITY_EDITOR", f"-r:{core}", f"-r:{stubs}",
-          f"-r:{runtime}", *_sources(PKG / "Editor")])
-    _mcs(["-target:library", f"-out:{out / 'RealHands.Runtime.Tests.dll'}", f"-r:{core}", f"-r:{stubs}", f"-r:{runtime}",
-          f"-r:{NUNIT_FRAMEWORK}", *_sources(PKG / "Tests/Runtime")])
+    _mcs(["-target:library", f"-out:{out / 'RealHands.XRHands.dll'}",
+          "-define:REALHANDS_XR_HANDS;REALHANDS_XR_HANDS_MESH", f"-r:{core}", f"-r:{stubs}", f"-r:{runtime}",
+          *_sources(PKG / "Runtime/XRHands")])
+    _mcs(["-target:library", f"-out:{out / 'RealHands.Editor.dll'}", "-define:UNITY_EDITOR", f"-r:{core}",
+          f"-r:{stubs}", f"-r:{runtime}", *_sources(PKG / "Editor")])
+    _mcs(["-target:library", f"-out:{out / 'RealHands.Runtime.Tests.dll'}", f"-r:{core}", f"-r:{stubs}",
+          f"-r:{runtime}", f"-r:{NUNIT_FRAMEWORK}", *_sources(PKG / "Tests/Runtime")])
     return runtime
 
 
@@ -88,7 +91,8 @@ def run_tests(out: Path = DEFAULT_OUT) -> dict:
     root = ET.parse(xml).getroot()
     failed = [c.get("name") for c in root.iter("test-case") if c.get("success") == "False"]
     return {"total": int(root.get("total")), "failures": int(root.get("failures")), "errors": int(root.get("errors")),
-            "ignored": int(root.get("ignored", 0)), "not_run": int(root.get("not-run", 0)), "output": r.stdout + r.stderr, "failed": failed,
+            "ignored": int(root.get("ignored", 0)), "not_run": int(root.get("not-run", 0)),
+            "output": r.stdout + r.stderr, "failed": failed,
             "returncode": r.returncode}
 
 
@@ -106,7 +110,7 @@ def main() -> int:
         if args.command == "check-unity":
             build(args.out)
             check_unity_layer(args.out)
-            print("Unity layer type-checks against tools/unity_stubs")
+            print("Unity layer type-checks against tools/unity/stubs")
             return 0
         if args.command == "probe":
             paths = build(args.out)

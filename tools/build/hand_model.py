@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Build RealHands' own open MANO-format right-hand model, deterministically.
 
-Input: the MIT-licensed WebXR generic hand (``tools/data/webxr_generic_hand/right.glb``, from the npm package
+Input: the MIT-licensed WebXR generic hand (``tools/build/data/webxr_generic_hand/right.glb``, from the npm package
 ``@webxr-input-profiles/assets``). Output: ``python_backend/realhands/assets/realhands_hand_right.npz``.
 
-    python tools/build_hand_model.py [--out PATH] [--renders DIR]
+    python -m tools.build.hand_model [--out PATH] [--renders DIR]
 
 Steps: weld the UV seams into one closed surface; move it into our model space (metres, origin at the wrist,
 x distal, z dorsal, y to the thumb); refine the mesh where the nails and palm pads go and sculpt nails,
@@ -14,27 +14,24 @@ components; set anatomical joint frames and limits; pose a library; compute the 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy.optimize import nnls
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
-sys.path.insert(0, str(ROOT / "tools"))
+from realhands.conventions import FINGER_JOINTS, FINGERS, MANO_JOINT_NAMES, MANO_PARENTS
+from realhands.model import HandModel
+from realhands.model.anatomy import anatomical_to_axis_angle
+from realhands.model.io import HandModelData
+from tools.build.handbuild import detail
+from tools.build.handbuild.anatomy_data import LIMITS_DEG, PCA_POSE_WEIGHTS, POSE_LIBRARY
+from tools.build.handbuild.correctives import fit_posedirs
+from tools.build.handbuild.gltf import read_skinned_glb
 
-import torch  # noqa: E402
-from handbuild import detail  # noqa: E402
-from handbuild.correctives import fit_posedirs  # noqa: E402
-from handbuild.anatomy_data import LIMITS_DEG, PCA_POSE_WEIGHTS, POSE_LIBRARY  # noqa: E402
-from handbuild.gltf import read_skinned_glb  # noqa: E402
-from realhands.conventions import FINGER_JOINTS, FINGERS, MANO_JOINT_NAMES, MANO_PARENTS  # noqa: E402
-from realhands.model.anatomy import anatomical_to_axis_angle  # noqa: E402
-from realhands.model import HandModel  # noqa: E402
-from realhands.model.io import HandModelData  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
-GLB = ROOT / "tools/data/webxr_generic_hand/right.glb"
+GLB = ROOT / "tools/build/data/webxr_generic_hand/right.glb"
 OUT = ROOT / "python_backend/realhands/assets/realhands_hand_right.npz"
 SEED = 20261124
 
@@ -143,13 +140,16 @@ def shape_components(v: np.ndarray, W: np.ndarray, joints: np.ndarray, frames: n
     ey, ex, ez = np.eye(3)[1], np.eye(3)[0], np.eye(3)[2]
     comps, names = [], []
 
-    comps.append(0.055 * (v - joints[0])); names.append("size: uniform scale about the wrist (1 sd = 5.5%)")
+    comps.append(0.055 * (v - joints[0]))
+
+    names.append("size: uniform scale about the wrist (1 sd = 5.5%)")
 
     def palm_width(k):
         if k == 0:
             return 0.05 * np.outer(v[:, 1] - y_c, ey)
         return np.tile(0.05 * (joints[root[k]][1] - y_c) * ey, (Vn, 1))
-    comps.append(blend(palm_width)); names.append("palm breadth (1 sd = 5%), fingers move apart with it")
+    comps.append(blend(palm_width))
+    names.append("palm breadth (1 sd = 5%), fingers move apart with it")
 
     comps.append(lengthen(("index", "middle", "ring", "pinky"), 0.06))
     names.append("finger length, index to pinky (1 sd = 6%)")
@@ -158,7 +158,8 @@ def shape_components(v: np.ndarray, W: np.ndarray, joints: np.ndarray, frames: n
         if k == 0:
             return 0.05 * np.outer(np.maximum(v[:, 0], 0.0), ex)
         return np.tile(0.05 * max(joints[root[k]][0], 0.0) * ex, (Vn, 1))
-    comps.append(blend(palm_length)); names.append("palm length (1 sd = 5%)")
+    comps.append(blend(palm_length))
+    names.append("palm length (1 sd = 5%)")
 
     comps.append(blend(lambda k: 0.07 * np.outer((v - joints[k]) @ dors_axis[k], dors_axis[k])))
     names.append("thickness, back of hand to palm (1 sd = 7%)")
@@ -166,7 +167,9 @@ def shape_components(v: np.ndarray, W: np.ndarray, joints: np.ndarray, frames: n
     comps.append(blend(lambda k: 0.07 * radial(k) if k else np.zeros((Vn, 3))))
     names.append("finger girth (1 sd = 7%)")
 
-    comps.append(lengthen(("thumb",), 0.07)); names.append("thumb length (1 sd = 7%)")
+    comps.append(lengthen(("thumb",), 0.07))
+
+    names.append("thumb length (1 sd = 7%)")
 
     comps.append(lengthen(("index",), 0.035) - lengthen(("ring",), 0.035))
     names.append("digit ratio: index longer, ring shorter (1 sd = 3.5%)")
@@ -175,7 +178,7 @@ def shape_components(v: np.ndarray, W: np.ndarray, joints: np.ndarray, frames: n
     names.append("palm thickness and padding (1 sd = 9%)")
 
     taper = {0: 0.0}
-    for f, js in FINGER_JOINTS.items():
+    for js in FINGER_JOINTS.values():
         taper.update({js[0]: -1.0, js[1]: 0.0, js[2]: 1.0})
     comps.append(blend(lambda k: 0.05 * taper[k] * radial(k) if k else np.zeros((Vn, 3))))
     names.append("finger taper: fingertips fuller, bases slimmer (1 sd = 5%)")
@@ -186,7 +189,7 @@ def anatomical_array(pose: dict) -> np.ndarray:
     """Pose library entry -> (15,3) radians for MANO joints 1..15."""
     out = np.zeros((16, 3))
     for f, angles in pose.items():
-        for j, a in zip(FINGER_JOINTS[f], angles):
+        for j, a in zip(FINGER_JOINTS[f], angles, strict=True):
             out[j] = np.radians(a)
     return out[1:]
 
@@ -245,7 +248,7 @@ def pose_pca(lib: dict, frames: np.ndarray, limits: np.ndarray, rng: np.random.G
     weights /= weights.sum()
     finger_rows = {f: [j - 1 for j in js] for f, js in FINGER_JOINTS.items()}
     samples = np.zeros((n, 15, 3))
-    for f, rows in finger_rows.items():
+    for rows in finger_rows.values():
         a = stack[rng.choice(len(names), n, p=weights)][:, rows]
         b = stack[rng.choice(len(names), n, p=weights)][:, rows]
         t = rng.uniform(0, 1, (n, 1, 1))
@@ -313,7 +316,7 @@ def build(out: Path) -> HandModelData:
         tip_vertex_ids=tip_ids, uv=uv, faces_uv=faces_uv, joint_frames=frames, joint_limits=limits,
         vertex_parts=parts, part_names=np.array(part_names), pose_library=library,
         pose_names=np.array(pose_names), shape_names=np.array(shape_names), hands_pca_std=pca_std,
-        source="tools/build_hand_model.py",
+        source="tools/build/hand_model.py",
     ).validate()
     data.save_npz(out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(verts)} vertices, {len(faces)} faces; "

@@ -3,23 +3,20 @@
 starting from the keypoint fit, against the ground-truth mask and against the GrabCut mask; then ms per
 iteration at 64^2, 128^2 and 224^2 silhouettes, mono and stereo.
 
-    python tools/bench_refine.py [--count 40] [--seed 777] [--timing-only]
+    python -m tools.bench.refine [--count 40] [--seed 777] [--timing-only]
 """
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_backend"))
-from realhands.metrics import mpvpe, silhouette_iou  # noqa: E402
-from realhands.perception.segment import grabcut_mask  # noqa: E402
-from realhands.reconstruct import Reconstructor  # noqa: E402
-from realhands.refine.silhouette import RefineConfig, SilhouetteRefiner, hand_faces  # noqa: E402
-from realhands.render.rasterize import rasterize  # noqa: E402
-from realhands.synth.generate import SynthConfig, SynthGenerator  # noqa: E402
+from realhands.metrics import mpvpe, silhouette_iou
+from realhands.perception.segment import grabcut_mask
+from realhands.reconstruct import Reconstructor
+from realhands.refine.silhouette import RefineConfig, SilhouetteRefiner, hand_faces
+from realhands.render.rasterize import rasterize
+from realhands.synth.generate import SynthConfig, SynthGenerator
 
 STEPS = (0, 3, 10, 15)
 
@@ -51,12 +48,12 @@ def timing(args, hands: int = 8):
                 model = gen.models[s.side]
                 p = {"global_orient": s.pose[None, :3], "hand_pose": s.pose[None, 3:], "betas": s.betas[None],
                      "transl": s.transl[None] + np.array([[0.004, -0.003, 0.01]])}
-                masks, Ks = [s.label_left == 1, s.label_right == 1][:views], [s.K_left, s.K_right][:views]
+                masks, cams = [s.label_left == 1, s.label_right == 1][:views], [s.pair.left, s.pair.right][:views]
                 ext = [np.eye(4), s.T_right_from_left][:views]
                 t = {}
                 for n in (1, 11):
                     r = SilhouetteRefiner(model, RefineConfig(iterations=n, crop_size=size))
-                    best = min(r.refine(p, masks, Ks, ext).seconds for _ in range(2))
+                    best = min(r.refine(p, masks, cams, ext).seconds for _ in range(2))
                     t[n] = best
                 per.append((t[11] - t[1]) / 10)
             row.append(np.median(per) * 1000)
@@ -71,8 +68,7 @@ def accuracy(args):
     pve = {(src, n): [] for src in ("gt", "grabcut") for n in STEPS}
     for i in tqdm(range(args.count), desc="fit + refine", unit="img"):
         s = gen.sample(i)
-        K = s.K_left
-        hands = [h for h in rec(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2])) if h.handedness == s.side]
+        hands = [h for h in rec(s.rgb_left, s.camera) if h.handedness == s.side]
         if not hands:
             continue
         h = hands[0]
@@ -84,9 +80,10 @@ def accuracy(args):
                 if n == 0:
                     v = torch.as_tensor(h.vertices, dtype=torch.float32)[None]
                 else:
-                    r = SilhouetteRefiner(model, RefineConfig(iterations=n)).refine(h.mano, [mask], [K])
+                    r = SilhouetteRefiner(model, RefineConfig(iterations=n)).refine(h.mano, [mask], [s.camera])
                     v = r.vertices
-                hard = rasterize(v, hand_faces(model), torch.as_tensor(K, dtype=torch.float32)[None], 480, 640).mask[0]
+                K = s.camera.K_tensor(torch.float32)[None]
+                hard = rasterize(v, hand_faces(model), K, 480, 640).mask[0]
                 iou[(src, n)].append(silhouette_iou(hard.numpy(), gt_mask))
                 pve[(src, n)].append(mpvpe(v[0].numpy(), s.vertices, "procrustes"))
     print(f"{len(iou[('gt', 0)])} hands; IoU against the ground-truth hand mask, PA-MPVE (mm); mean over hands")

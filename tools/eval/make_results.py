@@ -4,7 +4,7 @@ writes its JSON to docs/results/synthetic.json and the PCK pictures to docs/imag
 that need models or hardware not in the repository (docs/results/recorded.json: the Table 2 ablations, GPU
 timings).
 
-    python tools/make_results.py [--count 60]      # ~6 min on the 2-core development machine
+    python -m tools.eval.make_results [--count 60]      # ~6 min on the 2-core development machine
 """
 import argparse
 import datetime
@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
-from realhands.evaluation import evaluate_synthetic  # noqa: E402
-from realhands.evaluation.report import plot_pck, results_markdown  # noqa: E402
+from realhands.evaluation import evaluate_synthetic
+from realhands.evaluation.report import plot_pck, results_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def hardware() -> str:
@@ -63,7 +63,7 @@ def main() -> int:
                                 cwd=ROOT).stdout.strip() or "unknown"
     except OSError:
         commit = "unknown"
-    cmd = "python tools/make_results.py" + (f" --count {args.count}" if args.count != 60 else "")
+    cmd = "python -m tools.eval.make_results" + (f" --count {args.count}" if args.count != 60 else "")
     meta = {"command": cmd, "hardware": hardware(), "date": datetime.date.today().isoformat(), "commit": commit,
             "minutes": round((time.time() - t0) / 60, 1)}
     (docs / "RESULTS.md").write_text(results_markdown(r, meta, images, recorded))

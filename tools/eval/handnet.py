@@ -4,7 +4,7 @@ F@15 mm, mask IoU, against baselines (the mean pose; the keypoint fit alone) and
 refined by a short keypoint fit, as `reconstruct` runs it). MediaPipe-like keypoints: the ground truth 2D keypoints
 with Gaussian noise. Prints a markdown table and writes JSON.
 
-    python tools/eval_handnet.py --model runs/cpu_quick/handnet_cpu.onnx [--count 120] [--json out.json]
+    python -m tools.eval.handnet --model runs/cpu_quick/handnet_cpu.onnx [--count 120] [--json out.json]
 """
 import argparse
 import json
@@ -16,13 +16,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
-from realhands.fit.keypoint_fit import KeypointFitter  # noqa: E402
-from realhands.metrics import f_score, mpvpe, silhouette_iou  # noqa: E402
-from realhands.model import HandModel  # noqa: E402
-from realhands.net.infer import HandNetRegressor  # noqa: E402
-from realhands.synth.dataset import SynthOnTheFlyDataset  # noqa: E402
+from realhands.conventions import MANO_PARAM_NAMES
+from realhands.fit.keypoint_fit import KeypointFitter
+from realhands.metrics import f_score, mpvpe, silhouette_iou
+from realhands.model import HandModel
+from realhands.net.infer import HandNetRegressor
+from realhands.synth.dataset import SynthOnTheFlyDataset, sample_pair
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> int:
@@ -38,38 +39,41 @@ def main() -> int:
     fitters = {s: KeypointFitter(m) for s, m in models.items()}
     data = SynthOnTheFlyDataset(args.count, seed=args.seed)
     rng = np.random.default_rng(0)
-    rows = {k: {"pa_mpve": [], "f5": [], "f15": [], "ms": []} for k in ("mean pose", "keypoint fit", "HandNet", "HandNet + fit (hybrid)")}
+    rows = {k: {"pa_mpve": [], "f5": [], "f15": [], "ms": []}
+            for k in ("mean pose", "keypoint fit", "HandNet", "HandNet + fit (hybrid)")}
     ious = []
     for i in tqdm(range(args.count), desc="eval", unit="sample"):
         s = data[i]
         side, m = s["side"], models[s["side"]]
         img = (s["rgb_left"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-        K = s["K_left"].numpy().astype(np.float64)
+        camera = sample_pair(s).left
         kp = s["joints2d_left"].numpy() + rng.normal(0, args.noise_px, (21, 2))
         gt = s["vertices"].numpy()
 
-        def score(name, params, ms):
+        def score(name, params, ms, m=m, gt=gt):
             with torch.no_grad():
-                v = m(**{k: torch.as_tensor(np.asarray(p, np.float32).reshape(1, -1)) for k, p in params.items()}).vertices[0].numpy()
+                t = {k: torch.as_tensor(np.asarray(p, np.float32).reshape(1, -1)) for k, p in params.items()}
+                v = m(**t).vertices[0].numpy()
             rows[name]["pa_mpve"].append(mpvpe(v, gt, align="procrustes"))
             rows[name]["f5"].append(f_score(v, gt, 0.005))
             rows[name]["f15"].append(f_score(v, gt, 0.015))
             rows[name]["ms"].append(ms)
 
         t = time.perf_counter()
-        est = reg.predict(img, kp, side, K, m)
+        est = reg.predict(img, kp, side, camera, m)
         t_net = (time.perf_counter() - t) * 1000
         score("HandNet", est.params, t_net)
         ious.append(silhouette_iou(est.mask, s["mask_left"].numpy()))
         mean = dict(est.params, hand_pose=np.asarray(m.data.hands_mean, np.float32), betas=np.zeros(10))
         score("mean pose", mean, 0.0)
         t = time.perf_counter()
-        fit = fitters[side].fit(kp[None], K[None])
-        score("keypoint fit", {k: getattr(fit, k)[0].numpy() for k in ("global_orient", "hand_pose", "betas", "transl")},
+        fit = fitters[side].fit(kp[None], camera.K[None])
+        score("keypoint fit", {k: getattr(fit, k)[0].numpy() for k in MANO_PARAM_NAMES},
               (time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        hyb = fitters[side].fit(kp[None], K[None], init={k: np.asarray(v)[None] for k, v in est.params.items()}, iterations=10)
-        score("HandNet + fit (hybrid)", {k: getattr(hyb, k)[0].numpy() for k in ("global_orient", "hand_pose", "betas", "transl")},
+        hyb = fitters[side].fit(kp[None], camera.K[None], init={k: np.asarray(v)[None] for k, v in est.params.items()},
+                                iterations=10)
+        score("HandNet + fit (hybrid)", {k: getattr(hyb, k)[0].numpy() for k in MANO_PARAM_NAMES},
               t_net + (time.perf_counter() - t) * 1000)
     summary = {k: {m_: float(np.mean(v)) for m_, v in r.items()} for k, r in rows.items()}
     summary["HandNet"]["mask_iou"] = float(np.mean(ious))

@@ -2,7 +2,7 @@
 """Benchmark the soft silhouette rasteriser (forward + backward, the cost of one refinement iteration's
 rendering); prints a table.
 
-    python tools/bench_soft.py [--device cpu|cuda] [--repeats 10]
+    python -m tools.bench.soft [--device cpu|cuda] [--repeats 10]
 
 A hand filling most of a square silhouette image (as in a hand crop), mono (1 view) and stereo (2 views).
 Columns: "exact" is every face over its full reach (eps 1e-5); "refine" is what the refinement runs, eps 1e-3
@@ -10,15 +10,13 @@ and a SilhouetteSequence that takes the previous step's silhouette as the solid 
 0.3 px per step here).
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_backend"))
-from realhands.model import HandModel  # noqa: E402
-from realhands.render.soft import SilhouetteSequence, soft_silhouette  # noqa: E402
+from realhands.camera import Camera
+from realhands.model import HandModel
+from realhands.render.soft import SilhouetteSequence, soft_silhouette
 
 
 def main():
@@ -39,7 +37,7 @@ def main():
     for size in (64, 128, 224):
         f = size * 0.45 / 0.22  # the hand (~22 cm incl. spread) spans the image
         for views in (1, 2):
-            K = torch.tensor([[f, 0, size / 2], [0, f, size / 2], [0, 0, 1.0]], device=dev)[None].expand(views, 3, 3)
+            K = Camera(f, f, size / 2, size / 2).K_tensor(torch.float32, dev)[None].expand(views, 3, 3)
             v = base.expand(views, -1, -1).clone().requires_grad_(True)
             target = torch.rand(views, size, size, device=dev)
             seq = SilhouetteSequence(faces, size, size, sigma=1.0, eps=1e-3)

@@ -1,17 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark the hand model's forward (and forward+backward) pass; prints a table.
 
-    python tools/bench_hand_model.py [--device cpu|cuda] [--repeats 20]
+    python -m tools.bench.hand_model [--device cpu|cuda] [--repeats 20]
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_backend"))
-from realhands.model import HandModel  # noqa: E402
+from realhands.model import HandModel
 
 
 def timed(fn, repeats, device):

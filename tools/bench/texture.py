@@ -5,13 +5,12 @@ pipeline's own mesh (keypoint fit + 3 refinement iterations against the GrabCut 
 Writes a picture: ground truth | fused (ground-truth mesh, stereo) | fused (pipeline, mono); texels never seen
 (filled by push-pull) are shown at half brightness.
 
-    python tools/bench_texture.py [--sequences 2] [--frames 60] [--out docs/images/texture_fusion.png]
+    python -m tools.bench.texture [--sequences 2] [--frames 60] [--out docs/images/texture_fusion.png]
 
 PSNR is over the texels seen at least once, after one least-squares gain per colour channel (the images are
 lit: albedo times shading, which a texture taken from images keeps, so the gain removes the mean lighting).
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -19,10 +18,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_backend"))
-from realhands.reconstruct import Reconstructor  # noqa: E402
-from realhands.synth.generate import SynthConfig, SynthGenerator  # noqa: E402
-from realhands.texture import TextureFusion, UVAtlas, combine, observe  # noqa: E402
+from realhands.reconstruct import Reconstructor
+from realhands.synth.generate import SynthConfig, SynthGenerator
+from realhands.texture import TextureFusion, UVAtlas, combine, observe
 
 CHECKPOINTS = (1, 5, 15, 30, 60)
 
@@ -67,23 +65,22 @@ def main():
         fusions = {k: TextureFusion(atlas, alpha=0.2) for k in ("gt mono", "gt stereo")}
         rec = Reconstructor(video=True, mask="grabcut", refine_iterations=3, texture_size=truth.shape[0])
         for i, s in enumerate(tqdm(frames, desc=f"sequence {q + 1}/{args.sequences}", unit="frame")):
-            T = s.T_right_from_left
+            pair = s.pair
             v_left = torch.as_tensor(s.vertices)
-            v_right = v_left @ torch.as_tensor(T[:3, :3]).T + torch.as_tensor(T[:3, 3])
+            v_right = pair.to_right(v_left)
             t0 = time.perf_counter()
-            left = observe(atlas, v_left, faces, s.K_left, s.rgb_left, mask=s.label_left == 1)
+            left = observe(atlas, v_left, faces, pair.left, s.rgb_left, mask=s.label_left == 1)
             fusions["gt mono"].update(left)
             update_ms.append((time.perf_counter() - t0) * 1000)
-            right = observe(atlas, v_right, faces, s.K_right, s.rgb_right, mask=s.label_right == 1)
+            right = observe(atlas, v_right, faces, pair.right, s.rgb_right, mask=s.label_right == 1)
             fusions["gt stereo"].update(combine([left, right]))
-            K = s.K_left
-            rec(s.rgb_left, (K[0, 0], K[1, 1], K[0, 2], K[1, 2]), timestamp=i / 30.0)
+            rec(s.rgb_left, s.camera, timestamp=i / 30.0)
             if i + 1 in rows["gt mono"]:
                 for k, f in list(fusions.items()) + [("pipeline mono", rec.textures.get(side))]:
                     rows[k][i + 1].append(psnr(f, truth) if f is not None else (float("nan"),) * 2 + (0.0,))
         if q == 0:
             pipe = rec.textures.get(side)
-            def shown(f):
+            def shown(f, truth=truth):
                 if f is None:
                     return np.zeros_like(truth)
                 img = f.image().astype(np.float32)

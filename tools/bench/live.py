@@ -3,22 +3,19 @@
 mono and stereo, on the synthetic 30 fps stereo sequence; bytes per hand-frame on the wire; and how a stalled
 subscriber affects the publisher (publish-call time with and without one, publisher memory).
 
-    python tools/bench_live.py [--frames 150]
+    python -m tools.bench.live [--frames 150]
 """
 import argparse
 import resource
 import socket
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_backend"))
-from realhands.capture import SyntheticSource  # noqa: E402
-from realhands.config import LiveConfig  # noqa: E402
-from realhands.live import LivePipeline  # noqa: E402
-from realhands.streaming import HandPublisher, HandSubscriber  # noqa: E402
+from realhands.config import LiveConfig
+from realhands.live import LivePipeline
+from realhands.live.sources import SyntheticSource
+from realhands.streaming import HandPublisher, HandSubscriber
 
 
 def _port():
@@ -50,7 +47,8 @@ def main():
         frame_bytes = s["bytes_per_hand_frame"]
     print(f"live pipeline, synthetic 640x480 stereo sequence at 30 fps, {args.frames} frames, real time "
           "(frames a busy stage cannot take are dropped); texture 256^2, no refinement")
-    print(f"{'mode':8s} {'fps':>6s} {'published':>10s} {'dropped':>8s} {'latency med':>12s} {'p95':>7s}  stage medians ms")
+    print(f"{'mode':8s} {'fps':>6s} {'published':>10s} {'dropped':>8s} {'latency med':>12s} {'p95':>7s}  "
+          "stage medians ms")
     for mode, s, _ in rows:
         st = ", ".join(f"{k} {v['median']}" for k, v in s["stage_ms"].items() if v)
         print(f"{mode:8s} {s['fps']:6.1f} {s['frames_out']:10d} {s['dropped']:8d} {s['latency_ms']['median']:10.1f}ms "

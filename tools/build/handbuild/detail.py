@@ -68,7 +68,7 @@ def refine(verts, faces, W, uv, faces_uv, marked: np.ndarray):
         return uv_mid[key]
 
     out_f, out_t = [], []
-    for i, (f, t) in enumerate(zip(faces, faces_uv)):
+    for i, (f, t) in enumerate(zip(faces, faces_uv, strict=True)):
         ms = [mid.get(_edge_key(f[k], f[(k + 1) % 3])) for k in range(3)]
         if i in red:
             m = ms
@@ -124,7 +124,7 @@ def nail_masks(verts, normals, W, joints, tips, frames):
 
 def _gauss(verts, centre, sigmas, axes):
     rel = verts - centre
-    q = sum(((rel @ a) / s) ** 2 for a, s in zip(axes, sigmas))
+    q = sum(((rel @ a) / s) ** 2 for a, s in zip(axes, sigmas, strict=True))
     return np.exp(-0.5 * q)
 
 
@@ -162,7 +162,7 @@ def sculpt(verts, faces, W, uv, faces_uv, joints, tips, frames):
     ex, ey, ez = np.eye(3)
     # Knuckles: dorsal bumps over MCP, PIP (and a little over DIP) joints.
     for f in FINGERS:
-        for j, (amp, sig) in zip(FINGER_JOINTS[f], ((0.0016, 0.0065), (0.0010, 0.0050), (0.0005, 0.0038))):
+        for j, (amp, sig) in zip(FINGER_JOINTS[f], ((0.0016, 0.0065), (0.0010, 0.0050), (0.0005, 0.0038)), strict=True):
             _, _, _, dorsal = _segment_coords(verts[:1], joints[j], frames[j])
             c = _surface_point(verts, W, joints[j], dorsal, [j, MANO_PARENTS[j]])
             disp += amp * _gauss(verts, c, (sig, sig, sig), (ex, ey, ez)) * (normals @ dorsal > 0.2)

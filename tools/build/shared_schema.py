@@ -1,16 +1,14 @@
 #!/usr/bin/env python3
 """Write shared_schema/hand_conventions.json from realhands.conventions (read by the Unity package too).
 
-    python tools/write_shared_schema.py
+    python -m tools.build.shared_schema
 """
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
+from realhands.conventions import conventions_dict
 
-from realhands.conventions import conventions_dict  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 OUT = ROOT / "shared_schema" / "hand_conventions.json"
 

@@ -2,7 +2,7 @@
 """HandNet latency per crop: torch vs onnxruntime, batch 1 and 2, mono (one crop) and stereo (both views' crops in one
 batch + the stereo fusion layer), on this machine's CPU (and CUDA when present). Prints a markdown table.
 
-    python tools/bench_handnet.py [--repeats 20] [--configs resnet18:0.5:160 resnet50:1:224]
+    python -m tools.bench.handnet [--repeats 20] [--configs resnet18:0.5:160 resnet50:1:224]
 """
 import argparse
 import platform
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
-from realhands.net import HandNet, HandNetConfig, OnnxHandNet, StereoFusion, export_onnx  # noqa: E402
+from realhands.net import HandNet, HandNetConfig, OnnxHandNet, StereoFusion, export_onnx
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _median_ms(fn, repeats: int) -> float:

@@ -1,5 +1,5 @@
 // Benchmark of the Unity package's C# core on this machine's mono: decode and skinning per hand-frame.
-//   mono RealHandsBench.exe SHARED_SCHEMA_DIR   (tools/bench_unity_core.py builds and runs it, and prints the table)
+//   mono RealHandsBench.exe SHARED_SCHEMA_DIR   (tools/unity/bench.py builds and runs it, and prints the table)
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;

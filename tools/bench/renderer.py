@@ -1,22 +1,19 @@
 #!/usr/bin/env python3
 """Benchmark the synthetic renderer; prints a table of images per second.
 
-    python tools/bench_renderer.py [--device cpu|cuda] [--repeats 5]
+    python -m tools.bench.renderer [--device cpu|cuda] [--repeats 5]
 
 Rows: the renderer alone (posed hand + forearm, textured, shaded, label map; a batch of 8 different hands),
 without and with ambient occlusion (computed per distinct hand), and a full synthetic stereo sample (scene
 sampling, skin texture, both views sharing one occlusion pass, background, camera effects), per view.
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_backend"))
-from realhands.synth.generate import SynthConfig, SynthGenerator  # noqa: E402
+from realhands.synth.generate import SynthConfig, SynthGenerator
 
 
 def sync(device):
@@ -44,7 +41,8 @@ def main():
             t = lambda k: torch.as_tensor(np.stack([getattr(x, k) for x in samples]), dtype=torch.float32,  # noqa
                                           device=args.device)
             with torch.no_grad():
-                out = s(global_orient=t("global_orient"), hand_pose=t("hand_pose"), betas=t("betas"), transl=t("transl"))
+                out = s(global_orient=t("global_orient"), hand_pose=t("hand_pose"), betas=t("betas"),
+                        transl=t("transl"))
             fore = r.pose_forearm(out.skin_transforms[:, 0])
             tex = torch.rand(B, 3, 256, 256, device=args.device) * 0.2 + 0.6
             colours = r.forearm_colours(tex)

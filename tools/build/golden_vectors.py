@@ -5,7 +5,7 @@ their decoded fields, which the Unity package's C# tests decode and compare agai
 rigs of both shipped hands, frames with varied poses, shapes and refinement offsets, and the Python model's
 vertices for each (camera space, metres), which the C# skinning must reproduce within 0.1 mm.
 
-    python tools/write_golden_vectors.py [--check]
+    python -m tools.build.golden_vectors [--check]
 """
 import argparse
 import json
@@ -16,14 +16,14 @@ import msgpack
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
-from realhands.recording.mcap_io import pack_frames  # noqa: E402
-from realhands.model import HandModel  # noqa: E402
-from realhands.reconstruct import HandResult  # noqa: E402
-from realhands.streaming.messages import frame_body, hand_body, rig_body  # noqa: E402
-from realhands.streaming.wire import decode, encode  # noqa: E402
-from realhands.synth.sampling import sample_betas, sample_hand_pose  # noqa: E402
+from realhands.model import HandModel
+from realhands.reconstruct import HandResult
+from realhands.recording.mcap_io import pack_frames
+from realhands.streaming.messages import frame_body, hand_body, rig_body
+from realhands.streaming.wire import decode, encode
+from realhands.synth.sampling import sample_betas, sample_hand_pose
+
+ROOT = Path(__file__).resolve().parents[2]
 
 OUT = ROOT / "shared_schema" / "golden"
 

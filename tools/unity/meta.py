@@ -3,7 +3,7 @@
 a GUID that never changes (scenes and prefabs refer to scripts by it). GUIDs are derived from the package name and
 the path, so they are stable across machines and re-runs.
 
-    python tools/unity_meta.py [--check]
+    python -m tools.unity.meta [--check]
 
 Folders ending in '~' are not imported by Unity, but the samples in Samples~ are copied into a user's project with
 their .meta files, so Samples~ gets them too; Documentation~ does not.
@@ -15,7 +15,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "unity_package"
 PACKAGE = "com.realhands.unity"
 NO_META_DIRS = {"Documentation~"}
@@ -67,7 +67,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 when a .meta file is missing, stale or orphaned")
     args = ap.parse_args()
     want = wanted()
-    have = {p for p in PKG.rglob("*.meta")}
+    have = set(PKG.rglob("*.meta"))
     stale = [p for p, t in want.items() if not p.is_file() or p.read_text() != t]
     orphans = sorted(have - set(want))
     if args.check:
@@ -75,7 +75,7 @@ def main() -> int:
             print(f"missing or stale: {p.relative_to(ROOT)}")
         for p in orphans:
             print(f"orphaned: {p.relative_to(ROOT)}")
-        print("meta files " + ("need `python tools/unity_meta.py`" if stale or orphans else "current"))
+        print("meta files " + ("need `python -m tools.unity.meta`" if stale or orphans else "current"))
         return 1 if stale or orphans else 0
     for p in stale:
         p.write_text(want[p])

@@ -2,25 +2,26 @@
 """Time the Unity package's C# core (mono here; Unity's Mono/IL2CPP are comparable or faster): message decoding,
 skinning, XR joints, interpolation, per hand-frame. Prints a markdown table.
 
-    python tools/bench_unity_core.py
+    python -m tools.unity.bench
 """
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import unity_core  # noqa: E402
+from tools.unity import harness as unity_core
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> int:
     out = unity_core.DEFAULT_OUT
     paths = unity_core.build(out)
     exe = out / "RealHandsBench.exe"
-    unity_core._mcs([f"-out:{exe}", f"-r:{paths['core']}", "-r:System.Core.dll", str(ROOT / "tools/unity_probe/RealHandsBench.cs")])
-    r = subprocess.run(["mono", "--optimize=all", str(exe), str(ROOT / "shared_schema")], capture_output=True, text=True,
-                       check=True)
+    unity_core._mcs([f"-out:{exe}", f"-r:{paths['core']}", "-r:System.Core.dll",
+                     str(ROOT / "tools/unity/probe/RealHandsBench.cs")])
+    r = subprocess.run(["mono", "--optimize=all", str(exe), str(ROOT / "shared_schema")], capture_output=True,
+                       text=True, check=True)
     mono = subprocess.run(["mono", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     print(f"C# core on {platform.processor() or platform.machine()}, {mono}\n")
     print("| step | median ms | max ms |\n| --- | ---: | ---: |")

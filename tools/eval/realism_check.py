@@ -2,7 +2,7 @@
 """Realism check: does MediaPipe Hands find our synthetic hands, and where it does, how close are its
 keypoints to our projected ground truth? Prints both figures and writes an overlay picture.
 
-    python tools/realism_check.py [--count 500] [--resolution 640x480] [--seed 7] [--out docs/images]
+    python -m tools.eval.realism_check [--count 500] [--resolution 640x480] [--seed 7] [--out docs/images]
 
 Egocentric samples only (left view) from a ZED Mini (the ZED that mounts on VR headsets, as in the paper's
 egocentric setting), with everyday backgrounds (``--backgrounds DIR`` adds your photos;
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -21,10 +20,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
+from realhands.synth.generate import SynthConfig, SynthGenerator
 
-from realhands.synth.generate import SynthConfig, SynthGenerator  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv=None):
@@ -85,7 +83,8 @@ def main(argv=None):
     rows = [np.concatenate(tiles[r * 4:(r + 1) * 4], 1) for r in range(len(tiles) // 4)]
     if rows:
         grid = Image.fromarray(np.concatenate(rows, 0))
-        grid.resize((grid.width // 2, grid.height // 2)).save(args.out / f"{'realism_check' if args.background_style == 'everyday' else 'realism_check_' + args.background_style}.png")
+        name = "realism_check" if args.background_style == "everyday" else f"realism_check_{args.background_style}"
+        grid.resize((grid.width // 2, grid.height // 2)).save(args.out / f"{name}.png")
     stem = "realism_check" if args.background_style == "everyday" else f"realism_check_{args.background_style}"
     (args.out / f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {args.out / 'realism_check.png'} (green circles: ground truth, red crosses: MediaPipe)")

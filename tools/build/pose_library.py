@@ -1,23 +1,21 @@
 #!/usr/bin/env python3
 """Render the hand model's pose library from two views into one PNG (for the docs and for judging by eye).
 
-    python tools/render_pose_library.py [--model PATH] [--side right|left] [--out docs/images/pose_library.png]
+    python -m tools.build.pose_library [--model PATH] [--side right|left] [--out docs/images/pose_library.png]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python_backend"))
+from realhands.model import HandModel
+from realhands.viz.preview import orbit_camera, part_colors, render_mesh, tile_images
 
-from realhands.model import HandModel  # noqa: E402
-from realhands.viz.preview import orbit_camera, part_colors, render_mesh, tile_images  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 VIEWS = {"back": (35.0, 50.0), "palm": (-35.0, -45.0)}  # (azimuth, elevation) degrees, model z up
 
