@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from realhands.camera import Camera
 from realhands.model import HandModel
 from realhands.net import (
     CheckpointError,
@@ -214,7 +215,7 @@ def test_crop_estimates_map_back_to_camera_space(synth8):
     """The ground-truth crop targets, decoded as HandNet's output would be, give the hand in camera space: the
     weak-perspective depth from the hand's size, the wrist where it is seen, both hands (left ones mirrored)."""
     from realhands.net.infer import crop_to_camera
-    from realhands.perception.crop import crop_affine, crop_box
+    from realhands.perception.crop import crop_affine, crop_box, mirror_crop
 
     models = {s: HandModel(side=s, flat_hand_mean=True) for s in ("right", "left")}
     for i, s in enumerate(synth8):
@@ -223,7 +224,7 @@ def test_crop_estimates_map_back_to_camera_space(synth8):
         centre, side_px, _ = crop_box(kp, margin=1.6)
         M = crop_affine(centre, side_px, 0.0, 160)
         if s["side"] == "left":
-            M = np.array([[-1.0, 0, 160], [0, 1, 0]]) @ np.vstack([M, [0, 0, 1]])
+            M = mirror_crop(M, 160)
         camera = sample_pair(s).left
         p = crop_to_camera(d["pose"].numpy(), d["shape"].numpy(), d["cam"].numpy(), M, side_px, s["side"] == "left",
                            camera, models[s["side"]], wrist_px=kp[0])
@@ -261,7 +262,7 @@ def test_freihand_layout_loads_and_feeds_training(tmp_path):
         with torch.no_grad():
             kp = model(global_orient=torch.as_tensor(pose[None, :3]), hand_pose=torch.as_tensor(pose[None, 3:] + mean),
                        betas=torch.as_tensor(betas[None]), transl=torch.as_tensor(transl[None])).keypoints[0].numpy()
-        K = np.array([[480.0, 0, 112], [0, 480, 112], [0, 0, 1]])
+        K = Camera(480.0, 480.0, 112.0, 112.0).K
         Ks.append(K.tolist())
         manos.append([np.concatenate([pose, betas, transl]).tolist()])
         xyzs.append(kp.tolist())

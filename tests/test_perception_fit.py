@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from realhands.camera import Camera
 from realhands.fit.keypoint_fit import KeypointFitter, _project
 from realhands.fit.smoothing import OneEuroFilter
 from realhands.metrics import mpjpe, silhouette_iou
@@ -66,7 +67,7 @@ def test_fit_recovers_known_parameters_from_clean_keypoints(side):
     tr = torch.tensor(np.column_stack([rng.normal(0, 0.04, B), rng.normal(0, 0.04, B), rng.uniform(0.3, 0.5, B)]),
                       dtype=torch.float32)
     gt = model.keypoints(go, pose, betas, tr)
-    K = torch.tensor([[[600.0, 0, 320], [0, 600, 240], [0, 0, 1]]]).expand(B, 3, 3)
+    K = Camera(600.0, 600.0, 320.0, 240.0).K_tensor(torch.float32)[None].expand(B, 3, 3)
     res = fitter.fit(_project(gt, K).numpy(), K.numpy(), (gt - gt[:, :1]).numpy())
     assert res.reprojection_px.max() < 3.0
     for i in range(B):

@@ -3,7 +3,7 @@ of nvdiffrast with the soft rasteriser."""
 import pytest
 import torch
 
-from realhands.camera import clip_coordinates
+from realhands.camera import Camera, clip_coordinates
 from realhands.model import HandModel
 from realhands.render import nvdiff
 from realhands.render.rasterize import rasterize
@@ -16,7 +16,7 @@ def _hand(device="cpu"):
     pose = torch.as_tensor(m.data.pose_library[[1]], dtype=torch.float32)
     R = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # fingers up the image
     v = m(hand_pose=pose).vertices @ R.T + torch.tensor([0.0, 0.03, 0.45])
-    K = torch.tensor([[[300.0, 0, 64], [0, 300, 64], [0, 0, 1]]])
+    K = Camera(300.0, 300.0, 64.0, 64.0).K_tensor(torch.float32)[None]
     return v.to(device), torch.as_tensor(m.data.faces).to(device), K.to(device)
 
 

@@ -1,6 +1,7 @@
 """Soft silhouette rasteriser: equals the dense reference, matches the hard mask, passes gradients."""
 import torch
 
+from realhands.camera import Camera
 from realhands.model import HandModel
 from realhands.render.rasterize import rasterize
 from realhands.render.soft import soft_silhouette, soft_silhouette_dense
@@ -16,7 +17,7 @@ def _hand(batch=1, dtype=torch.float64):
 
 def test_fast_equals_dense_reference_on_a_small_image():
     m, v = _hand(batch=2)
-    K = torch.tensor([[[60.0, 0, 24], [0, 60, 24], [0, 0, 1]]], dtype=torch.float64).expand(2, 3, 3)
+    K = Camera(60.0, 60.0, 24.0, 24.0).K_tensor()[None].expand(2, 3, 3)
     faces = torch.as_tensor(m.data.faces)
     fast = soft_silhouette(v, faces, K, 48, 48, sigma=1.0)
     dense = soft_silhouette_dense(v, faces, K, 48, 48, sigma=1.0)
@@ -27,7 +28,7 @@ def test_fast_equals_dense_reference_on_a_small_image():
 
 def test_soft_silhouette_matches_the_hard_mask():
     m, v = _hand()
-    K = torch.tensor([[[300.0, 0, 64], [0, 300, 64], [0, 0, 1]]], dtype=torch.float64)
+    K = Camera(300.0, 300.0, 64.0, 64.0).K_tensor()[None]
     faces = torch.as_tensor(m.data.faces)
     soft = soft_silhouette(v, faces, K, 128, 128, sigma=0.5)
     hard = rasterize(v, faces, K, 128, 128).mask
@@ -37,7 +38,7 @@ def test_soft_silhouette_matches_the_hard_mask():
 
 def test_gradients_reach_the_vertices_and_move_the_silhouette():
     m, v = _hand(dtype=torch.float32)
-    K = torch.tensor([[[200.0, 0, 32], [0, 200, 32], [0, 0, 1]]])
+    K = Camera(200.0, 200.0, 32.0, 32.0).K_tensor(torch.float32)[None]
     faces = torch.as_tensor(m.data.faces)
     target = soft_silhouette(v + torch.tensor([0.004, 0.0, 0.0]), faces, K, 64, 64).detach()
     shift = torch.zeros(2, requires_grad=True)  # an image-plane shift of the mesh (x, y), metres
@@ -54,7 +55,7 @@ def test_gradients_reach_the_vertices_and_move_the_silhouette():
 
 def test_fused_backward_equals_autograd_of_the_dense_reference():
     m, v = _hand()
-    K = torch.tensor([[[50.0, 0, 16], [0, 50, 16], [0, 0, 1]]], dtype=torch.float64)
+    K = Camera(50.0, 50.0, 16.0, 16.0).K_tensor()[None]
     faces = torch.as_tensor(m.data.faces)
     weights = torch.rand(1, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     grads = []

@@ -28,7 +28,7 @@ def test_rasterizer_hand_computed_square():
     # a 2x2 m square at z=2 facing the camera, f=100 px: covers 100x100 px around the centre
     v = torch.tensor([[[-1.0, -1.0, 2.0], [1.0, -1.0, 2.0], [1.0, 1.0, 2.0], [-1.0, 1.0, 2.0]]])
     faces = torch.tensor([[0, 2, 1], [0, 3, 2]])  # counter-clockwise seen from the camera (y down)
-    K = torch.tensor([[[100.0, 0, 100], [0, 100, 100], [0, 0, 1]]])
+    K = Camera(100.0, 100.0, 100.0, 100.0).K_tensor(torch.float32)[None]
     f = rasterize(v, faces, K, 200, 200)
     assert f.mask.sum() == 100 * 100
     assert f.mask[0, 50:150, 50:150].all() and not f.mask[0, :50].any()

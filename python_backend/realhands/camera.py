@@ -21,12 +21,16 @@ integer + 0.5 and an image scaled by s has every intrinsic scaled by s.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .errors import CameraError
+
+if TYPE_CHECKING:
+    import torch
 
 #: The camera assumed when none is given: a horizontal field of view typical of webcams and phones, centred.
 DEFAULT_HFOV_DEG = 60.0
@@ -131,8 +135,11 @@ class Camera:
         """(3,3) float64 intrinsics matrix, pixels."""
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
-    def K_tensor(self, dtype=torch.float64, device=None) -> torch.Tensor:
-        return torch.as_tensor(self.K, dtype=dtype, device=device)
+    def K_tensor(self, dtype=None, device=None) -> torch.Tensor:
+        """K as a (3,3) torch tensor (float64 unless ``dtype`` says otherwise)."""
+        import torch
+
+        return torch.as_tensor(self.K, dtype=dtype or torch.float64, device=device)
 
     @property
     def intrinsics(self) -> tuple[float, float, float, float]:
@@ -241,7 +248,8 @@ class StereoPair:
 
     def to_right(self, points):
         """Left-camera coordinates (...,3) -> right-camera coordinates; numpy arrays or torch tensors."""
-        if torch.is_tensor(points):
+        torch = sys.modules.get("torch")  # a tensor cannot exist without torch imported; numpy needs no torch
+        if torch is not None and torch.is_tensor(points):
             T = torch.as_tensor(self.T_right_from_left, dtype=points.dtype, device=points.device)
             return points @ T[:3, :3].T + T[:3, 3]
         return np.asarray(points) @ self.R.T + self.t
@@ -293,9 +301,16 @@ def calibration_from_json(d: dict) -> Camera | StereoPair:
 
 
 # -- batched torch conversions (renderers, the keypoint fit) ----------------------------------------------------
+def _torch():
+    import torch  # here, not at the top: the camera module itself stays light (the command line imports it)
+
+    return torch
+
+
 def project_points(points: torch.Tensor, K: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
     """points (B,N,3) camera coordinates, K (B,3,3) -> (B,N,2) pixels (depths clamped to ``eps``)."""
     uv = points[..., :2] / points[..., 2:3].clamp_min(eps)
+    torch = _torch()
     return uv * torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None] + torch.stack([K[:, 0, 2], K[:, 1, 2]], -1)[:, None]
 
 
@@ -303,7 +318,7 @@ def backproject_points(uv: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -
     """uv (B,N,2) pixels at depths (B,N) -> (B,N,3) camera coordinates, K (B,3,3)."""
     x = (uv[..., 0] - K[:, None, 0, 2]) / K[:, None, 0, 0] * depth
     y = (uv[..., 1] - K[:, None, 1, 2]) / K[:, None, 1, 1] * depth
-    return torch.stack([x, y, depth], -1)
+    return _torch().stack([x, y, depth], -1)
 
 
 def mean_focal(K: torch.Tensor) -> torch.Tensor:
@@ -328,4 +343,4 @@ def clip_coordinates(verts_cam: torch.Tensor, K: torch.Tensor, height: int, widt
     cx = 2.0 * u / width - z
     cy = 2.0 * v / height - z
     cz = (z * (far + near) - 2.0 * far * near) / (far - near)
-    return torch.stack([cx, cy, cz, z], -1)
+    return _torch().stack([cx, cy, cz, z], -1)

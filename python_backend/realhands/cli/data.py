@@ -5,6 +5,8 @@ import json
 import sys
 
 from ..conventions import SIDES
+from ..synth import BACKGROUND_STYLES
+from ..synth.rig import RIGS
 
 
 def _synth_config(args):
@@ -70,9 +72,9 @@ def add_parsers(sub) -> None:
         sp.add_argument("--model", help="model file or folder (default: our hand model)")
         sp.add_argument("--seed", type=int, default=0)
         sp.add_argument("--resolution", default="640x480", help="HD2K, HD1080, HD720, VGA or WIDTHxHEIGHT")
-        sp.add_argument("--rig", default="zed2", choices=["zed", "zed2", "zedm"])
+        sp.add_argument("--rig", default="zed2", choices=sorted(RIGS))
         sp.add_argument("--backgrounds", help="folder of background photos to mix in")
-        sp.add_argument("--background-style", default="mixed", choices=["mixed", "everyday"])
+        sp.add_argument("--background-style", default="mixed", choices=BACKGROUND_STYLES)
         sp.add_argument("--egocentric-ratio", type=float, default=0.8)
         sp.add_argument("--device", default="cpu", help="cpu or cuda")
 

@@ -1,6 +1,7 @@
-"""Evaluation (`realhands eval`): the paper's metrics on our held-out synthetic split (mono and stereo), FreiHAND's
-evaluation layout, folders of images with 2D keypoint annotations, and recordings; JSON summaries, PCK curves and
-docs/RESULTS.md (tools/eval/make_results.py)."""
+"""Evaluation (`realhands eval`): the paper's metrics on our held-out synthetic split, mono and stereo (``synthetic``),
+FreiHAND's evaluation layout, folders of images with 2D keypoint annotations and recordings (``datasets``), the
+per-hand metrics and summaries they share (``common``), and PCK pictures and docs/RESULTS.md (``report``;
+``python -m tools.eval.make_results``)."""
 from .common import METRIC_KEYS, hand_metrics, match_detection, summarise
 from .synthetic import VARIANTS, evaluate_synthetic
 

@@ -20,7 +20,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from ..conventions import IMAGE_FLIP, MODEL_MIRROR
-from ..perception.crop import crop_affine, crop_box, keypoint_heatmaps
+from ..perception.crop import crop_affine, crop_box, keypoint_heatmaps, mirror_crop, opencv_affine
 
 
 @dataclass
@@ -67,9 +67,8 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
     angle = np.deg2rad(rng.uniform(-aug.rotation_deg, aug.rotation_deg)) if aug.rotation_deg else 0.0
     M = crop_affine(centre, side, angle, size)
     if left:  # mirror the crop: u' = size - u
-        M = np.array([[-1.0, 0, size], [0, 1, 0]]) @ np.vstack([M, [0, 0, 1]])
-    M_cv = M.copy()
-    M_cv[:, 2] = M[:, 2] + M[:, :2] @ np.array([0.5, 0.5]) - 0.5
+        M = mirror_crop(M, size)
+    M_cv = opencv_affine(M)
     crop = cv2.warpAffine(rgb, M_cv, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     mask = cv2.warpAffine(mask_full, M_cv, (size, size), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
     kp_crop = kp_img @ M[:, :2].T + M[:, 2]

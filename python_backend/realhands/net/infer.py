@@ -19,7 +19,7 @@ from scipy.spatial.transform import Rotation
 
 from ..camera import Camera, StereoPair
 from ..conventions import IMAGE_FLIP, MODEL_MIRROR
-from ..perception.crop import crop_affine, crop_box, invert_affine, keypoint_heatmaps
+from ..perception.crop import crop_affine, crop_box, invert_affine, keypoint_heatmaps, mirror_crop, opencv_affine
 from .handnet import StereoFusion, fuse_views
 from .runtime import OnnxHandNet, stereo_weights_path
 
@@ -115,9 +115,8 @@ class HandNetRegressor:
         centre, side_px, _ = crop_box(kp, margin=self.margin)
         M = crop_affine(centre, side_px, 0.0, S)
         if left:
-            M = np.array([[-1.0, 0, S], [0, 1, 0]]) @ np.vstack([M, [0, 0, 1]])
-        M_cv = M.copy()
-        M_cv[:, 2] = M[:, 2] + M[:, :2] @ np.array([0.5, 0.5]) - 0.5
+            M = mirror_crop(M, S)
+        M_cv = opencv_affine(M)
         crop = cv2.warpAffine(np.ascontiguousarray(image), M_cv, (S, S), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT)
         heat = keypoint_heatmaps(kp @ M[:, :2].T + M[:, 2], S, sigma=2.0 * S / 224)

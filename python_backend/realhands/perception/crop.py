@@ -53,6 +53,20 @@ def crop_affine(centre: np.ndarray, side: float, angle: float, size: int) -> np.
     return np.column_stack([A, t])
 
 
+def mirror_crop(M: np.ndarray, size: int) -> np.ndarray:
+    """The (2,3) crop affine ``M`` followed by a horizontal flip of the ``size`` px crop (u' = size - u): how left
+    hands are shown to HandNet, as right ones."""
+    return np.array([[-1.0, 0.0, size], [0.0, 1.0, 0.0]]) @ np.vstack([M, [0.0, 0.0, 1.0]])
+
+
+def opencv_affine(M: np.ndarray) -> np.ndarray:
+    """``M`` (our pixels: corners at integers, centres at +0.5) as cv2.warpAffine wants it (centres at integers):
+    idx' = A idx + (t + A (0.5, 0.5) - 0.5)."""
+    M_cv = M.copy()
+    M_cv[:, 2] = M[:, 2] + M[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    return M_cv
+
+
 def invert_affine(M: np.ndarray) -> np.ndarray:
     A_inv = np.linalg.inv(M[:, :2])
     return np.column_stack([A_inv, -A_inv @ M[:, 2]])
@@ -65,10 +79,7 @@ def hand_crop(image: np.ndarray, keypoints: np.ndarray, size: int = 224, margin:
 
     centre, side, angle = crop_box(np.asarray(keypoints, dtype=np.float64), margin, rotate)
     M = crop_affine(centre, side, angle, size)
-    # OpenCV indexes pixels by integers (our centres are at +0.5): idx' = A idx + (t + A (0.5, 0.5) - 0.5)
-    M_cv = M.copy()
-    M_cv[:, 2] = M[:, 2] + M[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    img = cv2.warpAffine(np.ascontiguousarray(image), M_cv, (size, size), flags=cv2.INTER_LINEAR,
+    img = cv2.warpAffine(np.ascontiguousarray(image), opencv_affine(M), (size, size), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return HandCrop(img, M, invert_affine(M), size)
 

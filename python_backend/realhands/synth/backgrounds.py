@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..config import IMAGE_SUFFIXES
+from . import BACKGROUND_STYLES
 from .skin import SKIN_TONES
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def _colour(rng):
@@ -93,7 +93,7 @@ class BackgroundSource:
     rest hard cases: colour noise, stripes and checkerboards, dense shapes, and skin-coloured distractor blobs.
     """
 
-    STYLES = ("mixed", "everyday")
+    STYLES = BACKGROUND_STYLES
 
     def __init__(self, folder: str | Path | None = None, style: str = "mixed"):
         if style not in self.STYLES:
@@ -106,7 +106,7 @@ class BackgroundSource:
                 raise FileNotFoundError(f"background folder not found: {folder}")
             self.files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self.files:
-                raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
+                raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
 
     def _photo(self, h, w, rng):
         for _ in range(5):  # skip unreadable files (a bad file must not stop a long run)
