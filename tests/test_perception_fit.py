@@ -170,13 +170,16 @@ def test_reconstruct_cli_reads_videos_and_reports_broken_ones(tmp_path, renders)
         writer.write(cv2.cvtColor(s.rgb_left, cv2.COLOR_RGB2BGR))
     writer.release()
     (tmp_path / "broken.mp4").write_bytes(path.read_bytes()[:200])  # truncated: no readable frame
+    (tmp_path / "clip.m4v").write_bytes(path.read_bytes())  # every video suffix is a video (.m4v was an image)
     out = tmp_path / "v.jsonl"
     res = subprocess.run([sys.executable, "-m", "realhands.cli", "reconstruct", str(tmp_path / "broken.mp4"),
-                          str(path), "--out", str(out), "--no-vertices"], capture_output=True, text=True)
+                          str(path), str(tmp_path / "clip.m4v"), "--out", str(out), "--no-vertices"],
+                         capture_output=True, text=True)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert res.returncode == 1 and "error" in lines[0]
-    frames = [x for x in lines[1:] if "#frame=" in x["image"]]
-    assert len(frames) == 3 and sum(bool(x["hands"]) for x in frames) >= 2
+    assert res.returncode == 1 and "error" in lines[0] and sum("error" in x for x in lines) == 1
+    for name in ("clip.mp4", "clip.m4v"):
+        frames = [x for x in lines[1:] if f"{name}#frame=" in x["image"]]
+        assert len(frames) == 3 and sum(bool(x["hands"]) for x in frames) >= 2, name
 
 
 def test_reconstruct_cli_refines_when_asked(tmp_path, renders):
@@ -239,3 +242,29 @@ def test_reconstruct_with_a_handnet_model_runs_the_hybrid(renders, tmp_path):
     assert silhouette_iou(hands[0].mask, s.label_left == 1) > 0.7
     with pytest.raises(RuntimeError, match="no HandNet ONNX model"):
         Reconstructor(regressor="handnet", handnet=str(tmp_path / "missing.onnx"))
+
+
+def test_the_stages_run_alone_and_compose_into_solve(renders):
+    """Each stage of Reconstructor.solve can be called (and timed) on its own over a HandState; in sequence they
+    give exactly what solve gives."""
+    from realhands.reconstruct import HandState, Reconstructor
+
+    choices = {"mask": "handnet", "refine_iterations": 2, "texture_size": 64}
+    rec = Reconstructor(**choices)
+    s = renders[0]
+    dets = rec.detect(s.rgb_left)
+    assert dets
+    other = "left" if dets[0].handedness == "right" else "right"
+    assert [side for side, _ in rec.assign_sides([dets[0], dets[0]])] == [dets[0].handedness, other]
+    side, det = rec.assign_sides(dets[:1])[0]
+    st = HandState(side, det, s.camera, rec.models[side])
+    assert rec.estimate(st, s.rgb_left) and st.estimate is not None
+    assert rec.fit(st) and st.params["hand_pose"].shape == (1, 45) and st.reprojection_px < 15
+    assert not rec.smooth(st, 0.0)  # unrelated images are not smoothed
+    assert rec.mask(st, s.rgb_left) and st.mask is st.estimate.mask
+    assert rec.refine(st) and st.refined and st.vertex_offsets is not None
+    assert rec.texture(st, s.rgb_left) and st.texture_version == rec.textures[side].version == 1
+    alone = st.result()
+    whole = Reconstructor(**choices).solve(s.rgb_left, dets[:1], s.camera)[0]
+    np.testing.assert_allclose(alone.joints_3d, whole.joints_3d, atol=1e-9)
+    assert set(whole.timings_ms) == {"detect", "handnet", "fit", "mask", "refine", "texture"}
