@@ -2,7 +2,7 @@
 EXTRAS ?= dev,perception,streaming,training
 PY := .venv/bin/python
 
-.PHONY: setup demo test model
+.PHONY: setup demo test test-gpu model
 
 setup:
 	@bash tools/bootstrap.sh $(EXTRAS)
@@ -13,7 +13,13 @@ demo: setup
 test: setup
 	@bash tools/install_mono.sh
 	$(PY) -m ruff check .
-	REALHANDS_REQUIRE_MONO=1 $(PY) -m pytest -q
+	REALHANDS_REQUIRE_MONO=1 $(PY) -m pytest -q -rs
+
+# On a machine with an NVIDIA GPU and the CUDA toolkit: the CUDA extra (nvdiffrast), then the CUDA-marked tests.
+test-gpu:
+	@bash tools/bootstrap.sh $(EXTRAS),cuda
+	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu: torch sees no CUDA device')"
+	$(PY) -m pytest -q -rs -m cuda
 
 # Rebuild the shipped hand model and its docs renders (deterministic). Tools run as modules from the repository root.
 model: setup

@@ -111,7 +111,13 @@ def test_freihand_evaluation_layout_writes_the_submission(renders, tmp_path):
     pred = json.loads((tmp_path / "out" / "pred.json").read_text())
     assert len(pred) == 2 and len(pred[0]) == len(samples) == len(pred[1])
     assert np.asarray(pred[0][0]).shape == (21, 3) and np.asarray(pred[1][0]).shape == samples[0].vertices.shape
-    assert r["has_ground_truth"] and r["detected"] >= 2 and 0 < r["summary"]["pa_mpve_mm"] < 30
+    assert r["has_ground_truth"] and r["detected"] >= 2
+    # the scores are those of the submitted predictions against the ground truth, worked out here on their own
+    from realhands.metrics import mpvpe
+
+    found = [i for i in range(len(samples)) if i not in r["missed"]]
+    own = np.mean([mpvpe(np.asarray(pred[1][i]), samples[i].vertices, align="procrustes") for i in found])
+    assert r["summary"]["pa_mpve_mm"] == pytest.approx(own, abs=0.01)
     with pytest.raises(DatasetError, match="evaluation layout"):
         evaluate_freihand(tmp_path, tmp_path / "o2")
 

@@ -1,5 +1,6 @@
 """Wire format, ZeroMQ publisher/subscriber on real sockets, MCAP recording and replay, calibration, sources."""
 import json
+import re
 import resource
 import socket
 import subprocess
@@ -29,7 +30,11 @@ from realhands.streaming import (
     texture_body,
 )
 
+from helpers import beats, mean_pose_joints
+
 ROOT = Path(__file__).resolve().parents[1]
+#: frames of the recorded live session: one second of the synthetic gesture clip at 30 fps, 640x480 stereo
+SESSION_FRAMES = 30
 
 
 def _port():
@@ -180,6 +185,12 @@ def test_subscriber_gets_rig_frames_textures_and_a_late_joiner_gets_the_rig(hand
         pub.close()
 
 
+def _rss_mib() -> float:
+    """This process's resident memory now (Linux), MiB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
 def test_a_stalled_subscriber_neither_blocks_nor_bloats_the_publisher(hand):
     m, res = hand
     frames = encode("frame", _messages(m, res)["frame"])
@@ -189,12 +200,11 @@ def test_a_stalled_subscriber_neither_blocks_nor_bloats_the_publisher(hand):
     live = HandSubscriber(ep, topics=("frame",))
     try:
         time.sleep(0.3)
-        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        for _ in range(3000):  # ~55 MB of frames
+        rss0 = _rss_mib()
+        for _ in range(3000):  # ~55 MB of frames: the loop ending at all shows that publishing never blocked
             pub.publish(frames)
-        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        assert pub.sent + pub.dropped == 3000
-        assert (rss1 - rss0) / 1024 < 40, "publisher memory grew with an unread subscriber"  # KiB -> MiB
+        grew = _rss_mib() - rss0  # memory now, not the process's lifetime peak (earlier tests raise that)
+        assert grew < 20, f"publisher memory grew {grew:.0f} MiB with an unread subscriber"
         pub.publish(frames)
         assert _drain(live, 1.0), "the reading subscriber starved"
     finally:
@@ -262,32 +272,114 @@ def session(tmp_path_factory):
     pub = HandPublisher(ep)
     sub = HandSubscriber(ep)
     time.sleep(0.3)
-    src = SyntheticSource(num_frames=10, resolution="320x240", stereo=True)
+    src = SyntheticSource(num_frames=SESSION_FRAMES, resolution="640x480", stereo=True)
     rec = RecordingSink(Recorder(out / "s.mcap", {"source": src.name, "calibration": calibration_to_json(src.cameras)},
                                  chunk_size=32 * 1024))
-    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=128), publisher=pub, recorder=rec)
+    results = []
+    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=128), publisher=pub, recorder=rec,
+                        on_result=results.append)
     report = pipe.run()
     pipe.close()
     rec.close()
     received = _drain(sub, 1.0)
     sub.close()
     pub.close()
-    return out / "s.mcap", report, received
+    return out / "s.mcap", report, received, results
 
 
 def test_live_session_publishes_and_records(session):
     from realhands.recording import read_recording
 
-    path, report, received = session
-    assert report.frames_out == 10 and report.errors == 0
+    path, report, received, _ = session
+    assert report.frames_out == SESSION_FRAMES and report.errors == 0
     kinds = [k for k, _ in received]
-    assert kinds.count("frame") == 10 and "rig" in kinds and "texture" in kinds
+    assert kinds.count("frame") == SESSION_FRAMES and "rig" in kinds and "texture" in kinds
     hands = [h for k, b in received if k == "frame" for h in b["hands"]]
-    assert len(hands) >= 6 and hands[0]["tracking"] == "new"
+    assert len(hands) >= 0.8 * SESSION_FRAMES and hands[0]["tracking"] == "new"
     rec = read_recording(path)
-    assert not rec.truncated and len(rec.topic("/camera/left")) == 10 and len(rec.topic("/camera/right")) == 10
-    assert len(rec.topic("/realhands/wire")) >= 12 and any(n.startswith("rig_right") or n.startswith("rig_left")
-                                                           for n in rec.attachments)
+    assert not rec.truncated
+    assert len(rec.topic("/camera/left")) == len(rec.topic("/camera/right")) == SESSION_FRAMES
+    assert len(rec.topic("/realhands/wire")) >= SESSION_FRAMES + 2 and \
+        any(n.startswith("rig_right") or n.startswith("rig_left") for n in rec.attachments)
+
+
+def test_live_pipeline_beats_the_constant_hand(session):
+    """The live pipeline (video mode: tracking, warm starts, smoothing, stereo texture) on a realistic gesture clip
+    against its ground truth: better than the mean-pose hand placed where the pipeline put its own, aligned and
+    root-relative. (With four warm iterations per frame it was not: the fit lagged behind the gestures.)"""
+    from realhands.metrics import joint_errors
+
+    _, report, _, results = session
+    models = {s: HandModel(side=s, flat_hand_mean=True) for s in ("right", "left")}
+    ours = {"pa_mpjpe_mm": [], "root_relative_mpjpe_mm": []}
+    base = {k: [] for k in ours}
+    for r in results:
+        gt = r.frame.ground_truth
+        for h in r.hands:
+            if h.handedness == gt["side"]:
+                mine, const = joint_errors(h.joints_3d, gt["joints"]), \
+                    joint_errors(mean_pose_joints(models[h.handedness], h.mano), gt["joints"])
+                for k in ours:
+                    ours[k].append(mine[k])
+                    base[k].append(const[k])
+    assert len(ours["pa_mpjpe_mm"]) >= 0.8 * SESSION_FRAMES
+    # the report's accuracy is the same function on the same hands
+    assert np.mean([a["pa_mpjpe_mm"] for a in report.accuracy]) == pytest.approx(np.mean(ours["pa_mpjpe_mm"]))
+    beats("live PA-MPJPE mm", ours["pa_mpjpe_mm"], {"mean-pose hand": base["pa_mpjpe_mm"]}, margin=1.5, limit=19.0)
+    beats("live root-relative MPJPE mm", ours["root_relative_mpjpe_mm"],
+          {"mean-pose hand": base["root_relative_mpjpe_mm"]}, margin=1.5, limit=30.0)
+
+
+def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_lost():
+    """LiveConfig's default (real time): a file source paced at 30 fps, a reconstruction stage slowed to under
+    8 fps. Frames are dropped rather than queued (every captured frame is published or counted as dropped), the
+    latency stays bounded by a few slow steps (a queue would reach seconds), the run ends with the source, and the
+    hand that leaves the view is published once more, marked lost."""
+    from realhands.capture.sources import CapturedFrame, Source
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    clip = SyntheticSource(num_frames=20, resolution="320x240", stereo=False)
+
+    class HandThenEmpty(Source):  # the clip, then the same camera looking at an empty grey scene
+        name, fps, cameras = "hand then nothing", 30.0, clip.cameras
+
+        def __iter__(self):
+            frames = list(clip)
+            yield from frames
+            for i in range(10):
+                yield CapturedFrame(20 + i, frames[-1].capture_ns + (i + 1) * 33_000_000,
+                                    [np.full_like(frames[0].views[0], 128)], clip.cameras)
+
+    ep = f"tcp://127.0.0.1:{_port()}"
+    pub, sub = HandPublisher(ep), HandSubscriber(ep, topics=("frame",))
+    time.sleep(0.3)
+    pipe = LivePipeline(HandThenEmpty(), LiveConfig(texture_size=0), publisher=pub)
+    assert pipe.cfg.realtime  # the default under test
+    solve = pipe.rec.solve
+
+    def slow_solve(*args, **kwargs):  # the real stage, made slow
+        time.sleep(0.13)
+        return solve(*args, **kwargs)
+
+    pipe.rec.solve = slow_solve
+    try:
+        report = pipe.run()
+        received = _drain(sub, 1.0)
+    finally:
+        pipe.close()
+        sub.close()
+        pub.close()
+    assert report.frames_in == 30 and report.errors == 0
+    assert report.dropped >= 10 and report.frames_out + report.dropped == report.frames_in
+    assert max(report.latency_ms) < 1500 and np.median(report.latency_ms) < 600, report.latency_ms
+    seen = [(b["source_frame"], [(h["handedness"], h["tracking"]) for h in b["hands"]]) for _, b in received]
+    for side in {side for _, hands in seen for side, _ in hands}:  # per hand: (new tracked* lost)+
+        states = "".join({"new": "n", "tracked": "t", "lost": "l"}[st] for _, hands in seen for sd, st in hands
+                         if sd == side)
+        assert re.fullmatch(r"(nt*l)+", states), (side, seen)
+    empty = [hands for frame, hands in seen if frame >= 20]  # the scene is empty from frame 20 on
+    assert empty and not any(empty[1:]), seen  # at most the first of those still says "lost", then nothing
 
 
 def test_replay_republishes_the_recorded_bytes_exactly(session):
@@ -329,7 +421,7 @@ def test_rerun_of_a_recording_reproduces_its_results(session):
     cfg = Config()
     cfg.live.texture_size = 128
     report = replay_rerun(session[0], cfg, tolerance_mm=0.5)
-    assert report["compared"] >= 6 and report["passed"], report
+    assert report["compared"] >= 0.8 * SESSION_FRAMES and report["passed"], report
     assert report["mean_joint_distance_mm"] < 0.5
 
 
@@ -341,6 +433,17 @@ def test_cut_off_and_foreign_recordings(session, tmp_path):
     cut.write_bytes(data[: int(len(data) * 0.6)])
     rec = read_recording(cut)
     assert rec.truncated and 0 < len(rec.messages) < len(read_recording(session[0]).messages)
+    # what was written before the cut still replays and re-runs
+    from realhands.config import Config
+    from realhands.live.session import replay_publish, replay_rerun
+
+    logs = []
+    cfg = Config()
+    cfg.stream.endpoint = f"tcp://127.0.0.1:{_port()}"
+    assert replay_publish(cut, cfg, speed=0, log=logs.append) == len(rec.topic("/realhands/wire"))
+    assert logs and "cut off" in logs[0]
+    report = replay_rerun(cut, cfg, tolerance_mm=0.5, progress=False)
+    assert report["truncated"] and report["compared"] >= 5 and report["passed"], report
     (tmp_path / "x.mcap").write_bytes(b"not an mcap file at all")
     with pytest.raises(RecordingError, match="not an MCAP"):
         read_recording(tmp_path / "x.mcap")
@@ -401,10 +504,25 @@ def test_a_camera_that_vanishes_is_reconnected_and_then_given_up(tmp_path):
     assert len(frames) >= 5 and src.reconnects >= 1 and any("reconnecting" in m for m in logs)
 
 
-def test_cli_run_records_and_listen_reports_bad_sources(tmp_path):
-    import subprocess
-    import sys
+def test_cli_run_records_while_listen_shows_the_stream_and_bad_sources_are_clear(tmp_path):
+    port = _port()
+    ep = f"tcp://127.0.0.1:{port}"
+    listener = subprocess.Popen([sys.executable, "-m", "realhands.cli", "listen", "--endpoint", ep, "--count", "8",
+                                 "--timeout", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        res = subprocess.run([sys.executable, "-m", "realhands.cli", "--config", str(_no_realtime(tmp_path)), "run",
+                              "--endpoint", ep, "--synthetic-frames", "8", "--texture-size", "0",
+                              "--record", str(tmp_path / "s.mcap")], capture_output=True, text=True, timeout=300)
+        out, err = listener.communicate(timeout=120)
+    finally:
+        listener.kill()
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout[:res.stdout.rindex("}") + 1])["frames_out"] == 8
+    from realhands.recording import read_recording
 
+    rec = read_recording(tmp_path / "s.mcap")
+    assert not rec.truncated and len(rec.topic("/camera/left")) == 8
+    assert listener.returncode == 0 and "rig right v1" in out and out.count("frame ") >= 4, out + err
     res = subprocess.run([sys.executable, "-m", "realhands.cli", "run", "--source", str(tmp_path / "nope.mp4"),
                           "--no-publish"], capture_output=True, text=True)
     assert res.returncode == 2 and "not found" in res.stderr
@@ -416,18 +534,24 @@ def test_cli_run_records_and_listen_reports_bad_sources(tmp_path):
     assert res.returncode == 2 and "--lan" in res.stderr
 
 
+def _no_realtime(folder: Path) -> Path:
+    cfg = folder / "live.toml"
+    cfg.write_text("[live]\nrealtime = false\n")  # every frame published: counts do not depend on CPU load
+    return cfg
+
+
 def test_eval_recording_scores_against_the_recorded_ground_truth(session, tmp_path):
     """`realhands eval recording`: the pipeline re-runs the recorded frames; the synthetic source's ground truth
-    (recorded on /realhands/ground_truth) scores each hand."""
-    from realhands.evaluation.datasets import evaluate_recording
-
-    path, report, _ = session
-    r = evaluate_recording(path, progress=False)
-    assert r["frames"] == 10 and r["frames_with_truth"] >= 6
-    s = r["summary"]
-    assert 0 < s["pa_mpjpe_mm"] < 40 and s["mpjpe_mm"] >= s["pa_mpjpe_mm"] and 0 < s["auc_0_50"] <= 1
+    (recorded on /realhands/ground_truth) scores each hand, with the function the live report uses, so the scores
+    are the live session's own."""
+    path, report, _, _ = session
     res = subprocess.run([sys.executable, "-m", "realhands.cli", "eval", "recording", str(path), "--out",
                           str(tmp_path / "ev")], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert json.loads((tmp_path / "ev/summary.json").read_text())["frames_with_truth"] >= 6
+    r = json.loads((tmp_path / "ev/summary.json").read_text())
+    assert r["frames"] == SESSION_FRAMES and r["frames_with_truth"] == len(report.accuracy)
+    s = r["summary"]
+    for key in ("pa_mpjpe_mm", "root_relative_mpjpe_mm", "mpjpe_mm"):
+        assert s[key] == pytest.approx(np.mean([a[key] for a in report.accuracy]), abs=0.5), key
+    assert s["mpjpe_mm"] >= s["pa_mpjpe_mm"] and 0 < s["auc_0_50"] <= 1
     assert (tmp_path / "ev/pck_recording.png").stat().st_size > 5000

@@ -36,6 +36,7 @@ Example ``realhands.toml``::
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -95,8 +96,9 @@ class ReconstructConfig:
         check_choice("regressor", self.regressor, REGRESSORS)
         for name in ("refine_iterations", "texture_size", "max_hands"):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == "max_hands" else 0):
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < (1 if name == "max_hands" else 0):
                 raise ConfigError(f"{name} must be a whole number >= {1 if name == 'max_hands' else 0}, got {v!r}")
+            setattr(self, name, int(v))
         if not 0 < self.texture_alpha <= 1:
             raise ConfigError(f"texture_alpha must be in (0, 1], got {self.texture_alpha!r}")
         if self.smoothing_hz < 0 or self.smoothing_beta < 0:

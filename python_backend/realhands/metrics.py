@@ -78,7 +78,8 @@ def joint_errors(pred, gt) -> dict:
     ``root_mm`` (the wrists' distance) and ``per_joint_pa_mm`` (the 21 aligned errors, for PCK curves)."""
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     d = pred - gt
-    per_pa = per_point_error_mm(pred, gt, align="procrustes")
+    finite = np.isfinite(pred).all() and np.isfinite(gt).all()  # a broken hand is scored NaN, not an exception
+    per_pa = per_point_error_mm(pred, gt, align="procrustes") if finite else np.full(pred.shape[:-1], np.nan)
     return {"mpjpe_mm": float(np.linalg.norm(d, axis=-1).mean() * 1000),
             "root_relative_mpjpe_mm": float(np.linalg.norm(d - d[..., :1, :], axis=-1).mean() * 1000),
             "pa_mpjpe_mm": float(per_pa.mean()), "root_mm": float(np.linalg.norm(d[..., 0, :]) * 1000),

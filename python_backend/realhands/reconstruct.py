@@ -15,8 +15,9 @@ name when it ran):
 
     detect    MediaPipe's keypoints (``Reconstructor.detect``, once per image)
     handnet   HandNet's MANO estimate and mask (``estimate``), when HandNet is used
-    fit       the keypoint fit from the previous frame (video), from HandNet's estimate (a short fit: the hybrid)
-              or from scratch; or HandNet's estimate as it is (regressor "net")
+    fit       the keypoint fit from the previous frame (video) or from HandNet's estimate (a short fit of
+              fit.keypoint_fit.WARM_ITERATIONS: the hybrid), else from scratch; or HandNet's estimate as it is
+              (regressor "net")
     smooth    One Euro filter over the parameters (video)
     mask      the hand's silhouette, by the mask policy (``ReconstructConfig.mask_source`` in realhands.config)
     refine    silhouette refinement against the mask (``refine_iterations``)
@@ -250,7 +251,7 @@ class Reconstructor:
 
     def fit(self, st: HandState) -> bool:
         """The parameters: HandNet's estimate as it is (regressor "net"), or the keypoint fit started from the
-        previous frame (video), from HandNet's estimate (a 10-iteration fit: the hybrid) or from scratch."""
+        previous frame (video), from HandNet's estimate (a short fit: the hybrid) or from scratch."""
         det, model = st.detection, st.model
         if self.regressor == "net":
             dt = model.v_template.dtype
@@ -263,7 +264,7 @@ class Reconstructor:
             if hybrid:
                 init = {k: np.asarray(v)[None] for k, v in st.estimate.params.items()}
             fit = self.fitters[st.side].fit(det.keypoints_2d[None], st.camera.K[None], det.world_landmarks[None],
-                                            init=init, iterations=10 if hybrid else None)
+                                            init=init)
             st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
             st.reprojection_px = float(fit.reprojection_px[0])
         if self.video:

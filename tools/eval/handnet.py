@@ -71,8 +71,7 @@ def main() -> int:
         score("keypoint fit", {k: getattr(fit, k)[0].numpy() for k in MANO_PARAM_NAMES},
               (time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        hyb = fitters[side].fit(kp[None], camera.K[None], init={k: np.asarray(v)[None] for k, v in est.params.items()},
-                                iterations=10)
+        hyb = fitters[side].fit(kp[None], camera.K[None], init={k: np.asarray(v)[None] for k, v in est.params.items()})
         score("HandNet + fit (hybrid)", {k: getattr(hyb, k)[0].numpy() for k in MANO_PARAM_NAMES},
               t_net + (time.perf_counter() - t) * 1000)
     summary = {k: {m_: float(np.mean(v)) for m_, v in r.items()} for k, r in rows.items()}

@@ -38,6 +38,6 @@ train gpu_rt18_single gpu_rt18_single 3 both &
 train paper_resnet50 paper_resnet50 3 left &
 wait
 stamp "training done"
-python -m tools.bench.handnet --repeats 50 --configs resnet18:0.5:160 resnet50:1:224 > "$W/bench_gpu.md" 2>&1
+python3 -m tools.bench.handnet --repeats 50 --configs resnet18:0.5:160 resnet50:1:224 > "$W/bench_gpu.md" 2>&1
 stamp "benchmark done"
 touch "$W/DONE"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import BATCH_TEXTURE_SIZE, MASK_SOURCES, REGRESSORS
+from ..errors import ConfigError
 from . import load_config
 
 
@@ -21,6 +22,8 @@ def cmd_reconstruct(args) -> int:
     from ..camera import Camera
 
     cfg = load_config(args)
+    if args.texture and args.texture_size is not None and args.texture_size < 1:
+        raise ConfigError(f"--texture-size must be at least 1 texel with --texture, got {args.texture_size}")
     camera = Camera.parse(args.intrinsics) if args.intrinsics else None
     s = reconstruct_files(args.paths, args.out, reconstruct_choices(args, cfg.reconstruct), camera,
                           overlay_dir=args.overlay, texture_dir=args.texture, with_vertices=not args.no_vertices,

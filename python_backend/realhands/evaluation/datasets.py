@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from ..camera import Camera
 from ..capture.files import read_image
-from ..errors import DatasetError, MediaError
+from ..errors import CameraError, DatasetError, MediaError
 from .common import hand_metrics, match_detection, summarise
 
 PCK_2D_THRESHOLDS_PX = np.linspace(0.0, 30.0, 61)
@@ -137,7 +137,7 @@ def evaluate_freihand(root: str | Path, out_dir: str | Path, model_path=None, li
             t = time.perf_counter()
             hands = rec(img, Camera.from_K(Ks[i]))
             ms = (time.perf_counter() - t) * 1000
-        except DatasetError:
+        except (DatasetError, CameraError):  # an unreadable image or a malformed K: that image is missed
             hands, ms = [], 0.0
         if not hands:
             missed.append(i)

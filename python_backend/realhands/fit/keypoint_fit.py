@@ -11,7 +11,7 @@ absolute axis-angle), shape (10), translation (3). Loss:
 
 Absolute position follows from the intrinsics and the hand's size: the initial depth is fx x (3D wrist-to-
 knuckles length) / (the same in pixels). Optimised with L-BFGS, batched over hands; a warm start (the previous
-frame's result) needs few iterations.
+frame's result) needs few iterations (WARM_ITERATIONS).
 """
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ from ..model import HandModel
 from ..model.lbs import matrix_to_axis_angle
 
 PALM = [0, 5, 9, 13, 17]  # wrist and the four knuckles (keypoint order)
+#: L-BFGS iterations of the full fit: from scratch, and from a start close to the answer (the previous video frame,
+#: HandNet's estimate). Four warm iterations could not follow a hand that changes its gesture within a few frames:
+#: on synthetic 60-frame sequences at 30 fps the video fit then stayed near the mean pose (docs/perception_fit.md).
+COLD_ITERATIONS = 40
+WARM_ITERATIONS = 10
 
 
 @dataclass
@@ -217,7 +222,7 @@ class KeypointFitter:
         warm = init is not None
         start = ({k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()} if warm
                  else self.initial_guess(kp2d, K, world))
-        n_iter = iterations or (4 if warm else 40)
+        n_iter = iterations or (WARM_ITERATIONS if warm else COLD_ITERATIONS)
         stages = [] if warm else [(["global_orient", "image_t"], 10)]
         stages.append((["global_orient", "hand_pose", "betas", "image_t"], n_iter))
         results, total_iters = [], 0

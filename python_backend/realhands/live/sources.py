@@ -37,20 +37,24 @@ class SyntheticSource(Source):
         gen = SynthGenerator(SynthConfig(rig="zedm", resolution=resolution, background_style="everyday",
                                          egocentric_ratio=1.0), seed=seed, model_path=model_path)
         self.samples = gen.sequence(0, kind=kind, num_frames=num_frames, fps=fps, side=side)
-        self.fps, self.stereo = fps, stereo
-        pair = self.samples[0].pair
-        self.cameras = pair if stereo else pair.left
+        self.fps, self.stereo, self.pair = fps, stereo, self.samples[0].pair
         self.name = f"synthetic:{kind} ({num_frames} frames, {resolution}, {'stereo' if stereo else 'mono'})"
+
+    @property
+    def cameras(self):
+        """Both views' cameras when stereo, else the left one (``stereo`` may be switched before playing)."""
+        return self.pair if self.stereo else self.pair.left
 
     def __len__(self):
         return len(self.samples)
 
     def __iter__(self):
         t0 = time.time_ns()
+        stereo, cameras = self.stereo, self.cameras
         for i, s in enumerate(self.samples):
-            views = [s.rgb_left, s.rgb_right] if self.stereo else [s.rgb_left]
+            views = [s.rgb_left, s.rgb_right] if stereo else [s.rgb_left]
             gt = {"side": s.side, "joints": s.joints3d, "vertices": s.vertices, "mask": s.label_left == 1}
-            yield CapturedFrame(i, t0 + int(i * 1e9 / self.fps), views, self.cameras, gt)
+            yield CapturedFrame(i, t0 + int(i * 1e9 / self.fps), views, cameras, gt)
 
 
 def open_source(name: str, calibration: str | None = None, camera: Camera | None = None, frames: int = 60,

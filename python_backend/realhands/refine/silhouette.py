@@ -141,7 +141,7 @@ class SilhouetteRefiner:
         base = {k: torch.as_tensor(np.asarray(v.cpu() if torch.is_tensor(v) else v), dtype=dt,
                                    device=dev).reshape(1, -1) for k, v in params.items()}
         extrinsics = extrinsics or [np.eye(4)] + [None] * (len(masks) - 1)
-        if len(masks) != len(cameras) or any(e is None for e in extrinsics):
+        if len(masks) != len(cameras) or len(extrinsics) != len(masks) or any(e is None for e in extrinsics):
             raise ValueError("give one camera and one extrinsic per mask (the first extrinsic may be omitted)")
         V = m.data.num_vertices
         d_pose = torch.zeros(1, 48, dtype=dt, device=dev, requires_grad=True)

@@ -91,7 +91,6 @@ def smoothness(frames: list[HandSample]) -> float:
     return float(np.max(d.magnitude()))
 
 
-
 def write_sequence(out, frames: list, fps: float):
     """Write rendered sequence frames (synth.generate.StereoSample) to folder ``out``: left/right JPEGs, label
     PNGs, ``ground_truth.npz`` (fps, side, K, T_right_from_left, per-frame vertices, joints, 2D joints, pose, betas,

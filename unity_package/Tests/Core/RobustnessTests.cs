@@ -85,17 +85,38 @@ namespace RealHands.Core.Tests
         [Test]
         public void ClientKeepsNewestFramesAndCountsGaps()
         {
-            var frame = TestData.Frames("golden/frame.bin");
+            var golden = TestData.Frames("golden/frame.bin");
             var client = new HandStreamClient("tcp://127.0.0.1:1") { FrameQueueCapacity = 3 };
-            for (int i = 0; i < 5; i++) client.Handle(frame);     // same seq 42 five times: no gap
+            // sequence numbers 100..104, then 107 (two frames lost on the way): the queue keeps the newest three
+            foreach (var seq in new[] { 100, 101, 102, 103, 104, 107 }) client.Handle(WithSeq(golden, seq));
             var got = new List<FrameMessage>();
             Assert.AreEqual(3, client.TakeFrames(got));
-            Assert.AreEqual(2, client.Stats.Superseded);
-            Assert.AreEqual(0, client.Stats.SeqGaps);
+            CollectionAssert.AreEqual(new long[] { 103, 104, 107 }, got.Select(f => (long)f.Seq).ToArray(), "oldest first, newest kept");
+            Assert.AreEqual(3, client.Stats.Superseded, "100, 101 and 102 were pushed out unread");
+            Assert.AreEqual(2, client.Stats.SeqGaps, "105 and 106 never arrived");
             client.Handle(TestData.Frames("golden/rig.bin"));
             Assert.IsNotNull(client.TakeRig(Handedness.Right));
             Assert.IsNull(client.TakeRig(Handedness.Right), "a rig is handed out once");
             Assert.IsNotNull(client.LatestRig(Handedness.Right));
+        }
+
+        /// <summary>The golden frame message with another sequence number: its header holds "seq" as a msgpack
+        /// positive fixint (0..127), a single byte after the key, patched here.</summary>
+        static List<byte[]> WithSeq(List<byte[]> message, int seq)
+        {
+            Assert.That(seq >= 0 && seq < 128);
+            var copy = message.Select(f => (byte[])f.Clone()).ToList();
+            var header = copy[1];
+            var key = new byte[] { 0xa3, (byte)'s', (byte)'e', (byte)'q' };
+            for (int i = 0; i + key.Length < header.Length; i++)
+                if (key.Select((b, j) => header[i + j] == b).All(x => x))
+                {
+                    Assert.That(header[i + key.Length] < 0x80, "the golden seq is a positive fixint");
+                    header[i + key.Length] = (byte)seq;
+                    return copy;
+                }
+            Assert.Fail("no seq field in the golden frame header");
+            return null;
         }
 
         [Test]

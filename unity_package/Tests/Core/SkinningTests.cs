@@ -184,10 +184,20 @@ namespace RealHands.Core.Tests
                     var fwd = rot[0].Rotate(new Vec3d(0, 0, 1));
                     Assert.Greater(Vec3d.Dot(up, dorsal), Math.Cos(35 * Math.PI / 180), c.Rig.Handedness + " " + i + ": wrist up is dorsal");
                     Assert.Greater(Vec3d.Dot(fwd, distal), Math.Cos(35 * Math.PI / 180), c.Rig.Handedness + " " + i + ": wrist forward is distal");
-                    // index tip sits at the keypoint, and each finger bone points at the next joint
+                    // index tip sits at the keypoint
                     Assert.Less((pos[10] - Conventions.OpenCvToUnity(Vec3d.At(c.Joints21[i], 8))).Length, 1e-6);
-                    var along = rot[7].Rotate(new Vec3d(0, 0, 1));
-                    Assert.Greater(Vec3d.Dot(along, (pos[8] - pos[7]).Normalized), 0.9999);
+                    // each proximal finger bone, against the hand model's own kinematic chain (the pose on the wire, not
+                    // the keypoints the joints were built from): forward along the posed phalanx, up out of its back
+                    var G = c.Rig.GlobalTransforms(HandRig.LocalRotations(c.Hands[i].Pose));
+                    foreach (var bone in new[] { new[] { 7, 1, 2 }, new[] { 12, 4, 5 }, new[] { 17, 10, 11 }, new[] { 22, 7, 8 } })
+                    {
+                        int xr = bone[0], joint = bone[1], child = bone[2];
+                        var phalanx = Conventions.OpenCvToUnity(G[child].Translation - G[joint].Translation).Normalized;
+                        var back = Conventions.OpenCvToUnity(G[joint].RotateOnly(new Vec3d(0, 0, 1)));
+                        string what = c.Rig.Handedness + " " + i + " " + XrHandJoints.Names[xr];
+                        Assert.Greater(Vec3d.Dot(rot[xr].Rotate(new Vec3d(0, 0, 1)), phalanx), 0.999, what + " forward");
+                        Assert.Greater(Vec3d.Dot(rot[xr].Rotate(new Vec3d(0, 1, 0)), back), Math.Cos(40 * Math.PI / 180), what + " up");
+                    }
                     Assert.That(radii.All(r => r > 0.002 && r < 0.04));
                 }
         }
