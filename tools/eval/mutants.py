@@ -133,7 +133,9 @@ def run_suite(mutant: str | None, tests: list[str]) -> tuple[list[str], int, flo
     """(failed test ids, tests run, seconds) of one pytest run with ``mutant`` applied (None: the real product)."""
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "junit.xml"
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SITE), str(ROOT)]), REALHANDS_REQUIRE_MONO="1")
+        # this checkout's package first (the installed one may be another checkout's, in editable mode)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SITE), str(ROOT), str(ROOT / "python_backend")]),
+                   REALHANDS_REQUIRE_MONO="1")
         env.pop("REALHANDS_MUTANT", None)
         if mutant:
             env["REALHANDS_MUTANT"] = mutant
