@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from .camera import Camera
 from .capture.files import expand_media, iter_video, read_image
 from .config import BATCH_TEXTURE_SIZE, ReconstructConfig
 from .conventions import opencv_to_gltf
-from .errors import RealHandsError
+from .errors import OutputError, RealHandsError
 from .reconstruct import Reconstructor
 
 
@@ -32,25 +33,26 @@ class BatchSummary:
 
 def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None = None, camera: Camera | None = None,
                       overlay_dir: str | Path | None = None, texture_dir: str | Path | None = None,
-                      with_vertices: bool = True, model_path=None, log=print) -> BatchSummary:
+                      with_vertices: bool = True, model_path=None, log=print, force: bool = False) -> BatchSummary:
     """Reconstruct every image and video frame in ``paths`` (files and folders) into the JSON-lines file ``out``.
 
     ``config``: the reconstruction choices (default ReconstructConfig()); ``camera``: the intrinsics of every input
     (default: the default field of view of each image's size); ``overlay_dir``: a JPEG per image or frame with the
     meshes and keypoints drawn; ``texture_dir``: each hand's fused texture and a textured GLB, one per video and
-    one for all still images (the atlas side is ``config.texture_size`` or BATCH_TEXTURE_SIZE)."""
+    one for all still images (the atlas side is ``config.texture_size`` or BATCH_TEXTURE_SIZE). ``out`` may not
+    be one of the inputs, nor an existing file other than a previous result (.jsonl) unless ``force``.
+
+    Every input that fails (missing, unreadable, too large, not a picture) and every frame that fails becomes an
+    ``{"image", "error"}`` line; the run goes on with the next."""
     from PIL import Image
 
     from .viz.overlay import draw_overlay
 
     cfg = config or ReconstructConfig()
-    overlay_dir = Path(overlay_dir) if overlay_dir else None
-    texture_dir = Path(texture_dir) if texture_dir else None
-    for d in (overlay_dir, texture_dir):
-        if d:
-            d.mkdir(parents=True, exist_ok=True)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    items = expand_media(paths)
+    out = _check_output(Path(out), [p for _, p in items], force)
+    overlay_dir = output_folder(overlay_dir) if overlay_dir else None
+    texture_dir = output_folder(texture_dir) if texture_dir else None
     # a mask only where something uses it (refinement, texture): nothing else here writes one
     cfg = dataclasses.replace(cfg, texture_size=(cfg.texture_size or BATCH_TEXTURE_SIZE) if texture_dir else 0,
                               mask=cfg.mask if (cfg.refine_iterations or texture_dir) else "none")
@@ -68,8 +70,10 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
             summary.textures.append(png)
             log(f"texture: {texture_dir / (stem + '_' + side)}.png/.glb ({fusion.coverage:.0%} of the atlas seen)")
 
-    with open(out, "w") as fh:
-        for kind, path in expand_media(paths):
+    overlay_names: set[str] = set()
+    texture_names: set[str] = set()
+    with _open_output(out) as fh:
+        for kind, path in items:
             rec = images if kind == "image" else Reconstructor(cfg, video=True, model_path=model_path)
             try:
                 for name, img, t in _frames(kind, path):
@@ -88,20 +92,70 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
                         last_vertices[(id(rec), h.handedness)] = h.vertices
                     if overlay_dir:
                         vis = draw_overlay(img, hands, cam, rec.models["right"].faces)
-                        stem = Path(name.replace("#frame=", "_f")).stem
+                        stem = _unique(Path(name.replace("#frame=", "_f")).stem, overlay_names)
                         Image.fromarray(vis).save(overlay_dir / f"{stem}.jpg", quality=92)
-            except (RealHandsError, FileNotFoundError, ValueError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                fh.write(json.dumps({"image": str(path), "error": str(exc)}) + "\n")
+            except OutputError:
+                raise  # the outputs cannot be written: nothing later would be either
+            except Exception as exc:  # one bad input must not end the run; the message names the file
+                msg = str(exc) if isinstance(exc, RealHandsError) else f"{path}: {type(exc).__name__}: {exc}"
+                print(f"error: {msg}", file=sys.stderr)
+                fh.write(json.dumps({"image": str(path), "error": msg}) + "\n")
                 summary.failures += 1
             if rec is not images:
                 if texture_dir:
-                    write_textures(rec, Path(path).stem)
+                    write_textures(rec, _unique(Path(path).stem, texture_names))
                 rec.close()
         if texture_dir:
-            write_textures(images, "images")
+            write_textures(images, _unique("images", texture_names))
     images.close()
     return summary
+
+
+def output_folder(path: str | Path) -> Path:
+    """Make (if needed) an output folder, or a clear error."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{path} is a file; give a folder for the outputs") from None
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK):
+        raise OutputError(f"the output folder {path} is not writable")
+    return path
+
+
+def _check_output(out: Path, inputs: list[Path], force: bool) -> Path:
+    """The results file, checked: not an input, not a folder, not a user's other file (unless ``force``)."""
+    if out.is_dir():
+        raise OutputError(f"--out {out} is a folder; give a results file, e.g. {out / 'results.jsonl'}")
+    resolved = out.resolve()
+    for p in inputs:
+        if p.exists() and p.resolve() == resolved:
+            raise OutputError(f"--out {out} is one of the inputs: it would be overwritten with results; choose "
+                              "another name, e.g. results.jsonl")
+    if out.exists() and out.suffix.lower() != ".jsonl" and not force:
+        raise OutputError(f"--out {out} exists and is not a results file (.jsonl); choose another name, or pass "
+                          "--force to replace it")
+    output_folder(out.parent)
+    return out
+
+
+def _open_output(out: Path):
+    try:
+        return open(out, "w")
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _unique(stem: str, used: set[str]) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``... when an earlier input (another folder's file of that name) took it."""
+    name, k = stem, 1
+    while name in used:
+        k += 1
+        name = f"{stem}_{k}"
+    used.add(name)
+    return name
 
 
 def _frames(kind: str, path: Path):

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 #: The camera assumed when none is given: a horizontal field of view typical of webcams and phones, centred.
 DEFAULT_HFOV_DEG = 60.0
+#: Plausible intrinsics, pixels: a focal length below a pixel or any value beyond a million is a mistake (and would
+#: place hands light years away).
+MIN_FOCAL_PX, MAX_PX = 1.0, 1e6
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,10 @@ class Camera:
             vals = tuple(float(v) for v in vals)
         except (TypeError, ValueError):
             raise CameraError(f"camera intrinsics must be numbers, got {vals!r}") from None
-        if not all(math.isfinite(v) for v in vals) or vals[0] <= 0 or vals[1] <= 0:
-            raise CameraError(f"camera intrinsics need finite numbers and fx, fy > 0 (pixels), got "
-                              f"fx={vals[0]}, fy={vals[1]}, cx={vals[2]}, cy={vals[3]}")
+        if not all(math.isfinite(v) for v in vals) or not (MIN_FOCAL_PX <= min(vals[:2]) <= max(vals[:2]) <= MAX_PX) \
+                or max(abs(vals[2]), abs(vals[3])) > MAX_PX:
+            raise CameraError(f"camera intrinsics need finite pixels with fx, fy in [{MIN_FOCAL_PX:g}, {MAX_PX:g}] and "
+                              f"|cx|, |cy| <= {MAX_PX:g}, got fx={vals[0]}, fy={vals[1]}, cx={vals[2]}, cy={vals[3]}")
         for name, v in zip(("fx", "fy", "cx", "cy"), vals, strict=True):
             object.__setattr__(self, name, v)
         for name in ("width", "height"):
@@ -125,6 +129,10 @@ class Camera:
                 raise CameraError(f"a camera is a realhands.Camera, (fx, fy, cx, cy) or a 3x3 K, got shape {arr.shape}")
         if cam.width is None and width is not None:
             cam = cam.with_size(width, height)
+        if cam.width is not None and not (-cam.width <= cam.cx <= 2 * cam.width and
+                                          -cam.height <= cam.cy <= 2 * cam.height):
+            raise CameraError(f"the principal point ({cam.cx:g}, {cam.cy:g}) px is far outside the "
+                              f"{cam.width}x{cam.height} image: give cx, cy in that image's pixels")
         return cam
 
     def with_size(self, width: int, height: int) -> Camera:

@@ -36,6 +36,7 @@ Example ``realhands.toml``::
 """
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -55,8 +56,10 @@ REGRESSORS = ("auto", "handnet", "net", "fit")
 #: What `realhands reconstruct`, folder and video sources read as images and as videos (lower-case suffixes).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-#: Texture atlas side of `realhands reconstruct --texture` (the live stream's is LiveConfig.texture_size).
+#: Texture atlas side of `realhands reconstruct --texture` (the live stream's is LiveConfig.texture_size), and the
+#: largest any atlas may have.
 BATCH_TEXTURE_SIZE = 512
+MAX_TEXTURE_SIZE = 4096
 
 
 def check_choice(name: str, value, choices: tuple) -> str:
@@ -73,6 +76,8 @@ class ModelConfig:
 
     def __post_init__(self):
         check_choice("side", self.side, SIDES)
+        if self.path is not None and not isinstance(self.path, str | Path):
+            raise ConfigError(f"path must be a file or folder name (a string), got {self.path!r}")
 
 
 @dataclass
@@ -101,8 +106,11 @@ class ReconstructConfig:
             setattr(self, name, int(v))
         if not 0 < self.texture_alpha <= 1:
             raise ConfigError(f"texture_alpha must be in (0, 1], got {self.texture_alpha!r}")
-        if self.smoothing_hz < 0 or self.smoothing_beta < 0:
-            raise ConfigError("smoothing_hz and smoothing_beta must be >= 0 (smoothing_hz = 0: no smoothing)")
+        if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_hz, self.smoothing_beta)):
+            raise ConfigError("smoothing_hz and smoothing_beta must be finite and >= 0 (smoothing_hz = 0: no "
+                              f"smoothing), got {self.smoothing_hz!r} and {self.smoothing_beta!r}")
+        if self.texture_size > MAX_TEXTURE_SIZE:
+            raise ConfigError(f"texture_size must be at most {MAX_TEXTURE_SIZE} texels, got {self.texture_size}")
         if self.refine_iterations and self.mask == "none":
             raise ConfigError("refinement needs a mask: set mask to auto, handnet, grabcut or hsv (--mask)")
 
@@ -150,8 +158,8 @@ class StreamConfig:
     def __post_init__(self):
         if not isinstance(self.allow, list) or not all(isinstance(a, str) for a in self.allow):
             raise ConfigError("stream.allow must be a list of IP address strings")
-        if self.hwm < 1:
-            raise ConfigError(f"stream.hwm must be at least 1, got {self.hwm}")
+        if isinstance(self.hwm, bool) or not isinstance(self.hwm, int) or not 1 <= self.hwm <= 100_000:
+            raise ConfigError(f"stream.hwm must be a whole number from 1 to 100000 (messages), got {self.hwm!r}")
 
 
 @dataclass
@@ -167,8 +175,8 @@ class LiveConfig(ReconstructConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.texture_hz <= 0:
-            raise ConfigError(f"live.texture_hz must be > 0, got {self.texture_hz!r}")
+        if not (math.isfinite(self.texture_hz) and self.texture_hz > 0):
+            raise ConfigError(f"live.texture_hz must be a finite number > 0, got {self.texture_hz!r}")
 
 
 _SECTIONS = {"model": ModelConfig, "reconstruct": ReconstructConfig, "stream": StreamConfig, "live": LiveConfig}
@@ -217,4 +225,7 @@ class Config:
                 sections[name] = cls_(**sec)
             except ConfigError as exc:
                 raise ConfigError(f"{source}: [{name}] {exc}") from None
-        return cls(**sections, output_dir=Path(raw.get("output_dir", "out")))
+        output_dir = raw.get("output_dir", "out")
+        if not isinstance(output_dir, str):
+            raise ConfigError(f"{source}: output_dir must be a folder name (a string), got {output_dir!r}")
+        return cls(**sections, output_dir=Path(output_dir))

@@ -36,6 +36,10 @@ class MediaError(RealHandsError, ValueError):
     """An input image or video is missing, unreadable or not a picture at all."""
 
 
+class OutputError(RealHandsError, OSError):
+    """An output file or folder cannot be written (read-only, a folder where a file goes, an input in the way)."""
+
+
 class SourceError(RealHandsError, RuntimeError):
     """A capture source cannot be opened or has failed for good; the message says what to check."""
 

@@ -51,11 +51,28 @@ def read_image(path: str | Path) -> np.ndarray:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise MediaError(f"{path} is {im.width}x{im.height} pixels, more than the {MAX_IMAGE_PIXELS:,} "
                                  "accepted: scale it down first")
-            return np.array(ImageOps.exif_transpose(im).convert("RGB"))
+            return _to_rgb8(ImageOps.exif_transpose(im))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
         if isinstance(exc, MediaError):
             raise
         raise MediaError(f"cannot read {path} as an image ({exc})") from None
+
+
+def _to_rgb8(im) -> np.ndarray:
+    """RGB uint8 from any PIL image: 16-bit and 32-bit greyscale scaled down (not clipped to white), float images
+    taken as 0..1 (or 0..255, or their own maximum), palettes and alpha resolved."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        if not np.isfinite(a).all():
+            a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+        top = float(a.max()) if a.size else 0.0
+        if im.mode == "F":
+            full = 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else top
+        else:
+            full = 65535.0 if im.mode.startswith("I;16") or top <= 65535 else top
+        grey = np.clip(a / max(full, 1e-12) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    return np.array(im.convert("RGB"))
 
 
 def open_video(path: str | Path):

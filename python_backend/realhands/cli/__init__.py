@@ -30,6 +30,20 @@ def load_config(args) -> Config:
     return cfg
 
 
+def positive(kind):
+    """An argparse type: a number of ``kind`` (int or float) greater than zero."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not value > 0 or (kind is float and value == float("inf")):
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+
+    return parse
+
+
 def model_args(sp) -> None:
     sp.add_argument("--model", help="MANO-format model file (.pkl/.npz) or folder holding MANO_RIGHT/LEFT")
     sp.add_argument("--side", choices=SIDES, help="handedness (default: right)")

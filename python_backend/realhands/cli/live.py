@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+from pathlib import Path
 
 from ..config import MASK_SOURCES, REGRESSORS
-from . import load_config
+from ..errors import OutputError
+from . import load_config, positive
 from .reconstruct import reconstruct_choices
 
 
@@ -32,12 +35,17 @@ def cmd_run(args) -> int:
 
     if args.command == "record" and not args.record:
         args.record = "session.mcap"
+    if args.record and Path(args.record).exists() and not args.force:
+        raise OutputError(f"{args.record} exists; record to another file, or pass --force to replace it")
     report = run_session(live_config(args), args.source, record=args.record, frames=args.frames,
                          duration_s=args.duration, calibration=args.calibration, publish=not args.no_publish,
                          synthetic_frames=args.synthetic_frames)
     print(json.dumps(report.summary(), indent=2))
     if args.record:
         print(f"recorded to {args.record}")
+    if not report.frames_in and report.errors:  # the source failed before its first frame (a camera never opened)
+        print(f"error: {report.error_messages[0]}", file=sys.stderr)
+        return 2
     return 0 if report.frames_out or not report.frames_in else 1
 
 
@@ -63,7 +71,8 @@ def cmd_listen(args) -> int:
 def cmd_keys(args) -> int:
     from ..streaming.keys import create_key_pairs
 
-    for name, (public, secret) in zip(("server", "client"), create_key_pairs(args.folder), strict=True):
+    for name, (public, secret) in zip(("server", "client"), create_key_pairs(args.folder, force=args.force),
+                                      strict=True):
         print(f"{name}: {public} (give to the other side), {secret} (keep)")
     return 0
 
@@ -92,10 +101,11 @@ def add_parsers(sub) -> None:
                                         "(default: synthetic)")
         r.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
         r.add_argument("--record", help="record the session to this .mcap file")
-        r.add_argument("--frames", type=int, help="stop after this many frames")
-        r.add_argument("--duration", type=float, help="stop after this many seconds")
-        r.add_argument("--synthetic-frames", type=int, default=90, help="length of the synthetic sequence")
+        r.add_argument("--frames", type=positive(int), help="stop after this many frames")
+        r.add_argument("--duration", type=positive(float), help="stop after this many seconds")
+        r.add_argument("--synthetic-frames", type=positive(int), default=90, help="length of the synthetic sequence")
         r.add_argument("--no-publish", action="store_true", help="do not open a ZeroMQ socket")
+        r.add_argument("--force", action="store_true", help="replace an existing --record file")
         stream_args(r)
         live_args(r)
         r.set_defaults(func=cmd_run)
@@ -116,4 +126,5 @@ def add_parsers(sub) -> None:
     ls.set_defaults(func=cmd_listen)
     k = sub.add_parser("keys", help="make CURVE key pairs (server, client) for LAN mode")
     k.add_argument("folder")
+    k.add_argument("--force", action="store_true", help="replace keys already in the folder")
     k.set_defaults(func=cmd_keys)

@@ -27,7 +27,7 @@ def cmd_reconstruct(args) -> int:
     camera = Camera.parse(args.intrinsics) if args.intrinsics else None
     s = reconstruct_files(args.paths, args.out, reconstruct_choices(args, cfg.reconstruct), camera,
                           overlay_dir=args.overlay, texture_dir=args.texture, with_vertices=not args.no_vertices,
-                          model_path=cfg.model.path)
+                          model_path=cfg.model.path, force=args.force)
     print(f"wrote {s.written} result line(s) to {args.out}" + (f"; {s.failures} input(s) failed" if s.failures else ""))
     return 1 if s.failures else 0
 
@@ -55,4 +55,5 @@ def add_parsers(sub) -> None:
     rc.add_argument("--texture-size", type=int,
                     help=f"texture atlas side in texels (default {BATCH_TEXTURE_SIZE})")
     rc.add_argument("--model", help="MANO-format model file or folder")
+    rc.add_argument("--force", action="store_true", help="replace an existing --out file that is not a .jsonl")
     rc.set_defaults(func=cmd_reconstruct)

@@ -23,11 +23,16 @@ import numpy as np
 
 from ..capture.sources import CapturedFrame, Source
 from ..config import LiveConfig
+from ..errors import RealHandsError
 from ..metrics import joint_errors
 from ..reconstruct import Reconstructor, SecondView
 from ..streaming.protocol import StreamProtocol
 
 _END = object()
+
+
+class _Skip(Exception):  # noqa: N818 (not an error: a frame a re-run passes over on purpose)
+    """A stage passes this frame on purpose (counted in RunReport.skipped)."""
 STAGES = ("capture", "perception", "reconstruction", "publish")
 
 
@@ -104,6 +109,7 @@ class RunReport:
     frames_in: int = 0
     frames_out: int = 0
     dropped: int = 0
+    skipped: int = 0  # frames a re-run perceived but, like the recorded run, did not reconstruct
     errors: int = 0
     error_messages: list = field(default_factory=list)
     seconds: float = 0.0
@@ -128,7 +134,8 @@ class RunReport:
             return round(float(np.mean([a[key] for a in self.accuracy])), 2) if self.accuracy else None
 
         return {"source": self.source, "frames_in": self.frames_in, "frames_out": self.frames_out,
-                "dropped": self.dropped, "errors": self.errors, "seconds": round(self.seconds, 2),
+                "dropped": self.dropped, "skipped": self.skipped, "errors": self.errors,
+                "seconds": round(self.seconds, 2),
                 "fps": round(self.fps, 2), "latency_ms": stats(self.latency_ms),
                 "stage_ms": {k: stats(v) for k, v in self.stage_ms.items()},
                 "bytes_per_hand_frame": stats(self.hand_frame_bytes), "rig_bytes": self.rig_bytes,
@@ -151,12 +158,15 @@ def frame_accuracy(hands: list, ground_truth: dict | None) -> dict | None:
 class LivePipeline:
     """Run ``source`` through the pipeline, sending its messages to ``publisher`` (a streaming.HandPublisher or
     None) and its data to ``recorder`` (a recording.RecordingSink or None). ``on_result(FrameResult)`` is called in
-    the publish thread for every published frame."""
+    the publish thread for every published frame. ``reconstruct_only``: the frame indices to reconstruct (the
+    others are perceived, keeping MediaPipe's tracking as it was, and passed over): how a re-run repeats a real-time
+    run that dropped frames."""
 
     def __init__(self, source: Source, config: LiveConfig | None = None, publisher=None, recorder=None,
-                 model_path=None, on_result=None, log=print):
+                 model_path=None, on_result=None, log=print, reconstruct_only: set | None = None):
         self.source, self.cfg = source, config or LiveConfig()
         self.publisher, self.recorder, self.on_result, self.log = publisher, recorder, on_result, log
+        self.reconstruct_only = reconstruct_only  # frame indices (a re-run of a real-time recording), None: all
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
         self.rec.warm_up()  # one-off costs (MediaPipe graph, UV atlases) before the first frame, not during it
         self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz)
@@ -174,7 +184,8 @@ class LivePipeline:
     def _error(self, stage: str, exc: BaseException, frame=None):
         with self._lock:
             self.report.errors += 1
-            msg = f"{stage}: frame {getattr(frame, 'index', '?')}: {exc.__class__.__name__}: {exc}"
+            where = f"{stage}: frame {frame.index}" if frame is not None else stage
+            msg = f"{where}: {exc}" if isinstance(exc, RealHandsError) else f"{where}: {type(exc).__name__}: {exc}"
             self.report.error_messages.append(msg)
             if self.report.errors <= 5 or self.report.errors % 100 == 0:
                 self.log(f"warning: {msg} (skipped; {self.report.errors} so far)")
@@ -235,6 +246,9 @@ class LivePipeline:
                 step(work)
                 self._timed(work, name, t)
                 out.put(work, self.stop_event)
+            except _Skip:
+                with self._lock:
+                    self.report.skipped += 1
             except Exception as exc:
                 self._error(name, exc, work.frame)
 
@@ -247,6 +261,10 @@ class LivePipeline:
 
     def _reconstruct(self, work: _Work):
         frame = work.frame
+        if self.reconstruct_only is not None and frame.index not in self.reconstruct_only:
+            raise _Skip  # a re-run: the recorded run did not reconstruct this frame (it only tracked through it)
+        if self.recorder is not None:
+            self.recorder.add_processed(frame)
         second = SecondView(frame.views[1], frame.pair) if self.cfg.stereo and frame.stereo else None
         work.hands = self.rec.solve(frame.views[0], work.detections, frame.camera, timestamp=frame.capture_ns / 1e9,
                                     detect_ms=work.detect_ms, second_view=second)

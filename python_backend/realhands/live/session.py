@@ -23,7 +23,8 @@ from .sources import open_source
 def make_publisher(cfg: Config, endpoint: str | None = None) -> HandPublisher:
     s = cfg.stream
     return HandPublisher(endpoint or s.endpoint, lan=s.lan, allow=s.allow, hwm=s.hwm,
-                         curve_secret_key=s.curve_secret_key or None, curve_clients=s.curve_clients or None)
+                         curve_secret_key=s.curve_secret_key or None, curve_clients=s.curve_clients or None,
+                         log=lambda m: print(m, file=sys.stderr))
 
 
 class _Progress:
@@ -48,10 +49,16 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
                 synthetic_frames: int = 90) -> RunReport:
     """Run the live pipeline from ``source_name`` (default cfg.live.source), publishing and recording."""
     live = cfg.live
-    source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
-                         model_path=cfg.model.path, stereo=live.stereo)
-    publisher = make_publisher(cfg, endpoint) if publish else None
-    recorder = RecordingSink.open(record, source, live, publisher.endpoint if publisher else None) if record else None
+    publisher = make_publisher(cfg, endpoint) if publish else None  # first: a wrong endpoint or key fails at once
+    try:
+        source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
+                             model_path=cfg.model.path, stereo=live.stereo)
+        recorder = RecordingSink.open(record, source, live, publisher.endpoint if publisher else None) \
+            if record else None
+    except BaseException:
+        if publisher is not None:
+            publisher.close()
+        raise
     bar = _Progress(frames or getattr(source, "__len__", lambda: None)()) if progress else None
 
     def each(result):
@@ -89,6 +96,8 @@ def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool
     rec = read_recording(path)
     if rec.truncated:
         log(f"warning: {path} is cut off ({rec.error}); replaying its {len(rec.messages)} complete messages")
+    for damage in rec.damaged:
+        log(f"warning: {path}: {damage}")
     wire = rec.topic(WIRE_TOPIC)
     if not wire:
         raise ValueError(f"{path} holds no published messages to replay")
@@ -128,13 +137,13 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
     """Re-run the pipeline on a recording's input frames and compare the new joints with the recorded ones
     per frame and hand: a regression check. Returns the report (also written to ``report_path``)."""
     rec = read_recording(path)
-    recorded, last_frame = {}, -1
+    recorded, published = {}, set()
     for m in rec.topic(WIRE_TOPIC):
         frames = unpack_frames(m.data)
         if frames[0] != b"rh.frame":
             continue
         _, body = decode(frames)
-        last_frame = max(last_frame, body["source_frame"])
+        published.add(body["source_frame"])
         for h in body["hands"]:
             if h["tracking"] != "lost":
                 recorded[(body["source_frame"], h["handedness"])] = h["joints"].astype(np.float64)
@@ -146,18 +155,23 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
             new[(result.frame.index, h.handedness)] = h.joints_3d
 
     source = open_source(str(path), stereo=live.stereo)
-    pipeline = LivePipeline(source, live, model_path=cfg.model.path, on_result=each)
+    # the frames the recorded run reconstructed (real time drops some): the re-run reconstructs the same ones, so
+    # tracking and smoothing see what they saw then
+    pipeline = LivePipeline(source, live, model_path=cfg.model.path, on_result=each,
+                            reconstruct_only=getattr(source, "reconstructed", None))
     try:
         pipeline.run()
     finally:
         pipeline.close()
-    after_cut = 0
-    if rec.truncated:  # input frames are written before their results: those of the last frames may be cut off
-        after_cut = sum(frame > last_frame for frame, _ in new)
-        new = {k: v for k, v in new.items() if k[0] <= last_frame}
+    # compared: the frames the recording published. Not: those reconstructed then but dropped before publishing
+    # (real time), nor those whose results a cut-off file lost (input frames are written before their results)
+    last_frame = max(published, default=-1)
+    after_cut = sum(frame > last_frame for frame, _ in new) if rec.truncated else 0
+    new = {k: v for k, v in new.items() if k[0] in published}
     both = sorted(set(recorded) & set(new))
     dist = [joint_errors(new[k], recorded[k])["mpjpe_mm"] for k in both]
-    report = {"recording": str(path), "truncated": rec.truncated, "hand_frames_recorded": len(recorded),
+    report = {"recording": str(path), "truncated": rec.truncated, "damaged": rec.damaged,
+              "hand_frames_recorded": len(recorded),
               "hand_frames_new": len(new), "compared": len(both),
               "only_recorded": len(set(recorded) - set(new)), "only_new": len(set(new) - set(recorded)),
               "new_after_the_cut": after_cut,

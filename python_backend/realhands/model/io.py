@@ -97,6 +97,10 @@ class HandModelData:
             raise ModelFileError(f"{self.source}: faces are not (F,3) indices into {V} vertices")
         if self.tip_vertex_ids.shape != (5,) or self.tip_vertex_ids.max() >= V:
             raise ModelFileError(f"{self.source}: tip_vertex_ids must be 5 vertex indices")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise ModelFileError(f"{self.source or 'model'}: {f.name} holds NaN or infinite values")
         parents = self.parents
         if any(not (0 <= parents[j] < j) for j in range(1, NUM_JOINTS)):
             raise ModelFileError(f"{self.source}: kintree_table is not a tree ordered parent-first")
@@ -154,6 +158,10 @@ class _ChumpyStandIn:
         return None  # a derived chumpy expression: its value is not stored in the file
 
 
+#: Largest sparse matrix a model file may hold, in cells (a crafted shape must not allocate terabytes).
+MAX_SPARSE_CELLS = 10_000_000
+
+
 class _SparseStandIn:
     """Receives the pickled state of a scipy.sparse CSC/CSR matrix and densifies it without scipy."""
 
@@ -164,10 +172,22 @@ class _SparseStandIn:
 
     def to_numpy(self):
         s = self.state
-        shape = tuple(s.get("_shape") or s.get("shape"))
-        data, indices, indptr = (np.asarray(s[k]) for k in ("data", "indices", "indptr"))
+        try:
+            shape = tuple(int(x) for x in (s.get("_shape") or s.get("shape")))
+            data, indices, indptr = (np.asarray(s[k]) for k in ("data", "indices", "indptr"))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise ModelFileError("a sparse matrix in the file is malformed") from None
+        major = shape[1] if len(shape) == 2 and self.kind == "csc" else shape[0] if len(shape) == 2 else -1
+        if len(shape) != 2 or min(shape) < 0 or shape[0] * shape[1] > MAX_SPARSE_CELLS:
+            raise ModelFileError(f"a sparse matrix in the file has an impossible shape {shape} (MANO's largest has "
+                                 f"{16 * 778} cells; at most {MAX_SPARSE_CELLS:,} are accepted)")
+        minor = shape[0] if self.kind == "csc" else shape[1]
+        if (indptr.shape != (major + 1,) or data.ndim != 1 or indices.shape != data.shape
+                or not np.issubdtype(indptr.dtype, np.integer) or not np.issubdtype(indices.dtype, np.integer)
+                or (len(indptr) and (indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] > len(data)))
+                or (len(indices) and (indices.min() < 0 or indices.max() >= minor))):
+            raise ModelFileError("a sparse matrix in the file is inconsistent (its index arrays do not fit its shape)")
         dense = np.zeros(shape, dtype=np.float64)
-        major = shape[1] if self.kind == "csc" else shape[0]
         for m in range(major):
             lo, hi = int(indptr[m]), int(indptr[m + 1])
             if self.kind == "csc":
@@ -241,7 +261,10 @@ def read_mano_pickle(path: str | os.PathLike) -> dict:
         raise ModelFileError(f"{path} is not a readable MANO pickle ({type(exc).__name__}: {exc})") from exc
     if not isinstance(data, dict):
         raise ModelFileError(f"{path}: expected a dict of arrays, found {type(data).__name__}")
-    return {k: _plain(v) for k, v in data.items()}
+    try:
+        return {k: _plain(v) for k, v in data.items()}
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
 
 
 def _from_mapping(d: dict, source: str, side: str | None) -> HandModelData:
@@ -255,14 +278,18 @@ def _from_mapping(d: dict, source: str, side: str | None) -> HandModelData:
         if f.name not in d or d[f.name] is None:
             continue
         v = d[f.name]
-        if f.name in ("side", "name", "source"):
-            kwargs[f.name] = str(np.asarray(v).item() if isinstance(v, np.ndarray) else v)
-        elif f.name in ("faces", "faces_uv", "kintree_table", "tip_vertex_ids", "vertex_parts"):
-            kwargs[f.name] = np.asarray(v).astype(np.int64)
-        elif f.name in ("pose_names", "shape_names", "part_names"):
-            kwargs[f.name] = np.asarray(v).astype(str)
-        else:
-            kwargs[f.name] = np.asarray(v, dtype=np.float64)
+        try:
+            if f.name in ("side", "name", "source"):
+                kwargs[f.name] = str(np.asarray(v).item() if isinstance(v, np.ndarray) else v)
+            elif f.name in ("faces", "faces_uv", "kintree_table", "tip_vertex_ids", "vertex_parts"):
+                kwargs[f.name] = np.asarray(v).astype(np.int64)
+            elif f.name in ("pose_names", "shape_names", "part_names"):
+                kwargs[f.name] = np.asarray(v).astype(str)
+            else:
+                kwargs[f.name] = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ModelFileError(f"{source}: {f.name} is not a numeric array ({type(exc).__name__}: {exc})") \
+                from None
     kwargs["source"] = source
     if "side" not in kwargs:
         base = os.path.basename(source).upper()

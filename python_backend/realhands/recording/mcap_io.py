@@ -5,6 +5,7 @@ Channels:
   /realhands/wire              each published ZeroMQ multipart message, byte for byte (encoding below)
   /hands                       foxglove.SceneUpdate (JSON): the hand meshes, every ``scene_every``-th frame
   /realhands/ground_truth      JSON, synthetic sources only
+  /realhands/processed         JSON {"frame"}: each frame the reconstruction stage processed (re-runs repeat them)
 Metadata "realhands" holds the version, source and calibration (JSON); the rig message is also attached.
 
 Wire messages are stored as ``u32 count, then per frame u32 length + bytes`` (little-endian), so replay sends
@@ -21,13 +22,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CameraError, RecordingError
+from ..errors import CameraError, OutputError, RecordingError
 
 WIRE_TOPIC = "/realhands/wire"
 WIRE_ENCODING = "realhands-zmq-multipart"
 CAMERA_TOPICS = ("/camera/left", "/camera/right")
 SCENE_TOPIC = "/hands"
 GT_TOPIC = "/realhands/ground_truth"
+#: the frames the reconstruction stage processed (a real-time run drops some): a re-run processes the same ones
+PROCESSED_TOPIC = "/realhands/processed"
 
 _COMPRESSED_IMAGE_SCHEMA = {
     "title": "foxglove.CompressedImage", "type": "object",
@@ -76,8 +79,13 @@ class Recorder:
         from mcap.writer import CompressionType, Writer
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "wb")  # noqa: SIM115 (the recorder's lifetime; closed by close())
+        if self.path.is_dir():
+            raise OutputError(f"{self.path} is a folder; give a recording file name, e.g. {self.path / 'session.mcap'}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "wb")  # noqa: SIM115 (the recorder's lifetime; closed by close())
+        except OSError as exc:
+            raise OutputError(f"cannot write the recording {self.path}: {exc.strerror or exc}") from None
         try:
             import zstandard  # noqa: F401
             compression = CompressionType.ZSTD
@@ -95,7 +103,8 @@ class Recorder:
         scene = self._w.register_schema("foxglove.SceneUpdate", "jsonschema", json.dumps(_SCENE_UPDATE_SCHEMA).encode())
         self._ch = {WIRE_TOPIC: self._w.register_channel(WIRE_TOPIC, WIRE_ENCODING, wire_schema),
                     SCENE_TOPIC: self._w.register_channel(SCENE_TOPIC, "json", scene),
-                    GT_TOPIC: self._w.register_channel(GT_TOPIC, "json", 0)}
+                    GT_TOPIC: self._w.register_channel(GT_TOPIC, "json", 0),
+                    PROCESSED_TOPIC: self._w.register_channel(PROCESSED_TOPIC, "json", 0)}
         for t in CAMERA_TOPICS:
             self._ch[t] = self._w.register_channel(t, "json", img)
         self.scene_every = max(1, int(scene_every))
@@ -176,6 +185,7 @@ class Recording:
     messages: list = field(default_factory=list)
     truncated: bool = False
     error: str = ""
+    damaged: list = field(default_factory=list)  # what was skipped inside the file: chunks, attachments (one line each)
 
     def topic(self, name: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.topic == name]
@@ -187,37 +197,83 @@ class Recording:
 
 
 def read_recording(path: str | Path) -> Recording:
-    """Read a recording front to back, tolerating a cut-off end."""
+    """Read a recording front to back. A cut-off end keeps everything before the cut (``truncated``); a damaged
+    chunk (its CRC or its compression broken) or attachment (its CRC) is skipped, named in ``damaged``, and reading
+    goes on with the next."""
     from mcap.exceptions import McapError
-    from mcap.records import Attachment, Channel, Message, Metadata
-    from mcap.stream_reader import StreamReader
+    from mcap.records import Attachment, Channel, Chunk, Message, Metadata
+    from mcap.stream_reader import StreamReader, breakup_chunk
 
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"recording not found: {path}")
+    bad_attachments = _attachments_failing_crc(path)
     with open(path, "rb") as f:
         head = f.read(8)
         if head != b"\x89MCAP0\r\n":
             raise RecordingError(f"{path} is not an MCAP recording (it starts with {head!r})")
         f.seek(0)
-        rec, channels = Recording(path), {}
-        try:
-            for r in StreamReader(f, validate_crcs=True).records:
-                if isinstance(r, Channel):
-                    channels[r.id] = r.topic
-                elif isinstance(r, Message):
-                    rec.messages.append(RecordedMessage(channels.get(r.channel_id, "?"), r.log_time, bytes(r.data)))
-                elif isinstance(r, Metadata) and r.name == "realhands":
-                    rec.metadata.update(r.metadata)
-                elif isinstance(r, Attachment):
+        rec, channels, messages, chunk_no = Recording(path), {}, [], 0
+
+        def take(r):
+            if isinstance(r, Channel):
+                channels[r.id] = r.topic
+            elif isinstance(r, Message):
+                messages.append((r.channel_id, r.log_time, bytes(r.data)))
+            elif isinstance(r, Metadata) and r.name == "realhands":
+                rec.metadata.update(r.metadata)
+            elif isinstance(r, Attachment):
+                if r.name in bad_attachments:
+                    rec.damaged.append(f"attachment {r.name}: its CRC does not match its bytes (left out)")
+                else:
                     rec.attachments[r.name] = bytes(r.data)
+
+        try:
+            for r in StreamReader(f, emit_chunks=True).records:
+                if isinstance(r, Chunk):
+                    chunk_no += 1
+                    try:
+                        inner = breakup_chunk(r, validate_crc=True)
+                    except Exception as exc:  # a CRC mismatch or a broken compressed stream: this chunk only
+                        rec.damaged.append(f"chunk {chunk_no} (messages {r.message_start_time}..{r.message_end_time} "
+                                           f"ns) is damaged ({type(exc).__name__}); skipped")
+                        continue
+                    for cr in inner:
+                        take(cr)
+                else:
+                    take(r)
         except (McapError, EOFError, ValueError, struct.error, OSError) as exc:
             rec.truncated, rec.error = True, f"{exc.__class__.__name__}: {exc}"
-        except Exception as exc:  # decompression errors of a cut chunk come in library-specific types
+        except Exception as exc:  # errors of a record cut in the middle come in library-specific types
             rec.truncated, rec.error = True, f"{exc.__class__.__name__}: {exc}"
+    # channels may be defined in a chunk or only in the summary at the end: topics are resolved once all are read
+    rec.messages = [RecordedMessage(channels.get(c, "?"), t, d) for c, t, d in messages]
     if not rec.metadata and not rec.messages:
         raise RecordingError(f"{path} holds no RealHands session" + (f" ({rec.error})" if rec.error else ""))
     return rec
+
+
+def _attachments_failing_crc(path: Path) -> set[str]:
+    """Names of the attachments whose stored CRC-32 does not match their bytes (the MCAP reader does not check;
+    attachments are top-level records: opcode 0x09, u64 length, body whose last 4 bytes are the CRC of the rest)."""
+    import zlib
+
+    bad = set()
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 8
+    while pos + 9 <= len(data):
+        opcode, length = data[pos], int.from_bytes(data[pos + 1:pos + 9], "little")
+        body = data[pos + 9:pos + 9 + length]
+        if len(body) < length or opcode == 0x02:  # cut off, or the footer
+            break
+        if opcode == 0x09 and length >= 24:
+            name_len = int.from_bytes(body[16:20], "little")
+            name = body[20:20 + name_len].decode("utf-8", "replace")
+            if zlib.crc32(body[:-4]) != int.from_bytes(body[-4:], "little") and int.from_bytes(body[-4:], "little"):
+                bad.add(name)
+        pos += 9 + length
+    return bad
 
 
 def decode_image(msg: RecordedMessage):
@@ -252,6 +308,12 @@ def recording_source(path: str | Path):
     for m in rec.topic(CAMERA_TOPICS[0]):
         left[json.loads(m.data)["frame_id"]] = m
     right = {json.loads(m.data)["frame_id"].replace("right", "left"): m for m in rec.topic(CAMERA_TOPICS[1])}
+    processed = set()
+    for m in rec.topic(PROCESSED_TOPIC):
+        try:
+            processed.add(int(json.loads(m.data)["frame"]))
+        except (ValueError, KeyError, TypeError):
+            continue
     truth = {}  # frame index -> {"side", "joints" (21,3) left-camera coordinates, m}: synthetic sources only
     for m in rec.topic(GT_TOPIC):
         try:
@@ -273,6 +335,8 @@ def recording_source(path: str | Path):
         recording = rec
         cameras = recorded_cameras
         stereo = bool(right) and isinstance(recorded_cameras, StereoPair)
+        # the frames the recorded run reconstructed (None: every frame; recordings before this was recorded)
+        reconstructed = processed or None
 
         def __iter__(self):
             for key, m in left.items():

@@ -4,6 +4,7 @@
     sink = RecordingSink.open("session.mcap", source, live_config, endpoint)
     jpegs = sink.prepare(frame)            # capture thread: views -> JPEG -> the decoded pixels the pipeline uses
     sink.add_inputs(frame, jpegs)          # perception thread: every frame MediaPipe went through
+    sink.add_processed(frame)              # reconstruction thread: every frame reconstructed
     sink.add_messages(messages)            # publish thread: realhands.streaming.Outgoing, in order
     sink.add_result(frame, hands, faces)   # publish thread: meshes and ground truth
     sink.close()
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import calibration_to_json
-from .mcap_io import GT_TOPIC, Recorder, pack_frames
+from .mcap_io import GT_TOPIC, PROCESSED_TOPIC, Recorder, pack_frames
 
 
 class RecordingSink:
@@ -56,6 +57,10 @@ class RecordingSink:
     def add_inputs(self, frame, jpegs: list[bytes]) -> None:
         for v, jpg in enumerate(jpegs):
             self.recorder.add_image(v, frame.capture_ns, jpg, frame.index)
+
+    def add_processed(self, frame) -> None:
+        """The reconstruction stage took this frame (in real time some are dropped before it)."""
+        self.recorder.add_json(PROCESSED_TOPIC, frame.capture_ns, {"frame": frame.index})
 
     def add_messages(self, messages) -> None:
         for m in messages:

@@ -15,12 +15,49 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import zmq
 
 from ..errors import StreamConfigError
 from .wire import TOPICS, WireError, decode
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+#: The ZAP domain of the publisher's socket: the allow-list and the admitted CURVE keys are registered under it.
+ZAP_DOMAIN = "realhands"
+#: Largest message a subscriber may send (they send subscriptions: a byte and a topic of a few bytes).
+MAX_INBOUND_BYTES = 1024
+#: A subscription to rh.rig (a new subscriber, or an engine asking again) re-sends the rigs to every subscriber
+#: (XPUB cannot address one), at most this often: requests in between are answered together, once.
+RIG_RESEND_MIN_INTERVAL_S = 0.5
+
+
+def _curve_keys(secret_file, clients_folder) -> tuple[bytes, bytes]:
+    """(public, secret) of the server's key file, and a check of the admitted clients' folder: clear errors."""
+    from zmq import auth as zauth
+
+    if not zmq.has("curve"):
+        raise StreamConfigError("this libzmq has no CURVE support")
+    path = Path(secret_file)
+    if not path.is_file():
+        raise StreamConfigError(f"CURVE key file not found: {path} (make one with `realhands keys DIR` and give its "
+                                "server.key_secret)")
+    try:
+        public, secret = zauth.load_certificate(str(path))
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise StreamConfigError(f"{path} is not a CURVE key file ({exc}); make one with `realhands keys DIR`") \
+            from None
+    if secret is None:
+        raise StreamConfigError(f"{path} holds no secret key (use the .key_secret file)")
+    if clients_folder:
+        folder = Path(clients_folder)
+        if not folder.is_dir():
+            raise StreamConfigError(f"--curve-clients folder not found: {folder} (put the admitted clients' .key "
+                                    "files in it)")
+        if not any(folder.glob("*.key")):
+            raise StreamConfigError(f"{folder} holds no client .key file: no subscriber could connect")
+    return public, secret
 
 
 def _host(endpoint: str) -> str | None:
@@ -33,12 +70,13 @@ class HandPublisher:
     """Publish encoded wire messages (lists of frames, see realhands.streaming.wire) on ``endpoint``.
 
     Call ``publish`` from one thread only (ZeroMQ sockets are not thread-safe); it also answers pending
-    subscriptions. ``service()`` does only the latter, for idle moments.
+    subscriptions. ``service()`` does only the latter, for idle moments. ``log`` gets one-line warnings (LAN mode
+    without encryption).
     """
 
     def __init__(self, endpoint: str = "tcp://127.0.0.1:5555", *, lan: bool = False, allow=(),
                  curve_secret_key: str | Path | None = None, curve_clients: str | Path | None = None,
-                 hwm: int = 50, linger_ms: int = 500):
+                 hwm: int = 50, linger_ms: int = 500, log=None):
         host = _host(endpoint)
         if host is not None and host not in LOOPBACK_HOSTS and not lan:
             raise StreamConfigError(f"{endpoint} would expose the hand stream beyond this machine; bind to "
@@ -50,43 +88,57 @@ class HandPublisher:
                 ipaddress.ip_address(a)
             except ValueError:
                 raise StreamConfigError(f"--allow takes IP addresses, got {a!r}") from None
+        if curve_secret_key and not lan:
+            raise StreamConfigError("CURVE encryption is for LAN mode (--lan); loopback needs none")
+        keys = _curve_keys(curve_secret_key, curve_clients) if curve_secret_key else None
+        if curve_clients and not curve_secret_key:
+            raise StreamConfigError("--curve-clients admits clients by their CURVE keys: give the server's key too "
+                                    "(--curve-key server.key_secret)")
         self.ctx = zmq.Context()  # its own context: ZAP (LAN mode) is one handler per context
         self.auth = None
+        self.sock = None
+        try:
+            self._open(endpoint, lan, allow, keys, curve_clients, hwm, linger_ms)
+        except BaseException:
+            self.close()
+            raise
+        self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.rigs: dict[str, list[bytes]] = {}
+        self.sent = self.dropped = self.bytes_sent = self.rig_requests = self.rig_resends = 0
+        self._rig_request_pending, self._rigs_resent_at = False, -np.inf
+        if lan and not curve_secret_key and log is not None:
+            log(f"warning: LAN mode without CURVE: hand poses and camera textures cross the network unencrypted "
+                f"to {', '.join(allow)}; encrypt with --curve-key (keys from `realhands keys DIR`)")
+
+    def _open(self, endpoint, lan, allow, keys, curve_clients, hwm, linger_ms):
         self.sock = self.ctx.socket(zmq.XPUB)
         self.sock.setsockopt(zmq.SNDHWM, hwm)
         self.sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription, also repeated ones: a rig request
         self.sock.setsockopt(zmq.LINGER, linger_ms)
+        # subscribers only ever send subscriptions (a byte and a topic): anything larger is an attack or a mistake,
+        # and the peer is disconnected before its message is buffered
+        self.sock.setsockopt(zmq.MAXMSGSIZE, MAX_INBOUND_BYTES)
         if lan:
             from zmq.auth.thread import ThreadAuthenticator
 
             self.auth = ThreadAuthenticator(self.ctx)
             self.auth.start()
             self.auth.allow(*allow)
-            self.sock.zap_domain = b"realhands"
-            if curve_secret_key:
+            self.sock.zap_domain = ZAP_DOMAIN.encode()
+            if keys is not None:
                 from zmq import auth as zauth
 
-                if not zmq.has("curve"):
-                    raise StreamConfigError("this libzmq has no CURVE support")
-                public, secret = zauth.load_certificate(str(curve_secret_key))
-                if secret is None:
-                    raise StreamConfigError(f"{curve_secret_key} holds no secret key (use the .key_secret file)")
+                public, secret = keys
                 self.sock.curve_secretkey, self.sock.curve_publickey, self.sock.curve_server = secret, public, True
-                if curve_clients:
-                    self.auth.configure_curve(domain="*", location=str(curve_clients))
-                else:
-                    self.auth.configure_curve(domain="*", location=zauth.CURVE_ALLOW_ANY)
-        elif curve_secret_key:
-            raise StreamConfigError("CURVE encryption is for LAN mode (--lan); loopback needs none")
+                # the certificates are registered for the socket's own ZAP domain (a "*" registration is not
+                # consulted for a named domain, and every listed client was refused)
+                self.auth.configure_curve(domain=ZAP_DOMAIN, location=str(curve_clients) if curve_clients
+                                          else zauth.CURVE_ALLOW_ANY)
         try:
             self.sock.bind(endpoint)
         except zmq.ZMQError as exc:
-            self.close()
             raise StreamConfigError(f"cannot bind {endpoint}: {exc} (is another realhands process running? "
                                     "choose another port with --endpoint)") from None
-        self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.rigs: dict[str, list[bytes]] = {}
-        self.sent = self.dropped = self.bytes_sent = self.rig_requests = 0
 
     def set_rig(self, key: str, frames: list[bytes]) -> None:
         """Remember the rig message ``frames`` under ``key`` (handedness) and send it now."""
@@ -104,18 +156,27 @@ class HandPublisher:
         return True
 
     def service(self) -> int:
-        """Answer pending subscriptions (a subscription to rh.rig re-sends the rigs). Returns how many came."""
+        """Answer pending subscriptions (a subscription to rh.rig re-sends the rigs, at most every
+        RIG_RESEND_MIN_INTERVAL_S). Returns how many came."""
         n = 0
         while True:
             try:
                 msg = self.sock.recv(zmq.NOBLOCK)
             except zmq.Again:
-                return n
+                break
             n += 1
             if msg[:1] == b"\x01" and TOPICS["rig"].startswith(msg[1:]):  # subscribe to rh.rig (or a prefix)
                 self.rig_requests += 1
-                for frames in self.rigs.values():
-                    self._send(frames)
+                self._rig_request_pending = True
+        if self._rig_request_pending and not self.rigs:
+            self._rig_request_pending = False  # nothing to re-send: set_rig will send the first rig to everyone
+        now = time.monotonic()
+        if self._rig_request_pending and now - self._rigs_resent_at >= RIG_RESEND_MIN_INTERVAL_S:
+            self._rig_request_pending, self._rigs_resent_at = False, now
+            self.rig_resends += 1
+            for frames in self.rigs.values():
+                self._send(frames)
+        return n
 
     def publish(self, frames: list[bytes]) -> bool:
         """Send one message without blocking; False when it was dropped."""
