@@ -266,15 +266,17 @@ class StereoPair:
     def triangulate(self, uv_left: np.ndarray, uv_right: np.ndarray) -> np.ndarray:
         """(N,2) pixel pairs -> (N,3) points in left-camera coordinates (m), by linear (DLT) triangulation; NaN
         where a pair has no finite solution."""
-        P_l = self.left.K @ np.hstack([np.eye(3), np.zeros((3, 1))])
-        P_r = self.right.K @ np.hstack([self.R, self.t.reshape(3, 1)])
-        out = np.zeros((len(uv_left), 3))
-        pairs = zip(np.asarray(uv_left, np.float64), np.asarray(uv_right, np.float64), strict=True)
-        for i, ((ul, vl), (ur, vr)) in enumerate(pairs):
-            A = np.stack([ul * P_l[2] - P_l[0], vl * P_l[2] - P_l[1], ur * P_r[2] - P_r[0], vr * P_r[2] - P_r[1]])
-            X = np.linalg.svd(A)[2][-1]
-            out[i] = X[:3] / X[3] if abs(X[3]) > 1e-12 else np.nan
-        return out
+        return triangulate([self.left, self.right], [np.eye(4), self.T_right_from_left], [uv_left, uv_right])
+
+    def epipolar_distance(self, uv_left: np.ndarray, uv_right: np.ndarray) -> np.ndarray:
+        """(N,) distance (px, in the right image) of each right point from the epipolar line of its left point:
+        0 for the two images of one 3D point."""
+        tx = np.array([[0.0, -self.t[2], self.t[1]], [self.t[2], 0.0, -self.t[0]], [-self.t[1], self.t[0], 0.0]])
+        F = np.linalg.inv(self.right.K).T @ tx @ self.R @ np.linalg.inv(self.left.K)
+        ul = np.hstack([np.asarray(uv_left, np.float64), np.ones((len(uv_left), 1))])
+        ur = np.hstack([np.asarray(uv_right, np.float64), np.ones((len(uv_right), 1))])
+        lines = ul @ F.T  # (N,3): a u + b v + c = 0 in the right image
+        return np.abs((lines * ur).sum(1)) / np.maximum(np.linalg.norm(lines[:, :2], axis=1), 1e-12)
 
     def to_json(self) -> dict:
         """The calibration layout of recordings: K_left, K_right (3x3), T_right_from_left (4x4), size [w, h]."""
@@ -290,6 +292,26 @@ class StereoPair:
         except (KeyError, TypeError, ValueError) as exc:
             raise CameraError(f"a stereo calibration's JSON has K_left, K_right, T_right_from_left, size ({exc})") \
                 from None
+
+
+def triangulate(cameras: list[Camera], T_from_ref: list[np.ndarray], uvs: list[np.ndarray]) -> np.ndarray:
+    """Points seen by several cameras -> (N,3) in the reference camera's coordinates (m), by linear (DLT)
+    triangulation. ``T_from_ref[v]`` (4,4) maps reference-camera coordinates to camera v's; ``uvs[v]`` (N,2) px,
+    NaN where that camera does not see the point. NaN where fewer than two cameras see a point or the solution is
+    degenerate."""
+    P = [cam.K @ np.asarray(T, np.float64)[:3] for cam, T in zip(cameras, T_from_ref, strict=True)]
+    uvs = [np.asarray(uv, np.float64) for uv in uvs]
+    out = np.full((len(uvs[0]), 3), np.nan)
+    for i in range(len(out)):
+        rows = []
+        for Pv, uv in zip(P, uvs, strict=True):
+            if np.isfinite(uv[i]).all():
+                rows += [uv[i, 0] * Pv[2] - Pv[0], uv[i, 1] * Pv[2] - Pv[1]]
+        if len(rows) >= 4:
+            X = np.linalg.svd(np.stack(rows))[2][-1]
+            if abs(X[3]) > 1e-12:
+                out[i] = X[:3] / X[3]
+    return out
 
 
 def calibration_to_json(cameras: Camera | StereoPair) -> dict:

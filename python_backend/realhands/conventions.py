@@ -73,6 +73,10 @@ MANO21_TO_KEYPOINTS: np.ndarray = np.array(
     [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20], dtype=np.int64)
 #: ``mano21 = keypoints[KEYPOINTS_TO_MANO21]``: the inverse permutation.
 KEYPOINTS_TO_MANO21: np.ndarray = np.argsort(MANO21_TO_KEYPOINTS)
+#: Per keypoint (KEYPOINT_NAMES order), the MANO joint whose frame carries it: a joint's own, a fingertip's the
+#: finger's last joint (for offsets that move with the bone, as in ``HandModel.keypoints(landmark_offsets=)``).
+KEYPOINT_OWNERS: np.ndarray = np.array([0, 13, 14, 15, 15, 1, 2, 3, 3, 4, 5, 6, 6, 10, 11, 12, 12, 7, 8, 9, 9],
+                                       dtype=np.int64)
 
 SIDES = ("right", "left")
 

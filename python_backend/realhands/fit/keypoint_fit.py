@@ -12,6 +12,11 @@ absolute axis-angle), shape (10), translation (3). Loss:
 Absolute position follows from the intrinsics and the hand's size: the initial depth is fx x (3D wrist-to-
 knuckles length) / (the same in pixels). Optimised with L-BFGS, batched over hands; a warm start (the previous
 frame's result) needs few iterations (WARM_ITERATIONS).
+
+Several calibrated views (``fit_views``: a stereo pair, or any rig): the 2D term is summed over the views, each
+view's keypoints against the model's projected into that camera, and the keypoints triangulated from the views
+add a 3D term; that pins depth and scale, which one view can only guess from the hand's size. The shape can be
+held (``betas``: a calibrated user) so that only pose and placement move.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..camera import backproject_points, mean_focal, project_points
+from ..camera import Camera, backproject_points, mean_focal, project_points, triangulate
 from ..model import HandModel
 from ..model.lbs import matrix_to_axis_angle
 
@@ -45,6 +50,19 @@ class FitWeights:
     pose_prior: float = 0.05
     joint_limits: float = 100.0
     shape_prior: float = 0.05
+    triangulated_3d: float = 1.0  # several views: the keypoints triangulated from them, in cm
+
+
+@dataclass
+class View:
+    """One camera's view of a hand: its 21 keypoints (px), its camera, the transform from the reference camera's
+    coordinates to this camera's (4,4; None or identity for the reference view itself) and per-keypoint
+    confidence (21,) (0 leaves a keypoint out)."""
+
+    keypoints_2d: np.ndarray
+    camera: Camera
+    T_from_ref: np.ndarray | None = None
+    confidence: np.ndarray | None = None
 
 
 @dataclass
@@ -55,9 +73,9 @@ class FitResult:
     hand_pose: torch.Tensor  # (B,45) absolute (flat-hand mean)
     betas: torch.Tensor  # (B,10)
     transl: torch.Tensor  # (B,3)
-    joints3d: torch.Tensor  # (B,21,3)
-    keypoints_2d: torch.Tensor  # (B,21,2) projected
-    reprojection_px: torch.Tensor  # (B,) mean 2D error
+    joints3d: torch.Tensor  # (B,21,3) the skeleton's keypoints
+    keypoints_2d: torch.Tensor  # (B,21,2) the keypoints as the detector marks them (landmark offsets), projected
+    reprojection_px: torch.Tensor  # (B,) mean 2D error against the detections
     seconds: float = 0.0
     iterations: int = 0
     extra: dict = field(default_factory=dict)
@@ -94,15 +112,18 @@ class KeypointFitter:
 
     Args:
         model: a HandModel with ``flat_hand_mean=True`` (poses are absolute).
+        landmark_offsets: (21,3) where the detector marks each keypoint relative to the skeleton
+            (``realhands.fit.landmarks``); detections are compared with those points. None: with the joints.
     """
 
-    def __init__(self, model: HandModel, weights: FitWeights | None = None):
+    def __init__(self, model: HandModel, weights: FitWeights | None = None, landmark_offsets=None):
         if not model.flat_hand_mean or model.use_pca:
             raise ValueError("KeypointFitter needs HandModel(flat_hand_mean=True, use_pca=False)")
         self.model = model
         self.w = weights or FitWeights()
         d = model.data
         dt = model.v_template.dtype
+        self.offsets = None if landmark_offsets is None else torch.as_tensor(np.asarray(landmark_offsets), dtype=dt)
         self.mean = torch.as_tensor(d.hands_mean, dtype=dt)
         self.components = torch.as_tensor(d.hands_components, dtype=dt)
         std = d.hands_pca_std if d.hands_pca_std is not None else np.ones(45)
@@ -112,8 +133,8 @@ class KeypointFitter:
         self.signs = torch.tensor([1.0, -1.0, -1.0] if d.side == "left" else [1.0, 1.0, 1.0], dtype=dt)
         with torch.no_grad():
             z = torch.zeros(1, 3, dtype=dt)
-            rest = model.keypoints(z, self.mean[None], torch.zeros(1, 10, dtype=dt), z)[0]
-        self.rest_keypoints = rest  # mean pose, mean shape, model space
+            rest = model.keypoints(z, self.mean[None], torch.zeros(1, 10, dtype=dt), z, self.offsets)[0]
+        self.rest_keypoints = rest  # mean pose, mean shape, model space, as the detector marks them
 
     # ---- initialisation ------------------------------------------------------------------------------------
     def initial_guess(self, kp2d: torch.Tensor, K: torch.Tensor, world: torch.Tensor | None) -> dict:
@@ -143,14 +164,23 @@ class KeypointFitter:
         over = torch.relu(self.limits[..., 0] - ang) + torch.relu(ang - self.limits[..., 1])
         return (over ** 2).sum((1, 2))
 
-    def loss(self, params: dict, kp2d, K, world_aligned, conf):
-        """Per-hand loss (B,) and keypoints (B,21,3). ``world_aligned``: MediaPipe's world landmarks, root-
-        relative and already rotated onto the fit (see :meth:`fit`), or None."""
-        m, w = self.model, self.w
-        joints = m.keypoints(params["global_orient"], params["hand_pose"], params["betas"], params["transl"])
-        size = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
-        r = (_project(joints, K) - kp2d) * (40.0 / size)[:, None, None]
-        total = w.keypoints_2d * (_pseudo_huber((r ** 2).sum(-1), w.knee_2d_px) * conf).sum(1)
+    def loss(self, params: dict, views: list, world_aligned, points3d=None):
+        """Per-hand loss (B,) and keypoints (B,21,3). ``views``: per camera (kp2d (B,21,2), K (B,3,3), R (3,3) and
+        t (3,) from the reference camera, or None for the reference itself, conf (B,21)); ``world_aligned``:
+        MediaPipe's world landmarks, root-relative and already rotated onto the fit (see :meth:`fit`), or None;
+        ``points3d``: (B,21,3) keypoints triangulated from the views (NaN where unknown), or None."""
+        w = self.w
+        joints = self.detected(params)
+        total = 0.0
+        for kp2d, K, R, t, conf in views:
+            seen = joints if R is None else joints @ R.T + t
+            size = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
+            r = (_project(seen, K) - kp2d) * (40.0 / size)[:, None, None]
+            total = total + w.keypoints_2d * (_pseudo_huber((r ** 2).sum(-1), w.knee_2d_px) * conf).sum(1)
+        if points3d is not None:
+            known = torch.isfinite(points3d).all(-1)
+            d = (joints - torch.nan_to_num(points3d)) * 100.0
+            total = total + w.triangulated_3d * (_pseudo_huber((d ** 2).sum(-1), w.knee_3d_cm) * known).sum(1)
         if world_aligned is not None:
             d = (joints - joints[:, :1] - world_aligned) * 100.0
             total = total + w.world_3d * _pseudo_huber((d ** 2).sum(-1), w.knee_3d_cm).sum(1)
@@ -159,12 +189,18 @@ class KeypointFitter:
         total = total + w.shape_prior * (params["betas"] ** 2).sum(1)
         return total, joints
 
+    def detected(self, params: dict) -> torch.Tensor:
+        """(B,21,3) the model's keypoints where the detector marks them (the skeleton's, moved by the landmark
+        offsets): what detections are compared with."""
+        return self.model.keypoints(params["global_orient"], params["hand_pose"], params["betas"], params["transl"],
+                                    landmark_offsets=self.offsets)
+
     def _align_world(self, params: dict, world: torch.Tensor | None) -> torch.Tensor | None:
         """Rotate root-relative world landmarks onto the current fit's root-relative keypoints (Kabsch)."""
         if world is None:
             return None
         with torch.no_grad():
-            j = self.model.keypoints(params["global_orient"], params["hand_pose"], params["betas"], params["transl"])
+            j = self.detected(params)
             rel_w = world - world[:, :1]
             R = _kabsch(rel_w, j - j[:, :1])
             return (R @ rel_w.transpose(1, 2)).transpose(1, 2)
@@ -182,7 +218,8 @@ class KeypointFitter:
     def _from_image_params(q, K):
         return backproject_points(q[:, None, :2] * 100.0, torch.exp(q[:, None, 2]), K)[:, 0]
 
-    def _fit_one(self, start, kp2d, K, world, conf, stages):
+    def _fit_one(self, start, views, world, stages, points3d=None):
+        K = views[0][1]  # the translation is parameterised in the reference view
         params = {k: v.clone() for k, v in start.items()}
         params["image_t"] = self._to_image_params(params.pop("transl"), K)
         for p in params.values():
@@ -201,7 +238,7 @@ class KeypointFitter:
 
             def closure(opt=opt, aligned=aligned):
                 opt.zero_grad()
-                value = self.loss(as_model(params), kp2d, K, aligned, conf)[0].sum()
+                value = self.loss(as_model(params), views, aligned, points3d)[0].sum()
                 value.backward()
                 return value
 
@@ -210,9 +247,10 @@ class KeypointFitter:
         return {k: v.detach() for k, v in as_model(params).items()}, iters_done
 
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
-            iterations: int | None = None) -> FitResult:
+            iterations: int | None = None, betas=None) -> FitResult:
         """Fit B hands (each on its own). keypoints_2d (B,21,2) px; K (B,3,3); world (B,21,3) m or None;
-        confidence (B,21); ``init``: a previous FitResult's parameters (warm start; default: cold start)."""
+        confidence (B,21); ``init``: a previous FitResult's parameters (warm start; default: cold start); ``betas``
+        (10,): hold the shape (a calibrated user: the hand's size is then known, and so is its depth)."""
         t0 = time.perf_counter()
         dt = self.mean.dtype
         kp2d = torch.as_tensor(np.asarray(keypoints_2d), dtype=dt)
@@ -223,13 +261,18 @@ class KeypointFitter:
         start = ({k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()} if warm
                  else self.initial_guess(kp2d, K, world))
         n_iter = iterations or (WARM_ITERATIONS if warm else COLD_ITERATIONS)
+        names = ["global_orient", "hand_pose", "betas", "image_t"]
+        if betas is not None:
+            start = dict(start, betas=torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
+                         .expand(kp2d.shape[0], -1))
+            names.remove("betas")
         stages = [] if warm else [(["global_orient", "image_t"], 10)]
-        stages.append((["global_orient", "hand_pose", "betas", "image_t"], n_iter))
+        stages.append((names, n_iter))
         results, total_iters = [], 0
         for b in range(kp2d.shape[0]):
             one = {k: v[b:b + 1] for k, v in start.items()}
-            res, it = self._fit_one(one, kp2d[b:b + 1], K[b:b + 1], None if world is None else world[b:b + 1],
-                                    conf[b:b + 1], stages)
+            res, it = self._fit_one(one, [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
+                                    None if world is None else world[b:b + 1], stages)
             results.append(res)
             total_iters += it
         out = {k: torch.cat([r[k] for r in results]) for k in results[0]} if results else \
@@ -237,7 +280,75 @@ class KeypointFitter:
                                                          ("transl", 3))}
         with torch.no_grad():
             joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
-            proj = _project(joints, K)
+            proj = _project(self.detected(out), K)
             err = (proj - kp2d).norm(dim=-1).mean(1)
         return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj, err,
                          time.perf_counter() - t0, int(total_iters))
+
+    # ---- several views ------------------------------------------------------------------------------------------
+    def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
+                  betas=None) -> FitResult:
+        """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
+        its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
+        ``init``: a start (the previous frame, HandNet's stereo estimate), else a cold start from the triangulated
+        keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only.
+        ``extra`` of the result: ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view."""
+        t0 = time.perf_counter()
+        dt = self.mean.dtype
+        tv = []
+        for v in views:
+            T = None if v.T_from_ref is None else np.asarray(v.T_from_ref, np.float64)
+            conf = np.ones(21) if v.confidence is None else np.asarray(v.confidence, np.float64)
+            tv.append((torch.as_tensor(np.asarray(v.keypoints_2d, np.float64)[None], dtype=dt),
+                       v.camera.K_tensor(dt)[None],
+                       None if T is None or np.allclose(T, np.eye(4)) else torch.as_tensor(T[:3, :3], dtype=dt),
+                       None if T is None or np.allclose(T, np.eye(4)) else torch.as_tensor(T[:3, 3], dtype=dt),
+                       torch.as_tensor(conf[None], dtype=dt)))
+        X = None
+        if len(views) >= 2:
+            uvs = [np.where((np.ones(21) if v.confidence is None else np.asarray(v.confidence))[:, None] > 0,
+                            np.asarray(v.keypoints_2d, np.float64), np.nan) for v in views]
+            X = triangulate([v.camera for v in views],
+                            [np.eye(4) if v.T_from_ref is None else v.T_from_ref for v in views], uvs)
+            X[~(X[:, 2] > 0.05)] = np.nan  # behind or at the cameras: a mismatch, not a point
+        points3d = None if X is None or np.isnan(X).all() else torch.as_tensor(X[None], dtype=dt)
+        w = None if world is None else torch.as_tensor(np.asarray(world, np.float64)[None], dtype=dt)
+        if init is not None:
+            start = {k: torch.as_tensor(np.asarray(val), dtype=dt).reshape(1, -1) for k, val in init.items()}
+        elif points3d is not None and torch.isfinite(points3d[0, PALM]).all():
+            start = self.guess_from_points(points3d)
+        else:
+            start = self.initial_guess(tv[0][0], tv[0][1], w)
+        names = ["global_orient", "hand_pose", "betas", "image_t"]
+        if betas is not None:
+            start["betas"] = torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
+            names.remove("betas")
+        if init is not None:
+            stages = [(names, iterations or WARM_ITERATIONS)]
+        else:  # a cold start twice as long as one view's: the world landmarks are re-aligned in between (measured:
+            # 7.1 -> 2.8 mm on clean stereo keypoints), and it happens only when a hand appears
+            stages = [(["global_orient", "image_t"], 10), (names, iterations or COLD_ITERATIONS),
+                      (names, iterations or COLD_ITERATIONS)]
+        out, iters = self._fit_one(start, tv, w, stages, points3d)
+        with torch.no_grad():
+            joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
+            marked = self.detected(out)
+            per_view = []
+            for kp2d, K, R, t, _ in tv:
+                seen = marked if R is None else marked @ R.T + t
+                per_view.append(float((_project(seen, K) - kp2d).norm(dim=-1).mean()))
+            proj = _project(marked, tv[0][1])
+        return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj,
+                         torch.tensor([per_view[0]], dtype=dt), time.perf_counter() - t0, int(iters),
+                         {"points3d": X, "reprojection_px": per_view})
+
+    def guess_from_points(self, points3d: torch.Tensor) -> dict:
+        """Cold start from metric 3D keypoints (1,21,3) (triangulated): rotation by the palm's points (Kabsch),
+        placement by their centre; mean pose and shape."""
+        dt = self.mean.dtype
+        rest = self.rest_keypoints[None]
+        R = _kabsch(rest[:, PALM] - rest[:, :1], points3d[:, PALM] - points3d[:, :1])
+        centre = points3d[:, PALM].mean(1)
+        rest_centre = (R @ rest[:, PALM].mean(1)[..., None])[..., 0]
+        return {"global_orient": matrix_to_axis_angle(R), "hand_pose": self.mean[None].clone(),
+                "betas": torch.zeros(1, 10, dtype=dt), "transl": centre - rest_centre}

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..conventions import MANO21_TO_KEYPOINTS, NUM_HAND_POSE
+from ..conventions import KEYPOINT_OWNERS, MANO21_TO_KEYPOINTS, NUM_HAND_POSE
 from .io import HandModelData, load_model_data
 from .lbs import axis_angle_to_matrix, rigid_chain, skin_vertices
 
@@ -74,6 +74,7 @@ class HandModel(nn.Module):
         mean = np.zeros(NUM_HAND_POSE) if flat_hand_mean else data.hands_mean
         buf("hand_mean", mean)
         buf("keypoint_order", MANO21_TO_KEYPOINTS, torch.long)
+        buf("keypoint_owners", KEYPOINT_OWNERS, torch.long)
         # For keypoints(): joints and fingertips are linear in the shape, so regress once here (no full mesh).
         tips = data.tip_vertex_ids
         buf("J_template", data.J_regressor @ data.v_template)  # (16,3)
@@ -151,9 +152,12 @@ class HandModel(nn.Module):
 
 
     def keypoints(self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor,
-                  transl: torch.Tensor) -> torch.Tensor:
+                  transl: torch.Tensor, landmark_offsets: torch.Tensor | None = None) -> torch.Tensor:
         """(B,21,3) keypoints in MediaPipe order without the mesh (for fitting: only the 16 joints and the 5
-        fingertip vertices are shaped and posed). Same results as ``forward(...).keypoints``."""
+        fingertip vertices are shaped and posed). Same results as ``forward(...).keypoints``. ``landmark_offsets``
+        (21,3) metres, each in the frame of the joint that carries the keypoint (``KEYPOINT_OWNERS``): added after
+        posing, they give the points a detector marks on this hand instead of its skeleton's
+        (``realhands.fit.landmarks``)."""
         B = global_orient.shape[0]
         pose = self.full_pose(global_orient, hand_pose)
         nb = betas.shape[-1]
@@ -165,8 +169,11 @@ class HandModel(nn.Module):
         tip_rest = tip_shaped + (feat @ self.tip_posedirs).reshape(B, 5, 3)
         world, skin = rigid_chain(R, rest_joints, self.parents)
         tip_posed = skin_vertices(tip_rest, self.tip_weights, skin)
-        joints = torch.cat([world[..., :3, 3], tip_posed], 1) + transl[:, None]
-        return joints[:, self.keypoint_order]
+        joints = (torch.cat([world[..., :3, 3], tip_posed], 1) + transl[:, None])[:, self.keypoint_order]
+        if landmark_offsets is not None:
+            frames = world[:, self.keypoint_owners, :3, :3]
+            joints = joints + (frames @ landmark_offsets.to(joints.dtype)[None, :, :, None])[..., 0]
+        return joints
 
 
 def load_hand_model(side: str = "right", model_path: str | os.PathLike | None = None, **kwargs) -> HandModel:
