@@ -90,11 +90,13 @@ class ReconstructConfig:
     refine_iterations: int = 0  # silhouette refinement steps against the mask (0: off; docs/refinement.md)
     texture_size: int = 0  # side of each hand's fused UV texture atlas in texels (0: off)
     texture_alpha: float = 0.2  # exponential smoothing factor of the texture over frames
+    texture_fuse_hz: float = 10.0  # video: how often a hand's texture takes in a new view (its mask then comes too)
     max_hands: int = 2
     smoothing_hz: float = 1.5  # video: One Euro filter minimum cut-off (Hz); 0 turns smoothing off
     smoothing_beta: float = 0.3  # video: how fast the cut-off rises with speed
     handnet: str = ""  # a HandNet ONNX file; "" is the shipped realhands/assets/handnet_cpu.onnx
     mirrored: bool = False  # images are mirrored (selfie view): MediaPipe's handedness is then taken as it is
+    landmark_offsets: bool = True  # fit detections to where MediaPipe marks the model's keypoints (fit.landmarks)
 
     def __post_init__(self):
         check_choice("mask", self.mask, MASK_SOURCES)
@@ -104,6 +106,8 @@ class ReconstructConfig:
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < (1 if name == "max_hands" else 0):
                 raise ConfigError(f"{name} must be a whole number >= {1 if name == 'max_hands' else 0}, got {v!r}")
             setattr(self, name, int(v))
+        if not (math.isfinite(self.texture_fuse_hz) and self.texture_fuse_hz > 0):
+            raise ConfigError(f"texture_fuse_hz must be a finite number > 0, got {self.texture_fuse_hz!r}")
         if not 0 < self.texture_alpha <= 1:
             raise ConfigError(f"texture_alpha must be in (0, 1], got {self.texture_alpha!r}")
         if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_hz, self.smoothing_beta)):

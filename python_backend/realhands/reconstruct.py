@@ -37,20 +37,34 @@ import torch
 
 from .camera import Camera, StereoPair
 from .config import ReconstructConfig
-from .conventions import MANO_PARAM_NAMES, PARAM_SLICES, SIDES
-from .fit.keypoint_fit import KeypointFitter
+from .conventions import MANO_PARAM_NAMES, SIDES
+from .fit.keypoint_fit import KeypointFitter, View
+from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter
 from .model import HandModel
+from .model.lbs import axis_angle_to_matrix, matrix_to_axis_angle
 from .perception.mediapipe_hands import HandDetection, HandDetector
+from .perception.tracking import HandTracker, Track, hand_size_px, match_views
+
+#: Stereo fits a side's shape is measured over before it is held (about a second of tracking at 30 fps).
+SHAPE_CALIBRATION_FRAMES = 30
+#: Video: a warm-started fit whose keypoints miss the detections by more than this share of the hand's size in the
+#: image (mean px; a good fit: ~0.03) is redone from the cold start.
+REFIT_SHARE = 0.08
+#: Video smoothing filters the finger joints' rotations scaled by this, so that the One Euro filter's speed term
+#: follows fast gestures (the hand's placement keeps the filter as configured)
+SMOOTH_POSE_SCALE = 10.0
 
 
 @dataclass
 class SecondView:
-    """The other camera of a stereo pair: its RGB image (H,W,3) uint8 and the pair (``pair.right`` is this view's
-    camera, ``pair.T_right_from_left`` its pose relative to the first view's)."""
+    """The other camera of a stereo pair: its RGB image (H,W,3) uint8, the pair (``pair.right`` is this view's
+    camera, ``pair.T_right_from_left`` its pose relative to the first view's) and, for the stereo fit, MediaPipe's
+    detections in it (``Reconstructor.detect(image, view=1)``; None: the view feeds only the texture)."""
 
     image: np.ndarray
     pair: StereoPair
+    detections: list | None = None
 
 
 @dataclass
@@ -69,9 +83,12 @@ class HandResult:
     refined: bool = False  # silhouette refinement ran and was kept (not diverged)
     texture_version: int | None = None  # version of this hand's fused texture (Reconstructor.textures)
     vertex_offsets: np.ndarray | None = None  # (V,3) rest-space offsets from refinement, metres (None: none)
+    views: int = 1  # camera views the fit used: 2 for a stereo fit, 1 for one view (a stereo pair that lost it)
+    track_id: int | None = None  # video: the hand's track (its side is held while it stays in view)
 
     def to_json(self, with_vertices: bool = True) -> dict:
-        d = {"handedness": self.handedness, "score": round(self.score, 4),
+        d = {"handedness": self.handedness, "score": round(self.score, 4), "views": self.views,
+             "track_id": self.track_id,
              "keypoints_2d": np.round(self.keypoints_2d, 2).tolist(),
              "joints_3d": np.round(self.joints_3d, 5).tolist(),
              "mano": {k: [round(float(x), 5) for x in v] for k, v in self.mano.items()},
@@ -91,6 +108,8 @@ class HandState:
     detection: HandDetection
     camera: Camera
     model: HandModel
+    second: HandDetection | None = None  # the same hand in the stereo pair's other view
+    track: Track | None = None  # video mode
     params: dict | None = None  # global_orient (1,3), hand_pose (1,45), betas (1,10), transl (1,3) tensors
     estimate: object | None = None  # realhands.net.infer.HandNetEstimate
     reprojection_px: float = float("nan")
@@ -98,8 +117,15 @@ class HandState:
     vertex_offsets: torch.Tensor | None = None  # (1,V,3) from refinement
     refined: bool = False
     texture_version: int | None = None
+    views: int = 1
+    texture_due: bool = True  # this frame feeds the texture (video: at texture_fuse_hz), so the mask is wanted
     timings_ms: dict = field(default_factory=dict)
     _output: object | None = None
+
+    @property
+    def key(self):
+        """What the hand's state between frames is kept under: its track, else its side."""
+        return self.track.id if self.track is not None else self.side
 
     def set_params(self, params: dict, vertex_offsets: torch.Tensor | None = None):
         self.params, self.vertex_offsets, self._output = params, vertex_offsets, None
@@ -121,7 +147,8 @@ class HandState:
             vertices=out.vertices[0].numpy().astype(np.float64),
             mano={k: v[0].numpy().astype(np.float64) for k, v in self.params.items()},
             reprojection_px=self.reprojection_px, timings_ms=self.timings_ms, mask=self.mask, refined=self.refined,
-            texture_version=self.texture_version, vertex_offsets=offsets)
+            texture_version=self.texture_version, vertex_offsets=offsets, views=self.views,
+            track_id=None if self.track is None else self.track.id)
 
 
 def check_image(image) -> np.ndarray:
@@ -156,18 +183,33 @@ class Reconstructor:
         self.video = video
         self.smoothing = cfg.smoothing if video else None
         self.detector = HandDetector(static_image_mode=not video, max_num_hands=cfg.max_hands, mirrored=cfg.mirrored)
+        self._detector2 = None  # the stereo pair's other view (its own tracking state), made on first use
+        self.tracker = HandTracker() if video else None
         self.models = {s: HandModel(side=s, model_path=model_path, flat_hand_mean=True) for s in SIDES}
-        self.fitters = {s: KeypointFitter(m) for s, m in self.models.items()}
+        self.fitters = {s: KeypointFitter(m, landmark_offsets=landmark_offsets(m) if cfg.landmark_offsets else None)
+                        for s, m in self.models.items()}
         self.textures = {}  # per handedness: realhands.texture.TextureFusion, built on first use
         self._refiners = {}  # per handedness, built on first use (mesh topology is computed once)
-        self._previous: dict[str, dict] = {}  # video: each hand's last fitted (unsmoothed) parameters
-        self._filters: dict[str, OneEuroFilter] = {}
+        self._previous: dict = {}  # video: each hand's last fitted (unsmoothed) parameters, by track
+        self._filters: dict = {}
+        self.shapes: dict[str, np.ndarray] = {}  # side -> the user's calibrated shape (10,), held once measured
+        self._shape_samples: dict[str, list] = {s: [] for s in SIDES}
+        self._states: list[HandState] = []  # the hands of the frame being solved
+        self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
+        self._last_timestamp = 0.0
         self._frame = 0
 
     def reset(self):
-        """Forget the previous frames (start of a new video), fused textures included."""
+        """Forget the previous frames (start of a new video or user), fused textures and calibrated shapes
+        included."""
         self._previous.clear()
         self._filters.clear()
+        self.shapes.clear()
+        for samples in self._shape_samples.values():
+            samples.clear()
+        if self.tracker is not None:
+            self.tracker.reset()
+        self._textured.clear()
         self._frame = 0
         for fusion in self.textures.values():
             fusion.reset()
@@ -186,12 +228,20 @@ class Reconstructor:
 
     def close(self):
         self.detector.close()
+        if self._detector2 is not None:
+            self._detector2.close()
 
     # -- the whole frame ----------------------------------------------------------------------------------------
-    def detect(self, image: np.ndarray) -> list[HandDetection]:
+    def detect(self, image: np.ndarray, view: int = 0) -> list[HandDetection]:
         """MediaPipe's hands in an RGB image (H,W,3): the first stage, separate so a pipeline can run it in its
-        own thread. Pass the result to ``solve``."""
-        return self.detector.detect(check_image(image))
+        own thread. Pass the result to ``solve``. ``view`` 1: the other view of a stereo pair (its own detector,
+        so that tracking in video mode follows each view)."""
+        if view == 0:
+            return self.detector.detect(check_image(image))
+        if self._detector2 is None:
+            self._detector2 = HandDetector(static_image_mode=not self.video, max_num_hands=self.cfg.max_hands,
+                                           mirrored=self.cfg.mirrored)
+        return self._detector2.detect(check_image(image))
 
     def __call__(self, image: np.ndarray, camera=None, timestamp: float | None = None) -> list[HandResult]:
         """The hands in one RGB image; ``camera``: a Camera, (fx, fy, cx, cy) or 3x3 K (default field of view)."""
@@ -203,23 +253,29 @@ class Reconstructor:
     def solve(self, image: np.ndarray, detections: list, camera=None, timestamp: float | None = None,
               detect_ms: float = 0.0, second_view: SecondView | None = None) -> list[HandResult]:
         """Hands from ``detect``'s detections in ``image``, through the stages. ``camera`` as in ``__call__``;
-        ``timestamp`` seconds (video smoothing); ``second_view``: the other camera of a stereo pair, whose image
-        also feeds the texture."""
+        ``timestamp`` seconds (video smoothing); ``second_view``: the other camera of a stereo pair: its image
+        feeds the texture and, with its detections, the fit uses both views."""
         image = check_image(image)
         camera = Camera.coerce(camera, image.shape[1], image.shape[0])
         timestamp = self._frame / 30.0 if timestamp is None else timestamp
         self._frame += 1
-        states = [HandState(side, det, camera, self.models[side]) for side, det in self.assign_sides(detections)]
+        self._last_timestamp = timestamp
+        seconds = self.match_views(detections, second_view)
+        states = [HandState(side, det, camera, self.models[side], second=second, track=track)
+                  for side, det, track, second in self.assign_sides(detections, seconds)]
+        self._states = states
         for st in states:
             st.timings_ms["detect"] = detect_ms / max(len(detections), 1)
-            self._timed(st, "handnet", self.estimate, image)
-            self._timed(st, "fit", self.fit)
+            if self.video and self.cfg.texture_size:
+                st.texture_due = timestamp - self._textured.get(st.side, -np.inf) >= 1.0 / self.cfg.texture_fuse_hz
+            self._timed(st, "handnet", self.estimate, image, True)
+            self._timed(st, "fit", self.fit, image, second_view)
             self._timed(st, "smooth", self.smooth, timestamp)
             self._timed(st, "mask", self.mask, image)
             self._timed(st, "refine", self.refine)
             st.posed()  # the mesh, for the texture and the result (posing is not a stage of its own)
             self._timed(st, "texture", self.texture, image, second_view)
-        self.forget_lost({st.side for st in states})
+        self.forget_lost({st.key for st in states})
         return [st.result() for st in states]
 
     @staticmethod
@@ -230,62 +286,189 @@ class Reconstructor:
 
     # -- the stages (each returns whether it ran) -----------------------------------------------------------------
     @staticmethod
-    def assign_sides(detections: list) -> list[tuple[str, HandDetection]]:
-        """Each detection's hand model: its handedness, except that two hands called the same keep the more
-        confident one's label (MediaPipe lists it first) and the other gets the other side."""
+    def match_views(detections: list, second_view: SecondView | None) -> list:
+        """Per detection, the same hand's detection in the stereo pair's other view (epipolar geometry), or
+        None (no second view, or that camera does not see the hand: the fit then uses one view)."""
+        if second_view is None or not second_view.detections:
+            return [None] * len(detections)
+        idx = match_views(detections, second_view.detections, second_view.pair)
+        return [None if j is None else second_view.detections[j] for j in idx]
+
+    def assign_sides(self, detections: list, seconds: list | None = None) -> list[tuple]:
+        """The hands to reconstruct: (side, detection, track or None, the other view's detection or None). Video:
+        a hand keeps the side decided when it appeared (perception.tracking), whatever MediaPipe says later, and
+        MediaPipe's duplicates of a tracked hand are dropped. Unrelated images: MediaPipe's handedness, except that
+        two hands called the same keep the more confident one's label (listed first) and the other gets the other
+        side."""
+        seconds = seconds or [None] * len(detections)
+        if self.tracker is not None:
+            tracks = self.tracker.update(detections, [None if s is None else s.handedness for s in seconds])
+            return [(t.side, det, t, sec) for t, det, sec in zip(tracks, detections, seconds, strict=True)
+                    if t is not None]
         out, seen = [], set()
-        for det in detections:
+        for det, sec in zip(detections, seconds, strict=True):
             side = det.handedness
             if side in seen:
                 side = "left" if side == "right" else "right"
             seen.add(side)
-            out.append((side, det))
+            out.append((side, det, None, sec))
         return out
 
-    def estimate(self, st: HandState, image: np.ndarray) -> bool:
-        """HandNet's MANO estimate and mask, when HandNet gives the pose or the mask."""
+    def estimate(self, st: HandState, image: np.ndarray, when_needed: bool = False) -> bool:
+        """HandNet's MANO estimate and mask, when HandNet gives the pose or the mask. ``when_needed`` (video): not
+        for a hand the fit follows from the previous frame, unless its mask is wanted this frame."""
         if self.handnet is None or (self.regressor == "fit" and self.mask_source != "handnet"):
+            return False
+        if when_needed and self.video and self.regressor != "net" and st.key in self._previous and not (
+                self.mask_source == "handnet" and (self.cfg.refine_iterations or (self.cfg.texture_size
+                                                                                   and st.texture_due))):
             return False
         st.estimate = self.handnet.predict(image, st.detection.keypoints_2d, st.side, st.camera, st.model)
         return True
 
-    def fit(self, st: HandState) -> bool:
-        """The parameters: HandNet's estimate as it is (regressor "net"), or the keypoint fit started from the
-        previous frame (video), from HandNet's estimate (a short fit: the hybrid) or from scratch."""
-        det, model = st.detection, st.model
+    def fit(self, st: HandState, image: np.ndarray | None = None, second_view: SecondView | None = None) -> bool:
+        """The parameters: HandNet's estimate as it is (regressor "net"), or the keypoint fit (both views when the
+        hand is seen in both) started from the previous frame (video), from HandNet's estimate (a short fit: the
+        hybrid) or from scratch. A new hand whose side MediaPipe was unsure of, or that two views see (its
+        chirality is then measurable), is fitted as both sides and keeps the one that explains the keypoints
+        better; a calibrated side's shape is held."""
         if self.regressor == "net":
-            dt = model.v_template.dtype
+            dt = st.model.v_template.dtype
             st.set_params({k: torch.as_tensor(np.asarray(v), dtype=dt).reshape(1, -1)
                            for k, v in st.estimate.params.items()})
-            st.reprojection_px = _reprojection(model, st.params, det.keypoints_2d, st.camera)
+            st.reprojection_px = _reprojection(st.model, st.params, st.detection.keypoints_2d, st.camera)
         else:
-            init = self._previous.get(st.side) if self.video else None
-            hybrid = init is None and st.estimate is not None and self.regressor == "handnet"
-            if hybrid:
-                init = {k: np.asarray(v)[None] for k, v in st.estimate.params.items()}
-            fit = self.fitters[st.side].fit(det.keypoints_2d[None], st.camera.K[None], det.world_landmarks[None],
-                                            init=init)
-            st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
-            st.reprojection_px = float(fit.reprojection_px[0])
+            self._fit_side(st, image, second_view)
+            if self._decide_side(st, image):
+                other = "left" if st.side == "right" else "right"
+                trial = HandState(other, st.detection, st.camera, self.models[other], second=st.second, track=None)
+                self.estimate(trial, image)
+                self._fit_side(trial, image, second_view)
+                if trial.reprojection_px < st.reprojection_px:  # the other side explains the keypoints better
+                    st.side, st.model, st.estimate, st.views = other, trial.model, trial.estimate, trial.views
+                    st.set_params(trial.params)
+                    st.reprojection_px = trial.reprojection_px
+            if st.track is not None:
+                st.track.side, st.track.decided = st.side, True
+            self.calibrate_shape(st)
         if self.video:
-            self._previous[st.side] = st.params  # the next frame starts here (unsmoothed)
+            self._previous[st.key] = st.params  # the next frame starts here (unsmoothed)
+        return True
+
+    def _decide_side(self, st: HandState, image) -> bool:
+        """Whether to fit ``st`` as both sides: a new track whose side MediaPipe was unsure of, or any hand two
+        views see (a new track in video; every hand of an image), unless another hand holds the other side."""
+        other = "left" if st.side == "right" else "right"
+        if image is None:
+            return False
+        if st.track is not None:
+            return not st.track.decided and (not st.track.certain or st.second is not None) and \
+                not self.tracker.holds(other, st.track)
+        return st.second is not None and all(o.side != other for o in self._states if o is not st)
+
+    def _fit_side(self, st: HandState, image: np.ndarray | None, second_view: SecondView | None) -> None:
+        """The keypoint fit of ``st`` as its side: warm from the previous frame (video), else from HandNet's
+        estimate (placed by triangulation when two views see the hand), else cold. A warm fit that no longer
+        explains the keypoints (lost in a wrong minimum after fast motion or a bad detection) is redone from
+        the cold start, and the better of the two is kept."""
+        init = self._previous.get(st.key) if self.video else None
+        self._fit_from(st, init, second_view)
+        if init is not None and st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d):
+            params, err, views = st.params, st.reprojection_px, st.views
+            if st.estimate is None and image is not None:
+                self.estimate(st, image)
+            self._fit_from(st, None, second_view)
+            if err <= st.reprojection_px:
+                st.set_params(params)
+                st.reprojection_px, st.views = err, views
+
+    def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None) -> None:
+        det = st.detection
+        if init is None and st.estimate is not None and self.regressor == "handnet":
+            init = {k: np.asarray(v)[None] for k, v in st.estimate.params.items()}
+            if st.second is not None:  # place HandNet's estimate where the two views put the hand
+                init = self._placed_by_triangulation(st, init, second_view.pair)
+        betas = self.shapes.get(st.side)
+        # MediaPipe's 3D landmarks are a hand of the side it named: of the other chirality when that is not the
+        # side held, and then they would pull the fit into a mirrored pose
+        world = det.world_landmarks if det.handedness == st.side else None
+        if st.second is not None:
+            pair = second_view.pair
+            views = [View(det.keypoints_2d, st.camera),
+                     View(st.second.keypoints_2d, pair.right, pair.T_right_from_left)]
+            fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas)
+            st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
+        else:
+            fit = self.fitters[st.side].fit(det.keypoints_2d[None], st.camera.K[None],
+                                            None if world is None else world[None], init=init, betas=betas)
+            st.views, st.reprojection_px = 1, float(fit.reprojection_px[0])
+        st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
+
+    def _placed_by_triangulation(self, st: HandState, init: dict, pair: StereoPair) -> dict:
+        """HandNet's estimate moved so that its palm sits where the two views' keypoints put it."""
+        X = pair.triangulate(st.detection.keypoints_2d, st.second.keypoints_2d)
+        palm = [0, 5, 9, 13, 17]
+        if not np.isfinite(X[palm]).all():
+            return init
+        dt = st.model.v_template.dtype
+        with torch.no_grad():
+            kp = st.model.keypoints(*(torch.as_tensor(np.asarray(init[k]), dtype=dt).reshape(1, -1)
+                                      for k in MANO_PARAM_NAMES))[0].numpy()
+        return dict(init, transl=np.asarray(init["transl"]) + (X[palm].mean(0) - kp[palm].mean(0))[None])
+
+    def calibrate_shape(self, st: HandState) -> bool:
+        """The user's shape, measured by the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views
+        measure a hand's true size), then held: bone lengths stop breathing and the engine's rig is sent once."""
+        if st.views < 2 or st.side in self.shapes:
+            return False
+        samples = self._shape_samples[st.side]
+        samples.append(st.params["betas"][0].detach().numpy().astype(np.float64))
+        if len(samples) >= SHAPE_CALIBRATION_FRAMES:
+            self.shapes[st.side] = np.median(np.stack(samples), axis=0)
         return True
 
     def smooth(self, st: HandState, timestamp: float) -> bool:
-        """One Euro filter over the flattened parameters (video mode)."""
+        """One Euro filter (video mode) in the space the user sees: the wrist's position in metres, the hand's
+        orientation as a quaternion (no axis-angle wrap-around), the finger joints' rotations and the shape."""
         if self.smoothing is None:
             return False
-        flt = self._filters.setdefault(st.side, OneEuroFilter(*self.smoothing))
-        flat = torch.cat([st.params[k][0] for k in MANO_PARAM_NAMES])
-        sm = torch.as_tensor(flt(flat.numpy(), timestamp), dtype=flat.dtype)
-        st.set_params({k: sm[None, PARAM_SLICES[k]] for k in MANO_PARAM_NAMES})
+        p = {k: v[0].detach().numpy().astype(np.float64) for k, v in st.params.items()}
+        R = axis_angle_to_matrix(torch.as_tensor(p["global_orient"])[None])[0].numpy()
+        wrist_rest = self._wrist_rest(st.model, p["betas"])
+        q = _quaternion(R)
+        flt = self._filters.get(st.key)
+        if flt is None:
+            flt = self._filters[st.key] = OneEuroFilter(*self.smoothing)
+        elif flt.value is not None and np.dot(flt.value[:4], q) < 0:
+            q = -q  # the same rotation, on the filter's side of the quaternion sphere
+        # the finger joints scaled up: the filter's speed term (beta x speed) then follows fast gestures
+        flat = np.concatenate([q, p["hand_pose"] * SMOOTH_POSE_SCALE, p["betas"], p["transl"] + R @ wrist_rest])
+        sm = flt(flat, timestamp)
+        q, pose, betas = sm[:4] / max(np.linalg.norm(sm[:4]), 1e-12), sm[4:49] / SMOOTH_POSE_SCALE, sm[49:59]
+        wrist = sm[59:62]
+        R = _rotation(q)
+        dt = st.params["global_orient"].dtype
+        go = matrix_to_axis_angle(torch.as_tensor(R, dtype=dt)[None])
+        transl = wrist - R @ self._wrist_rest(st.model, betas)
+        st.set_params({"global_orient": go, "hand_pose": torch.as_tensor(pose, dtype=dt)[None],
+                       "betas": torch.as_tensor(betas, dtype=dt)[None],
+                       "transl": torch.as_tensor(transl, dtype=dt)[None]})
         return True
+
+    @staticmethod
+    def _wrist_rest(model: HandModel, betas: np.ndarray) -> np.ndarray:
+        """The wrist joint in model space for a shape (our model: at the origin; MANO files: not)."""
+        J = model.J_template[0].detach().numpy().astype(np.float64)
+        dirs = model.J_shapedirs[0, :, :len(betas)].detach().numpy().astype(np.float64)
+        return J + dirs @ np.asarray(betas, np.float64)
 
     def mask(self, st: HandState, image: np.ndarray) -> bool:
         """The hand's silhouette from the chosen source (``self.mask_source``)."""
         if self.mask_source == "none":
             return False
         if self.mask_source == "handnet":
+            if st.estimate is None:  # video: not wanted this frame (see estimate)
+                return False
             st.mask = st.estimate.mask  # it came with the estimate
         else:
             from .perception.segment import grabcut_mask, hsv_skin_mask
@@ -313,6 +496,9 @@ class Reconstructor:
         """The image (and the second view's) projected into the hand's UV atlas and fused with earlier frames."""
         if not self.cfg.texture_size:
             return False
+        if not st.texture_due:  # video: the texture takes in a view at texture_fuse_hz
+            st.texture_version = self.textures[st.side].version if st.side in self.textures else None
+            return False
         from .texture import combine, observe
 
         fusion = self._fusion(st.side)
@@ -323,14 +509,15 @@ class Reconstructor:
             obs = combine([obs, observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image)])
         fusion.update(obs)
         st.texture_version = fusion.version
+        self._textured[st.side] = self._last_timestamp
         return True
 
-    def forget_lost(self, seen: set[str]) -> None:
+    def forget_lost(self, seen: set) -> None:
         """A hand that left the view starts cold next time."""
-        for side in list(self._previous):
-            if side not in seen:
-                self._previous.pop(side)
-                self._filters.pop(side, None)
+        for key in list(self._previous):
+            if key not in seen:
+                self._previous.pop(key)
+                self._filters.pop(key, None)
 
     def _fusion(self, side: str):
         from .texture import TextureFusion, UVAtlas
@@ -339,6 +526,20 @@ class Reconstructor:
             self.textures[side] = TextureFusion(UVAtlas.for_model(self.models[side].data, self.cfg.texture_size),
                                                 self.cfg.texture_alpha)
         return self.textures[side]
+
+
+def _quaternion(R: np.ndarray) -> np.ndarray:
+    """(w, x, y, z) of a rotation matrix."""
+    from scipy.spatial.transform import Rotation
+
+    x, y, z, w = Rotation.from_matrix(R).as_quat()
+    return np.array([w, x, y, z])
+
+
+def _rotation(q: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_quat([q[1], q[2], q[3], q[0]]).as_matrix()
 
 
 def _reprojection(model: HandModel, params: dict, keypoints_2d: np.ndarray, camera: Camera) -> float:

@@ -22,6 +22,11 @@ class OneEuroFilter:
     def reset(self):
         self._x = self._dx = self._t = None
 
+    @property
+    def value(self) -> np.ndarray | None:
+        """The last filtered value (None before the first)."""
+        return self._x
+
     @staticmethod
     def _alpha(cutoff: float, dt: float) -> float:
         tau = 1.0 / (2 * math.pi * cutoff)

@@ -82,6 +82,7 @@ class _Work:
     stage_ms: dict = field(default_factory=dict)
     jpegs: list | None = None  # the views as recorded
     detections: list = field(default_factory=list)
+    detections2: list | None = None  # the stereo pair's other view (None: mono, or stereo off)
     detect_ms: float = 0.0  # MediaPipe's share of the perception stage
     hands: list = field(default_factory=list)
     textures: dict = field(default_factory=dict)
@@ -255,6 +256,8 @@ class LivePipeline:
     def _perceive(self, work: _Work):
         t = time.perf_counter()
         work.detections = self.rec.detect(work.frame.views[0])
+        if self.cfg.stereo and work.frame.stereo:  # the other view too: the stereo fit places the hand from both
+            work.detections2 = self.rec.detect(work.frame.views[1], view=1)
         work.detect_ms = (time.perf_counter() - t) * 1000
         if self.recorder is not None:  # every frame MediaPipe tracked through, published or not
             self.recorder.add_inputs(work.frame, work.jpegs)
@@ -265,7 +268,8 @@ class LivePipeline:
             raise _Skip  # a re-run: the recorded run did not reconstruct this frame (it only tracked through it)
         if self.recorder is not None:
             self.recorder.add_processed(frame)
-        second = SecondView(frame.views[1], frame.pair) if self.cfg.stereo and frame.stereo else None
+        second = SecondView(frame.views[1], frame.pair, work.detections2) if self.cfg.stereo and frame.stereo \
+            else None
         work.hands = self.rec.solve(frame.views[0], work.detections, frame.camera, timestamp=frame.capture_ns / 1e9,
                                     detect_ms=work.detect_ms, second_view=second)
         # snapshot textures here, where they are written
