@@ -139,7 +139,8 @@ def live_session(out: Path, config: Config, num_frames: int = 48) -> list[Path]:
 
     _models: dict = {}
     session = out / "session.mcap"
-    kwargs = {"source_name": "synthetic:mixed", "record": session, "synthetic_frames": num_frames, "on_result": each}
+    # the shipped stereo clip (synthetic, with ground truth): its first num_frames frames
+    kwargs = {"source_name": "synthetic", "record": session, "frames": num_frames, "on_result": each}
     try:
         report = run_session(cfg, **kwargs)
     except StreamConfigError as exc:  # the default port is taken (e.g. a running realhands): any free port

@@ -98,12 +98,14 @@ def add_parsers(sub) -> None:
                            ("record", "the live pipeline, recording the session (MCAP)")):
         r = sub.add_parser(name, help=helptext)
         r.add_argument("--source", help="synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | REC.mcap "
-                                        "(default: synthetic)")
+                                        "(default: synthetic, the shipped stereo clip; synthetic sources loop "
+                                        "until --frames/--duration or Ctrl+C)")
         r.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
         r.add_argument("--record", help="record the session to this .mcap file")
         r.add_argument("--frames", type=positive(int), help="stop after this many frames")
         r.add_argument("--duration", type=positive(float), help="stop after this many seconds")
-        r.add_argument("--synthetic-frames", type=positive(int), default=90, help="length of the synthetic sequence")
+        r.add_argument("--synthetic-frames", type=positive(int), default=90,
+                       help="length of a rendered synthetic:KIND sequence (rendered before it plays)")
         r.add_argument("--no-publish", action="store_true", help="do not open a ZeroMQ socket")
         r.add_argument("--force", action="store_true", help="replace an existing --record file")
         stream_args(r)

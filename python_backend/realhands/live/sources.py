@@ -1,6 +1,8 @@
 """``--source`` names -> capture sources, and the synthetic stereo sequence as a source.
 
-    synthetic[:kind]     the synthetic stereo gesture sequence (kinds: mixed, wave, grasp, ...), ground truth
+    synthetic            the shipped synthetic stereo clip (assets/demo_stereo.mcap: 90 frames of the mixed
+                         gestures, ground truth), played at once and looped until --frames/--duration
+    synthetic:kind       a synthetic stereo gesture sequence rendered first (kinds: mixed, wave, grasp, ...), looped
     webcam[:N]           a mono webcam (OpenCV device N, default 0)
     uvc:N                a side-by-side stereo UVC camera (a ZED without its SDK); needs --calibration
     zed                  a ZED through the ZED SDK (pyzed)
@@ -25,6 +27,47 @@ from ..capture.sources import (
     ZedSource,
     camera_source,
 )
+
+#: The shipped synthetic clip (``python -m tools.build.demo_clip``): a first frame at once on a fresh machine.
+DEMO_CLIP = Path(__file__).resolve().parent.parent / "assets" / "demo_stereo.mcap"
+
+
+class Looped(Source):
+    """A finite source played again and again: frame indices and capture times run on across the loops, so a
+    session bounded by --frames/--duration (or stopped) sees one continuous stream."""
+
+    def __init__(self, source: Source):
+        self.source = source
+        self.name = f"{source.name}, looped"
+        self.fps, self.stereo = source.fps, getattr(source, "stereo", False)
+
+    @property
+    def cameras(self):
+        return self.source.cameras
+
+    def __getattr__(self, name):  # the played source's own attributes (samples, recording, ...), not its length
+        if name == "source" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.source, name)
+
+    def __iter__(self):
+        index, base, offset, period = 0, None, 0, int(1e9 / (self.fps or 30))
+        while True:
+            first = last = None
+            for f in self.source:
+                if first is None:
+                    first = f.capture_ns
+                    base = first if base is None else base
+                last = f.capture_ns - first
+                f.index, f.capture_ns = index, base + offset + last
+                index += 1
+                yield f
+            if first is None:
+                return
+            offset += last + period
+
+    def close(self):
+        self.source.close()
 
 
 class SyntheticSource(Source):
@@ -58,11 +101,20 @@ class SyntheticSource(Source):
 
 
 def open_source(name: str, calibration: str | None = None, camera: Camera | None = None, frames: int = 60,
-                model_path=None, stereo: bool = True, log=print) -> Source:
-    """The capture source called ``name`` (see the module docstring)."""
+                model_path=None, stereo: bool = True, loop: bool = True, log=print) -> Source:
+    """The capture source called ``name`` (see the module docstring). ``frames``: the length of a rendered
+    synthetic sequence; ``loop``: synthetic sources play on until the session is bounded or stopped."""
     kind, _, arg = name.partition(":")
     if kind == "synthetic":
-        return SyntheticSource(kind=arg or "mixed", num_frames=frames, model_path=model_path, stereo=stereo)
+        if not arg and model_path is None and DEMO_CLIP.is_file():
+            from ..recording import recording_source
+
+            clip = recording_source(DEMO_CLIP)
+            clip.name = "synthetic (the shipped stereo clip)"
+            clip.stereo = clip.stereo and stereo
+            return Looped(clip) if loop else clip
+        src = SyntheticSource(kind=arg or "mixed", num_frames=frames, model_path=model_path, stereo=stereo)
+        return Looped(src) if loop else src
     if kind == "webcam":
         return camera_source(arg or 0, camera=camera, log=log)
     if kind == "uvc":
