@@ -6,6 +6,10 @@ out, with optional overlays and each hand's fused texture (PNG + textured GLB).
 
 Still images share one Reconstructor (unrelated images); each video gets its own in video mode (tracking, warm
 starts, smoothing). An input or frame that fails becomes an ``{"image", "error"}`` line and the run goes on.
+
+Stereo (``calibration``: a ZED ``.conf`` or OpenCV stereo YAML): every image or frame is a side-by-side pair (left
+| right, as a ZED records), the hands are fitted in both views (their placement measured, not guessed) and the
+results are in the left camera's coordinates.
 """
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .camera import Camera
+from .camera import Camera, StereoPair
 from .capture.files import expand_media, iter_video, read_image
 from .config import BATCH_TEXTURE_SIZE, ReconstructConfig
 from .conventions import opencv_to_gltf
 from .errors import OutputError, RealHandsError
-from .reconstruct import Reconstructor
+from .reconstruct import Reconstructor, SecondView
 
 
 @dataclass
@@ -33,7 +37,8 @@ class BatchSummary:
 
 def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None = None, camera: Camera | None = None,
                       overlay_dir: str | Path | None = None, texture_dir: str | Path | None = None,
-                      with_vertices: bool = True, model_path=None, log=print, force: bool = False) -> BatchSummary:
+                      with_vertices: bool = True, model_path=None, log=print, force: bool = False,
+                      calibration: str | Path | None = None) -> BatchSummary:
     """Reconstruct every image and video frame in ``paths`` (files and folders) into the JSON-lines file ``out``.
 
     ``config``: the reconstruction choices (default ReconstructConfig()); ``camera``: the intrinsics of every input
@@ -41,6 +46,8 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
     meshes and keypoints drawn; ``texture_dir``: each hand's fused texture and a textured GLB, one per video and
     one for all still images (the atlas side is ``config.texture_size`` or BATCH_TEXTURE_SIZE). ``out`` may not
     be one of the inputs, nor an existing file other than a previous result (.jsonl) unless ``force``.
+    ``calibration``: the inputs are side-by-side stereo pairs of the rig this file describes (see the module
+    docstring); ``camera`` is then not used.
 
     Every input that fails (missing, unreadable, too large, not a picture) and every frame that fails becomes an
     ``{"image", "error"}`` line; the run goes on with the next."""
@@ -49,6 +56,7 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
     from .viz.overlay import draw_overlay
 
     cfg = config or ReconstructConfig()
+    stereo = _StereoInputs(calibration) if calibration else None
     items = expand_media(paths)
     out = _check_output(Path(out), [p for _, p in items], force)
     overlay_dir = output_folder(overlay_dir) if overlay_dir else None
@@ -77,16 +85,25 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
             rec = images if kind == "image" else Reconstructor(cfg, video=True, model_path=model_path)
             try:
                 for name, img, t in _frames(kind, path):
-                    cam = Camera.coerce(camera, img.shape[1], img.shape[0])
+                    second = None
                     try:
-                        hands = rec(img, cam, timestamp=t)
+                        if stereo is not None:
+                            img, second = stereo.split(img)
+                            cam = second.pair.left
+                            second.detections = rec.detect(second.image, view=1)
+                        else:
+                            cam = Camera.coerce(camera, img.shape[1], img.shape[0])
+                        hands = rec.solve(img, rec.detect(img), cam, timestamp=t, second_view=second)
                     except Exception as exc:  # one bad frame must not end a long run
                         fh.write(json.dumps({"image": name, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
                         summary.failures += 1
                         continue
-                    fh.write(json.dumps({"image": name, "width": img.shape[1], "height": img.shape[0],
-                                         "intrinsics": [round(x, 4) for x in cam.intrinsics],
-                                         "hands": [h.to_json(with_vertices=with_vertices) for h in hands]}) + "\n")
+                    line = {"image": name, "width": img.shape[1], "height": img.shape[0],
+                            "intrinsics": [round(x, 4) for x in cam.intrinsics]}
+                    if second is not None:
+                        line["stereo"] = {"baseline_m": round(second.pair.baseline, 5), "views": 2}
+                    line["hands"] = [h.to_json(with_vertices=with_vertices) for h in hands]
+                    fh.write(json.dumps(line) + "\n")
                     summary.written += 1
                     for h in hands:
                         last_vertices[(id(rec), h.handedness)] = h.vertices
@@ -109,6 +126,37 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
             write_textures(images, _unique("images", texture_names))
     images.close()
     return summary
+
+
+class _StereoInputs:
+    """Side-by-side stereo inputs of one calibrated rig: each image split into its views, with the pair's cameras
+    for that resolution (a ZED .conf holds every resolution's)."""
+
+    def __init__(self, calibration: str | Path):
+        from .capture.calibration import load_calibration
+
+        self.path, self._load, self._pairs = Path(calibration), load_calibration, {}
+        self.pair_for(1280)  # a missing or broken calibration fails before any input is read
+
+    def pair_for(self, width: int) -> StereoPair:
+        if width not in self._pairs:
+            self._pairs[width] = self._load(self.path, width=width)
+        return self._pairs[width]
+
+    def split(self, image):
+        """(left view, SecondView of the right one) of a side-by-side image."""
+        from .errors import MediaError
+
+        h, w = image.shape[:2]
+        if w % 2 or w < 2 * h // 3:
+            raise MediaError(f"a {w}x{h} image is not a side-by-side stereo pair (left | right); without "
+                             "--calibration each image is one view")
+        half = w // 2
+        pair = self.pair_for(half)
+        if pair.left.width is not None and (pair.left.width, pair.left.height) != (half, h):
+            raise MediaError(f"the calibration is for {pair.left.width}x{pair.left.height} views, the input's are "
+                             f"{half}x{h}")
+        return image[:, :half], SecondView(image[:, half:], pair)
 
 
 def output_folder(path: str | Path) -> Path:

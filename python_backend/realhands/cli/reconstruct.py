@@ -27,7 +27,7 @@ def cmd_reconstruct(args) -> int:
     camera = Camera.parse(args.intrinsics) if args.intrinsics else None
     s = reconstruct_files(args.paths, args.out, reconstruct_choices(args, cfg.reconstruct), camera,
                           overlay_dir=args.overlay, texture_dir=args.texture, with_vertices=not args.no_vertices,
-                          model_path=cfg.model.path, force=args.force)
+                          model_path=cfg.model.path, force=args.force, calibration=args.calibration)
     print(f"wrote {s.written} result line(s) to {args.out}" + (f"; {s.failures} input(s) failed" if s.failures else ""))
     return 1 if s.failures else 0
 
@@ -36,6 +36,8 @@ def add_parsers(sub) -> None:
     rc = sub.add_parser("reconstruct", help="3D hands from images, folders and videos -> JSON lines")
     rc.add_argument("paths", nargs="+", help="image files, folders of images, videos")
     rc.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: 60 deg horizontal FOV, centred)")
+    rc.add_argument("--calibration", help="the inputs are side-by-side stereo pairs (left | right) of this rig: a ZED "
+                                          "SN*.conf or an OpenCV stereo YAML; hands are fitted in both views")
     rc.add_argument("--out", required=True, help="results file (.jsonl), one line per image or frame")
     rc.add_argument("--overlay", help="folder for overlay images (mesh and keypoints drawn on the input)")
     rc.add_argument("--no-vertices", action="store_true", help="leave the mesh vertices out of the JSON")
