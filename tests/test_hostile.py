@@ -410,7 +410,7 @@ def test_a_model_file_with_nan_is_refused(right_data, tmp_path):
 def test_a_real_time_recording_re_runs_as_it_ran(tmp_path):
     """22. The default (real-time) session drops frames; its recording says which frames were reconstructed, and
     `replay --rerun` repeats exactly those, so an intact recording passes."""
-    res = _cli("run", "--no-publish", "--synthetic-frames", "24", "--texture-size", "0",
+    res = _cli("run", "--no-publish", "--frames", "24", "--texture-size", "0",
                "--record", tmp_path / "rt.mcap", timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads(res.stdout[:res.stdout.rindex("}") + 1])

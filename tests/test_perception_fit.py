@@ -318,8 +318,8 @@ def test_the_stages_run_alone_and_compose_into_solve(renders):
     dets = rec.detect(s.rgb_left)
     assert dets
     other = "left" if dets[0].handedness == "right" else "right"
-    assert [side for side, _ in rec.assign_sides([dets[0], dets[0]])] == [dets[0].handedness, other]
-    side, det = rec.assign_sides(dets[:1])[0]
+    assert [side for side, *_ in rec.assign_sides([dets[0], dets[0]])] == [dets[0].handedness, other]
+    side, det, *_ = rec.assign_sides(dets[:1])[0]
     st = HandState(side, det, s.camera, rec.models[side])
     assert rec.estimate(st, s.rgb_left) and st.estimate is not None
     assert rec.fit(st) and st.params["hand_pose"].shape == (1, 45) and st.reprojection_px < 15

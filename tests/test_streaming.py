@@ -516,7 +516,7 @@ def test_cli_run_records_while_listen_shows_the_stream_and_bad_sources_are_clear
                                  "--timeout", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         res = subprocess.run([sys.executable, "-m", "realhands.cli", "--config", str(_no_realtime(tmp_path)), "run",
-                              "--endpoint", ep, "--synthetic-frames", "8", "--texture-size", "0",
+                              "--endpoint", ep, "--frames", "8", "--texture-size", "0",
                               "--record", str(tmp_path / "s.mcap")], capture_output=True, text=True, timeout=300)
         out, err = listener.communicate(timeout=120)
     finally:

@@ -89,11 +89,11 @@ def test_live_csharp_subscriber_receives_the_python_publisher(built, tmp_path):
     port = _port()
     cfg = tmp_path / "live.toml"
     # every frame published: the count does not depend on CPU load; the generous timeouts cover the backend's start
-    # (it renders the synthetic sequence first: ~20 s here, minutes on a loaded machine)
+    # on a loaded machine (the default source, the shipped stereo clip, loops until stopped)
     cfg.write_text("[live]\nrealtime = false\n")
     backend = subprocess.Popen(
         [sys.executable, "-m", "realhands.cli", "--config", str(cfg), "run", "--endpoint", f"tcp://127.0.0.1:{port}",
-         "--synthetic-frames", "120", "--duration", "240"],
+         "--duration", "240"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     report = tmp_path / "probe.json"
     try:

@@ -37,8 +37,8 @@ def _mean_pose():
 
     fit = Reconstructor.fit
 
-    def mutant(self, st):
-        ran = fit(self, st)
+    def mutant(self, st, *args, **kwargs):
+        ran = fit(self, st, *args, **kwargs)
         p = dict(st.params)
         dt = p["hand_pose"].dtype
         p["hand_pose"] = torch.as_tensor(st.model.data.hands_mean, dtype=dt)[None]
@@ -55,10 +55,10 @@ def _wrong_side():
 
     assign = Reconstructor.assign_sides
 
-    def mutant(detections):
-        return [("left" if side == "right" else "right", det) for side, det in assign(detections)]
+    def mutant(self, *args, **kwargs):
+        return [("left" if side == "right" else "right", *rest) for side, *rest in assign(self, *args, **kwargs)]
 
-    Reconstructor.assign_sides = staticmethod(mutant)
+    Reconstructor.assign_sides = mutant
 
 
 def _zero_depth():
@@ -67,8 +67,8 @@ def _zero_depth():
 
     fit = Reconstructor.fit
 
-    def mutant(self, st):
-        ran = fit(self, st)
+    def mutant(self, st, *args, **kwargs):
+        ran = fit(self, st, *args, **kwargs)
         p = dict(st.params)
         p["transl"] = p["transl"].clone()
         p["transl"][:, 2] = 0.0
