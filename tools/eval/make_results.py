@@ -10,6 +10,7 @@ import argparse
 import datetime
 import json
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -66,9 +67,21 @@ def main() -> int:
     cmd = "python -m tools.eval.make_results" + (f" --count {args.count}" if args.count != 60 else "")
     meta = {"command": cmd, "hardware": hardware(), "date": datetime.date.today().isoformat(), "commit": commit,
             "minutes": round((time.time() - t0) / 60, 1)}
-    (docs / "RESULTS.md").write_text(results_markdown(r, meta, images, recorded))
+    out = docs / "RESULTS.md"
+    out.write_text(results_markdown(r, meta, images, recorded) + kept_blocks(out))
     print(f"wrote {docs / 'RESULTS.md'} ({meta['minutes']} min)")
     return 0
+
+
+def kept_blocks(path: Path) -> str:
+    """The sections other benchmarks write into RESULTS.md between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->``
+    markers (e.g. tools.bench.stereo's table), with the heading just above each: kept when the file is rebuilt."""
+    if not path.is_file():
+        return ""
+    text = path.read_text()
+    found = re.finditer(r"(\n## [^\n]*\n(?:(?!\n## )[^<]|<(?!!-- [\w-]+:begin))*)?<!-- ([\w-]+):begin -->.*?"
+                        r"<!-- \2:end -->\n?", text, re.S)
+    return "".join("\n" + m.group(0).lstrip("\n") for m in found)
 
 
 if __name__ == "__main__":
