@@ -74,7 +74,7 @@ class HandResult:
     handedness: str
     score: float
     keypoints_2d: np.ndarray  # (21,2) px, detected
-    joints_3d: np.ndarray  # (21,3)
+    joints_3d: np.ndarray  # (21,3) the hand model's skeleton: joints and fingertip vertices
     vertices: np.ndarray  # (V,3)
     mano: dict  # global_orient (3), hand_pose (45, absolute), betas (10), transl (3): float64 arrays
     reprojection_px: float
@@ -85,12 +85,21 @@ class HandResult:
     vertex_offsets: np.ndarray | None = None  # (V,3) rest-space offsets from refinement, metres (None: none)
     views: int = 1  # camera views the fit used: 2 for a stereo fit, 1 for one view (a stereo pair that lost it)
     track_id: int | None = None  # video: the hand's track (its side is held while it stays in view)
+    #: (21,3) the keypoints where MediaPipe and hand datasets mark them (wrist crease, fingertip pads, knuckles
+    #: on the back of the hand): the skeleton moved by the landmark offsets (realhands.fit.landmarks); the same
+    #: as joints_3d without offsets. Compare these with annotated photos, joints_3d with the model's own joints.
+    landmarks_3d: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.landmarks_3d is None:
+            self.landmarks_3d = self.joints_3d
 
     def to_json(self, with_vertices: bool = True) -> dict:
         d = {"handedness": self.handedness, "score": round(self.score, 4), "views": self.views,
              "track_id": self.track_id,
              "keypoints_2d": np.round(self.keypoints_2d, 2).tolist(),
              "joints_3d": np.round(self.joints_3d, 5).tolist(),
+             "landmarks_3d": np.round(self.landmarks_3d, 5).tolist(),
              "mano": {k: [round(float(x), 5) for x in v] for k, v in self.mano.items()},
              "reprojection_px": round(self.reprojection_px, 2), "refined": self.refined,
              "texture_version": self.texture_version,
@@ -137,10 +146,17 @@ class HandState:
                 self._output = self.model(**self.params, vertex_offsets=self.vertex_offsets)
         return self._output
 
-    def result(self) -> HandResult:
+    def result(self, landmark_offsets: torch.Tensor | None = None) -> HandResult:
+        """The hand's result; ``landmark_offsets`` (21,3): its model's (for ``landmarks_3d``), or None."""
         out = self.posed()
         offsets = None if self.vertex_offsets is None else \
             self.vertex_offsets[0].detach().cpu().numpy().astype(np.float64)
+        landmarks = None
+        if landmark_offsets is not None:
+            p = self.params
+            with torch.no_grad():
+                landmarks = self.model.keypoints(p["global_orient"], p["hand_pose"], p["betas"], p["transl"],
+                                                 landmark_offsets)[0].numpy().astype(np.float64)
         return HandResult(
             handedness=self.side, score=self.detection.score, keypoints_2d=self.detection.keypoints_2d,
             joints_3d=out.keypoints[0].numpy().astype(np.float64),
@@ -148,7 +164,7 @@ class HandState:
             mano={k: v[0].numpy().astype(np.float64) for k, v in self.params.items()},
             reprojection_px=self.reprojection_px, timings_ms=self.timings_ms, mask=self.mask, refined=self.refined,
             texture_version=self.texture_version, vertex_offsets=offsets, views=self.views,
-            track_id=None if self.track is None else self.track.id)
+            track_id=None if self.track is None else self.track.id, landmarks_3d=landmarks)
 
 
 def check_image(image) -> np.ndarray:
@@ -276,7 +292,7 @@ class Reconstructor:
             st.posed()  # the mesh, for the texture and the result (posing is not a stage of its own)
             self._timed(st, "texture", self.texture, image, second_view)
         self.forget_lost({st.key for st in states})
-        return [st.result() for st in states]
+        return [st.result(self.fitters[st.side].offsets) for st in states]
 
     @staticmethod
     def _timed(st: HandState, name: str, stage, *args):

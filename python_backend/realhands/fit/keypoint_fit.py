@@ -27,15 +27,24 @@ import numpy as np
 import torch
 
 from ..camera import Camera, backproject_points, mean_focal, project_points, triangulate
+from ..conventions import KEYPOINT_PARENTS
 from ..model import HandModel
 from ..model.lbs import matrix_to_axis_angle
 
 PALM = [0, 5, 9, 13, 17]  # wrist and the four knuckles (keypoint order)
+#: the bones whose summed length measures a hand's size: the finger bones and the knuckle line, not the wrist's
+#: (where detectors and annotations disagree most about the point)
+SIZE_BONES = torch.tensor([(c, p) for c, p in enumerate(KEYPOINT_PARENTS) if p > 0] + [(9, 5), (13, 9), (17, 13)])
 #: L-BFGS iterations of the full fit: from scratch, and from a start close to the answer (the previous video frame,
 #: HandNet's estimate). Four warm iterations could not follow a hand that changes its gesture within a few frames:
 #: on synthetic 60-frame sequences at 30 fps the video fit then stayed near the mean pose (docs/perception_fit.md).
 COLD_ITERATIONS = 40
 WARM_ITERATIONS = 10
+
+
+def hand_size(points: torch.Tensor) -> torch.Tensor:
+    """(B,21,3) keypoints -> (B,) the summed length of ``SIZE_BONES`` (the points' unit)."""
+    return (points[:, SIZE_BONES[:, 0]] - points[:, SIZE_BONES[:, 1]]).norm(dim=-1).sum(1)
 
 
 @dataclass
@@ -51,6 +60,11 @@ class FitWeights:
     joint_limits: float = 100.0
     shape_prior: float = 0.05
     triangulated_3d: float = 1.0  # several views: the keypoints triangulated from them, in cm
+    #: one view: the hand's size (summed bone lengths, cm) against MediaPipe's world landmarks'. One view cannot
+    #: tell a small near hand from a large far one; MediaPipe's metric landmarks (learned on real hands) can, and
+    #: on the real-photo set they put the wrist at the right depth where the shape prior alone put it ~3 cm close
+    #: (docs/RESULTS.md, real photos). Views or triangulated points measure size themselves: then it is off.
+    world_size: float = 1.0
 
 
 @dataclass
@@ -184,6 +198,8 @@ class KeypointFitter:
         if world_aligned is not None:
             d = (joints - joints[:, :1] - world_aligned) * 100.0
             total = total + w.world_3d * _pseudo_huber((d ** 2).sum(-1), w.knee_3d_cm).sum(1)
+            if points3d is None and len(views) == 1:
+                total = total + w.world_size * ((hand_size(joints) - hand_size(world_aligned)) * 100.0) ** 2
         dev = (params["hand_pose"] - self.mean) @ self.components.T * self.inv_std
         total = total + w.pose_prior * (dev ** 2).sum(1) + w.joint_limits * self._limit_penalty(params["hand_pose"])
         total = total + w.shape_prior * (params["betas"] ** 2).sum(1)
