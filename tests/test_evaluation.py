@@ -126,8 +126,8 @@ def test_report_generator_on_a_tiny_run(tmp_path):
     from realhands.evaluation import evaluate_synthetic
     from realhands.evaluation.report import plot_pck, results_markdown
 
-    variants = {"keypoint fit": {"regressor": "fit", "mask": "none"},
-                "HandNet + fit (hybrid, default)": {"regressor": "handnet", "mask": "handnet"}}
+    variants = {"keypoint fit (default)": {"regressor": "fit", "mask": "none"},
+                "HandNet + fit (hybrid)": {"regressor": "handnet", "mask": "handnet"}}
     r = evaluate_synthetic(2, variants=variants, progress=False)
     assert r["split"]["detected"] >= 1
     assert set(r["variants"]) == set(variants) and r["masks"]["HandNet"]["mask_iou"] > 0.5
@@ -140,4 +140,57 @@ def test_report_generator_on_a_tiny_run(tmp_path):
                               "commit": "abc"}, {"pck": "pck.png"}, recorded)
     for heading in ("## Table 1", "Table 2", "## Table 3", "## Table 4", "## Timing"):
         assert heading in md
-    assert "| keypoint fit |" in md and "python -m tools.eval.make_results" in md
+    assert "| keypoint fit (default) |" in md and "**Reading it.**" in md and "python -m tools.eval.make_results" in md
+
+
+def test_real3d_loader_metrics_and_bad_samples(renders, tmp_path):
+    """``realhands eval real3d`` on a tiny annotated set made here (renders with known joints and intrinsics):
+    the hands found are scored beside MediaPipe with the same numbers as scoring each by hand; a NaN annotation, an
+    image that does not load and a malformed entry are counted and skipped; a missing or malformed file is one
+    clear error."""
+    from realhands.evaluation.real3d import MEDIAPIPE, evaluate_real3d, load_real3d, real3d_table
+
+    folder, samples = renders
+    entries = [{"image": f"{i:08d}.jpg", "K": s.camera.K.tolist(), "joints_3d": s.joints3d.tolist()}
+               for i, s in enumerate(samples)]
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    nan = np.array(samples[0].joints3d, np.float64)
+    nan[3, 1] = np.nan
+    entries += [{"image": "broken.jpg", "K": samples[0].camera.K.tolist(), "joints_3d": samples[0].joints3d.tolist()},
+                {"image": "00000000.jpg", "K": samples[0].camera.K.tolist(), "joints_3d": nan.tolist()},
+                {"image": "00000000.jpg", "K": [[1, 0], [0, 1]], "joints_3d": samples[0].joints3d.tolist()}]
+    ann = folder / "real3d.json"
+    ann.write_text(json.dumps({"samples": entries}))
+    _, good, skipped = load_real3d(ann)
+    assert len(good) == 4 and len(skipped) == 2
+    assert any("NaN" in x for x in skipped) and any("3x3" in x for x in skipped)
+    variants = {"fit": {"regressor": "fit", "mask": "none", "landmark_offsets": False}}
+    r = evaluate_real3d(ann, variants=variants, progress=False)
+    assert r["samples"] == 6 and len(r["skipped"]) == 3 and any("broken.jpg" in x for x in r["skipped"])
+    assert r["detected"] + r["missed"] == 3 and r["detected"] >= 2
+    mp, fit = r["variants"][MEDIAPIPE], r["variants"]["fit"]
+    assert fit["hands"] == mp["hands"] == r["detected"]
+    assert "mpjpe_mm" not in mp and mp["reproj_px"] < 10  # MediaPipe has no placement; its 2D keypoints are scored
+    assert fit["pa_mpjpe_mm"] < 20 and fit["reproj_px"] < 15
+    # the same numbers by hand: each found hand reconstructed and scored on its own
+    from realhands.metrics import joint_errors
+    from realhands.reconstruct import Reconstructor
+
+    rec, mine = Reconstructor(**variants["fit"]), []
+    for s in samples:
+        d = match_detection(rec.detect(s.rgb_left), s.joints2d_left)
+        if d is not None:
+            mine.append(joint_errors(rec.solve(s.rgb_left, [d], s.camera)[0].landmarks_3d, s.joints3d))
+    assert fit["pa_mpjpe_mm"] == pytest.approx(np.mean([m["pa_mpjpe_mm"] for m in mine]), abs=0.5)
+    assert fit["root_mm_median"] == pytest.approx(np.median([m["root_mm"] for m in mine]), rel=0.05)
+    assert fit["pck"]["fraction"][-1] > 0.9 and fit["total_ms"] > 0
+    md = real3d_table(r)
+    assert md.splitlines()[2].startswith(f"| {MEDIAPIPE} | ") and "| fit |" in md
+    (folder / "empty.json").write_text(json.dumps({"samples": []}))
+    with pytest.raises(DatasetError, match="at least one sample"):
+        load_real3d(folder / "empty.json")
+    with pytest.raises(DatasetError, match="not found"):
+        load_real3d(folder / "missing.json")
+    (folder / "bad.json").write_text("{\"samples\": [")
+    with pytest.raises(DatasetError, match="not valid JSON"):
+        load_real3d(folder / "bad.json")

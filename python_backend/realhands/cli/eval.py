@@ -1,4 +1,4 @@
-"""``realhands eval synthetic|freihand|keypoints|recording``: metrics, PCK pictures and summary.json."""
+"""``realhands eval synthetic|freihand|keypoints|real3d|recording``: metrics, PCK pictures and summary.json."""
 from __future__ import annotations
 
 import json
@@ -26,6 +26,15 @@ def cmd_eval(args) -> int:
         if r["summary"]:
             plot_pck({"RealHands": r["summary"]}, out / "pck_freihand.png", "FreiHAND evaluation split")
         brief = {k: r[k] for k in ("images", "detected", "submission", "has_ground_truth")}
+    elif args.eval_command == "real3d":
+        from ..evaluation.real3d import evaluate_real3d, real3d_table
+
+        r = evaluate_real3d(args.annotations)
+        plot_pck(r["variants"], out / "pck_real3d.png",
+                 f"real photos, {r['detected']} hands (PA-aligned joints)")
+        (out / "table.md").write_text(real3d_table(r) + "\n")
+        print(real3d_table(r))
+        brief = {k: r[k] for k in ("samples", "detected", "missed")} | {"skipped": len(r["skipped"])}
     elif args.eval_command == "keypoints":
         from ..evaluation.datasets import evaluate_keypoint_folder
 
@@ -48,7 +57,8 @@ def cmd_eval(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    ev = sub.add_parser("eval", help="metrics on held-out synthetic data, FreiHAND, annotated images, recordings")
+    ev = sub.add_parser("eval", help="metrics on held-out synthetic data, real photos with 3D joints, FreiHAND, "
+                        "annotated images, recordings")
     esub = ev.add_subparsers(dest="eval_command", required=True)
     e1 = esub.add_parser("synthetic", help="Table 1/3/4: the variants, masks, mono and stereo on held-out renders")
     e1.add_argument("--count", type=int, default=60)
@@ -62,8 +72,11 @@ def add_parsers(sub) -> None:
     e2.add_argument("--limit", type=int)
     e3 = esub.add_parser("keypoints", help="2D errors against 21-keypoint annotations (realhands.evaluation.datasets)")
     e3.add_argument("annotations", help="annotations.json or the folder holding it")
+    e5 = esub.add_parser("real3d", help="real photos with 3D joints: every variant beside MediaPipe's world "
+                         "landmarks (realhands.evaluation.real3d)")
+    e5.add_argument("annotations", help="annotations.json ({samples: [{image, K, joints_3d}]}) or its folder")
     e4 = esub.add_parser("recording", help="re-run a recording; errors against its ground truth when it has some")
     e4.add_argument("recording")
-    for e in (e1, e2, e3, e4):
+    for e in (e1, e2, e3, e4, e5):
         e.add_argument("--out", required=True, help="folder: summary.json and PCK pictures")
     ev.set_defaults(func=cmd_eval)
