@@ -61,8 +61,8 @@ def held_out_results(held_out):
 
     from realhands.reconstruct import Reconstructor
 
-    variants = {"hybrid": {}, "fit": {"regressor": "fit", "mask": "none"}, "net": {"regressor": "net"},
-                "refined": {"refine_iterations": 3}}
+    variants = {"default": {}, "hybrid": {"regressor": "handnet"}, "fit": {"regressor": "fit", "mask": "none"},
+                "net": {"regressor": "net"}, "refined": {"refine_iterations": 3}}
     out = {}
     for name, choices in variants.items():
         rec = Reconstructor(**choices)

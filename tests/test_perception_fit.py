@@ -101,20 +101,22 @@ def _errors(rows, metric: str = "pa_mpjpe_mm") -> tuple[list, list]:
 
 
 def test_reconstruction_beats_the_constant_hand_and_mediapipes_own_3d(held_out, held_out_results):
-    """The default pipeline (HandNet + a short keypoint fit) on held-out renders, end to end: most hands found with
+    """The default pipeline (the keypoint fit, HandNet's mask) on held-out renders, end to end: most hands found with
     the right handedness; its 3D beats the mean-pose hand placed where it put its own and MediaPipe's world
     landmarks; depth from the hand's size within 25 % (median); HandNet's mask on the hand."""
-    rows = held_out_results["hybrid"]
+    rows = held_out_results["default"]
     found = [(s, d, h) for s, d, h in rows if h is not None]
     assert len(found) >= 0.7 * len(rows)
     assert np.mean([d.handedness == s.side for s, d, _ in found]) >= 0.8  # MediaPipe's own handedness
     assert all(h.handedness == s.side for s, _, h in found)  # the side it was given is the model it fitted
     ours, base = _errors(rows)
     mediapipe = [joint_errors(d.world_landmarks, s.joints3d)["pa_mpjpe_mm"] for s, d, _ in found]
-    beats("hybrid PA-MPJPE mm", ours, {"mean-pose hand": base, "MediaPipe world landmarks": mediapipe},
-          margin=1.0, limit=17.5)
+    beats("default PA-MPJPE mm", ours, {"mean-pose hand": base, "MediaPipe world landmarks": mediapipe},
+          margin=0.3, limit=19.0)
+    # on these renders MediaPipe's keypoints are poorer than on real photos (its world landmarks: ~22 mm PA here,
+    # 11.3 on the real photos) and the fit inherits that; the real-photo figures are in test_real_photos.py
     ours, base = _errors(rows, "root_relative_mpjpe_mm")
-    beats("hybrid root-relative MPJPE mm", ours, {"mean-pose hand": base}, margin=1.0, limit=29.0)
+    beats("default root-relative MPJPE mm", ours, {"mean-pose hand": base}, margin=1.0, limit=38.0)
     # absolute depth rests on an assumed (mean) hand size: an unusually small or large hand is placed
     # proportionally too near or far. tools/bench/fit.py reports the median error on 200 hands.
     depth = [abs(h.joints_3d[0, 2] - s.joints3d[0, 2]) / s.joints3d[0, 2] for s, _, h in found]
@@ -159,7 +161,7 @@ def test_refinement_brings_the_mesh_onto_the_silhouette(held_out_results):
                               s.label_left == 1)
 
     pairs = [(iou(s, h0), iou(s, h3), h3.refined) for (s, _, h0), (_, _, h3) in
-             zip(held_out_results["hybrid"], held_out_results["refined"], strict=True) if h0 is not None]
+             zip(held_out_results["default"], held_out_results["refined"], strict=True) if h0 is not None]
     assert all(refined for _, _, refined in pairs)
     beats("mesh silhouette IoU", [b for _, b, _ in pairs], {"unrefined": [a for a, _, _ in pairs]}, margin=0.005,
           limit=0.65, higher_is_better=True)
@@ -295,10 +297,10 @@ def test_reconstruct_with_a_handnet_model_runs_the_hybrid(renders, tmp_path):
     hands = rec(s.rgb_left, s.camera)
     assert hands and {"handnet", "fit", "refine"} <= set(hands[0].timings_ms)
     assert hands[0].mask.shape == s.label_left.shape
-    # the shipped weights: "auto" picks HandNet and its mask (the hybrid's 3D accuracy against baselines:
-    # test_every_variant_beats_what_it_builds_on)
+    # the shipped weights: "auto" fits the keypoints (it wins on real photos, docs/RESULTS.md) and takes HandNet's
+    # mask (the hybrid's 3D accuracy against baselines: test_every_variant_beats_what_it_builds_on)
     auto = Reconstructor(refine_iterations=0)
-    assert auto.handnet is not None and auto.regressor == "handnet" and auto.mask_source == "handnet"
+    assert auto.handnet is not None and auto.regressor == "fit" and auto.mask_source == "handnet"
     hands = auto(s.rgb_left, s.camera)
     assert hands and "handnet" in hands[0].timings_ms
     assert np.median(np.linalg.norm(s.camera.project(hands[0].joints_3d) - s.joints2d_left, axis=1)) < 12

@@ -19,12 +19,12 @@ from .common import hand_metrics, match_detection, summarise
 
 #: Table 1's variants: name -> Reconstructor arguments
 VARIANTS = {
-    "keypoint fit": {"regressor": "fit", "mask": "none"},
+    "keypoint fit (default)": {"regressor": "fit", "mask": "handnet"},
     "HandNet": {"regressor": "net", "mask": "handnet"},
-    "HandNet + fit (hybrid, default)": {"regressor": "handnet", "mask": "handnet"},
-    "hybrid + refinement 3 it.": {"regressor": "handnet", "mask": "handnet", "refine_iterations": 3},
-    "hybrid + refinement 10 it.": {"regressor": "handnet", "mask": "handnet", "refine_iterations": 10},
-    "hybrid + refinement 15 it.": {"regressor": "handnet", "mask": "handnet", "refine_iterations": 15},
+    "HandNet + fit (hybrid)": {"regressor": "handnet", "mask": "handnet"},
+    "fit + refinement 3 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 3},
+    "fit + refinement 10 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 10},
+    "fit + refinement 15 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 15},
 }
 
 
