@@ -113,9 +113,16 @@ def real_photo_section(annotations: Path, docs: Path) -> str:
              f"**Reading it.** The default is {verdict} MediaPipe's world landmarks on both PA-MPJPE and "
              "root-relative MPJPE. The default regressor is the keypoint fit because it wins here; HandNet (trained "
              "on renders only) loses on real photos and gives the mask only (realhands.config).",
-             f"Command: `realhands eval real3d {annotations}` (or this script), "
+             f"Command: `realhands eval real3d {_shown(annotations)}` (or this script), "
              f"{datetime.date.today().isoformat()}.", f"<!-- {LEAD}:end -->", ""]
     return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it can be (as a user would type it from there)."""
+    import os
+
+    return os.path.relpath(path.resolve(), ROOT) if path.is_absolute() else str(path)
 
 
 def _block(name: str) -> str:
