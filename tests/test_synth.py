@@ -263,3 +263,36 @@ def test_parallel_synthesis_partial_datasets_and_unpacking(tmp_path):
         (tmp_path / "empty").mkdir()
         (tmp_path / "empty" / "meta.json").write_text((one / "meta.json").read_text())
         SynthShardDataset(tmp_path / "empty", partial=True)
+
+
+def test_datasets_carry_mediapipe_detections(tmp_path):
+    """``synthesize(detect=True)``: MediaPipe's keypoints of each view beside the truth (NaN where it missed the
+    hand), through the shard reader, the unpacked copy and the on-the-fly dataset; the same folder without
+    detections is another dataset."""
+    from realhands.synth.dataset import SynthUnpackedDataset, unpack_dataset
+
+    cfg = SynthConfig(rig="zedm", resolution="640x480")
+    out = tmp_path / "det"
+    synthesize(out, 3, seed=99, config=cfg, shard_size=2, progress=False, detect=True)
+    ds, found = SynthShardDataset(out), 0
+    for i in range(3):
+        d = ds[i]
+        for v in ("left", "right"):
+            k = d[f"detected2d_{v}"].numpy()
+            assert k.shape == (21, 2)
+            if np.isfinite(k).all():
+                found += 1
+                gt = d[f"joints2d_{v}"].numpy()
+                err = np.linalg.norm(k - gt, axis=1).mean()
+                # MediaPipe's own keypoints, with its real errors: the hand's, never exactly the truth
+                assert 0 < err < 0.5 * np.linalg.norm(gt.max(0) - gt.min(0))
+            else:
+                assert np.isnan(k).all()
+    assert found >= 3
+    up = SynthUnpackedDataset(unpack_dataset([out], tmp_path / "up", progress=False))
+    np.testing.assert_array_equal(up[2]["detected2d_right"].numpy(), ds[2]["detected2d_right"].numpy())
+    fly = SynthOnTheFlyDataset(3, seed=99, config=cfg, detect=True)[2]
+    np.testing.assert_allclose(fly["detected2d_right"].numpy(), ds[2]["detected2d_right"].numpy(), atol=0.05)
+    assert "detected2d_left" not in SynthOnTheFlyDataset(3, seed=99, config=cfg)[0]
+    with pytest.raises(DatasetError, match="another dataset"):
+        synthesize(out, 3, seed=99, config=cfg, shard_size=2, progress=False)

@@ -20,7 +20,7 @@ def cmd_synth(args) -> int:
     from ..synth.dataset import synthesize
 
     r = synthesize(args.out, args.count, seed=args.seed, config=_synth_config(args), shard_size=args.shard_size,
-                   model_path=args.model, device=args.device, jobs=args.jobs)
+                   model_path=args.model, device=args.device, jobs=args.jobs, detect=args.detect)
     resumed = f", {r['resumed_shards']} shard(s) already there" if r["resumed_shards"] else ""
     print(f"wrote {r['count']} samples in {r['shards']} shard(s) to {r['folder']}{resumed}")
     return 0
@@ -43,12 +43,15 @@ def cmd_train(args) -> int:
 
     recipe = load_recipe(args.recipe)
     base = training_data(args.data, args.on_the_fly, args.freihand, args.model, args.unpacked, args.partial,
-                         args.limit, args.seed, args.device, args.workers)
+                         args.limit, args.seed, args.device, args.workers, detect=args.detect)
     ds = HandNetDataset(base, size=recipe.model.input_size, augment=True, seed=args.seed, views=args.views)
     metrics = train(recipe, ds, args.out, device=args.device, resume=not args.restart,
                     max_steps_per_epoch=args.max_steps, workers=args.workers, amp=not args.no_amp,
                     time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None, init=args.init)
-    print(json.dumps({"out": str(args.out), "validation": metrics}, indent=1))
+    from ..net.train import distributed
+
+    if distributed(args.device)[0] == 0:  # under torchrun: process 0 reports
+        print(json.dumps({"out": str(args.out), "validation": metrics}, indent=1))
     return 0
 
 
@@ -84,6 +87,8 @@ def add_parsers(sub) -> None:
     sy.add_argument("--count", type=int, required=True)
     sy.add_argument("--shard-size", type=int, default=256)
     sy.add_argument("--jobs", type=int, default=1, help="render shards in this many processes (same result)")
+    sy.add_argument("--detect", action="store_true", help="also run MediaPipe on both views of every sample: HandNet "
+                    "then trains on the keypoints it gets at run time (~40 ms per sample more)")
     sy.set_defaults(func=cmd_synth)
     sq = sub.add_parser("sequence", help="render a synthetic gesture sequence (frames, labels, ground truth)")
     synth_args(sq)
@@ -101,6 +106,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--unpacked", metavar="DIR", help="decode --data once into DIR (memory-mapped arrays, about 2.5 MB "
                    "per 640x480 sample; reused, and shared by concurrent runs): fast random access")
     t.add_argument("--on-the-fly", type=int, help="render this many synthetic samples on the fly instead")
+    t.add_argument("--detect", action="store_true", help="with --on-the-fly: MediaPipe's detections as HandNet's "
+                   "keypoints (as `realhands synth --detect` stores them)")
     t.add_argument("--freihand", help="FreiHAND folder in its official layout (needs --model: the official MANO)")
     t.add_argument("--model", help="MANO-format model file or folder (FreiHAND's parameters need the official MANO)")
     t.add_argument("--views", choices=["left", "both"], default="left", help="camera views to train on")

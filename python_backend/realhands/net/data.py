@@ -1,5 +1,10 @@
 """Training samples for HandNet from synthetic stereo samples: a square crop around the hand (from the 2D keypoints,
-with augmentation), 21 Gaussian heatmaps of noisy keypoints (MediaPipe-like), and targets in the crop's frame.
+with augmentation), 21 Gaussian heatmaps of the keypoints HandNet gets at run time, and targets in the crop's frame.
+
+The keypoints: MediaPipe's own detections of the rendered view when the dataset has them (``realhands synth
+--detect``: its real errors, drifts and misses, what HandNet sees on real photos), else the true keypoints plus
+Gaussian noise. The appearance is widened beyond the renders (``Augment``): colour casts of coloured light, hard
+shadows, motion blur and defocus, sensor noise, JPEG compression and occluders.
 
 Left hands are mirrored (crop flipped horizontally) and learned as right hands: the target global orientation is
 F_x R M_y (F_x: the image flip ``IMAGE_FLIP``, M_y: the model mirror ``MODEL_MIRROR``, realhands.conventions) and each
@@ -31,13 +36,55 @@ class Augment:
     shift: float = 0.08                # of the crop side
     blur_p: float = 0.3
     colour: float = 0.25               # brightness/contrast/saturation jitter amplitude
-    keypoint_noise_px: float = 2.5     # on the 640x480 image, like MediaPipe's error
+    keypoint_noise_px: float = 2.5     # on the 640x480 image (true keypoints only; detections carry their own)
     keypoint_drop_p: float = 0.03
+    colour_cast: float = 0.2           # per-channel gain of a coloured light, amplitude
+    shadow_p: float = 0.25             # a hard-edged shadow across the crop
+    motion_blur_p: float = 0.2         # a directional blur up to 9 px
+    noise_p: float = 0.4               # sensor noise, sigma up to 8 grey levels
+    jpeg_p: float = 0.4                # JPEG compression at quality 30..90
+    occluder_p: float = 0.15           # a flat or textured patch over part of the hand
 
     @staticmethod
     def none() -> Augment:
         return Augment(scale=(1.6, 1.6), rotation_deg=0.0, shift=0.0, blur_p=0.0, colour=0.0, keypoint_noise_px=0.0,
-                       keypoint_drop_p=0.0)
+                       keypoint_drop_p=0.0, colour_cast=0.0, shadow_p=0.0, motion_blur_p=0.0, noise_p=0.0, jpeg_p=0.0,
+                       occluder_p=0.0)
+
+
+def _appearance(crop: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.ndarray:
+    """Real cameras and rooms on a rendered crop (uint8 (S,S,3) in, out): coloured light, a hard shadow, an
+    occluder, motion blur, sensor noise, JPEG compression, each with its probability in ``aug``."""
+    size = crop.shape[0]
+    x = crop.astype(np.float32)
+    if aug.colour_cast:
+        x = x * rng.uniform(1 - aug.colour_cast, 1 + aug.colour_cast, 3)
+    if aug.shadow_p and rng.random() < aug.shadow_p:  # a half-plane through the crop, darker
+        a = rng.uniform(0, 2 * np.pi)
+        yy, xx = np.mgrid[0:size, 0:size]
+        side = (xx - size / 2) * np.cos(a) + (yy - size / 2) * np.sin(a) > rng.uniform(-0.3, 0.3) * size
+        x[side] *= rng.uniform(0.35, 0.75)
+    if aug.occluder_p and rng.random() < aug.occluder_p:  # a flat or noisy patch, up to a third of the crop
+        h, w = (int(rng.uniform(0.12, 0.35) * size) for _ in range(2))
+        y0, x0 = int(rng.integers(0, size - h)), int(rng.integers(0, size - w))
+        patch = rng.uniform(0, 255, 3) + (rng.normal(0, 25, (h, w, 3)) if rng.random() < 0.5 else 0)
+        x[y0:y0 + h, x0:x0 + w] = patch
+    x = np.clip(x, 0, 255)
+    if aug.motion_blur_p and rng.random() < aug.motion_blur_p:
+        n = int(rng.integers(3, 10))
+        k = np.zeros((n, n), np.float32)
+        k[n // 2] = 1.0 / n
+        R = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(0, 180), 1.0)
+        k = cv2.warpAffine(k, R, (n, n))
+        x = cv2.filter2D(x, -1, k / max(k.sum(), 1e-6))
+    if aug.noise_p and rng.random() < aug.noise_p:
+        x = x + rng.normal(0, rng.uniform(1, 8), x.shape)
+    out = np.clip(x, 0, 255).astype(np.uint8)
+    if aug.jpeg_p and rng.random() < aug.jpeg_p:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 91))])
+        if ok:
+            out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    return out
 
 
 def weak_perspective_fit(xy_rel: np.ndarray, uv: np.ndarray) -> np.ndarray:
@@ -60,8 +107,13 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
     mask_full = np.asarray(mask_full).astype(np.uint8)
     kp_img = sample[f"joints2d_{view}"].numpy().astype(np.float64)
     left = sample["side"] == "left"
+    detected = sample.get(f"detected2d_{view}")
+    detected = None if detected is None else np.asarray(detected, np.float64)
+    if detected is not None and not np.isfinite(detected).all():
+        detected = None  # MediaPipe missed this view: the true keypoints with noise stand in
+    seen = kp_img if detected is None else detected  # what the crop and the heatmaps come from, as at run time
 
-    centre, side, _ = crop_box(kp_img, margin=1.0)
+    centre, side, _ = crop_box(seen, margin=1.0)
     side = side * rng.uniform(*aug.scale)
     centre = centre + rng.uniform(-aug.shift, aug.shift, 2) * side
     angle = np.deg2rad(rng.uniform(-aug.rotation_deg, aug.rotation_deg)) if aug.rotation_deg else 0.0
@@ -72,6 +124,7 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
     crop = cv2.warpAffine(rgb, M_cv, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     mask = cv2.warpAffine(mask_full, M_cv, (size, size), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
     kp_crop = kp_img @ M[:, :2].T + M[:, 2]
+    seen_crop = seen @ M[:, :2].T + M[:, 2]
 
     # appearance
     if aug.colour:
@@ -84,11 +137,13 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
         crop = np.clip(x, 0, 255).astype(np.uint8)
     if aug.blur_p and rng.random() < aug.blur_p:
         crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.5, 1.8))
+    crop = _appearance(crop, rng, aug)
 
-    # heatmaps of MediaPipe-like keypoints
+    # heatmaps of the keypoints HandNet gets at run time: MediaPipe's, or the truth with MediaPipe-like noise
     scale_px = size / side
-    noisy = kp_crop + rng.normal(0, aug.keypoint_noise_px * scale_px, kp_crop.shape) if aug.keypoint_noise_px \
-        else kp_crop
+    noisy = seen_crop
+    if detected is None and aug.keypoint_noise_px:
+        noisy = seen_crop + rng.normal(0, aug.keypoint_noise_px * scale_px, seen_crop.shape)
     if aug.keypoint_drop_p:
         noisy = np.where(rng.random((21, 1)) < aug.keypoint_drop_p, -1000.0, noisy)
     heat = keypoint_heatmaps(noisy, size, sigma=2.0 * size / 224)
@@ -168,11 +223,12 @@ class StereoPairDataset(torch.utils.data.Dataset):
 
 def training_data(data=None, on_the_fly: int | None = None, freihand: str | None = None, model_path=None,
                   unpacked: str | None = None, partial: bool = False, limit: int | None = None, seed: int = 0,
-                  device: str = "cpu", workers: int = 0):
+                  device: str = "cpu", workers: int = 0, detect: bool = False):
     """The base dataset of a training run, from exactly one of: ``data`` (folders of `realhands synth`, optionally
     decoded once into memory-mapped arrays in ``unpacked``; ``partial``: the shards written so far), ``on_the_fly``
     (that many samples rendered as needed) or ``freihand`` (its official layout, with the official MANO as
-    ``model_path``); the first ``limit`` samples when given."""
+    ``model_path``); the first ``limit`` samples when given. ``detect``: on-the-fly samples carry MediaPipe's
+    detections (datasets on disk carry them when made with ``realhands synth --detect``)."""
     from ..errors import DatasetError
     from ..synth.dataset import SynthOnTheFlyDataset, SynthShardDataset, SynthUnpackedDataset, unpack_dataset
 
@@ -189,7 +245,7 @@ def training_data(data=None, on_the_fly: int | None = None, freihand: str | None
         parts = [SynthShardDataset(d, partial=partial) for d in data]
         base = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
     else:
-        base = SynthOnTheFlyDataset(on_the_fly, seed=seed, device=device)
+        base = SynthOnTheFlyDataset(on_the_fly, seed=seed, device=device, detect=detect)
     if limit:
         base = torch.utils.data.Subset(base, range(min(limit, len(base))))
     return base

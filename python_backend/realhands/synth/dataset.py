@@ -23,6 +23,7 @@ Each shard is a plain ``.npz`` (no pickled objects), N samples:
 | T_right_from_left | (N,4,4) float32 | extrinsics: left-camera -> right-camera coordinates |
 | side | (N,) uint8 | 0 right hand, 1 left hand |
 | egocentric | (N,) bool | egocentric or third-person view |
+| detected2d_left, detected2d_right | (N,21,2) float32 | optional (`synth --detect`): MediaPipe's keypoints, px |
 
 All coordinates use OpenCV camera axes (x right, y down, z forward), metres.
 """
@@ -49,6 +50,32 @@ FORMAT, VERSION = "realhands-synth", 1
 #: Per-sample geometry arrays, in the order the format table lists them.
 GEOMETRY_KEYS = ("vertices", "joints3d", "joints2d_left", "joints2d_right", "pose", "betas", "transl", "K_left",
                  "K_right", "T_right_from_left")
+#: Optional per-sample arrays: MediaPipe run on each view (what HandNet sees at run time: its errors and misses).
+DETECTION_KEYS = ("detected2d_left", "detected2d_right")
+
+
+class Detections:
+    """MediaPipe on synthetic views, as HandNet's input will come at run time: the keypoints of the detection
+    closest to the rendered hand (NaN (21,2) where MediaPipe missed it). One detector per process."""
+
+    def __init__(self):
+        from ..perception.mediapipe_hands import HandDetector
+
+        self.detector = HandDetector(static_image_mode=True, max_num_hands=2)
+
+    def __call__(self, rgb: np.ndarray, joints2d: np.ndarray) -> np.ndarray:
+        found = self.detector.detect(np.ascontiguousarray(rgb))
+        gt = np.asarray(joints2d, np.float64)
+        best, best_d = None, 0.5 * float(np.linalg.norm(gt.max(0) - gt.min(0)))
+        for det in found:
+            d = float(np.linalg.norm(det.keypoints_2d - gt, axis=1).mean())
+            if d <= best_d:
+                best, best_d = det.keypoints_2d, d
+        return np.full((21, 2), np.nan, np.float32) if best is None else np.asarray(best, np.float32)
+
+    def of(self, s) -> dict:
+        """Both views of a StereoSample -> {detected2d_left, detected2d_right}."""
+        return {f"detected2d_{v}": self(getattr(s, f"rgb_{v}"), getattr(s, f"joints2d_{v}")) for v in ("left", "right")}
 
 
 def _encode(images, fmt: str) -> tuple[np.ndarray, np.ndarray]:
@@ -65,8 +92,9 @@ def _decode(blob: np.ndarray, offsets: np.ndarray, i: int) -> np.ndarray:
     return np.array(Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())))
 
 
-def write_shard(path: Path, samples: list[StereoSample]) -> Path:
-    """Write samples to ``path`` atomically (temporary file, then rename)."""
+def write_shard(path: Path, samples: list[StereoSample], detections: list[dict] | None = None) -> Path:
+    """Write samples to ``path`` atomically (temporary file, then rename); ``detections``: per sample
+    ``Detections.of`` (optional)."""
     arrays = {}
     for key, fmt in (("rgb_left", "JPEG"), ("rgb_right", "JPEG"), ("label_left", "PNG"), ("label_right", "PNG")):
         arrays[key], arrays[key + "_offsets"] = _encode([getattr(s, key) for s in samples], fmt)
@@ -78,6 +106,9 @@ def write_shard(path: Path, samples: list[StereoSample]) -> Path:
         arrays[key] = np.stack([getattr(s, key) for s in samples]).astype(np.float32)
     arrays["side"] = np.array([s.side == "left" for s in samples], dtype=np.uint8)
     arrays["egocentric"] = np.array([s.view == "egocentric" for s in samples], dtype=bool)
+    if detections is not None:
+        for key in DETECTION_KEYS:
+            arrays[key] = np.stack([d[key] for d in detections]).astype(np.float32)
     tmp = path.with_name(path.name + ".partial.npz")
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
@@ -89,19 +120,22 @@ def shard_name(k: int) -> str:
 
 
 def _render_shards(out: Path, shards: list[int], count: int, shard_size: int, seed: int, config: SynthConfig,
-                   model_path, device, progress_queue=None, bar=None) -> None:
+                   model_path, device, progress_queue=None, bar=None, detect: bool = False) -> None:
     """Render and write the given shards (a worker's share of :func:`synthesize`)."""
     gen = SynthGenerator(config, seed=seed, model_path=model_path, device=device)
+    detector = Detections() if detect else None
     for k in shards:
         lo, hi = k * shard_size, min((k + 1) * shard_size, count)
-        samples = []
+        samples, found = [], []
         for i in range(lo, hi):
             samples.append(gen.sample(i))
+            if detector is not None:
+                found.append(detector.of(samples[-1]))
             if progress_queue is not None:
                 progress_queue.put(1)
             if bar is not None:
                 bar.update(1)
-        write_shard(out / shard_name(k), samples)
+        write_shard(out / shard_name(k), samples, found if detector is not None else None)
 
 
 def _worker(args) -> None:
@@ -110,10 +144,12 @@ def _worker(args) -> None:
 
 
 def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig | None = None,
-               shard_size: int = 256, model_path=None, device="cpu", progress: bool = True, jobs: int = 1) -> dict:
+               shard_size: int = 256, model_path=None, device="cpu", progress: bool = True, jobs: int = 1,
+               detect: bool = False) -> dict:
     """Render ``count`` samples into ``out``; deterministic for a seed, resumable (finished shards are kept).
     ``jobs`` > 1 renders shards in that many processes (sample i depends only on (seed, i), so the result is
-    the same).
+    the same). ``detect``: also run MediaPipe on both views of every sample (``DETECTION_KEYS``), so that HandNet
+    trains on the keypoints it will get at run time.
 
     Raises DatasetError when ``out`` holds a different dataset.
     """
@@ -123,12 +159,13 @@ def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig |
         raise ValueError("count, shard_size and jobs must be positive")
     rig = make_rig(config.rig, config.resolution)
     meta = {"format": FORMAT, "version": VERSION, "count": count, "shard_size": shard_size, "seed": seed,
-            "config": asdict(config), "rig": asdict(rig), "model": load_model_data("right", model_path).name}
+            "config": asdict(config), "rig": asdict(rig), "model": load_model_data("right", model_path).name,
+            "detect": bool(detect)}
     meta_path = out / "meta.json"
     if meta_path.exists():
         old = read_meta(out)
-        same = {k: old.get(k) for k in ("seed", "shard_size", "config")} == \
-               {k: meta[k] for k in ("seed", "shard_size", "config")}
+        same = {k: old.get(k, False if k == "detect" else None) for k in ("seed", "shard_size", "config", "detect")} \
+            == {k: meta[k] for k in ("seed", "shard_size", "config", "detect")}
         if not same:
             raise DatasetError(f"{meta_path} describes another dataset (seed {old.get('seed')}, "
                                f"shard size {old.get('shard_size')}); use an empty folder to make a new one")
@@ -141,7 +178,7 @@ def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig |
     bar = tqdm(total=todo_samples, desc="synth", unit="sample", disable=not progress)
     jobs = min(jobs, max(1, len(todo)))
     if jobs == 1:
-        _render_shards(out, todo, count, shard_size, seed, config, model_path, device, bar=bar)
+        _render_shards(out, todo, count, shard_size, seed, config, model_path, device, bar=bar, detect=detect)
     else:
         import multiprocessing as mp
 
@@ -149,8 +186,8 @@ def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig |
         queue = ctx.Manager().Queue()
         shares = [todo[r::jobs] for r in range(jobs)]
         with ctx.Pool(jobs) as pool:
-            result = pool.map_async(_worker, [(out, sh, count, shard_size, seed, config, model_path, device, queue)
-                                              for sh in shares])
+            result = pool.map_async(_worker, [(out, sh, count, shard_size, seed, config, model_path, device, queue,
+                                               None, detect) for sh in shares])
             done = 0
             while done < todo_samples and not result.ready():
                 try:
@@ -204,7 +241,9 @@ def _sample_dict(z: dict, j: int) -> dict:
                      _decode(z[f"label_{view}"], z[f"label_{view}_offsets"], j)) for view in ("left", "right")}
     geometry = {k: z[k][j] for k in GEOMETRY_KEYS if k != "vertices"}
     geometry["vertices"] = z["vertices"][j].astype(np.float32) + z["root"][j]
-    return _to_tensors(images, geometry, "left" if z["side"][j] else "right", bool(z["egocentric"][j]))
+    d = _to_tensors(images, geometry, "left" if z["side"][j] else "right", bool(z["egocentric"][j]))
+    d.update({k: torch.from_numpy(np.asarray(z[k][j], np.float32)) for k in DETECTION_KEYS if k in z})
+    return d
 
 
 def complete_shards(root: Path, meta: dict) -> list[int]:
@@ -224,6 +263,7 @@ def _compact_dict(z: dict, j: int) -> dict:
             d[key] = torch.from_numpy(np.asarray(z[key][j], dtype=np.float32))
     d["vertices"] = torch.from_numpy(z["vertices"][j].astype(np.float32) + z["root"][j])
     d["side"], d["egocentric"] = ("left" if z["side"][j] else "right"), bool(z["egocentric"][j])
+    d.update({k: torch.from_numpy(np.asarray(z[k][j], np.float32)) for k in DETECTION_KEYS if k in z})
     return d
 
 
@@ -317,7 +357,8 @@ def unpack_dataset(folders, out: str | Path, partial: bool = False, threads: int
     for view in ("left", "right"):
         mm[f"rgb_{view}"] = np.lib.format.open_memmap(out / f"rgb_{view}.npy", "w+", np.uint8, (n, h, w, 3))
         mm[f"mask_{view}"] = np.lib.format.open_memmap(out / f"mask_{view}.npy", "w+", np.bool_, (n, h, w))
-    geometry = {k: np.zeros((n,) + tuple(first[k].shape), np.float32) for k in GEOMETRY_KEYS}
+    keys = GEOMETRY_KEYS + tuple(k for k in DETECTION_KEYS if k in first)
+    geometry = {k: np.zeros((n,) + tuple(first[k].shape), np.float32) for k in keys}
     side, ego = np.zeros(n, np.uint8), np.zeros(n, bool)
     jobs, start = [], 0
     for ds in datasets:
@@ -336,7 +377,10 @@ def unpack_dataset(folders, out: str | Path, partial: bool = False, threads: int
                                    f"{(h, w)}; unpack datasets of one resolution together")
             for key in mm:
                 mm[key][start + j] = d[key]
-            for key in GEOMETRY_KEYS:
+            for key in keys:
+                if key not in d:
+                    raise DatasetError(f"{ds.root / shard_name(k)} has no MediaPipe detections ({key}) but another "
+                                       "source has: unpack datasets made alike (`realhands synth --detect`) together")
                 geometry[key][start + j] = d[key].numpy()
             side[start + j], ego[start + j] = d["side"] == "left", d["egocentric"]
             bar.update(1)
@@ -378,7 +422,8 @@ class SynthUnpackedDataset(torch.utils.data.Dataset):
         if not 0 <= i < self.count:
             raise IndexError(i)
         d = {k: v[i] for k, v in self.images.items()}
-        d.update({k: torch.from_numpy(self.geometry[k][i].copy()) for k in GEOMETRY_KEYS})
+        d.update({k: torch.from_numpy(self.geometry[k][i].copy()) for k in GEOMETRY_KEYS + DETECTION_KEYS
+                  if k in self.geometry})
         d["side"] = "left" if self.geometry["side"][i] else "right"
         d["egocentric"] = bool(self.geometry["egocentric"][i])
         return d
@@ -388,9 +433,10 @@ class SynthOnTheFlyDataset(torch.utils.data.Dataset):
     """Renders sample i when asked (same generator as :func:`synthesize`), on CPU or on a CUDA device."""
 
     def __init__(self, length: int, seed: int = 0, config: SynthConfig | None = None, device="cpu",
-                 model_path=None):
+                 model_path=None, detect: bool = False):
         self.length = int(length)
         self.gen = SynthGenerator(config, seed=seed, model_path=model_path, device=device)
+        self.detect, self._detector = detect, None  # the detector is made in the process that uses it
 
     def __len__(self):
         return self.length
@@ -400,4 +446,9 @@ class SynthOnTheFlyDataset(torch.utils.data.Dataset):
             raise IndexError(i)
         s = self.gen.sample(i)
         images = {view: (getattr(s, f"rgb_{view}"), getattr(s, f"label_{view}")) for view in ("left", "right")}
-        return _to_tensors(images, {k: getattr(s, k) for k in GEOMETRY_KEYS}, s.side, s.view == "egocentric")
+        d = _to_tensors(images, {k: getattr(s, k) for k in GEOMETRY_KEYS}, s.side, s.view == "egocentric")
+        if self.detect:
+            if self._detector is None:
+                self._detector = Detections()
+            d.update({k: torch.from_numpy(v) for k, v in self._detector.of(s).items()})
+        return d
