@@ -436,3 +436,97 @@ def test_shipped_model_in_stereo_places_the_hand_by_triangulation():
         assert ests["stereo"].mask.shape == imgs[0].shape[:2]
     assert np.mean(err["stereo"]) < 0.5 * np.mean(err["mono"]) and np.mean(err["stereo"]) < 40, err
     assert np.mean(pa["stereo"]) < np.mean(pa["mono"]) + 1.5, pa
+
+
+def _peaks(heat: torch.Tensor) -> np.ndarray:
+    """(21,2) crop pixel (u, v) of each heatmap's maximum."""
+    h = heat.numpy()
+    idx = h.reshape(21, -1).argmax(1)
+    return np.stack([idx % h.shape[2], idx // h.shape[2]], 1).astype(np.float64)
+
+
+def test_heatmaps_come_from_mediapipes_detections_when_the_data_has_them(synth8):
+    """HandNet trains on the keypoints it gets at run time: with a detection in the sample the crop and heatmaps
+    follow it (the targets stay the truth); a missed detection (NaN) falls back to the truth."""
+    from realhands.perception.crop import crop_box
+
+    s = dict(synth8[1])
+    gt = s["joints2d_left"].numpy().astype(np.float64)
+    size = 96
+    truth = make_sample(s, np.random.default_rng(0), size, Augment.none())
+    gt_px = (truth["kp2d"].numpy() + 1) / 2 * size
+    assert np.abs(_peaks(truth["heatmaps"]) - gt_px).max() <= 1.0
+    s["detected2d_left"] = torch.from_numpy((gt + [12.0, -7.0]).astype(np.float32))
+    d = make_sample(s, np.random.default_rng(0), size, Augment.none())
+    shift = _peaks(d["heatmaps"]) - (d["kp2d"].numpy() + 1) / 2 * size
+    expected = np.hypot(12.0, 7.0) * size / (crop_box(gt + [12.0, -7.0], margin=1.0)[1] * 1.6)
+    assert np.linalg.norm(shift, axis=1).mean() == pytest.approx(expected, rel=0.2, abs=1.0)
+    assert np.allclose(d["joints3d"].numpy(), truth["joints3d"].numpy(), atol=1e-5)
+    s["detected2d_left"] = torch.full((21, 2), float("nan"))
+    missed = make_sample(s, np.random.default_rng(0), size, Augment.none())
+    assert np.array_equal(missed["heatmaps"].numpy(), truth["heatmaps"].numpy())
+
+
+def test_appearance_augmentation_changes_the_crop_and_none_leaves_it():
+    from realhands.net.data import _appearance
+
+    crop = np.random.default_rng(0).integers(60, 200, (64, 64, 3), dtype=np.uint8)
+    assert np.array_equal(_appearance(crop, np.random.default_rng(1), Augment.none()), crop)
+    strong = Augment(colour_cast=0.3, shadow_p=1.0, motion_blur_p=1.0, noise_p=1.0, jpeg_p=1.0, occluder_p=1.0)
+    out = _appearance(crop, np.random.default_rng(1), strong)
+    assert out.shape == crop.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(float) - crop).mean() > 5
+
+
+def _ddp_worker(rank: int, world: int, port: int, recipe_path: str, samples, out: str) -> None:
+    """One process of the data-parallel test: join the gloo group, train, save this process's final weights (the
+    network is caught by a global forward hook: train() keeps it to itself)."""
+    import os
+
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    seen = {}
+
+    def catch(module, args, output):
+        if isinstance(module, HandNet):
+            seen["net"] = module
+
+    handle = torch.nn.modules.module.register_module_forward_hook(catch)
+    try:
+        train(load_recipe(recipe_path), HandNetDataset(samples, size=64, augment=True), out, max_steps_per_epoch=2,
+              log=print)
+        torch.save(seen["net"].state_dict(), f"{out}/rank{rank}.pt")
+    finally:
+        handle.remove()
+        dist.destroy_process_group()
+
+
+def test_data_parallel_training_on_two_cpu_processes(tmp_path, synth8):
+    """The recipe data-parallel with PyTorch's own engine (DistributedDataParallel over gloo, as under torchrun):
+    both processes end with the same weights, which moved from the start; process 0 alone logs and checkpoints;
+    the checkpoint is those weights."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    recipe = tiny_recipe(tmp_path, "[[stages]]\nname='image'\nepochs=1\n[[stages]]\nname='finalize'\nepochs=1\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "ddp"
+    mp.spawn(_ddp_worker, args=(2, port, str(recipe.source), synth8, str(out)), nprocs=2, join=True)
+    w0, w1 = torch.load(out / "rank0.pt"), torch.load(out / "rank1.pt")
+    # the parameters agree exactly; batch-norm running statistics are each process's own after its last batch
+    # (DDP sends process 0's at the start of every forward pass), as in any DDP run
+    names = {n for n, _ in HandNet(SMALL).named_parameters()}
+    differ = [k for k in names if not torch.equal(w0[k], w1[k])]
+    assert not differ, differ
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    assert all(torch.equal(ckpt["model"][k], w0[k]) for k in w0)
+    fresh = HandNet(SMALL).state_dict()
+    assert any(not torch.equal(fresh[k], w0[k]) for k in w0 if "regressor" in k)
+    rows = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in rows] == ["image", "finalize"]  # written once, by process 0

@@ -1,6 +1,12 @@
 """Staged HandNet training (`realhands train --recipe ...`): the paper's five monocular stages and two stereo stages,
 each with its frozen and active parts; Adam (lr 2e-4, betas 0.9/0.99) with a linear decay over each stage's last
 epochs; checkpoints after every epoch (resume continues where it stopped); a JSON-lines log and a loss plot.
+
+Data-parallel: the same recipe runs on several processes with PyTorch's own engine, e.g.
+``torchrun --standalone --nproc-per-node 4 -m realhands.cli train ...`` (one GPU each, NCCL) or ``--nproc-per-node 2``
+on a CPU (gloo). Each process trains on its share of every epoch's shuffled order (a distributed sampler: the same
+permutation everywhere, disjoint equal slices), gradients are averaged by DistributedDataParallel, and process 0
+alone validates, logs and writes checkpoints. ``recipe.batch_size`` is per process.
 """
 from __future__ import annotations
 
@@ -158,6 +164,35 @@ def build_from_checkpoint(state: dict) -> HandNet:
     return net
 
 
+def distributed(device: str = "cpu") -> tuple[int, int]:
+    """(rank, world size) of this process: (0, 1) alone; under ``torchrun`` (WORLD_SIZE > 1 in the environment) the
+    process group is started here if nobody did (NCCL for CUDA, else gloo)."""
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        return 0, 1
+    if not dist.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return 0, 1
+        dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _share(order: np.ndarray, rank: int, world: int) -> np.ndarray:
+    """This process's slice of an epoch's order: equal lengths on every process (DDP steps in lockstep)."""
+    per = len(order) // world
+    return order[rank * per:(rank + 1) * per]
+
+
+def _broadcast_modules(*modules) -> None:
+    """Process 0's parameters and buffers to every process (a common start; the stereo stage, trained on 0)."""
+    import torch.distributed as dist
+
+    for m in modules:
+        for t in m.state_dict().values():
+            dist.broadcast(t, 0)
+
+
 def _collate(items: list[dict]) -> dict:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
@@ -192,9 +227,16 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     many processes. ``time_budget_s`` scales every stage's epochs (same proportions) so that the run fits the
     budget, from the time of the first epoch; the scale is kept in the checkpoint. ``amp``: bfloat16 autocast of
     the network on CUDA (the hand model and losses stay float32). ``init``: a checkpoint whose weights a fresh run
-    starts from (fine-tuning; e.g. the stereo-weights stage on a trained model)."""
+    starts from (fine-tuning; e.g. the stereo-weights stage on a trained model). Under ``torchrun`` (or an
+    initialised process group) it trains data-parallel (module docstring); the metrics are process 0's."""
     from ..model import HandModel
 
+    rank, world = distributed(device)
+    if world > 1 and str(device) == "cuda":
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
+    lead = rank == 0
+    if not lead:
+        log = _quiet
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device)
@@ -233,7 +275,11 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     amp = amp and dev.type == "cuda"
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    logf = open(out / "train_log.jsonl", "a")  # noqa: SIM115 (closed in the finally below)
+    if world > 1:
+        _broadcast_modules(net, stereo)
+        log(f"data-parallel on {world} processes ({torch.distributed.get_backend()}): batch {recipe.batch_size} "
+            "per process")
+    logf = open(out / "train_log.jsonl" if lead else os.devnull, "a")  # noqa: SIM115 (closed in the finally below)
     metrics = {}
     t0 = time.time()
     try:
@@ -245,6 +291,10 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                 active = [a for a in active if a not in ("keypoint", "fusion")]
             params = set_trainable(net, active, stereo)
             opt = torch.optim.Adam(params, lr=stage.lr or recipe.lr, betas=(0.9, 0.99))
+            model = net
+            if world > 1 and stage.name != "stereo_weights":  # wrapped per stage: its trainable set is what syncs
+                model = torch.nn.parallel.DistributedDataParallel(
+                    net, device_ids=[dev.index] if dev.type == "cuda" else None, find_unused_parameters=True)
             if resume and si == start_stage and start_epoch and ckpt.is_file():
                 st = load_checkpoint(ckpt, dev)
                 if st.get("optimizer") is not None:
@@ -255,15 +305,21 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                 stage = stages[si]
                 if hasattr(dataset, "epoch"):
                     dataset.epoch = epoch + 1000 * si
-                order = np.random.default_rng([si, epoch]).permutation(train_idx)
+                order = _share(np.random.default_rng([si, epoch]).permutation(train_idx), rank, world)
                 steps = math.ceil(len(order) / recipe.batch_size)
                 if max_steps_per_epoch:
                     steps = min(steps, max_steps_per_epoch)
                 t_epoch = time.time()
-                if stage.name == "stereo_weights":
-                    pairs = _pairs_for(dataset, recipe)
-                    run, metrics = stereo_weights_epoch(net, stereo, pairs, opt, hand_model, dev, recipe, stage, epoch,
-                                                        workers, max_steps_per_epoch)
+                if stage.name == "stereo_weights":  # one small layer: trained on process 0, then shared
+                    if lead:
+                        pairs = _pairs_for(dataset, recipe)
+                        run, metrics = stereo_weights_epoch(net, stereo, pairs, opt, hand_model, dev, recipe, stage,
+                                                            epoch, workers, max_steps_per_epoch)
+                    if world > 1:
+                        _broadcast_modules(stereo)
+                    if not lead:
+                        epoch += 1
+                        continue
                     entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
                              "val": metrics}
                     logf.write(json.dumps(entry) + "\n")
@@ -277,14 +333,16 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                     continue
                 train_mode(net, active)
                 bar = tqdm(_batches(dataset, order[:steps * recipe.batch_size], recipe.batch_size, workers, dev),
-                           total=steps, desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False)
+                           total=steps, desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False,
+                           disable=not lead)
                 run = {}
                 for step, batch in enumerate(bar):
                     batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
                     for g in opt.param_groups:
                         g["lr"] = lr_at(stage, stage.lr or recipe.lr, epoch, step, steps)
                     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-                        o = net(batch["rgb"], batch["heatmaps"] if recipe.model.use_keypoints else None, branch=branch)
+                        o = model(batch["rgb"], batch["heatmaps"] if recipe.model.use_keypoints else None,
+                                  branch=branch)
                     o = {k: v.float() for k, v in o.items()}
                     terms = {}
                     if "mano" in losses:
@@ -300,10 +358,14 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                     if step % 20 == 0:
                         bar.set_postfix(loss=f"{float(total.detach()):.4f}")
                 run = {k: float(v) / steps for k, v in run.items()}
-                metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe, branch=branch, workers=workers)
+                if lead:
+                    metrics = evaluate(net, dataset, val_idx, hand_model, dev, recipe, branch=branch, workers=workers)
                 if time_budget_s and scale is None:  # fit the plan to the budget from this first epoch's time
                     per_epoch = time.time() - t_epoch
-                    scale = max(0.01, time_budget_s / (per_epoch * sum(s_.epochs for s_ in base_stages)))
+                    scale = [max(0.01, time_budget_s / (per_epoch * sum(s_.epochs for s_ in base_stages)))]
+                    if world > 1:  # every process follows process 0's plan
+                        torch.distributed.broadcast_object_list(scale, 0)
+                    scale = scale[0]
                     stages = scale_stages(base_stages, scale)
                     log(f"time budget {time_budget_s / 60:.1f} min, {per_epoch:.1f} s per epoch: stage epochs scaled "
                         f"x{scale:.2f} to " + ", ".join(f"{s_.name} {s_.epochs}" for s_ in stages))
@@ -313,19 +375,29 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                 logf.flush()
                 log(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: "
                     + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
-                save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
-                                       "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
-                                       "stage": si, "epoch": epoch, "recipe": recipe.source, "epoch_scale": scale})
+                if lead:
+                    save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
+                                           "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
+                                           "stage": si, "epoch": epoch, "recipe": recipe.source,
+                                           "epoch_scale": scale})
                 epoch += 1
             start_epoch = 0
             si += 1
-        save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(), "optimizer": None,
-                               "config": recipe.model.to_dict(), "stage": len(stages), "epoch": -1,
-                               "recipe": recipe.source, "epoch_scale": scale})
+        if lead:
+            save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(), "optimizer": None,
+                                   "config": recipe.model.to_dict(), "stage": len(stages), "epoch": -1,
+                                   "recipe": recipe.source, "epoch_scale": scale})
     finally:
         logf.close()
-    plot_log(out / "train_log.jsonl", out / "loss.png")
+    if world > 1:
+        torch.distributed.barrier()  # the last checkpoint is on disk before any process returns
+    if lead:
+        plot_log(out / "train_log.jsonl", out / "loss.png")
     return metrics
+
+
+def _quiet(*_args, **_kwargs) -> None:
+    """The log of processes other than 0."""
 
 
 def _pairs_for(dataset, recipe: Recipe):
