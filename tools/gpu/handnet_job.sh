@@ -5,10 +5,12 @@
 # networks on the GPU. Run detached from the repository root, and collect results with tools/gpu/snapshot.sh:
 #   setsid nohup tools/gpu/handnet_job.sh /tmp/job >/tmp/job.log 2>&1 < /dev/null &
 # Environment: SYNTH_S (seconds of rendering, 290), COUNT (samples asked for; the run uses what is finished),
-# BUDGET_MIN (training minutes per run, 14), SEED (1), DEVICE (cuda).
+# BUDGET_MIN (training minutes per run, 14), SEED (1), DEVICE (cuda), DETECT (1: MediaPipe's detections stored with
+# every render, HandNet's keypoints as at run time; 0: the true keypoints with noise).
 set -u
 W=${1:-/tmp/job}
 SYNTH_S=${SYNTH_S:-290}; COUNT=${COUNT:-30000}; BUDGET_MIN=${BUDGET_MIN:-14}; SEED=${SEED:-1}; DEVICE=${DEVICE:-cuda}
+DETECT=${DETECT:-1}; detect_flag=""; [ "$DETECT" = 1 ] && detect_flag="--detect"
 mkdir -p "$W/runs"
 export PYTHONPATH="$PWD/python_backend${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TQDM_MININTERVAL=15
 rh() { python3 -c 'import sys; from realhands.cli import main; sys.exit(main())' "$@"; }
@@ -18,7 +20,7 @@ cores=$(nproc)
 stamp "machine: $cores cores, $(free -g | awk '/Mem/{print $2}') GB; $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader)"
 stamp "synth: $SYNTH_S s on $cores processes"
 timeout -s TERM "$SYNTH_S" python3 -c 'import sys; from realhands.cli import main; sys.exit(main())' synth \
-  --out "$W/synth" --count "$COUNT" --seed "$SEED" --rig zedm --resolution 640x480 --shard-size 100 --jobs "$cores"
+  --out "$W/synth" --count "$COUNT" --seed "$SEED" --rig zedm --resolution 640x480 --shard-size 100 --jobs "$cores" $detect_flag
 stamp "synth stopped: $(ls "$W"/synth/shard_*.npz | wc -l) shards of 100"
 
 U=$W/unpacked
