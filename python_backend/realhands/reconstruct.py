@@ -331,14 +331,17 @@ class Reconstructor:
         return out
 
     def estimate(self, st: HandState, image: np.ndarray, when_needed: bool = False) -> bool:
-        """HandNet's MANO estimate and mask, when HandNet gives the pose or the mask. ``when_needed`` (video): not
-        for a hand the fit follows from the previous frame, unless its mask is wanted this frame."""
+        """HandNet's MANO estimate and mask, when HandNet gives the pose or the mask. ``when_needed`` (video): only
+        when this frame uses it: the pose of a hand the fit does not follow from the previous frame (regressors
+        "handnet" and "net"), or the mask when refinement or the texture (at its cadence) takes it."""
         if self.handnet is None or (self.regressor == "fit" and self.mask_source != "handnet"):
             return False
-        if when_needed and self.video and self.regressor != "net" and st.key in self._previous and not (
-                self.mask_source == "handnet" and (self.cfg.refine_iterations or (self.cfg.texture_size
-                                                                                   and st.texture_due))):
-            return False
+        if when_needed and self.video:
+            pose = self.regressor == "net" or (self.regressor == "handnet" and st.key not in self._previous)
+            mask = self.mask_source == "handnet" and bool(
+                self.cfg.refine_iterations or (self.cfg.texture_size and st.texture_due))
+            if not (pose or mask):
+                return False
         st.estimate = self.handnet.predict(image, st.detection.keypoints_2d, st.side, st.camera, st.model)
         return True
 
@@ -358,7 +361,8 @@ class Reconstructor:
             if self._decide_side(st, image):
                 other = "left" if st.side == "right" else "right"
                 trial = HandState(other, st.detection, st.camera, self.models[other], second=st.second, track=None)
-                self.estimate(trial, image)
+                if self.regressor == "handnet":  # its start; the fit alone needs no HandNet here
+                    self.estimate(trial, image)
                 self._fit_side(trial, image, second_view)
                 if trial.reprojection_px < st.reprojection_px:  # the other side explains the keypoints better
                     st.side, st.model, st.estimate, st.views = other, trial.model, trial.estimate, trial.views
@@ -391,7 +395,7 @@ class Reconstructor:
         self._fit_from(st, init, second_view)
         if init is not None and st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d):
             params, err, views = st.params, st.reprojection_px, st.views
-            if st.estimate is None and image is not None:
+            if st.estimate is None and image is not None and self.regressor == "handnet":  # its cold start
                 self.estimate(st, image)
             self._fit_from(st, None, second_view)
             if err <= st.reprojection_px:
