@@ -342,3 +342,20 @@ def test_handnet_runs_on_schedule_not_on_every_tracked_frame():
     n, hands = calls(regressor="handnet", texture_size=0)
     # acquisition, and the cold restarts of a warm fit that lost the hand (REFIT_SHARE): never every frame
     assert hands >= 25 and 1 <= n <= hands // 2, (n, hands)
+
+
+def test_both_views_detected_at_once_match_one_after_the_other():
+    """``detect_pair`` runs the two views' MediaPipe graphs in two threads: the same detections as ``detect``
+    on each view in turn (static images, so no tracking state differs)."""
+    from realhands.live.sources import open_source
+    from realhands.reconstruct import Reconstructor
+
+    frame = next(iter(open_source("synthetic", loop=False)))
+    a, b = Reconstructor(), Reconstructor()
+    left, right = a.detect_pair(frame.views[0], frame.views[1])
+    assert left and right
+    for got, want in ((left, b.detect(frame.views[0])), (right, b.detect(frame.views[1], view=1))):
+        assert [d.handedness for d in got] == [d.handedness for d in want]
+        assert all(np.allclose(g.keypoints_2d, w.keypoints_2d) for g, w in zip(got, want, strict=True))
+    a.close()
+    b.close()

@@ -90,10 +90,11 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
                         if stereo is not None:
                             img, second = stereo.split(img)
                             cam = second.pair.left
-                            second.detections = rec.detect(second.image, view=1)
+                            found, second.detections = rec.detect_pair(img, second.image)
                         else:
                             cam = Camera.coerce(camera, img.shape[1], img.shape[0])
-                        hands = rec.solve(img, rec.detect(img), cam, timestamp=t, second_view=second)
+                            found = rec.detect(img)
+                        hands = rec.solve(img, found, cam, timestamp=t, second_view=second)
                     except Exception as exc:  # one bad frame must not end a long run
                         fh.write(json.dumps({"image": name, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
                         summary.failures += 1
