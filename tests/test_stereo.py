@@ -228,7 +228,8 @@ def test_landmark_offsets_make_the_stereo_fit_more_accurate(held_out):
 
 def test_reconstruct_takes_side_by_side_stereo_images_with_a_calibration(held_out, tmp_path):
     """`realhands reconstruct --calibration rig.yaml` on side-by-side pairs writes the documented JSON line: the
-    left camera's intrinsics, "stereo", and hands fitted in both views, placed to about a centimetre."""
+    left camera's intrinsics, "stereo", and hands fitted in both views, placed to about a centimetre; the views as
+    two folders (`--right`) give the same hands; views that do not pair up are one clear error."""
     import cv2
 
     s = next(s for s, det in held_out if det is not None)
@@ -262,6 +263,29 @@ def test_reconstruct_takes_side_by_side_stereo_images_with_a_calibration(held_ou
                          text=True, timeout=300)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert res.returncode == 1 and "side-by-side" in lines[0]["error"] and lines[1]["hands"], lines
+    # the two views as two folders (--right): the same hands as from the side-by-side pair
+    (tmp_path / "L").mkdir()
+    (tmp_path / "R").mkdir()
+    cv2.imwrite(str(tmp_path / "L" / "0001.png"), cv2.cvtColor(s.rgb_left, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "R" / "0001.png"), cv2.cvtColor(s.rgb_right, cv2.COLOR_RGB2BGR))
+    folders = tmp_path / "folders.jsonl"
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "reconstruct", str(tmp_path / "L"), "--right",
+                          str(tmp_path / "R"), "--calibration", str(cal), "--out", str(folders), "--no-vertices"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    two = json.loads(folders.read_text().splitlines()[0])
+    assert two["stereo"]["views"] == 2 and two["hands"][0]["views"] == 2
+    assert np.allclose(two["hands"][0]["joints_3d"], hand["joints_3d"], atol=1e-3)
+    # views that do not pair up: one clear error, nothing written
+    cv2.imwrite(str(tmp_path / "R" / "0002.png"), cv2.cvtColor(s.rgb_right, cv2.COLOR_RGB2BGR))
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "reconstruct", str(tmp_path / "L"), "--right",
+                          str(tmp_path / "R"), "--calibration", str(cal), "--out", str(tmp_path / "x.jsonl")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "pair up one to one" in res.stderr and not (tmp_path / "x.jsonl").exists()
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "reconstruct", str(tmp_path / "L"), "--right",
+                          str(tmp_path / "R"), "--out", str(tmp_path / "x.jsonl")], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode != 0 and "--calibration" in res.stderr
 
 
 # -- the default live experience ---------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ Still images share one Reconstructor (unrelated images); each video gets its own
 starts, smoothing). An input or frame that fails becomes an ``{"image", "error"}`` line and the run goes on.
 
 Stereo (``calibration``: a ZED ``.conf`` or OpenCV stereo YAML): every image or frame is a side-by-side pair (left
-| right, as a ZED records), the hands are fitted in both views (their placement measured, not guessed) and the
-results are in the left camera's coordinates.
+| right, as a ZED records), or, with ``right``, the left views come from ``paths`` and the right views from
+``right`` (two folders paired by sorted name, two videos frame by frame, or two images); the hands are fitted in
+both views (their placement measured, not guessed) and the results are in the left camera's coordinates.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class BatchSummary:
 def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None = None, camera: Camera | None = None,
                       overlay_dir: str | Path | None = None, texture_dir: str | Path | None = None,
                       with_vertices: bool = True, model_path=None, log=print, force: bool = False,
-                      calibration: str | Path | None = None) -> BatchSummary:
+                      calibration: str | Path | None = None, right: str | Path | None = None) -> BatchSummary:
     """Reconstruct every image and video frame in ``paths`` (files and folders) into the JSON-lines file ``out``.
 
     ``config``: the reconstruction choices (default ReconstructConfig()); ``camera``: the intrinsics of every input
@@ -47,7 +48,8 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
     one for all still images (the atlas side is ``config.texture_size`` or BATCH_TEXTURE_SIZE). ``out`` may not
     be one of the inputs, nor an existing file other than a previous result (.jsonl) unless ``force``.
     ``calibration``: the inputs are side-by-side stereo pairs of the rig this file describes (see the module
-    docstring); ``camera`` is then not used.
+    docstring); ``camera`` is then not used. ``right``: with ``calibration``, the right views (a folder, video or
+    image) paired in order with the left views in ``paths``.
 
     Every input that fails (missing, unreadable, too large, not a picture) and every frame that fails becomes an
     ``{"image", "error"}`` line; the run goes on with the next."""
@@ -56,9 +58,13 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
     from .viz.overlay import draw_overlay
 
     cfg = config or ReconstructConfig()
+    from .errors import MediaError
+
+    if right is not None and not calibration:
+        raise MediaError("the right views (--right) need the rig's calibration (--calibration)")
     stereo = _StereoInputs(calibration) if calibration else None
-    items = expand_media(paths)
-    out = _check_output(Path(out), [p for _, p in items], force)
+    items = _paired(paths, right)
+    out = _check_output(Path(out), [p for _, p, _ in items] + [r for _, _, r in items if r is not None], force)
     overlay_dir = output_folder(overlay_dir) if overlay_dir else None
     texture_dir = output_folder(texture_dir) if texture_dir else None
     # a mask only where something uses it (refinement, texture): nothing else here writes one
@@ -81,14 +87,14 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
     overlay_names: set[str] = set()
     texture_names: set[str] = set()
     with _open_output(out) as fh:
-        for kind, path in items:
+        for kind, path, right_path in items:
             rec = images if kind == "image" else Reconstructor(cfg, video=True, model_path=model_path)
             try:
-                for name, img, t in _frames(kind, path):
+                for name, img, right_img, t in _frames(kind, path, right_path):
                     second = None
                     try:
                         if stereo is not None:
-                            img, second = stereo.split(img)
+                            img, second = stereo.split(img) if right_img is None else stereo.views(img, right_img)
                             cam = second.pair.left
                             found, second.detections = rec.detect_pair(img, second.image)
                         else:
@@ -159,6 +165,20 @@ class _StereoInputs:
                              f"{half}x{h}")
         return image[:, :half], SecondView(image[:, half:], pair)
 
+    def views(self, left, right):
+        """(left view, SecondView of the right one) of two separate images of the rig."""
+        from .errors import MediaError
+
+        if left.shape != right.shape:
+            raise MediaError(f"the left view is {left.shape[1]}x{left.shape[0]}, the right {right.shape[1]}x"
+                             f"{right.shape[0]}: the two views of a rig have one size")
+        h, w = left.shape[:2]
+        pair = self.pair_for(w)
+        if pair.left.width is not None and (pair.left.width, pair.left.height) != (w, h):
+            raise MediaError(f"the calibration is for {pair.left.width}x{pair.left.height} views, the input's are "
+                             f"{w}x{h}")
+        return left, SecondView(right, pair)
+
 
 def output_folder(path: str | Path) -> Path:
     """Make (if needed) an output folder, or a clear error."""
@@ -207,10 +227,35 @@ def _unique(stem: str, used: set[str]) -> str:
     return name
 
 
-def _frames(kind: str, path: Path):
-    """(name, RGB image, timestamp s or None) of an image, or of each frame of a video."""
+def _paired(paths, right) -> list[tuple[str, Path, Path | None]]:
+    """(kind, left input, its right input or None): ``right`` (a folder, video or image) pairs up one to one, in
+    sorted order, with the inputs of ``paths``."""
+    from .errors import MediaError
+
+    left = expand_media(paths)
+    if right is None:
+        return [(k, p, None) for k, p in left]
+    if not Path(right).exists():
+        raise MediaError(f"no such file or folder: {right} (--right)")
+    rights = expand_media([right])
+    if len(left) != len(rights):
+        raise MediaError(f"{len(left)} left input(s) but {len(rights)} right one(s) in {right}: the two views pair up "
+                         "one to one, in sorted order")
+    for (kl, pl), (kr, pr) in zip(left, rights, strict=True):
+        if kl != kr:
+            raise MediaError(f"{pl} is a {kl} but its right view {pr} is a {kr}")
+    return [(kl, pl, pr) for (kl, pl), (_, pr) in zip(left, rights, strict=True)]
+
+
+def _frames(kind: str, path: Path, right: Path | None = None):
+    """(name, RGB image, the right view's image or None, timestamp s or None) of an image, or of each frame of a
+    video; with ``right``, its frames in step (a video pair ends with the shorter one)."""
     if kind == "image":
-        yield str(path), read_image(path), None
+        yield str(path), read_image(path), (None if right is None else read_image(right)), None
         return
-    for i, t, rgb in iter_video(path):
-        yield f"{path}#frame={i}", rgb, t
+    if right is None:
+        for i, t, rgb in iter_video(path):
+            yield f"{path}#frame={i}", rgb, None, t
+        return
+    for (i, t, rgb), (_, _, rgb_r) in zip(iter_video(path), iter_video(right), strict=False):
+        yield f"{path}#frame={i}", rgb, rgb_r, t

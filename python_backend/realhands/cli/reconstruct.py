@@ -27,7 +27,8 @@ def cmd_reconstruct(args) -> int:
     camera = Camera.parse(args.intrinsics) if args.intrinsics else None
     s = reconstruct_files(args.paths, args.out, reconstruct_choices(args, cfg.reconstruct), camera,
                           overlay_dir=args.overlay, texture_dir=args.texture, with_vertices=not args.no_vertices,
-                          model_path=cfg.model.path, force=args.force, calibration=args.calibration)
+                          model_path=cfg.model.path, force=args.force, calibration=args.calibration,
+                          right=args.right)
     print(f"wrote {s.written} result line(s) to {args.out}" + (f"; {s.failures} input(s) failed" if s.failures else ""))
     return 1 if s.failures else 0
 
@@ -38,12 +39,14 @@ def add_parsers(sub) -> None:
     rc.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: 60 deg horizontal FOV, centred)")
     rc.add_argument("--calibration", help="the inputs are side-by-side stereo pairs (left | right) of this rig: a ZED "
                                           "SN*.conf or an OpenCV stereo YAML; hands are fitted in both views")
+    rc.add_argument("--right", help="with --calibration: the right views (a folder, video or image), paired in sorted "
+                                    "order with PATHS, which are then the left views (not side by side)")
     rc.add_argument("--out", required=True, help="results file (.jsonl), one line per image or frame")
     rc.add_argument("--overlay", help="folder for overlay images (mesh and keypoints drawn on the input)")
     rc.add_argument("--no-vertices", action="store_true", help="leave the mesh vertices out of the JSON")
     rc.add_argument("--regressor", choices=REGRESSORS,
-                    help="auto (default): HandNet + a short keypoint fit when its weights are installed, else the "
-                         "fit; handnet; net (HandNet alone); fit (the keypoint fit alone)")
+                    help="auto (default): the keypoint fit (it wins on real photos, docs/RESULTS.md); handnet "
+                         "(HandNet's estimate + a short fit); net (HandNet alone); fit")
     rc.add_argument("--mask", choices=MASK_SOURCES,
                     help="silhouette for refinement and texture (default auto: HandNet's mask when its weights are "
                          "installed, else GrabCut for refinement)")
