@@ -90,7 +90,8 @@ def add_parsers(sub) -> None:
         sp.add_argument("--refine-iterations", type=int, help="silhouette refinement steps (needs a mask)")
         sp.add_argument("--mask", choices=MASK_SOURCES, help="silhouette for refinement and texture (default auto)")
         sp.add_argument("--regressor", choices=REGRESSORS,
-                        help="auto: HandNet + a short fit when a hand appears (default); fit: the keypoint fit alone")
+                        help="auto (default): the keypoint fit; handnet: HandNet's estimate + a short fit when a hand "
+                             "appears; net: HandNet alone")
         sp.add_argument("--texture-size", type=int, help="texture atlas side (0: no texture; default 256)")
         sp.add_argument("--model", help="MANO-format model file or folder")
 

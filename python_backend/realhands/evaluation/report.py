@@ -137,7 +137,8 @@ def results_markdown(synthetic: dict, meta: dict, images: dict, recorded: dict |
         lines += ["## Timing — HandNet on a GPU", "", g["note"], "", "Command: `" + g["command"] + "`", "", g["table"],
                   ""]
     lines += ["## Reproduce", "", "```", meta["command"], "```", "",
-              "Single evaluations: `realhands eval synthetic --count N --out DIR`, `realhands eval freihand ROOT "
+              "Single evaluations: `realhands eval real3d ANNOTATIONS.json --out DIR`, "
+              "`realhands eval synthetic --count N --out DIR`, `realhands eval freihand ROOT "
               "--out DIR [--model MANO_RIGHT.pkl]`, `realhands eval keypoints ANNOTATIONS.json --out DIR`, "
               "`realhands eval recording FILE.mcap --out DIR`; each writes `summary.json` and a PCK picture.", ""]
     return "\n".join(lines)
