@@ -38,7 +38,7 @@ import torch
 from .camera import Camera, StereoPair
 from .config import ReconstructConfig
 from .conventions import MANO_PARAM_NAMES, SIDES
-from .fit.keypoint_fit import KeypointFitter, View
+from .fit.keypoint_fit import PALM, KeypointFitter, View
 from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter
 from .model import HandModel
@@ -444,14 +444,13 @@ class Reconstructor:
     def _placed_by_triangulation(self, st: HandState, init: dict, pair: StereoPair) -> dict:
         """HandNet's estimate moved so that its palm sits where the two views' keypoints put it."""
         X = pair.triangulate(st.detection.keypoints_2d, st.second.keypoints_2d)
-        palm = [0, 5, 9, 13, 17]
-        if not np.isfinite(X[palm]).all():
+        if not np.isfinite(X[PALM]).all():
             return init
         dt = st.model.v_template.dtype
         with torch.no_grad():
             kp = st.model.keypoints(*(torch.as_tensor(np.asarray(init[k]), dtype=dt).reshape(1, -1)
                                       for k in MANO_PARAM_NAMES))[0].numpy()
-        return dict(init, transl=np.asarray(init["transl"]) + (X[palm].mean(0) - kp[palm].mean(0))[None])
+        return dict(init, transl=np.asarray(init["transl"]) + (X[PALM].mean(0) - kp[PALM].mean(0))[None])
 
     def calibrate_shape(self, st: HandState) -> bool:
         """The user's shape, measured by the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views

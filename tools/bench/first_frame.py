@@ -8,18 +8,13 @@ coming). Each repeat is a fresh process, as a user pressing Play in Unity would 
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tools.bench.live import _port
 
 
 def one_run(watch_s: float, limit_s: float = 120.0) -> dict:

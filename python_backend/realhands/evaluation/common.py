@@ -1,10 +1,14 @@
-"""Shared pieces of the evaluations: per-hand metrics, matching a detection to the ground truth, summaries."""
+"""Shared pieces of the evaluations: per-hand metrics, matching a detection to the ground truth
+(``perception.tracking.match_detection``), summaries."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..camera import Camera
 from ..metrics import PCK_THRESHOLDS_MM, f_score, joint_errors, pck_auc, pck_curve, per_point_error_mm
+from ..perception.tracking import match_detection
+
+__all__ = ["METRIC_KEYS", "hand_metrics", "match_detection", "summarise"]
 
 #: per-hand metrics, all in millimetres except the F-scores (fractions) and pixels
 METRIC_KEYS = ("pa_mpjpe_mm", "pa_mpve_mm", "f5", "f15", "mpjpe_mm", "root_relative_mpjpe_mm", "root_mm", "reproj_px")
@@ -25,19 +29,6 @@ def hand_metrics(joints: np.ndarray, gt_joints: np.ndarray, vertices: np.ndarray
     if camera is not None and gt_2d is not None:
         m["reproj_px"] = float(np.linalg.norm(camera.project(joints) - gt_2d, axis=1).mean())
     return m
-
-
-def match_detection(detections: list, gt_2d: np.ndarray, max_px: float | None = None):
-    """The detection whose keypoints lie closest (mean px) to the ground truth's, or None (none, or all farther
-    than ``max_px``, default half the ground-truth box diagonal)."""
-    if not detections:
-        return None
-    gt_2d = np.asarray(gt_2d, np.float64)
-    if max_px is None:
-        max_px = 0.5 * float(np.linalg.norm(gt_2d.max(0) - gt_2d.min(0)))
-    d = [float(np.linalg.norm(det.keypoints_2d - gt_2d, axis=1).mean()) for det in detections]
-    i = int(np.argmin(d))
-    return detections[i] if d[i] <= max_px else None
 
 
 def summarise(rows: list[dict], thresholds_mm=PCK_THRESHOLDS_MM) -> dict:

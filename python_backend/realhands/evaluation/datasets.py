@@ -44,15 +44,24 @@ def _read_image(path: Path) -> np.ndarray:
         raise DatasetError(str(exc)) from None
 
 
-def load_keypoint_annotations(path: str | Path) -> tuple[Path, list[dict]]:
-    """(image folder, entries) from an annotation JSON (or a folder holding annotations.json), validated."""
+def annotation_entries(path: str | Path, key: str, what: str, shape: str, noun: str) -> tuple[Path, list]:
+    """(the JSON file, its non-empty list under ``key``) from an annotation JSON or a folder holding
+    annotations.json; a missing, unreadable or empty file is a DatasetError naming ``what``, the expected
+    ``shape`` and what one entry is (``noun``)."""
     p = Path(path)
     if p.is_dir():
         p = p / "annotations.json"
-    doc = _read_json(p, "keypoint annotations; see realhands.evaluation.datasets for the format")
-    entries = doc.get("images") if isinstance(doc, dict) else None
+    doc = _read_json(p, what)
+    entries = doc.get(key) if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise DatasetError(f"{p}: expected {{\"images\": [{{\"file\", \"keypoints\"}}, ...]}} with at least one image")
+        raise DatasetError(f"{p}: expected {shape} with at least one {noun}")
+    return p, entries
+
+
+def load_keypoint_annotations(path: str | Path) -> tuple[Path, list[dict]]:
+    """(image folder, entries) from an annotation JSON (or a folder holding annotations.json), validated."""
+    p, entries = annotation_entries(path, "images", "keypoint annotations; see realhands.evaluation.datasets for "
+                                    "the format", '{"images": [{"file", "keypoints"}, ...]}', "image")
     for i, e in enumerate(entries):
         kp = np.asarray(e.get("keypoints", []), dtype=np.float64) if isinstance(e, dict) else np.zeros(0)
         if not isinstance(e, dict) or "file" not in e or kp.shape != (21, 2) or not np.isfinite(kp).all():

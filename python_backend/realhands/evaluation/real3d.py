@@ -28,7 +28,7 @@ from ..camera import Camera
 from ..errors import CameraError, DatasetError
 from ..metrics import joint_errors
 from .common import match_detection, summarise
-from .datasets import _read_image, _read_json
+from .datasets import _read_image, annotation_entries
 
 #: the variants scored, name -> Reconstructor arguments; "default" is the Reconstructor's defaults
 REAL3D_VARIANTS = {
@@ -44,14 +44,8 @@ MEDIAPIPE = "MediaPipe world landmarks"
 def load_real3d(path: str | Path) -> tuple[Path, list[dict], list[str]]:
     """(image folder, valid samples, reasons for the skipped ones). A missing, unreadable or empty annotation file
     is a DatasetError; a malformed sample is skipped with its reason."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "annotations.json"
-    doc = _read_json(p, "3D hand annotations; see realhands.evaluation.real3d for the format")
-    samples = doc.get("samples") if isinstance(doc, dict) else None
-    if not isinstance(samples, list) or not samples:
-        raise DatasetError(f"{p}: expected {{\"samples\": [{{\"image\", \"K\", \"joints_3d\"}}, ...]}} with at least "
-                           "one sample")
+    p, samples = annotation_entries(path, "samples", "3D hand annotations; see realhands.evaluation.real3d for the "
+                                    "format", '{"samples": [{"image", "K", "joints_3d"}, ...]}', "sample")
     good, skipped = [], []
     for i, s in enumerate(samples):
         why = _invalid(s)

@@ -52,6 +52,19 @@ class Track:
     decided: bool = False  # the side is settled (by the first fit: Reconstructor.fit), held from then on
 
 
+def match_detection(detections: list, gt_2d: np.ndarray, max_px: float | None = None):
+    """The detection whose keypoints lie closest (mean px) to ``gt_2d`` (21,2) (a ground truth, a rendered hand), or
+    None (none, or all farther than ``max_px``, default half the box diagonal of ``gt_2d``)."""
+    if not detections:
+        return None
+    gt_2d = np.asarray(gt_2d, np.float64)
+    if max_px is None:
+        max_px = 0.5 * float(np.linalg.norm(gt_2d.max(0) - gt_2d.min(0)))
+    d = [float(np.linalg.norm(det.keypoints_2d - gt_2d, axis=1).mean()) for det in detections]
+    i = int(np.argmin(d))
+    return detections[i] if d[i] <= max_px else None
+
+
 def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection of two keypoint sets' bounding boxes over the smaller box's area."""
     lo, hi = np.maximum(a.min(0), b.min(0)), np.minimum(a.max(0), b.max(0))

@@ -64,14 +64,10 @@ class Detections:
         self.detector = HandDetector(static_image_mode=True, max_num_hands=2)
 
     def __call__(self, rgb: np.ndarray, joints2d: np.ndarray) -> np.ndarray:
-        found = self.detector.detect(np.ascontiguousarray(rgb))
-        gt = np.asarray(joints2d, np.float64)
-        best, best_d = None, 0.5 * float(np.linalg.norm(gt.max(0) - gt.min(0)))
-        for det in found:
-            d = float(np.linalg.norm(det.keypoints_2d - gt, axis=1).mean())
-            if d <= best_d:
-                best, best_d = det.keypoints_2d, d
-        return np.full((21, 2), np.nan, np.float32) if best is None else np.asarray(best, np.float32)
+        from ..perception.tracking import match_detection
+
+        found = match_detection(self.detector.detect(np.ascontiguousarray(rgb)), joints2d)
+        return np.full((21, 2), np.nan, np.float32) if found is None else np.asarray(found.keypoints_2d, np.float32)
 
     def of(self, s) -> dict:
         """Both views of a StereoSample -> {detected2d_left, detected2d_right}."""
