@@ -57,10 +57,10 @@ def test_heatmaps_peak_at_keypoints():
     assert hm[0, 20, 12] == pytest.approx(np.exp(-0.5), rel=1e-4)
 
 
-@pytest.mark.parametrize("side", ["right", "left"])
-def test_fit_recovers_known_parameters_from_clean_keypoints(side):
+@pytest.mark.parametrize("side,solver", [("right", "lbfgs"), ("left", "lbfgs"), ("right", "lm"), ("left", "lm")])
+def test_fit_recovers_known_parameters_from_clean_keypoints(side, solver):
     model = HandModel(side=side, flat_hand_mean=True)
-    fitter = KeypointFitter(model)
+    fitter = KeypointFitter(model, solver=solver)
     rng = np.random.default_rng(1)
     B = 3
     pose = torch.tensor(np.stack([sample_hand_pose(model.data, rng) for _ in range(B)]), dtype=torch.float32)

@@ -53,6 +53,9 @@ MASK_SOURCES = ("auto", "handnet", "grabcut", "hsv", "none")
 #: (HandNet's estimate refined by a short keypoint fit: the hybrid), "net" (HandNet's estimate as it is, for
 #: evaluation), "fit" (the keypoint fit alone).
 REGRESSORS = ("auto", "handnet", "net", "fit")
+#: the keypoint fit's optimisers: torch's L-BFGS with autograd, or Levenberg-Marquardt with batched finite-difference
+#: Jacobians (realhands.fit.solver)
+FIT_SOLVERS = ("lbfgs", "lm")
 #: What `realhands reconstruct`, folder and video sources read as images and as videos (lower-case suffixes).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -97,9 +100,11 @@ class ReconstructConfig:
     handnet: str = ""  # a HandNet ONNX file; "" is the shipped realhands/assets/handnet_cpu.onnx
     mirrored: bool = False  # images are mirrored (selfie view): MediaPipe's handedness is then taken as it is
     landmark_offsets: bool = True  # fit detections to where MediaPipe marks the model's keypoints (fit.landmarks)
+    fit_solver: str = "lbfgs"  # the keypoint fit's optimiser: lbfgs | lm (realhands.fit.keypoint_fit.SOLVERS)
 
     def __post_init__(self):
         check_choice("mask", self.mask, MASK_SOURCES)
+        check_choice("fit_solver", self.fit_solver, FIT_SOLVERS)
         check_choice("regressor", self.regressor, REGRESSORS)
         for name in ("refine_iterations", "texture_size", "max_hands"):
             v = getattr(self, name)

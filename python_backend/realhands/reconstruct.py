@@ -43,7 +43,7 @@ from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter
 from .model import HandModel
 from .model.lbs import axis_angle_to_matrix, matrix_to_axis_angle
-from .perception.mediapipe_hands import HandDetection, HandDetector
+from .perception.mediapipe_hands import HandDetection, HandDetector, mirror_world
 from .perception.tracking import HandTracker, Track, hand_size_px, match_views
 
 #: Stereo fits a side's shape is measured over before it is held (about a second of tracking at 30 fps).
@@ -51,6 +51,10 @@ SHAPE_CALIBRATION_FRAMES = 30
 #: Video: a warm-started fit whose keypoints miss the detections by more than this share of the hand's size in the
 #: image (mean px; a good fit: ~0.03) is redone from the cold start.
 REFIT_SHARE = 0.08
+#: a new hand fitted as both sides takes the other side than the one MediaPipe named only when that fit's loss is
+#: below this share of the named side's: chirality is weakly observable for a small, far hand (a mirrored hand at
+#: another depth projects almost the same), and a coin flip there is worse than MediaPipe's label
+SIDE_MARGIN = 0.8
 #: Video smoothing filters the finger joints' rotations scaled by this, so that the One Euro filter's speed term
 #: follows fast gestures (the hand's placement keeps the filter as configured)
 SMOOTH_POSE_SCALE = 10.0
@@ -122,6 +126,7 @@ class HandState:
     params: dict | None = None  # global_orient (1,3), hand_pose (1,45), betas (1,10), transl (1,3) tensors
     estimate: object | None = None  # realhands.net.infer.HandNetEstimate
     reprojection_px: float = float("nan")
+    objective: float = float("nan")  # the fit's loss without world landmarks (KeypointFitter: FitResult.objective)
     mask: np.ndarray | None = None
     vertex_offsets: torch.Tensor | None = None  # (1,V,3) from refinement
     refined: bool = False
@@ -203,7 +208,8 @@ class Reconstructor:
         self._pair_pool = None  # a thread for the other view's MediaPipe (detect_pair)
         self.tracker = HandTracker() if video else None
         self.models = {s: HandModel(side=s, model_path=model_path, flat_hand_mean=True) for s in SIDES}
-        self.fitters = {s: KeypointFitter(m, landmark_offsets=landmark_offsets(m) if cfg.landmark_offsets else None)
+        self.fitters = {s: KeypointFitter(m, landmark_offsets=landmark_offsets(m) if cfg.landmark_offsets else None,
+                                          solver=cfg.fit_solver)
                         for s, m in self.models.items()}
         self.textures = {}  # per handedness: realhands.texture.TextureFusion, built on first use
         self._refiners = {}  # per handedness, built on first use (mesh topology is computed once)
@@ -381,10 +387,12 @@ class Reconstructor:
                 if self.regressor == "handnet":  # its start; the fit alone needs no HandNet here
                     self.estimate(trial, image)
                 self._fit_side(trial, image, second_view)
-                if trial.reprojection_px < st.reprojection_px:  # the other side explains the keypoints better
+                # the other side explains the keypoints clearly better (its fit's loss, priors and joint limits
+                # included: a mirrored hand can match keypoints only by bending wrongly)
+                if trial.objective < SIDE_MARGIN * st.objective:
                     st.side, st.model, st.estimate, st.views = other, trial.model, trial.estimate, trial.views
                     st.set_params(trial.params)
-                    st.reprojection_px = trial.reprojection_px
+                    st.reprojection_px, st.objective = trial.reprojection_px, trial.objective
             if st.track is not None:
                 st.track.side, st.track.decided = st.side, True
             self.calibrate_shape(st)
@@ -411,13 +419,13 @@ class Reconstructor:
         init = self._previous.get(st.key) if self.video else None
         self._fit_from(st, init, second_view)
         if init is not None and st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d):
-            params, err, views = st.params, st.reprojection_px, st.views
+            params, err, views, objective = st.params, st.reprojection_px, st.views, st.objective
             if st.estimate is None and image is not None and self.regressor == "handnet":  # its cold start
                 self.estimate(st, image)
             self._fit_from(st, None, second_view)
             if err <= st.reprojection_px:
                 st.set_params(params)
-                st.reprojection_px, st.views = err, views
+                st.reprojection_px, st.views, st.objective = err, views, objective
 
     def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None) -> None:
         det = st.detection
@@ -426,19 +434,26 @@ class Reconstructor:
             if st.second is not None:  # place HandNet's estimate where the two views put the hand
                 init = self._placed_by_triangulation(st, init, second_view.pair)
         betas = self.shapes.get(st.side)
-        # MediaPipe's 3D landmarks are a hand of the side it named: of the other chirality when that is not the
-        # side held, and then they would pull the fit into a mirrored pose
-        world = det.world_landmarks if det.handedness == st.side else None
+        # MediaPipe's 3D landmarks are a hand of the side it named (on synthetic sequences they have the chirality of
+        # its label 99 % of the time when the label is right, 60 % when it is wrong). A side being decided (a new
+        # hand, an image) is fitted as both sides with its landmarks, mirrored for the other side, so that both
+        # fits are judged on the same terms. A track whose side is held drops them when MediaPipe names the other
+        # side: of the other chirality more often than not, they would pull the fit into a mirrored pose.
+        world = det.world_landmarks
+        if det.handedness != st.side:
+            world = mirror_world(world) if st.track is None or not st.track.decided else None
         if st.second is not None:
             pair = second_view.pair
             views = [View(det.keypoints_2d, st.camera),
                      View(st.second.keypoints_2d, pair.right, pair.T_right_from_left)]
             fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
+            st.objective = float(fit.objective[0])
         else:
             fit = self.fitters[st.side].fit(det.keypoints_2d[None], st.camera.K[None],
                                             None if world is None else world[None], init=init, betas=betas)
             st.views, st.reprojection_px = 1, float(fit.reprojection_px[0])
+            st.objective = float(fit.objective[0])
         st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
 
     def _placed_by_triangulation(self, st: HandState, init: dict, pair: StereoPair) -> dict:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,8 +24,9 @@ from realhands.live.sources import SyntheticSource
 from realhands.metrics import joint_errors
 from realhands.reconstruct import Reconstructor, SecondView
 
+from . import write_marked_block
+
 KINDS = ("grasp", "pinch", "count", "wave", "enter_exit", "mixed")
-MARK_BEGIN, MARK_END = "<!-- stereo-bench:begin -->", "<!-- stereo-bench:end -->"
 
 
 def hand_length(model, betas) -> float:
@@ -160,14 +160,7 @@ def main() -> int:
              f"{time.strftime('%Y-%m-%d')}, {(time.time() - t0) / 60:.0f} min on this machine.")
     print(table + "\n\n" + stamp)
     for md in args.markdown:
-        path = Path(md)
-        text = path.read_text()
-        if MARK_BEGIN not in text:
-            text += f"\n{MARK_BEGIN}\n{MARK_END}\n"
-        head, rest = text.split(MARK_BEGIN, 1)
-        _, tail = rest.split(MARK_END, 1)
-        path.write_text(f"{head}{MARK_BEGIN}\n{table}\n\n{stamp}\n{MARK_END}{tail}")
-        print(f"wrote the table into {path}")
+        write_marked_block(md, "stereo-bench", f"{table}\n\n{stamp}")
     return 0
 
 

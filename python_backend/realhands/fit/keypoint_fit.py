@@ -10,8 +10,11 @@ absolute axis-angle), shape (10), translation (3). Loss:
 * priors: a Gaussian on the pose in the model's PCA space, joint limits (anatomical angles), shape.
 
 Absolute position follows from the intrinsics and the hand's size: the initial depth is fx x (3D wrist-to-
-knuckles length) / (the same in pixels). Optimised with L-BFGS, batched over hands; a warm start (the previous
-frame's result) needs few iterations (WARM_ITERATIONS).
+knuckles length) / (the same in pixels). Optimised with L-BFGS (the default) or Levenberg-Marquardt
+(``solver="lm"``, realhands.fit.solver: the same loss, written as robust least squares by :meth:`terms`); a warm
+start (the previous frame's result) needs few iterations (WARM_ITERATIONS). LM reaches lower losses at a quarter of
+the cost of a cold fit, but on MediaPipe's detections a fully minimised loss is not a more accurate hand
+(tools/bench/fit_solvers.py, docs/live.md): L-BFGS stays the default.
 
 Several calibrated views (``fit_views``: a stereo pair, or any rig): the 2D term is summed over the views, each
 view's keypoints against the model's projected into that camera, and the keypoints triangulated from the views
@@ -27,9 +30,11 @@ import numpy as np
 import torch
 
 from ..camera import Camera, backproject_points, mean_focal, project_points, triangulate
+from ..config import FIT_SOLVERS
 from ..conventions import KEYPOINT_PARENTS
 from ..model import HandModel
 from ..model.lbs import matrix_to_axis_angle
+from .solver import levenberg_marquardt
 
 PALM = [0, 5, 9, 13, 17]  # wrist and the four knuckles (keypoint order)
 #: the bones whose summed length measures a hand's size: the finger bones and the knuckle line, not the wrist's
@@ -40,6 +45,10 @@ SIZE_BONES = torch.tensor([(c, p) for c, p in enumerate(KEYPOINT_PARENTS) if p >
 #: on synthetic 60-frame sequences at 30 fps the video fit then stayed near the mean pose (docs/perception_fit.md).
 COLD_ITERATIONS = 40
 WARM_ITERATIONS = 10
+#: a cold start first turns and places the mean hand (rotation and translation only) for this many iterations
+ORIENT_ITERATIONS = 10
+#: the parameter vector the LM solver moves, in order: (name, size)
+PARAM_LAYOUT = (("global_orient", 3), ("hand_pose", 45), ("betas", 10), ("image_t", 3))
 
 
 def hand_size(points: torch.Tensor) -> torch.Tensor:
@@ -93,6 +102,10 @@ class FitResult:
     seconds: float = 0.0
     iterations: int = 0
     extra: dict = field(default_factory=dict)
+    #: (B,) the loss reached, without MediaPipe's world landmarks (the keypoints in every view, the triangulated
+    #: points, the priors): what decides between fits of the same detections with or without world landmarks, e.g.
+    #: as the left and as the right hand
+    objective: torch.Tensor | None = None
 
 
 def _project(points, K):
@@ -113,6 +126,12 @@ def _pseudo_huber(r2: torch.Tensor, c: float) -> torch.Tensor:
     return c * c * (torch.sqrt(1.0 + r2 / (c * c)) - 1.0)
 
 
+def term_cost(residual: torch.Tensor, weight, knee: float | None) -> torch.Tensor:
+    """(B,) one loss term's cost: residual (B,n,d), weight (B,n) or a number, pseudo-Huber knee or None."""
+    r2 = (residual ** 2).sum(-1)
+    return (weight * (r2 if knee is None else _pseudo_huber(r2, knee))).sum(1)
+
+
 def _euler_xyz(R: torch.Tensor) -> torch.Tensor:
     """Intrinsic XYZ angles of rotation matrices (...,3,3) (R = Rx(a) Ry(b) Rz(c))."""
     b = torch.asin(R[..., 0, 2].clamp(-1 + 1e-6, 1 - 1e-6))
@@ -130,9 +149,13 @@ class KeypointFitter:
             (``realhands.fit.landmarks``); detections are compared with those points. None: with the joints.
     """
 
-    def __init__(self, model: HandModel, weights: FitWeights | None = None, landmark_offsets=None):
+    def __init__(self, model: HandModel, weights: FitWeights | None = None, landmark_offsets=None,
+                 solver: str = "lbfgs"):
         if not model.flat_hand_mean or model.use_pca:
             raise ValueError("KeypointFitter needs HandModel(flat_hand_mean=True, use_pca=False)")
+        if solver not in FIT_SOLVERS:
+            raise ValueError(f"solver must be one of {FIT_SOLVERS}, not {solver!r}")
+        self.solver = solver
         self.model = model
         self.w = weights or FitWeights()
         d = model.data
@@ -168,42 +191,53 @@ class KeypointFitter:
                 "betas": torch.zeros(B, 10, dtype=dt), "transl": centre3d - rest_centre}
 
     # ---- loss -----------------------------------------------------------------------------------------------
-    def _limit_penalty(self, hand_pose: torch.Tensor) -> torch.Tensor:
+    def limit_excess(self, hand_pose: torch.Tensor) -> torch.Tensor | None:
+        """(B,15,3,2) how far each joint's anatomical angles lie below their lower and above their upper limit
+        (radians, 0 within), or None for a model without limits."""
         if self.frames is None or self.limits is None:
-            return torch.zeros(hand_pose.shape[0], dtype=hand_pose.dtype)
+            return None
         from ..model.lbs import axis_angle_to_matrix
 
-        R = axis_angle_to_matrix(hand_pose.reshape(-1, 15, 3))
+        R = axis_angle_to_matrix(hand_pose.reshape(*hand_pose.shape[:-1], 15, 3))
         ang = _euler_xyz(self.frames.transpose(1, 2) @ R @ self.frames) * self.signs
-        over = torch.relu(self.limits[..., 0] - ang) + torch.relu(ang - self.limits[..., 1])
-        return (over ** 2).sum((1, 2))
+        return torch.stack([torch.relu(self.limits[..., 0] - ang), torch.relu(ang - self.limits[..., 1])], -1)
 
-    def loss(self, params: dict, views: list, world_aligned, points3d=None):
-        """Per-hand loss (B,) and keypoints (B,21,3). ``views``: per camera (kp2d (B,21,2), K (B,3,3), R (3,3) and
-        t (3,) from the reference camera, or None for the reference itself, conf (B,21)); ``world_aligned``:
-        MediaPipe's world landmarks, root-relative and already rotated onto the fit (see :meth:`fit`), or None;
-        ``points3d``: (B,21,3) keypoints triangulated from the views (NaN where unknown), or None."""
+    def terms(self, params: dict, views: list, world_aligned, points3d=None):
+        """The loss's terms and the keypoints (B,21,3): a list of (residuals (B,n,d), weight (B,n) or a number,
+        pseudo-Huber knee or None). Each term adds weight x huber_knee(|r|^2) (or weight x |r|^2 without a knee)
+        per hand. ``views``: per camera (kp2d (B,21,2), K (B,3,3), R (3,3) and t (3,) from the reference camera, or
+        None for the reference itself, conf (B,21)); ``world_aligned``: MediaPipe's world landmarks, root-relative
+        and already rotated onto the fit (see :meth:`fit`), or None; ``points3d``: (B,21,3) keypoints triangulated
+        from the views (NaN where unknown), or None. Batches broadcast: parameters (N rows) against data (1 row)
+        is how the Levenberg-Marquardt solver evaluates many parameter sets at once."""
         w = self.w
         joints = self.detected(params)
-        total = 0.0
+        out = []
         for kp2d, K, R, t, conf in views:
             seen = joints if R is None else joints @ R.T + t
             size = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
-            r = (_project(seen, K) - kp2d) * (40.0 / size)[:, None, None]
-            total = total + w.keypoints_2d * (_pseudo_huber((r ** 2).sum(-1), w.knee_2d_px) * conf).sum(1)
+            out.append(((_project(seen, K) - kp2d) * (40.0 / size)[:, None, None], w.keypoints_2d * conf, w.knee_2d_px))
         if points3d is not None:
             known = torch.isfinite(points3d).all(-1)
-            d = (joints - torch.nan_to_num(points3d)) * 100.0
-            total = total + w.triangulated_3d * (_pseudo_huber((d ** 2).sum(-1), w.knee_3d_cm) * known).sum(1)
+            out.append(((joints - torch.nan_to_num(points3d)) * 100.0, w.triangulated_3d * known.to(joints.dtype),
+                        w.knee_3d_cm))
         if world_aligned is not None:
-            d = (joints - joints[:, :1] - world_aligned) * 100.0
-            total = total + w.world_3d * _pseudo_huber((d ** 2).sum(-1), w.knee_3d_cm).sum(1)
+            out.append(((joints - joints[:, :1] - world_aligned) * 100.0, w.world_3d, w.knee_3d_cm))
             if points3d is None and len(views) == 1:
-                total = total + w.world_size * ((hand_size(joints) - hand_size(world_aligned)) * 100.0) ** 2
+                out.append((((hand_size(joints) - hand_size(world_aligned)) * 100.0)[:, None, None], w.world_size,
+                            None))
         dev = (params["hand_pose"] - self.mean) @ self.components.T * self.inv_std
-        total = total + w.pose_prior * (dev ** 2).sum(1) + w.joint_limits * self._limit_penalty(params["hand_pose"])
-        total = total + w.shape_prior * (params["betas"] ** 2).sum(1)
-        return total, joints
+        out.append((dev[..., None], w.pose_prior, None))
+        excess = self.limit_excess(params["hand_pose"]) if w.joint_limits else None
+        if excess is not None:
+            out.append((excess.flatten(1)[..., None], w.joint_limits, None))
+        out.append((params["betas"][..., None], w.shape_prior, None))
+        return out, joints
+
+    def loss(self, params: dict, views: list, world_aligned, points3d=None):
+        """Per-hand loss (B,) and keypoints (B,21,3): the sum of :meth:`terms` (same arguments)."""
+        terms, joints = self.terms(params, views, world_aligned, points3d)
+        return sum(term_cost(*t) for t in terms), joints
 
     def detected(self, params: dict) -> torch.Tensor:
         """(B,21,3) the model's keypoints where the detector marks them (the skeleton's, moved by the landmark
@@ -235,6 +269,8 @@ class KeypointFitter:
         return backproject_points(q[:, None, :2] * 100.0, torch.exp(q[:, None, 2]), K)[:, 0]
 
     def _fit_one(self, start, views, world, stages, points3d=None):
+        if self.solver == "lm":
+            return self._fit_one_lm(start, views, world, stages, points3d)
         K = views[0][1]  # the translation is parameterised in the reference view
         params = {k: v.clone() for k, v in start.items()}
         params["image_t"] = self._to_image_params(params.pop("transl"), K)
@@ -260,7 +296,47 @@ class KeypointFitter:
 
             opt.step(closure)
             iters_done += opt.state[opt._params[0]].get("n_iter", iters)
-        return {k: v.detach() for k, v in as_model(params).items()}, iters_done
+        final = {k: v.detach() for k, v in as_model(params).items()}
+        with torch.no_grad():
+            return final, iters_done, self.loss(final, views, self._align_world(final, world), points3d)[0]
+
+    def _fit_one_lm(self, start, views, world, stages, points3d=None):
+        """``_fit_one`` by Levenberg-Marquardt (``realhands.fit.solver``): the same loss, the same stages, the
+        parameters packed as one vector (PARAM_LAYOUT, the translation as image position and log depth)."""
+        K = views[0][1]
+        packed = dict(start, image_t=self._to_image_params(start["transl"], K))
+        x = torch.cat([packed[n].reshape(-1) for n, _ in PARAM_LAYOUT]).to(self.mean.dtype)
+
+        def unpack(X):
+            out, at = {}, 0
+            for name, n in PARAM_LAYOUT:
+                out[name] = X[:, at:at + n]
+                at += n
+            out["transl"] = self._from_image_params(out.pop("image_t"), K)
+            return out
+
+        iters_done = 0
+        with torch.no_grad():
+            for names, iters in stages:
+                aligned = self._align_world(unpack(x[None]), world)
+
+                def evaluate(X, aligned=aligned):
+                    terms, _ = self.terms(unpack(X), views, aligned, points3d)
+                    res, wts, cost = [], [], 0.0
+                    for r, weight, knee in terms:
+                        r2 = (r ** 2).sum(-1)
+                        g = weight if knee is None else weight * 0.5 / torch.sqrt(1.0 + r2 / (knee * knee))
+                        res.append(r.reshape(len(X), -1))
+                        wts.append(torch.as_tensor(g, dtype=r.dtype).expand(r2.shape)
+                                   .repeat_interleave(r.shape[-1], dim=1))
+                        cost = cost + term_cost(r, weight, knee)
+                    return torch.cat(res, 1), torch.cat(wts, 1), cost
+
+                free = torch.cat([torch.full((n,), name in names) for name, n in PARAM_LAYOUT])
+                result = levenberg_marquardt(evaluate, x, free, iters)
+                x, iters_done = result.x, iters_done + result.iterations
+            final = unpack(x[None])
+            return final, iters_done, self.loss(final, views, self._align_world(final, world), points3d)[0]
 
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
             iterations: int | None = None, betas=None) -> FitResult:
@@ -282,14 +358,15 @@ class KeypointFitter:
             start = dict(start, betas=torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
                          .expand(kp2d.shape[0], -1))
             names.remove("betas")
-        stages = [] if warm else [(["global_orient", "image_t"], 10)]
+        stages = [] if warm else [(["global_orient", "image_t"], ORIENT_ITERATIONS)]
         stages.append((names, n_iter))
-        results, total_iters = [], 0
+        results, costs, total_iters = [], [], 0
         for b in range(kp2d.shape[0]):
             one = {k: v[b:b + 1] for k, v in start.items()}
-            res, it = self._fit_one(one, [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
-                                    None if world is None else world[b:b + 1], stages)
+            res, it, cost = self._fit_one(one, [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
+                                          None if world is None else world[b:b + 1], stages)
             results.append(res)
+            costs.append(cost.reshape(1).to(dt))
             total_iters += it
         out = {k: torch.cat([r[k] for r in results]) for k in results[0]} if results else \
             {k: torch.zeros(0, n, dtype=dt) for k, n in (("global_orient", 3), ("hand_pose", 45), ("betas", 10),
@@ -299,7 +376,8 @@ class KeypointFitter:
             proj = _project(self.detected(out), K)
             err = (proj - kp2d).norm(dim=-1).mean(1)
         return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj, err,
-                         time.perf_counter() - t0, int(total_iters))
+                         time.perf_counter() - t0, int(total_iters),
+                         objective=torch.cat(costs) if costs else torch.zeros(0, dtype=dt))
 
     # ---- several views ------------------------------------------------------------------------------------------
     def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
@@ -343,9 +421,9 @@ class KeypointFitter:
             stages = [(names, iterations or WARM_ITERATIONS)]
         else:  # a cold start twice as long as one view's: the world landmarks are re-aligned in between (measured:
             # 7.1 -> 2.8 mm on clean stereo keypoints), and it happens only when a hand appears
-            stages = [(["global_orient", "image_t"], 10), (names, iterations or COLD_ITERATIONS),
+            stages = [(["global_orient", "image_t"], ORIENT_ITERATIONS), (names, iterations or COLD_ITERATIONS),
                       (names, iterations or COLD_ITERATIONS)]
-        out, iters = self._fit_one(start, tv, w, stages, points3d)
+        out, iters, cost = self._fit_one(start, tv, w, stages, points3d)
         with torch.no_grad():
             joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
             marked = self.detected(out)
@@ -356,7 +434,7 @@ class KeypointFitter:
             proj = _project(marked, tv[0][1])
         return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj,
                          torch.tensor([per_view[0]], dtype=dt), time.perf_counter() - t0, int(iters),
-                         {"points3d": X, "reprojection_px": per_view})
+                         {"points3d": X, "reprojection_px": per_view}, objective=cost.reshape(1).to(dt))
 
     def guess_from_points(self, points3d: torch.Tensor) -> dict:
         """Cold start from metric 3D keypoints (1,21,3) (triangulated): rotation by the palm's points (Kabsch),

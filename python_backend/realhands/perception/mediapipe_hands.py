@@ -23,6 +23,12 @@ class HandDetection:
     keypoints_z: np.ndarray  # (21,) MediaPipe's relative depth per keypoint (scaled like x, wrist = 0)
 
 
+def mirror_world(world_landmarks: np.ndarray | None) -> np.ndarray | None:
+    """(21,3) world landmarks -> those of the mirror-image hand (x negated: the other chirality, same articulation),
+    or None for None. What MediaPipe's landmarks say about the other side's hand when its label may be wrong."""
+    return None if world_landmarks is None else np.asarray(world_landmarks, np.float64) * np.array([-1.0, 1.0, 1.0])
+
+
 class HandDetector:
     """A small wrapper over ``mp.solutions.hands.Hands``.
 
