@@ -16,6 +16,7 @@ Example ``realhands.toml``::
     refine_iterations = 0
     max_hands = 2
     smoothing_hz = 1.5   # video: One Euro minimum cut-off (0: no smoothing); smoothing_beta = 0.3
+    fit_solver = "lbfgs" # the keypoint fit's optimiser: lbfgs | lm (faster, not more accurate: docs/live.md)
 
     [stream]
     endpoint = "tcp://127.0.0.1:5555"
