@@ -29,6 +29,7 @@ from realhands.streaming import (
     skin_rig,
     texture_body,
 )
+from realhands.streaming.protocol import StreamProtocol
 
 from helpers import beats, mean_pose_joints
 
@@ -103,6 +104,23 @@ def test_golden_vectors_are_current_and_decode():
         assert k == kind and len(frames) == exp["frames"]
         assert golden._jsonable(body) == exp["fields"]
     assert expected["rig"]["frames"] > 2  # the golden rig exercises multipart blobs
+
+
+def test_an_older_minor_versions_messages_decode_with_the_added_fields_defaults():
+    """Wire 1.0 messages (as 1.0 wrote them, kept in golden/v1.0) decode with 1.1's added fields at their defaults;
+    a current message without a field 1.0 already had is still refused."""
+    from realhands.recording import unpack_frames
+
+    kind, frame = decode(unpack_frames((ROOT / "shared_schema/golden/v1.0/frame.bin").read_bytes()))
+    assert kind == "frame" and frame["hands"][0]["extrapolated_ms"] == 0.0
+    kind, stats = decode(unpack_frames((ROOT / "shared_schema/golden/v1.0/stats.bin").read_bytes()))
+    assert kind == "stats" and stats["latency_ms"] == {} and stats["fps"] == 29.5
+    stats["latency_ms"]["p50"] = 1.0  # a default is a fresh copy, never shared between messages
+    assert decode(unpack_frames((ROOT / "shared_schema/golden/v1.0/stats.bin").read_bytes()))[1]["latency_ms"] == {}
+    body = dict(stats)
+    del body["fps"]
+    with pytest.raises(WireError, match="missing field 'fps'"):
+        decode(encode("stats", body))
 
 
 def test_wire_round_trip_and_large_blobs_in_their_own_frames(hand):
@@ -560,3 +578,76 @@ def test_eval_recording_scores_against_the_recorded_ground_truth(session, tmp_pa
         assert s[key] == pytest.approx(np.mean([a[key] for a in report.accuracy]), abs=0.5), key
     assert s["mpjpe_mm"] >= s["pa_mpjpe_mm"] and 0 < s["auc_0_50"] <= 1
     assert (tmp_path / "ev/pck_recording.png").stat().st_size > 5000
+
+
+# -- extrapolation to the publish time ---------------------------------------------------------------------------
+def _moving(res, t: float, velocity=(0.4, 0.0, 0.0), spin=(0.0, 0.0, 2.0)):
+    """``res`` moved rigidly about its wrist as a hand travelling at ``velocity`` m/s and turning at ``spin``
+    rad/s would be ``t`` seconds on (camera coordinates)."""
+    import dataclasses
+
+    from scipy.spatial.transform import Rotation
+
+    dR = Rotation.from_rotvec(np.asarray(spin) * t)
+    shift = np.asarray(velocity) * t
+    wrist = res.joints_3d[0]
+    mano = dict(res.mano, global_orient=(dR * Rotation.from_rotvec(res.mano["global_orient"])).as_rotvec(),
+                transl=res.mano["transl"] + shift)
+    return dataclasses.replace(res, mano=mano, joints_3d=(res.joints_3d - wrist) @ dR.as_matrix().T + wrist + shift,
+                               vertices=(res.vertices - wrist) @ dR.as_matrix().T + wrist + shift)
+
+
+def _published(protocol, res, index, ahead_s):
+    out = protocol.frame(index, int(index / 30 * 1e9), [res] if res is not None else [], ahead_s=ahead_s)
+    return decode(next(o for o in out if o.kind == "frame").frames)[1]["hands"]
+
+
+def test_a_moving_hand_is_published_where_it_is_at_publish_time(hand):
+    """A hand moving steadily (0.4 m/s, 2 rad/s) published 60 ms after capture: the message puts it where it is
+    then (joints, and the mesh the engine skins from pose and root_translation), within a few mm; sent as measured
+    it is 2.4 cm behind."""
+    m, res = hand
+    protocol = StreamProtocol({"right": m}, extrapolate_ms=100.0)
+    rig = None
+    for i in range(6):
+        frame = _moving(res, i / 30)
+        out = protocol.frame(i, int(i / 30 * 1e9), [frame], ahead_s=0.06)
+        for o in out:
+            if o.kind == "rig":
+                rig = decode(o.frames)[1]
+        h = decode(next(o for o in out if o.kind == "frame").frames)[1]["hands"][0]
+    now = _moving(res, 5 / 30 + 0.06)
+    assert h["tracking"] == "tracked" and h["extrapolated_ms"] == pytest.approx(60.0)
+    assert np.abs(h["joints"] - now.joints_3d).max() < 2e-3
+    assert np.linalg.norm(frame.joints_3d[0] - now.joints_3d[0]) > 0.02  # what "as measured" would have sent
+    mesh = skin_rig(rig, h)
+    assert np.abs(mesh - now.vertices).max() < 3e-3  # the engine's mesh follows (f16 offsets, f32 pose)
+
+
+def test_extrapolation_stays_within_its_bounds_when_the_hand_stops_or_leaves(hand):
+    from realhands.streaming.extrapolation import MAX_SHIFT_M
+
+    m, res = hand
+    protocol = StreamProtocol({"right": m}, extrapolate_ms=100.0)
+    fast = (3.0, 0.0, 0.0)  # 3 m/s: 10 cm a frame, far beyond the travel bound
+    for i in range(4):
+        h = _published(protocol, _moving(res, i / 30, velocity=fast, spin=(0, 0, 0)), i, ahead_s=0.5)[0]
+        measured = _moving(res, i / 30, velocity=fast, spin=(0, 0, 0)).joints_3d[0]
+        assert np.linalg.norm(h["joints"][0] - measured) <= MAX_SHIFT_M + 1e-6
+        assert h["extrapolated_ms"] <= 100.0 + 1e-9
+    stopped = _moving(res, 3 / 30, velocity=fast, spin=(0, 0, 0))
+    overshoot = []
+    for i in range(4, 12):  # the hand stops dead: the overshoot is bounded and dies away
+        h = _published(protocol, stopped, i, ahead_s=0.06)[0]
+        overshoot.append(float(np.linalg.norm(h["joints"][0] - stopped.joints_3d[0])))
+    assert max(overshoot) <= MAX_SHIFT_M + 1e-6
+    assert overshoot[-1] < 1e-3 and overshoot == sorted(overshoot, reverse=True)
+    lost = _published(protocol, None, 12, ahead_s=0.06)  # it leaves: its last measured state, as measured
+    assert lost[0]["tracking"] == "lost" and lost[0]["extrapolated_ms"] == 0.0
+    assert np.allclose(lost[0]["joints"], stopped.joints_3d, atol=1e-6)
+    back = _published(protocol, _moving(res, 0.0), 13, ahead_s=0.06)[0]  # back, somewhere else: no old motion
+    assert back["tracking"] == "new" and back["extrapolated_ms"] == 0.0
+    off = StreamProtocol({"right": m}, extrapolate_ms=0.0)  # off: as measured
+    for i in range(3):
+        h = _published(off, _moving(res, i / 30), i, ahead_s=0.06)[0]
+    assert h["extrapolated_ms"] == 0.0 and np.allclose(h["joints"], _moving(res, 2 / 30).joints_3d, atol=1e-6)

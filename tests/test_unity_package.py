@@ -46,6 +46,10 @@ def test_unity_layer_type_checks(built):
 def test_core_has_no_unity_dependency_and_package_layout():
     pkg = json.loads((PKG / "package.json").read_text())
     assert pkg["name"] == "com.realhands.unity" and pkg["unity"] == "2021.3"
+    # the engine modules the Runtime layer uses (Texture2D.LoadImage, Animator/HumanBodyBones), so a project that
+    # disabled them gets them back; no relative URLs (the Package Manager opens these as web addresses)
+    assert pkg["dependencies"] == {"com.unity.modules.animation": "1.0.0", "com.unity.modules.imageconversion": "1.0.0"}
+    assert not [k for k, v in pkg.items() if k.endswith("Url") and not str(v).startswith("https://")]
     assert all((PKG / s["path"]).is_dir() for s in pkg["samples"])
     for f in ("CHANGELOG.md", "LICENSE.md", "README.md", "Documentation~/index.md", "Samples~/TwoHands/TwoHands.unity"):
         assert (PKG / f).is_file(), f

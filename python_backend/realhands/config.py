@@ -34,6 +34,7 @@ Example ``realhands.toml``::
     texture_size = 256   # 0: no texture
     texture_hz = 2.0     # texture messages per second per hand, at most
     send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
+    extrapolate_ms = 0   # move tracked hands to their publish time along their motion, at most this far (ms; 0: off)
 """
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ REGRESSORS = ("auto", "handnet", "net", "fit")
 #: the keypoint fit's optimisers: torch's L-BFGS with autograd, or Levenberg-Marquardt with batched finite-difference
 #: Jacobians (realhands.fit.solver)
 FIT_SOLVERS = ("lbfgs", "lm")
+#: the most a live hand may be extrapolated past its capture (LiveConfig.extrapolate_ms)
+MAX_EXTRAPOLATE_MS = 500.0
 #: What `realhands reconstruct`, folder and video sources read as images and as videos (lower-case suffixes).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -184,11 +187,19 @@ class LiveConfig(ReconstructConfig):
     texture_hz: float = 2.0
     send_offsets: bool = True
     realtime: bool = True  # pace file sources at their frame rate and drop frames a slow stage cannot take
+    #: tracked hands are moved to their publish time along their motion, at most this far past the capture (ms;
+    #: 0: sent as measured; realhands.streaming.extrapolation). Off by default: at today's 3-11 published frames a
+    #: second the motion between frames is too coarse to follow (tools.bench.live: no gain; docs/live.md)
+    extrapolate_ms: float = 0.0
 
     def __post_init__(self):
         super().__post_init__()
         if not (math.isfinite(self.texture_hz) and self.texture_hz > 0):
             raise ConfigError(f"live.texture_hz must be a finite number > 0, got {self.texture_hz!r}")
+        if isinstance(self.extrapolate_ms, bool) or not isinstance(self.extrapolate_ms, numbers.Real) or \
+                not (math.isfinite(self.extrapolate_ms) and 0 <= self.extrapolate_ms <= MAX_EXTRAPOLATE_MS):
+            raise ConfigError(f"live.extrapolate_ms must be a number of milliseconds in [0, {MAX_EXTRAPOLATE_MS}] "
+                              f"(0: no extrapolation), got {self.extrapolate_ms!r}")
 
 
 _SECTIONS = {"model": ModelConfig, "reconstruct": ReconstructConfig, "stream": StreamConfig, "live": LiveConfig}

@@ -24,26 +24,62 @@ def _port():
         return s.getsockname()[1]
 
 
+def _placement(frames: list, measured: dict, truth: np.ndarray, side: str, fps: float) -> dict:
+    """The true side's hand, as published (moved to its publish time) and as measured, against the truth at
+    publish time (linear between source frames, the frame's capture-to-publish latency after its capture): mean
+    MPJPE and median wrist error, mm, over the same hand-frames."""
+    err = {"published": [], "measured": []}
+    wrist = {"published": [], "measured": []}
+    ahead = []
+    for body in frames:
+        i = body["source_frame"]
+        hands = [h for h in body["hands"] if h["handedness"] == side and h["tracking"] != "lost"]
+        if not hands or i not in measured or side not in measured[i][1]:
+            continue
+        latency_ms, as_measured = measured[i]
+        t = min(i + latency_ms / 1000.0 * fps, len(truth) - 1.0)
+        k, f = int(np.floor(t)), t - np.floor(t)
+        now = truth[k] * (1 - f) + truth[min(k + 1, len(truth) - 1)] * f
+        for name, j in (("published", hands[0]["joints"].astype(np.float64)), ("measured", as_measured[side])):
+            err[name].append(np.linalg.norm(j - now, axis=1).mean() * 1000)
+            wrist[name].append(np.linalg.norm(j[0] - now[0]) * 1000)
+        ahead.append(hands[0]["extrapolated_ms"])
+    out = {f"mpjpe_{k}": float(np.mean(v)) if v else float("nan") for k, v in err.items()}
+    out.update({f"wrist_{k}": float(np.median(v)) if v else float("nan") for k, v in wrist.items()})
+    out["extrapolated"] = 100 * float(np.mean([a > 0 for a in ahead])) if ahead else 0.0
+    out["ahead_ms"] = float(np.median([a for a in ahead if a > 0])) if any(a > 0 for a in ahead) else 0.0
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=150)
     args = ap.parse_args()
     src = SyntheticSource(num_frames=args.frames, resolution="640x480", stereo=True)
-    rows, frame_bytes = [], None
-    for stereo in (False, True):
+    truth = np.stack([s.joints3d for s in src.samples])  # (T,21,3) per source frame
+    rows, frame_bytes, placement = [], None, []
+    for mode, stereo, extrapolate in (("mono", False, 100.0), ("stereo", True, 100.0)):
         src.stereo = stereo
         ep = f"tcp://127.0.0.1:{_port()}"
         pub, sub = HandPublisher(ep), HandSubscriber(ep)
         time.sleep(0.2)
-        pipe = LivePipeline(src, LiveConfig(stereo=stereo, realtime=True), publisher=pub)
+        measured = {}  # source frame -> (capture-to-publish ms, the hands as measured)
+
+        def keep(r, measured=measured):
+            measured[r.frame.index] = (r.latency_ms, {h.handedness: h.joints_3d for h in r.hands})
+        pipe = LivePipeline(src, LiveConfig(stereo=stereo, realtime=True, extrapolate_ms=extrapolate),
+                            publisher=pub, on_result=keep)
         s = pipe.run().summary()
         pipe.close()
-        got = 0
-        while sub.recv_raw(100) is not None:
+        got, published = 0, []
+        while (msg := sub.recv(100)) is not None:
             got += 1
+            if msg[0] == "frame":
+                published.append(msg[1])
         sub.close()
         pub.close()
-        rows.append((("stereo" if stereo else "mono"), s, got))
+        rows.append((mode, s, got))
+        placement.append((mode, _placement(published, measured, truth, src.samples[0].side, src.fps)))
         frame_bytes = s["bytes_per_hand_frame"]
     print(f"live pipeline, synthetic 640x480 stereo sequence at 30 fps, {args.frames} frames, real time "
           "(frames a busy stage cannot take are dropped); texture 256^2, no refinement")
@@ -53,6 +89,13 @@ def main():
         st = ", ".join(f"{k} {v['median']}" for k, v in s["stage_ms"].items() if v)
         print(f"{mode:8s} {s['fps']:6.1f} {s['frames_out']:10d} {s['dropped']:8d} {s['latency_ms']['median']:10.1f}ms "
               f"{s['latency_ms']['p95']:6.1f}  {st}")
+    print("the hand against where it is at publish time (the truth interpolated to capture + latency), same "
+          "hand-frames, mm: MPJPE mean and wrist median")
+    for mode, p in placement:
+        print(f"{mode:8s} moved to publish time (extrapolate_ms 100): MPJPE {p['mpjpe_published']:5.1f}, wrist "
+              f"{p['wrist_published']:5.1f}   as measured: MPJPE {p['mpjpe_measured']:5.1f}, wrist "
+              f"{p['wrist_measured']:5.1f}   ({p['extrapolated']:.0f} % of hand-frames moved, {p['ahead_ms']:.0f} ms "
+              "median)")
     print(f"wire: {frame_bytes['median']:.0f} bytes per hand-frame (median; textures and rigs excluded), "
           f"rig {rows[0][1]['rig_bytes']} bytes once, texture {rows[0][1]['texture_bytes']['median']:.0f} bytes "
           "per update")

@@ -6,6 +6,9 @@ rigs of both shipped hands, frames with varied poses, shapes and refinement offs
 vertices for each (camera space, metres), which the C# skinning must reproduce within 0.1 mm.
 
     python -m tools.build.golden_vectors [--check]
+
+shared_schema/golden/v1.0/ keeps frame and stats messages as wire 1.0 wrote them (before the fields 1.1 added), for
+the readers' tests that an older writer's messages still decode; they are history, not rebuilt here.
 """
 import argparse
 import json
@@ -47,13 +50,14 @@ def golden_messages() -> dict:
             "root_translation": np.array([0.01, -0.02, 0.5], "<f4"),
             "joints": (np.arange(63).reshape(21, 3) * 0.001).astype("<f4"),
             "vertex_offsets": np.array([[0.001, 0, 0], [0, 0.002, 0], [0, 0, -0.003], [0.0005, 0.0005, 0.0005]], "<f2"),
-            "texture_version": 2, "refined": True}
+            "texture_version": 2, "refined": True, "extrapolated_ms": 12.5}
     frame = {"seq": 42, "source_frame": 40, "capture_ns": 1_700_000_000_000_000_000,
              "publish_ns": 1_700_000_000_020_000_000, "hands": [hand]}
     texture = {"handedness": "right", "version": 2, "format": "png", "width": 2, "height": 1,
                "data": bytes.fromhex("89504e470d0a1a0a")}  # the PNG signature stands in for an image
     stats = {"publish_ns": 1_700_000_001_000_000_000, "uptime_s": 12.5, "frames": 300, "dropped": 4, "fps": 29.5,
-             "stage_ms": {"perception": 12.25, "reconstruction": 24.5}, "source": "golden"}
+             "stage_ms": {"perception": 12.25, "reconstruction": 24.5}, "source": "golden",
+             "latency_ms": {"p50": 48.5, "p95": 81.25}}
     return {"rig": rig, "frame": frame, "texture": texture, "stats": stats}
 
 

@@ -18,6 +18,8 @@ def live_config(args):
     live = reconstruct_choices(args, cfg.live)
     if getattr(args, "mono", False):
         live = dataclasses.replace(live, stereo=False)
+    if getattr(args, "extrapolate_ms", None) is not None:
+        live = dataclasses.replace(live, extrapolate_ms=args.extrapolate_ms)
     cfg.live = live
     stream = {}
     for arg, key in (("endpoint", "endpoint"), ("allow", "allow"), ("curve_key", "curve_secret_key"),
@@ -93,6 +95,9 @@ def add_parsers(sub) -> None:
                         help="auto (default): the keypoint fit; handnet: HandNet's estimate + a short fit when a hand "
                              "appears; net: HandNet alone")
         sp.add_argument("--texture-size", type=int, help="texture atlas side (0: no texture; default 256)")
+        sp.add_argument("--extrapolate-ms", type=float,
+                        help="move tracked hands to their publish time along their motion, at most this many ms "
+                             "past the capture (default 0: send them as measured; e.g. 100)")
         sp.add_argument("--model", help="MANO-format model file or folder")
 
     for name, helptext in (("run", "the live pipeline: capture -> hands -> ZeroMQ (and a recording)"),

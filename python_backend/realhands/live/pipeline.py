@@ -170,12 +170,14 @@ class LivePipeline:
         self.reconstruct_only = reconstruct_only  # frame indices (a re-run of a real-time recording), None: all
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
         self.rec.warm_up()  # one-off costs (MediaPipe graph, UV atlases) before the first frame, not during it
-        self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz)
+        self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz,
+                                       extrapolate_ms=self.cfg.extrapolate_ms)
         self.stop_event = threading.Event()
         self.report = RunReport(source.name)
         self._lock = threading.Lock()
         self._slots: list[_Slot] = []
         self._recent = defaultdict(lambda: deque(maxlen=60))
+        self._latencies: deque = deque(maxlen=1000)  # (time.monotonic() of the publish, capture-to-publish ms)
         self._t0 = time.monotonic()
 
     def stop(self):
@@ -280,7 +282,8 @@ class LivePipeline:
     def _publish_one(self, work: _Work):
         t = time.perf_counter()
         frame, hands = work.frame, work.hands
-        messages = self.protocol.frame(frame.index, frame.capture_ns, hands, work.textures)
+        messages = self.protocol.frame(frame.index, frame.capture_ns, hands, work.textures,
+                                       ahead_s=time.monotonic() - work.t_in)
         for m in messages:
             if self.publisher is not None:
                 self.publisher.send(m)
@@ -295,6 +298,7 @@ class LivePipeline:
             r = self.report
             r.frames_out += 1
             r.latency_ms.append(latency)
+            self._latencies.append((time.monotonic(), latency))
             if frame_msg.hands:
                 r.hand_frame_bytes.append(frame_msg.nbytes / frame_msg.hands)
             for m in messages:
@@ -318,8 +322,11 @@ class LivePipeline:
         with self._lock:
             stage = {k: round(float(np.median(v)), 2) for k, v in self._recent.items() if v}
             frames, dropped = self.report.frames_out, sum(s.dropped for s in self._slots)
+            recent = [ms for t, ms in self._latencies if t >= now - 1.0]
+        latency = {"p50": round(float(np.median(recent)), 2), "p95": round(float(np.percentile(recent, 95)), 2)} \
+            if recent else {}
         msg = self.protocol.stats(now - self._t0, dropped, frames / max(now - self._t0, 1e-6), stage,
-                                  self.source.name)
+                                  self.source.name, latency)
         if self.publisher is not None:
             self.publisher.send(msg)
         if self.recorder is not None:

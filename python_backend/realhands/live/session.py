@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config
+from ..config import MAX_EXTRAPOLATE_MS, Config
 from ..metrics import joint_errors
 from ..recording import RecordingSink, read_recording, unpack_frames
 from ..recording.mcap_io import WIRE_TOPIC
 from ..streaming import HandPublisher, HandSubscriber, decode
+from ..streaming.extrapolation import PoseExtrapolator
 from .pipeline import LivePipeline, RunReport
 from .sources import open_source
 
@@ -137,7 +138,7 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
     """Re-run the pipeline on a recording's input frames and compare the new joints with the recorded ones
     per frame and hand: a regression check. Returns the report (also written to ``report_path``)."""
     rec = read_recording(path)
-    recorded, published = {}, set()
+    recorded, published, ahead_ms = {}, set(), {}
     for m in rec.topic(WIRE_TOPIC):
         frames = unpack_frames(m.data)
         if frames[0] != b"rh.frame":
@@ -147,12 +148,28 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
         for h in body["hands"]:
             if h["tracking"] != "lost":
                 recorded[(body["source_frame"], h["handedness"])] = h["joints"].astype(np.float64)
+                ahead_ms[(body["source_frame"], h["handedness"])] = h["extrapolated_ms"]
     live = dataclasses.replace(cfg.live, realtime=False)  # every recorded frame, none dropped
     new = {}
+    # the recorded hands were moved to their publish time (extrapolated_ms, a latency the re-run does not have):
+    # the re-run's hands are moved by the same amounts, along their own motion over the frames published then
+    replay, present = PoseExtrapolator(MAX_EXTRAPOLATE_MS / 1000.0), set()
 
     def each(result):
+        nonlocal present
+        index = result.frame.index
+        if index not in published:
+            for h in result.hands:
+                new[(index, h.handedness)] = h.joints_3d
+            return
         for h in result.hands:
-            new[(result.frame.index, h.handedness)] = h.joints_3d
+            body = {"joints": h.joints_3d, "pose": h.mano["global_orient"], "root_translation": h.mano["transl"]}
+            if h.handedness not in present:  # new to the stream: sent as measured, its motion starts here
+                replay.forget(h.handedness)
+            replay.observe(h.handedness, result.frame.capture_ns / 1e9, body)
+            ahead = ahead_ms.get((index, h.handedness), 0.0) / 1000.0
+            new[(index, h.handedness)] = replay.moved(h.handedness, body, ahead)["joints"].astype(np.float64)
+        present = {h.handedness for h in result.hands}
 
     source = open_source(str(path), stereo=live.stereo)
     # the frames the recorded run reconstructed (real time drops some): the re-run reconstructs the same ones, so
@@ -199,6 +216,7 @@ def listen(endpoint: str, count: int | None = None, timeout_s: float = 10.0, out
             deadline = time.monotonic() + timeout_s
             if kind == "frame":
                 hands = ", ".join(f"{h['handedness']} {h['tracking']} wrist {np.round(h['joints'][0], 3).tolist()}"
+                                  + (f" (+{h['extrapolated_ms']:.0f} ms)" if h["extrapolated_ms"] else "")
                                   for h in body["hands"]) or "no hand"
                 out(f"frame {body['seq']}: {hands}")
             elif kind == "rig":
@@ -208,8 +226,10 @@ def listen(endpoint: str, count: int | None = None, timeout_s: float = 10.0, out
                 out(f"texture {body['handedness']} v{body['version']}: {body['width']}x{body['height']} "
                     f"{body['format']}, {len(body['data'])} bytes")
             else:
+                lat = body["latency_ms"]
                 out(f"stats: {body['fps']:.1f} fps, {body['frames']} frames, {body['dropped']} dropped, "
-                    f"stages {body['stage_ms']}")
+                    + (f"latency p50 {lat['p50']:.0f} ms p95 {lat['p95']:.0f} ms, " if "p50" in lat else "")
+                    + f"stages {body['stage_ms']}")
         if sub.malformed:
             out(f"{sub.malformed} malformed message(s) skipped; last: {sub.last_error}")
     finally:

@@ -84,6 +84,7 @@ def hand_body(result, model: HandModel, rig: dict, tracking: str = "tracked", se
         "vertex_offsets": offsets.astype("<f2"),
         "texture_version": -1 if result.texture_version is None else int(result.texture_version),
         "refined": bool(result.refined),
+        "extrapolated_ms": 0.0,  # as measured (the stream protocol moves tracked hands to their publish time)
     }
 
 

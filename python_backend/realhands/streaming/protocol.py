@@ -10,7 +10,9 @@ ZeroMQ publisher, the recording). The rules, in one place:
   ``RIG_RESEND_DRIFT`` (sd; below that the engine's skinned mesh stays within ~1.5 mm of ours) and the last one
   is at least ``RIG_RESEND_MIN_INTERVAL_S`` old;
 * textures: a new version of a hand's atlas at most every 1 / ``texture_hz`` seconds;
-* stats: every ``STATS_INTERVAL_S``.
+* stats: every ``STATS_INTERVAL_S``;
+* placement: each tracked hand is moved to its publish time along its recent motion, bounded
+  (``extrapolation.PoseExtrapolator``, ``extrapolated_ms`` on the wire); new and lost hands go as measured.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .extrapolation import PoseExtrapolator
 from .messages import frame_body, hand_body, rig_body, texture_body
 from .wire import encode
 
@@ -49,8 +52,10 @@ class StreamProtocol:
     ``frame()`` is called by one thread (the publisher's), ``take_textures()`` by another (where the textures are
     written); they share no state."""
 
-    def __init__(self, models: dict, send_offsets: bool = True, texture_hz: float = 2.0, clock=time.monotonic):
+    def __init__(self, models: dict, send_offsets: bool = True, texture_hz: float = 2.0, clock=time.monotonic,
+                 extrapolate_ms: float = 0.0):
         self.models, self.send_offsets, self.texture_hz, self.clock = models, send_offsets, texture_hz, clock
+        self.extrapolator = PoseExtrapolator(extrapolate_ms / 1000.0)
         self.seq = 0
         self._rigs: dict[str, dict] = {}  # side -> the rig body sent last
         self._rig_sent_at: dict[str, float] = {}
@@ -60,9 +65,12 @@ class StreamProtocol:
         self._stats_at = clock()
 
     # -- frames ---------------------------------------------------------------------------------------------------
-    def frame(self, source_frame: int, capture_ns: int, hands: list, textures: dict | None = None) -> list[Outgoing]:
+    def frame(self, source_frame: int, capture_ns: int, hands: list, textures: dict | None = None,
+              ahead_s: float = 0.0) -> list[Outgoing]:
         """The messages for one frame's hands (reconstruct.HandResult): any rig due first, then the frame, then
-        the textures ({side: (version, (S,S,3) uint8 image)} from ``take_textures``)."""
+        the textures ({side: (version, (S,S,3) uint8 image)} from ``take_textures``). ``ahead_s``: seconds from
+        the capture to now (the publish), how far tracked hands are moved along their motion (bounded by
+        ``extrapolate_ms``; 0: as measured)."""
         out, bodies, seen = [], [], set()
         for h in hands:
             side = h.handedness
@@ -73,11 +81,15 @@ class StreamProtocol:
             state = "tracked" if self._tracking.get(side) in ("tracked", "new") else "new"
             self._tracking[side] = state
             body = hand_body(h, self.models[side], self._rigs[side], state, self.send_offsets)
-            self._last_hands[side] = body
-            bodies.append(body)
+            self._last_hands[side] = body  # as measured
+            if state == "new":
+                self.extrapolator.forget(side)
+            self.extrapolator.observe(side, capture_ns / 1e9, body)
+            bodies.append(self.extrapolator.moved(side, body, ahead_s))
         for side in list(self._tracking):
-            if side not in seen:  # the hand left: its last state once more, marked lost
+            if side not in seen:  # the hand left: its last measured state once more, marked lost
                 self._tracking.pop(side)
+                self.extrapolator.forget(side)
                 bodies.append(dict(self._last_hands.pop(side), tracking="lost", confidence=0.0))
         self.seq += 1
         out.append(Outgoing("frame", encode("frame", frame_body(self.seq, source_frame, capture_ns, bodies)),
@@ -115,9 +127,12 @@ class StreamProtocol:
     def stats_due(self) -> bool:
         return self.clock() - self._stats_at >= STATS_INTERVAL_S
 
-    def stats(self, uptime_s: float, dropped: int, fps: float, stage_ms: dict, source: str) -> Outgoing:
-        """The stats message (see WIRE.md): frames sent so far, drops, throughput, median stage timings."""
+    def stats(self, uptime_s: float, dropped: int, fps: float, stage_ms: dict, source: str,
+              latency_ms: dict | None = None) -> Outgoing:
+        """The stats message (see WIRE.md): frames sent so far, drops, throughput, median stage timings,
+        capture-to-publish latency ({"p50", "p95"} ms of the last second's frames)."""
         self._stats_at = self.clock()
         return Outgoing("stats", encode("stats", {"publish_ns": time.time_ns(), "uptime_s": uptime_s,
                                                   "frames": self.seq, "dropped": dropped, "fps": fps,
-                                                  "stage_ms": stage_ms, "source": source}))
+                                                  "stage_ms": stage_ms, "source": source,
+                                                  "latency_ms": latency_ms or {}}))

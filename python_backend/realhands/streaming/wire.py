@@ -3,13 +3,15 @@
 A message is a ZeroMQ multipart: ``[topic, header, blob...]``. The header is a msgpack map with ``v`` (version)
 and ``type``; numeric arrays are ``{dtype, shape, data}`` with raw little-endian bytes, and arrays or blobs
 larger than ``inline_limit`` bytes travel as their own frames (``{..., part: k}``). Readers ignore fields they
-do not know and refuse a different major version.
+do not know, fill in the defaults of fields a newer minor version added when an older writer leaves them out,
+and refuse a different major version.
 
     frames = encode("frame", {"seq": 1, ...})    # list[bytes], ready for send_multipart
     kind, body = decode(frames)                   # numpy arrays back, validated against the spec
 """
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from importlib import resources
@@ -137,6 +139,9 @@ def _check_fields(body: dict, fields: dict, frames, where: str) -> dict:
     out = {}
     for name, f in fields.items():
         if name not in body:
+            if "default" in f:  # added by a minor version: an older writer leaves it out
+                out[name] = copy.deepcopy(f["default"])
+                continue
             raise WireError(f"{where}: missing field {name!r}")
         out[name] = _unpack_value(body[name], frames, f"{where}.{name}", f)
     return out  # unknown fields are dropped: a newer minor version may add them

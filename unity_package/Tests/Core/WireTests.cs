@@ -68,6 +68,10 @@ namespace RealHands.Core.Tests
                     var shape = ((List<object>)s["shape"]).Select(d => d is double ? (int)(double)d : -1).ToArray();
                     CollectionAssert.AreEqual(shape, f.Shape, where + "." + f.Name + " shape");
                 }
+                object since;
+                int sinceMinor = s.TryGetValue("since", out since) ? (int)(double)((List<object>)since)[1] : 0;
+                Assert.AreEqual(sinceMinor, f.SinceMinor, where + "." + f.Name + " since");
+                Assert.AreEqual(sinceMinor > 0, s.ContainsKey("default"), where + "." + f.Name + ": an added field has a default");
                 object e;
                 if (s.TryGetValue("enum", out e)) CollectionAssert.AreEqual(((List<object>)e).Cast<string>().ToArray(), f.Enum, where + "." + f.Name + " enum");
                 else Assert.IsNull(f.Enum, where + "." + f.Name + " has no enum in the spec");
@@ -75,17 +79,32 @@ namespace RealHands.Core.Tests
         }
 
         [Test]
+        public void AnOlderMinorVersionsMessagesDecodeWithTheAddedFieldsDefaults()
+        {
+            var frame = (FrameMessage)WireDecoder.Decode(TestData.Frames("golden/v1.0/frame.bin"));
+            Assert.AreEqual(0, frame.VersionMinor);
+            Assert.AreEqual(1, frame.Hands.Count);
+            Assert.AreEqual(0.0, frame.Hands[0].ExtrapolatedMs);
+            Assert.AreEqual(48, frame.Hands[0].Pose.Length);
+            var stats = (StatsMessage)WireDecoder.Decode(TestData.Frames("golden/v1.0/stats.bin"));
+            Assert.AreEqual(0, stats.LatencyMs.Count);
+            Assert.AreEqual(2, stats.StageMs.Count);
+            var current = (StatsMessage)WireDecoder.Decode(TestData.Frames("golden/stats.bin"));
+            Assert.AreEqual(48.5, current.LatencyMs["p50"]);
+        }
+
+        [Test]
         public void ADifferentMajorVersionIsRefusedNamingBothVersions()
         {
             var frames = TestData.Frames("golden/stats.bin");
-            // the header starts with a map; "v": [1, 0] is encoded as a2 76 92 01 00 -> make the major 2
+            // the header starts with a map; "v": [1, minor] is encoded as a1 76 92 01 <minor> -> make the major 2
             var h = frames[1];
             int at = IndexOf(h, new byte[] { 0xa1, (byte)'v', 0x92, 0x01 });
             Assert.GreaterOrEqual(at, 0);
             h[at + 3] = 0x02;
             var ex = Assert.Throws<WireException>(() => WireDecoder.Decode(frames));
-            StringAssert.Contains("2.0", ex.Message);
-            StringAssert.Contains("1.0", ex.Message);
+            StringAssert.Contains("2." + WireSpec.Minor, ex.Message);
+            StringAssert.Contains("1." + WireSpec.Minor, ex.Message);
         }
 
         [Test]
@@ -176,6 +195,7 @@ namespace RealHands.Core.Tests
                     { "handedness", Side(h.Handedness) }, { "confidence", h.Confidence }, { "tracking", h.Tracking.ToString().ToLowerInvariant() },
                     { "rig_version", h.RigVersion }, { "pose", h.Pose }, { "shape", h.Shape }, { "root_translation", h.RootTranslation },
                     { "joints", h.Joints }, { "vertex_offsets", h.VertexOffsets }, { "texture_version", h.TextureVersion }, { "refined", h.Refined },
+                    { "extrapolated_ms", h.ExtrapolatedMs },
                 }).ToList();
             }
             var t = m as TextureMessage;
@@ -189,6 +209,7 @@ namespace RealHands.Core.Tests
             {
                 d["publish_ns"] = s.PublishNs; d["uptime_s"] = s.UptimeS; d["frames"] = s.Frames; d["dropped"] = s.Dropped;
                 d["fps"] = s.Fps; d["stage_ms"] = s.StageMs.ToDictionary(kv => kv.Key, kv => (object)kv.Value); d["source"] = s.Source;
+                d["latency_ms"] = s.LatencyMs.ToDictionary(kv => kv.Key, kv => (object)kv.Value);
             }
             return d;
         }

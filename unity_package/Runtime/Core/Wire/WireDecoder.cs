@@ -102,6 +102,7 @@ namespace RealHands.Core.Wire
                     Pose = h.Floats("pose"), Shape = h.Floats("shape"), RootTranslation = h.Floats("root_translation"),
                     Joints = h.Floats("joints"), VertexOffsets = h.Floats("vertex_offsets"),
                     TextureVersion = h.Int32("texture_version"), Refined = h.Bool("refined"),
+                    ExtrapolatedMs = h.Has("extrapolated_ms") ? h.Double("extrapolated_ms") : 0.0,
                 };
                 string tr = h.Str("tracking");
                 s.Tracking = tr == "new" ? TrackingState.New : tr == "lost" ? TrackingState.Lost : TrackingState.Tracked;
@@ -131,6 +132,8 @@ namespace RealHands.Core.Wire
                 Dropped = f.Int("dropped"), Fps = f.Double("fps"), Source = f.Str("source"),
             };
             foreach (var kv in f.Raw("stage_ms").Map) m.StageMs[kv.Key] = kv.Value.Kind == MsgKind.Float ? kv.Value.Float : kv.Value.Int;
+            if (f.Has("latency_ms"))
+                foreach (var kv in f.Raw("latency_ms").Map) m.LatencyMs[kv.Key] = kv.Value.Kind == MsgKind.Float ? kv.Value.Float : kv.Value.Int;
             return m;
         }
 
@@ -163,7 +166,11 @@ namespace RealHands.Core.Wire
                 foreach (var fs in spec)
                 {
                     MsgValue v;
-                    if (!map.Map.TryGetValue(fs.Name, out v)) throw new WireException(where + ": missing field '" + fs.Name + "'");
+                    if (!map.Map.TryGetValue(fs.Name, out v))
+                    {
+                        if (fs.Optional) continue;  // added by a minor version: an older writer leaves it out (the getters give the default)
+                        throw new WireException(where + ": missing field '" + fs.Name + "'");
+                    }
                     string at = where + "." + fs.Name;
                     switch (fs.Type)
                     {
@@ -258,6 +265,8 @@ namespace RealHands.Core.Wire
             }
 
             public MsgValue Raw(string name) { return _values[name]; }
+            /// <summary>Whether the message carries the field (an optional one, added by a minor version, may be absent).</summary>
+            public bool Has(string name) { return _values.ContainsKey(name); }
             public long Int(string name) { return _values[name].Int; }
             public int Int32(string name)
             {

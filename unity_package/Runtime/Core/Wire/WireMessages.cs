@@ -55,6 +55,7 @@ namespace RealHands.Core.Wire
         public float[] VertexOffsets;    // (V*3) rest space, metres; empty when not sent
         public int TextureVersion;       // -1: none
         public bool Refined;
+        public double ExtrapolatedMs;    // how far past the capture the pose was moved along the hand's motion; 0: as measured (wire 1.1)
     }
 
     /// <summary>Every processed camera frame (also without hands).</summary>
@@ -88,6 +89,7 @@ namespace RealHands.Core.Wire
         public long PublishNs, Frames, Dropped;
         public double UptimeS, Fps;
         public Dictionary<string, double> StageMs = new Dictionary<string, double>();
+        public Dictionary<string, double> LatencyMs = new Dictionary<string, double>();  // capture to publish, "p50" and "p95" (wire 1.1)
         public string Source;
     }
 

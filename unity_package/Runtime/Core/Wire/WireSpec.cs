@@ -1,4 +1,4 @@
-// The wire format's field table (shared_schema/wire.json, v1.0). The C# tests check it against wire.json.
+// The wire format's field table (shared_schema/wire.json, v1.1). The C# tests check it against wire.json.
 namespace RealHands.Core.Wire
 {
     public enum FieldType { Int, Float, Str, Bool, Array, Blob, StrList, HandList, StrFloatMap }
@@ -11,17 +11,22 @@ namespace RealHands.Core.Wire
         public readonly string Dtype;
         public readonly int[] Shape;
         public readonly string[] Enum;
+        /// <summary>The minor version that added the field (0: the field is as old as the major version). A reader
+        /// fills in the field's default when an older writer leaves an added field out.</summary>
+        public readonly int SinceMinor;
 
-        public FieldSpec(string name, FieldType type, string dtype = null, int[] shape = null, string[] enumValues = null)
+        public FieldSpec(string name, FieldType type, string dtype = null, int[] shape = null, string[] enumValues = null, int sinceMinor = 0)
         {
-            Name = name; Type = type; Dtype = dtype; Shape = shape; Enum = enumValues;
+            Name = name; Type = type; Dtype = dtype; Shape = shape; Enum = enumValues; SinceMinor = sinceMinor;
         }
+
+        public bool Optional { get { return SinceMinor > 0; } }
     }
 
     public static class WireSpec
     {
         public const int Major = 1;
-        public const int Minor = 0;
+        public const int Minor = 1;
 
         public const string RigTopic = "rh.rig";
         public const string FrameTopic = "rh.frame";
@@ -77,6 +82,7 @@ namespace RealHands.Core.Wire
             Arr("vertex_offsets", "<f2", Any, 3),
             new FieldSpec("texture_version", FieldType.Int),
             new FieldSpec("refined", FieldType.Bool),
+            new FieldSpec("extrapolated_ms", FieldType.Float, sinceMinor: 1),
         };
 
         public static readonly FieldSpec[] Texture =
@@ -98,6 +104,7 @@ namespace RealHands.Core.Wire
             new FieldSpec("fps", FieldType.Float),
             new FieldSpec("stage_ms", FieldType.StrFloatMap),
             new FieldSpec("source", FieldType.Str),
+            new FieldSpec("latency_ms", FieldType.StrFloatMap, sinceMinor: 1),
         };
 
         /// <summary>The message type carried on a topic ("rig", "frame", "texture", "stats"), or null.</summary>
