@@ -299,8 +299,8 @@ def session(tmp_path_factory):
     rec = RecordingSink(Recorder(out / "s.mcap", {"source": src.name, "calibration": calibration_to_json(src.cameras)},
                                  chunk_size=32 * 1024))
     results = []
-    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=128), publisher=pub, recorder=rec,
-                        on_result=results.append)
+    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=128, extrapolate_ms=100.0), publisher=pub,
+                        recorder=rec, on_result=results.append)
     report = pipe.run()
     pipe.close()
     rec.close()
@@ -319,6 +319,10 @@ def test_live_session_publishes_and_records(session):
     assert kinds.count("frame") == SESSION_FRAMES and "rig" in kinds and "texture" in kinds
     hands = [h for k, b in received if k == "frame" for h in b["hands"]]
     assert len(hands) >= 0.8 * SESSION_FRAMES and hands[0]["tracking"] == "new"
+    # tracked hands were moved to their publish time (bounded), new ones were not; the heartbeat says the latency
+    assert hands[0]["extrapolated_ms"] == 0.0 and any(0 < h["extrapolated_ms"] <= 100.0 for h in hands)
+    stats = [b for k, b in received if k == "stats"]
+    assert stats and 0 < stats[-1]["latency_ms"]["p50"] <= stats[-1]["latency_ms"]["p95"]
     rec = read_recording(path)
     assert not rec.truncated
     assert len(rec.topic("/camera/left")) == len(rec.topic("/camera/right")) == SESSION_FRAMES
