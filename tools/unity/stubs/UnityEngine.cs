@@ -151,14 +151,69 @@ namespace UnityEngine
 
 namespace UnityEngine.Rendering { public enum IndexFormat { UInt16, UInt32 } }
 
+// The subsystem types below follow the real declarations in Unity-Technologies/UnityCsReference
+// Modules/Subsystems/{SubsystemProvider,SubsystemWithProvider,SubsystemDescriptorWithProvider,SubsystemManager}.cs
+// (public members only, bodies empty).
+namespace UnityEngine
+{
+    public interface ISubsystem { }
+    public interface ISubsystemDescriptor { string id { get; } }
+    public static class SubsystemManager
+    {
+        public static void GetSubsystemDescriptors<T>(System.Collections.Generic.List<T> descriptors) where T : ISubsystemDescriptor { }
+        public static void GetSubsystems<T>(System.Collections.Generic.List<T> subsystems) where T : ISubsystem { }
+    }
+}
+
+namespace UnityEngine.Scripting
+{
+    [AttributeUsage(AttributeTargets.Assembly | AttributeTargets.Class | AttributeTargets.Struct | AttributeTargets.Enum |
+                    AttributeTargets.Constructor | AttributeTargets.Method | AttributeTargets.Property | AttributeTargets.Field |
+                    AttributeTargets.Event | AttributeTargets.Interface | AttributeTargets.Delegate, Inherited = false)]
+    public class PreserveAttribute : Attribute { }
+}
+
 namespace UnityEngine.SubsystemsImplementation
 {
-    public abstract class SubsystemProvider { }
-    public abstract class SubsystemProvider<TSubsystem> : SubsystemProvider
+    public abstract class SubsystemProvider { public bool running { get { return false; } } }
+    public abstract class SubsystemProvider<TSubsystem> : SubsystemProvider where TSubsystem : SubsystemWithProvider, new()
     {
-        public virtual void Start() { }
-        public virtual void Stop() { }
-        public virtual void Destroy() { }
+        protected internal virtual bool TryInitialize() { return true; }
+        public abstract void Start();
+        public abstract void Stop();
+        public abstract void Destroy();
+    }
+    public abstract class SubsystemWithProvider : ISubsystem
+    {
+        public void Start() { }
+        public void Stop() { }
+        public void Destroy() { }
+        public bool running { get { return false; } }
+        protected abstract void OnStart();
+        protected abstract void OnStop();
+        protected abstract void OnDestroy();
+    }
+    public abstract class SubsystemWithProvider<TSubsystem, TSubsystemDescriptor, TProvider> : SubsystemWithProvider
+        where TSubsystem : SubsystemWithProvider, new()
+        where TSubsystemDescriptor : SubsystemDescriptorWithProvider
+        where TProvider : SubsystemProvider<TSubsystem>
+    {
+        public TSubsystemDescriptor subsystemDescriptor { get { return null; } }
+        protected internal TProvider provider { get { return null; } }
+        protected virtual void OnCreate() { }
+        protected override void OnStart() { }
+        protected override void OnStop() { }
+        protected override void OnDestroy() { }
+    }
+    public abstract class SubsystemDescriptorWithProvider : ISubsystemDescriptor
+    {
+        public string id { get; set; }
+    }
+    public class SubsystemDescriptorWithProvider<TSubsystem, TProvider> : SubsystemDescriptorWithProvider
+        where TSubsystem : SubsystemWithProvider, new()
+        where TProvider : SubsystemProvider<TSubsystem>
+    {
+        public TSubsystem Create() { return null; }
     }
 }
 

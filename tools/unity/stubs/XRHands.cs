@@ -1,4 +1,8 @@
-// Type-check stand-in for com.unity.xr.hands 1.6 (see README.md), written from its API documentation.
+// Type-check stand-in for com.unity.xr.hands 1.6 (see README.md). From the real package source
+// (needle-mirror/com.unity.xr.hands): XRHandJointTrackingState from Runtime/Enums.cs (commit 92cb1f96),
+// XRHandSubsystemDescriptor's base class from Runtime/XRHandSubsystemDescriptor.cs (c2cb869a), XRHandProviderUtility.SubsystemUpdater
+// (constructor, Start, Stop, Destroy) from Runtime/XRHandProviderUtility.cs (b8667683); the rest from
+// the API documentation.
 #pragma warning disable 1591
 using System;
 using Unity.Collections;
@@ -9,16 +13,17 @@ namespace UnityEngine.XR.Hands
     public enum Handedness { Invalid, Left, Right }
     public enum XRHandJointID { Invalid = 0, BeginMarker = 1, Wrist = 1, Palm = 2, EndMarker = 27 }
     public static class XRHandJointIDUtility { public static XRHandJointID FromIndex(int index) { return (XRHandJointID)(index + 1); } }
-    [Flags] public enum XRHandJointTrackingState { None = 0, Pose = 1 << 0, Radius = 1 << 1, LinearVelocity = 1 << 2, AngularVelocity = 1 << 3, HighFidelityPose = 1 << 4 }
+    [Flags] public enum XRHandJointTrackingState { None = 0, Radius = 1 << 0, Pose = 1 << 1, LinearVelocity = 1 << 2, AngularVelocity = 1 << 3, WillNeverBeValid = 1 << 4, HighFidelityPose = 1 << 5 }
     public struct XRHandJoint { }
-    public class XRHandSubsystem
+    public class XRHandSubsystem : SubsystemWithProvider<XRHandSubsystem, XRHandSubsystemDescriptor, ProviderImplementation.XRHandSubsystemProvider>
     {
         [Flags] public enum UpdateSuccessFlags { None = 0, LeftHandRootPose = 1, LeftHandJoints = 2, RightHandRootPose = 4, RightHandJoints = 8, All = 15 }
         public enum UpdateType { Dynamic, BeforeRender }
+        public virtual UpdateSuccessFlags TryUpdateHands(UpdateType updateType) { return UpdateSuccessFlags.None; }
     }
-    public class XRHandSubsystemDescriptor
+    public class XRHandSubsystemDescriptor : SubsystemDescriptorWithProvider<XRHandSubsystem, ProviderImplementation.XRHandSubsystemProvider>
     {
-        public struct Cinfo { public string id; public Type providerType; public Type subsystemTypeOverride; }
+        public struct Cinfo { public string id { get; set; } public Type providerType { get; set; } public Type subsystemTypeOverride { get; set; } }
         public static void Register(Cinfo info) { }
     }
 }
@@ -36,6 +41,13 @@ namespace UnityEngine.XR.Hands.ProviderImplementation
     {
         public static XRHandJoint CreateJoint(Handedness handedness, XRHandJointTrackingState trackingState, XRHandJointID id, Pose pose,
                                               float radius, Vector3 linearVelocity, Vector3 angularVelocity) { return new XRHandJoint(); }
+        public class SubsystemUpdater
+        {
+            public SubsystemUpdater(XRHandSubsystem subsystem) { }
+            public void Start() { }
+            public void Stop() { }
+            public void Destroy() { }
+        }
     }
 }
 

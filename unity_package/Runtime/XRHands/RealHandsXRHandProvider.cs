@@ -6,6 +6,7 @@ using RealHands.Core.Tracking;
 using RealHands.Core.Wire;
 using Unity.Collections;
 using UnityEngine;
+using UnityEngine.Scripting;
 using UnityEngine.XR.Hands;
 using UnityEngine.XR.Hands.ProviderImplementation;
 #if REALHANDS_XR_HANDS_MESH
@@ -16,10 +17,16 @@ using UnityEngine.XR.Hands.Meshing.ProviderImplementation;
 namespace RealHands.XRHands
 {
     /// <summary>An XRHandSubsystem provider fed by a <see cref="RealHandsXRHandsBridge"/>: the 26 joints of each hand
-    /// (from our 21 keypoints, metacarpals interpolated) and, on XR Hands 1.6+, the skinned hand mesh.</summary>
+    /// (from our 21 keypoints, metacarpals interpolated) and, on XR Hands 1.6+, the skinned hand mesh. The subsystem
+    /// creates it by reflection from the descriptor registered below, so it is kept from code stripping
+    /// (<c>[Preserve]</c>: IL2CPP player builds would otherwise remove a type nothing references).</summary>
+    [Preserve]
     public sealed class RealHandsXRHandProvider : XRHandSubsystemProvider
     {
         public const string Id = "RealHands";
+
+        [Preserve]
+        public RealHandsXRHandProvider() { }
 
         [RuntimeInitializeOnLoadMethod(RuntimeInitializeLoadType.SubsystemRegistration)]
         static void Register()

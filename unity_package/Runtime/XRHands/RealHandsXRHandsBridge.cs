@@ -1,12 +1,21 @@
 #if REALHANDS_XR_HANDS
+using System.Collections.Generic;
 using RealHands.Core.Skinning;
 using RealHands.Core.Wire;
 using UnityEngine;
+using XRHandSubsystem = UnityEngine.XR.Hands.XRHandSubsystem;
+using XRHandSubsystemDescriptor = UnityEngine.XR.Hands.XRHandSubsystemDescriptor;
+using XRHandProviderUtility = UnityEngine.XR.Hands.ProviderImplementation.XRHandProviderUtility;
 
 namespace RealHands.XRHands
 {
-    /// <summary>Feeds the RealHands XR Hands provider from a RealHandsClient. Put it on the tracking camera's anchor
-    /// under the XR Origin: joint poses are this transform's local pose composed with the camera-space hand.</summary>
+    /// <summary>Feeds the RealHands XR Hands provider from a RealHandsClient, and runs the XR Hands subsystem it
+    /// provides: creates it from the RealHands descriptor, starts it with XR Hands' own updater (which calls
+    /// <c>TryUpdateHands</c> every frame and before rendering, so apps see hands update), stops it when disabled and
+    /// destroys it with this component. Put it on a child of the XR Origin's <b>Camera Offset</b> that stands where the
+    /// RealHands camera is relative to the tracking origin (for a camera on the headset: under the Main Camera): XR Hands
+    /// poses are in session space, the Camera Offset's space, and joint poses are this transform's pose in that space
+    /// composed with the camera-space hand.</summary>
     [AddComponentMenu("RealHands/XR Hands Bridge")]
     public sealed class RealHandsXRHandsBridge : MonoBehaviour
     {
@@ -15,6 +24,16 @@ namespace RealHands.XRHands
         public RealHandsClient client;
         [Tooltip("Also supply the skinned hand mesh (XR Hands 1.6+).")]
         public bool provideMesh = true;
+        [Tooltip("Create and run the RealHands XR Hands subsystem (off: another component manages XR Hands subsystems).")]
+        public bool runSubsystem = true;
+        [Tooltip("The XR Origin's Camera Offset: XR Hands poses are in its space (session space). Empty: this object's parent.")]
+        public Transform sessionSpace;
+
+        /// <summary>The XR Hands subsystem this bridge runs (null until enabled, or with runSubsystem off).</summary>
+        public XRHandSubsystem Subsystem { get { return _subsystem; } }
+
+        XRHandSubsystem _subsystem;
+        XRHandProviderUtility.SubsystemUpdater _updater;
 
         readonly float[][] _keypoints = new float[2][];
         readonly HandState[] _hands = new HandState[2];
@@ -26,8 +45,17 @@ namespace RealHands.XRHands
         readonly Mesh[] _scratch = new Mesh[2];
         float[] _skinned;
 
-        /// <summary>This transform relative to its parent (the XR Origin): where camera-space hands go.</summary>
-        public Pose AnchorPose { get { return new Pose(transform.localPosition, transform.localRotation); } }
+        /// <summary>Where camera-space hands go: this transform's pose in session space (relative to
+        /// <see cref="sessionSpace"/>, else to its parent).</summary>
+        public Pose AnchorPose
+        {
+            get
+            {
+                if (sessionSpace == null) return new Pose(transform.localPosition, transform.localRotation);
+                var inv = Quaternion.Inverse(sessionSpace.rotation);
+                return new Pose(inv * (transform.position - sessionSpace.position), inv * transform.rotation);
+            }
+        }
 
         void OnEnable()
         {
@@ -35,17 +63,44 @@ namespace RealHands.XRHands
             if (client == null) { Debug.LogError("RealHands: the XR Hands bridge needs a RealHandsClient", this); enabled = false; return; }
             client.FrameReceived += OnFrame;
             Active = this;
+            if (runSubsystem) StartSubsystem();
         }
 
         void OnDisable()
         {
             if (client != null) client.FrameReceived -= OnFrame;
             if (Active == this) Active = null;
+            if (_updater != null) _updater.Stop();
+            if (_subsystem != null) _subsystem.Stop();
         }
 
         void OnDestroy()
         {
             foreach (var m in _scratch) if (m != null) Destroy(m);
+            if (_updater != null) _updater.Destroy();
+            if (_subsystem != null) _subsystem.Destroy();
+            _updater = null;
+            _subsystem = null;
+        }
+
+        /// <summary>Create (once) and start the RealHands XR Hands subsystem and its per-frame updater.</summary>
+        void StartSubsystem()
+        {
+            if (_subsystem == null)
+            {
+                var descriptors = new List<XRHandSubsystemDescriptor>();
+                SubsystemManager.GetSubsystemDescriptors(descriptors);
+                foreach (var d in descriptors)
+                    if (d.id == RealHandsXRHandProvider.Id) { _subsystem = d.Create(); break; }
+                if (_subsystem == null)
+                {
+                    Debug.LogError("RealHands: the RealHands XR Hands subsystem descriptor is not registered (is com.unity.xr.hands 1.1+ installed?)", this);
+                    return;
+                }
+                _updater = new XRHandProviderUtility.SubsystemUpdater(_subsystem);
+            }
+            _subsystem.Start();
+            _updater.Start();
         }
 
         void OnFrame(FrameMessage frame)
