@@ -95,8 +95,12 @@ def test_golden_vectors_are_current_and_decode():
     spec_ = importlib.util.spec_from_file_location("golden", ROOT / "tools/build/golden_vectors.py")
     golden = importlib.util.module_from_spec(spec_)
     spec_.loader.exec_module(golden)
-    for name, data in golden.build().items():
+    built = golden.build()
+    for name, data in built.items():
         assert (ROOT / "shared_schema/golden" / name).read_bytes() == data, "run: python -m tools.build.golden_vectors"
+    # the Unity package ships the same files for its own tests (they run from an installed package)
+    for name, data in golden.package_files(built).items():
+        assert (golden.PACKAGE_DATA / name).read_bytes() == data, f"{name}: run python -m tools.build.golden_vectors"
     expected = json.loads((ROOT / "shared_schema/golden/expected.json").read_text())
     for kind, exp in expected.items():
         frames = unpack_frames((ROOT / f"shared_schema/golden/{kind}.bin").read_bytes())

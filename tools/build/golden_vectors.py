@@ -29,6 +29,9 @@ from realhands.synth.sampling import sample_betas, sample_hand_pose
 ROOT = Path(__file__).resolve().parents[2]
 
 OUT = ROOT / "shared_schema" / "golden"
+#: the copy the Unity package ships for its own tests (a '~' folder: on disk in a user's project, never imported), so
+#: that the golden-vector tests run from the installed package, not only in this repository
+PACKAGE_DATA = ROOT / "unity_package" / "Tests" / "Core" / "Data~"
 
 
 def golden_messages() -> dict:
@@ -125,16 +128,32 @@ def build() -> dict[str, bytes]:
     return files
 
 
+def package_files(golden: dict[str, bytes]) -> dict[str, bytes]:
+    """Relative path -> bytes of the package's test data: the wire spec, the golden files and the older versions'."""
+    files = {"wire.json": (ROOT / "shared_schema" / "wire.json").read_bytes()}
+    files.update({f"golden/{n}": b for n, b in golden.items()})
+    for old in sorted((OUT / "v1.0").iterdir()):
+        files[f"golden/v1.0/{old.name}"] = old.read_bytes()
+    return files
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="exit 1 if the files on disk differ")
     args = ap.parse_args()
     files = build()
+    shipped = package_files(files)
     if args.check:
         stale = [n for n, b in files.items() if not (OUT / n).is_file() or (OUT / n).read_bytes() != b]
+        stale += [f"Data~/{n}" for n, b in shipped.items()
+                  if not (PACKAGE_DATA / n).is_file() or (PACKAGE_DATA / n).read_bytes() != b]
         print("golden vectors " + (f"stale: {stale}" if stale else "current"))
         sys.exit(1 if stale else 0)
     OUT.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (OUT / name).write_bytes(data)
-    print(f"wrote {len(files)} files to {OUT}")
+    shipped = package_files(files)  # the golden files just written
+    for name, data in shipped.items():
+        (PACKAGE_DATA / name).parent.mkdir(parents=True, exist_ok=True)
+        (PACKAGE_DATA / name).write_bytes(data)
+    print(f"wrote {len(files)} files to {OUT} and {len(shipped)} to {PACKAGE_DATA}")

@@ -85,7 +85,9 @@ def run_tests(out: Path = DEFAULT_OUT) -> dict:
         raise ToolMissing("nunit-console/mono are not installed: run tools/install_mono.sh")
     paths = build(out)
     xml = out / "TestResult.xml"
-    env = dict(os.environ, REALHANDS_SHARED_SCHEMA=str(ROOT / "shared_schema"))
+    # the test data the package ships (what the tests read in a user's project), not the repository's shared_schema
+    env = dict(os.environ, REALHANDS_TEST_DATA=str(ROOT / "unity_package" / "Tests" / "Core" / "Data~"))
+    env.pop("REALHANDS_SHARED_SCHEMA", None)
     r = subprocess.run(["nunit-console", "-nologo", str(paths["tests"]), f"-xml={xml}"], capture_output=True, text=True,
                        env=env, cwd=out, timeout=600)
     root = ET.parse(xml).getroot()

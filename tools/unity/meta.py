@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "unity_package"
 PACKAGE = "com.realhands.unity"
-NO_META_DIRS = {"Documentation~"}
+NO_META_DIRS = {"Documentation~", "Data~"}  # Data~: the tests' golden files, read from disk, never imported
 
 
 def guid(rel: str) -> str:

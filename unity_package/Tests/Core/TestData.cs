@@ -7,27 +7,51 @@ using NUnit.Framework;
 
 namespace RealHands.Core.Tests
 {
-    /// <summary>Finds the repository's shared_schema folder (env REALHANDS_SHARED_SCHEMA, else upwards from the working
-    /// directory and from this assembly) and reads its golden files.</summary>
+    /// <summary>Finds the golden files the tests read: the package's own Tests/Core/Data~ (shipped with it, written by
+    /// tools/build/golden_vectors.py), located by env REALHANDS_TEST_DATA, in a Unity project under Packages/ or
+    /// Library/PackageCache/, or upwards from the working directory and this assembly; else a repository's
+    /// shared_schema (env REALHANDS_SHARED_SCHEMA, or upwards). Missing data is a broken install: the tests fail.</summary>
     public static class TestData
     {
+        const string Package = "com.realhands.unity";
+        static string _dir;
+
         public static string SchemaDir
         {
             get
             {
-                var env = Environment.GetEnvironmentVariable("REALHANDS_SHARED_SCHEMA");
-                if (!string.IsNullOrEmpty(env) && Directory.Exists(env)) return env;
-                foreach (var start in new[] { Environment.CurrentDirectory, Path.GetDirectoryName(typeof(TestData).Assembly.Location) })
-                {
-                    for (var d = start == null ? null : new DirectoryInfo(start); d != null; d = d.Parent)
-                    {
-                        var p = Path.Combine(d.FullName, "shared_schema");
-                        if (File.Exists(Path.Combine(p, "wire.json"))) return p;
-                    }
-                }
-                Assert.Ignore("shared_schema/ not found: set REALHANDS_SHARED_SCHEMA to the repository's shared_schema folder");
-                return null;
+                if (_dir == null) _dir = Find();
+                if (_dir == null)
+                    Assert.Fail("the package's test data (Tests/Core/Data~ in " + Package + ") was not found: reinstall the package, or set " +
+                                "REALHANDS_TEST_DATA to that folder");
+                return _dir;
             }
+        }
+
+        static bool Holds(string dir) { return dir != null && File.Exists(Path.Combine(dir, "wire.json")) && Directory.Exists(Path.Combine(dir, "golden")); }
+
+        static string Find()
+        {
+            var env = Environment.GetEnvironmentVariable("REALHANDS_TEST_DATA");
+            if (Holds(env)) return env;
+            var data = Path.Combine("Tests", "Core", "Data~");
+            var cwd = Environment.CurrentDirectory;
+            var candidates = new List<string> { Path.Combine(cwd, "Packages", Package, data) };
+            var cache = Path.Combine(cwd, "Library", "PackageCache");
+            if (Directory.Exists(cache))
+                foreach (var d in Directory.GetDirectories(cache, Package + "*")) candidates.Add(Path.Combine(d, data));
+            foreach (var c in candidates) if (Holds(c)) return c;
+            foreach (var start in new[] { cwd, Path.GetDirectoryName(typeof(TestData).Assembly.Location) })
+                for (var d = start == null ? null : new DirectoryInfo(start); d != null; d = d.Parent)
+                {
+                    foreach (var p in new[] { Path.Combine(d.FullName, data), Path.Combine(d.FullName, "unity_package", data) })
+                        if (Holds(p)) return p;
+                }
+            var schema = Environment.GetEnvironmentVariable("REALHANDS_SHARED_SCHEMA");
+            if (Holds(schema)) return schema;
+            for (var d = new DirectoryInfo(cwd); d != null; d = d.Parent)
+                if (Holds(Path.Combine(d.FullName, "shared_schema"))) return Path.Combine(d.FullName, "shared_schema");
+            return null;
         }
 
         public static byte[] Bytes(string relative) { return File.ReadAllBytes(Path.Combine(SchemaDir, relative)); }
