@@ -118,7 +118,7 @@ namespace UnityEngine
     }
     public enum HumanBodyBones
     {
-        LeftHand = 17, RightHand = 18,
+        LeftLowerArm = 15, RightLowerArm = 16, LeftHand = 17, RightHand = 18,
         LeftThumbProximal = 24, LeftThumbIntermediate, LeftThumbDistal, LeftIndexProximal, LeftIndexIntermediate, LeftIndexDistal,
         LeftMiddleProximal, LeftMiddleIntermediate, LeftMiddleDistal, LeftRingProximal, LeftRingIntermediate, LeftRingDistal,
         LeftLittleProximal, LeftLittleIntermediate, LeftLittleDistal,

@@ -7,7 +7,9 @@ namespace RealHands
 {
     /// <summary>Drives the finger bones of a Humanoid avatar from the stream, for users with their own hand models.
     /// Each finger bone is swung so that it points where our keypoints say (the avatar's own bone lengths and twist
-    /// are kept); the wrist is optionally rotated to the tracked hand's orientation. Runs after the Animator.</summary>
+    /// are kept); the wrist is optionally rotated to the tracked hand's orientation, and the forearm takes a share of
+    /// its roll (swing-twist: the roll about the forearm's axis, <see cref="SwingTwist"/>), so a turned wrist does not
+    /// wring the avatar's skin. Runs after the Animator.</summary>
     [AddComponentMenu("RealHands/Hand Retargeter (Humanoid)")]
     [DefaultExecutionOrder(100)]
     public sealed class HandRetargeter : MonoBehaviour
@@ -20,6 +22,8 @@ namespace RealHands
         [Tooltip("Where the tracking camera is in the scene (its transform's axes: x right, y up, z forward).")]
         public Transform cameraAnchor;
         [Range(0, 1)] public float weight = 1;
+        [Tooltip("Share of the wrist's roll the forearm takes (0: none, the skin at the wrist twists; about 0.5 looks natural).")]
+        [Range(0, 1)] public float forearmTwist = 0.5f;
 
         // per finger: Humanoid bones proximal -> distal, and our keypoints (MediaPipe order) from the bone to its child
         static readonly HumanBodyBones[][] RightBones =
@@ -46,7 +50,9 @@ namespace RealHands
 
         float[] _joints;
         Quaternion _wristOffset = Quaternion.identity;
-        bool _calibrated;
+        Quaternion _restRelative = Quaternion.identity;  // the avatar's hand relative to its forearm when calibrated
+        Quaternion _forearmBefore, _forearmSet;           // the forearm's local rotation before and after our twist
+        bool _calibrated, _twisted;
 
         void OnEnable()
         {
@@ -88,13 +94,30 @@ namespace RealHands
                 var lit = animator.GetBoneTransform(avatarBones[4][0]);
                 if (mid != null && idx != null && lit != null)
                 {
+                    var lower = animator.GetBoneTransform(handedness == Handedness.Right ? HumanBodyBones.RightLowerArm : HumanBodyBones.LeftLowerArm);
+                    if (lower != null && _twisted && Same(lower.localRotation, _forearmSet))
+                        lower.localRotation = _forearmBefore;  // no Animator reset it since last frame: undo our twist
+                    _twisted = false;
                     if (!_calibrated)
                     {
                         var theirs = HandFrame(hand.position, mid.position, idx.position, lit.position);
                         _wristOffset = Quaternion.Inverse(theirs) * hand.rotation;
+                        if (lower != null) _restRelative = Quaternion.Inverse(lower.rotation) * hand.rotation;
                         _calibrated = true;
                     }
-                    hand.rotation = Quaternion.Slerp(hand.rotation, ours * _wristOffset, weight);
+                    var target = Quaternion.Slerp(hand.rotation, ours * _wristOffset, weight);
+                    if (lower != null && forearmTwist > 0)
+                    {
+                        // the hand's turn since calibration in the forearm's frame; its roll about the forearm's axis
+                        var delta = Quaternion.Inverse(lower.rotation) * target * Quaternion.Inverse(_restRelative);
+                        var axis = Quaternion.Inverse(lower.rotation) * (hand.position - lower.position);
+                        var share = SwingTwist.TwistShare(ToD(delta), new Vec3d(axis.x, axis.y, axis.z), forearmTwist);
+                        _forearmBefore = lower.localRotation;
+                        lower.localRotation = lower.localRotation * new Quaternion((float)share.X, (float)share.Y, (float)share.Z, (float)share.W);
+                        _forearmSet = lower.localRotation;
+                        _twisted = true;
+                    }
+                    hand.rotation = target;  // the hand keeps its tracked orientation; the forearm took part of the roll
                 }
             }
 
@@ -115,6 +138,10 @@ namespace RealHands
                 }
             }
         }
+
+        static Quatd ToD(Quaternion q) { return new Quatd(q.x, q.y, q.z, q.w); }
+
+        static bool Same(Quaternion a, Quaternion b) { return a.x == b.x && a.y == b.y && a.z == b.z && a.w == b.w; }
 
         Quaternion HandFrame(Vector3 wrist, Vector3 middle, Vector3 index, Vector3 little)
         {

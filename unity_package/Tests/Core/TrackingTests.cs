@@ -76,5 +76,45 @@ namespace RealHands.Core.Tests
             Assert.Less((ft.Rotate(new Vec3d(1, 0, 0)) - new Vec3d(-1, 0, 0)).Length, 1e-9);
             Assert.AreEqual(Math.PI / 2, Quatd.Angle(Quatd.Identity, q), 1e-12);
         }
+    
+
+        static double Deg(double d) { return d * Math.PI / 180.0; }
+
+        [Test]
+        public void SwingTwistRecoversAKnownRollAndSwing()
+        {
+            var axis = new Vec3d(0, 0, 2);  // any length
+            foreach (var rollDeg in new[] { -150.0, -50.0, 0.0, 35.0, 170.0 })
+            foreach (var swingDeg in new[] { 0.0, 30.0, 80.0 })
+            {
+                var swing = Quatd.FromAxisAngle(Deg(swingDeg) * 0.6, Deg(swingDeg) * 0.8, 0);  // about an axis in x-y
+                var twist = Quatd.FromAxisAngle(0, 0, Deg(rollDeg));
+                var q = swing * twist;
+                Quatd s, t;
+                SwingTwist.Decompose(q, axis, out s, out t);
+                string at = "roll " + rollDeg + ", swing " + swingDeg;
+                Assert.AreEqual(Deg(rollDeg), SwingTwist.TwistAngle(q, axis), 1e-9, at);
+                // (Quatd.Angle goes through acos: ~1e-8 rad of rounding near zero)
+                Assert.Less(Quatd.Angle(s * t, q), 1e-6, at + ": swing * twist is the rotation");
+                Assert.Less(Quatd.Angle(s, swing), 1e-6, at + ": the swing");
+                Assert.AreEqual(0.0, Vec3d.Dot(new Vec3d(s.X, s.Y, s.Z), new Vec3d(0, 0, 1)), 1e-9, at + ": swing axis perpendicular");
+                // a bone taking half the roll turns by half of it, about the axis, whatever the swing
+                var half = SwingTwist.TwistShare(q, axis, 0.5);
+                Assert.AreEqual(Deg(rollDeg) / 2, SwingTwist.TwistAngle(half, axis), 1e-9, at);
+                Assert.Less(Quatd.Angle(half, Quatd.FromAxisAngle(0, 0, Deg(rollDeg) / 2)), 1e-6, at);
+            }
+        }
+
+        [Test]
+        public void SwingTwistEdgeCases()
+        {
+            var z = new Vec3d(0, 0, 1);
+            Quatd s, t;
+            SwingTwist.Decompose(Quatd.FromAxisAngle(Math.PI, 0, 0), z, out s, out t);  // a half-turn swing: no twist
+            Assert.Less(Quatd.Angle(t, Quatd.Identity), 1e-6);
+            Assert.AreEqual(0.0, SwingTwist.TwistAngle(Quatd.FromAxisAngle(0.7, -0.2, 0), z), 1e-9);  // pure swing
+            Assert.AreEqual(-Deg(90), SwingTwist.TwistAngle(Quatd.FromAxisAngle(0, 0, -Deg(90)), z), 1e-9);  // sign
+            Assert.AreEqual(Deg(90), SwingTwist.TwistAngle(Quatd.FromAxisAngle(0, 0, -Deg(90)), new Vec3d(0, 0, -1)), 1e-9);
+        }
     }
 }
