@@ -1,4 +1,6 @@
-// Benchmark of the Unity package's C# core on this machine's mono: decode and skinning per hand-frame.
+// Benchmark of the Unity package's C# core on this machine's mono: decode and skinning per hand-frame, time and
+// bytes allocated per call in steady state (after warm-up; GC.GetAllocatedBytesForCurrentThread): garbage per frame
+// is a frame-time spike later, when the collector runs.
 //   mono RealHandsBench.exe SHARED_SCHEMA_DIR   (tools/unity/bench.py builds and runs it, and prints the table)
 using System;
 using System.Collections.Generic;
@@ -38,10 +40,14 @@ static class RealHandsBench
         var rows = new List<string[]>();
         Func<string, Action, int, string[]> row = (name, a, reps) =>
         {
-            for (int i = 0; i < 5; i++) a();   // warm up (JIT)
+            for (int i = 0; i < 5; i++) a();   // warm up (JIT, buffers sized on first use)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) a();
+            long bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / 20;
             var t = new List<double>();
             double med = Time(a, reps, t);
-            return new[] { name, med.ToString("0.000", CultureInfo.InvariantCulture), t.Max().ToString("0.000", CultureInfo.InvariantCulture) };
+            return new[] { name, med.ToString("0.000", CultureInfo.InvariantCulture), t.Max().ToString("0.000", CultureInfo.InvariantCulture),
+                            bytes.ToString(CultureInfo.InvariantCulture) };
         };
         rows.Add(row("decode frame message (1 hand, with vertex offsets)", () => WireDecoder.Decode(frame), 300));
         rows.Add(row("decode rig message", () => WireDecoder.Decode(rigFrames), 50));
