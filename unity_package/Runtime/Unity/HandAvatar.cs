@@ -36,7 +36,7 @@ namespace RealHands
         Transform _root;
         Vector3[] _positions;
         float[] _restPlusOffsets;
-        float[] _lastOffsets;
+        long _lastOffsets = -1;  // the OffsetsStamp of the offsets last uploaded
         MaterialPropertyBlock _block;
         bool _subscribed;
 
@@ -126,7 +126,7 @@ namespace RealHands
             }
             _positions = new Vector3[n];
             _restPlusOffsets = (float[])Rig.RestVertices.Clone();
-            _lastOffsets = null;
+            _lastOffsets = -1;
             if (_mesh != null) Destroy(_mesh);
             _mesh = new Mesh { name = "RealHands " + handedness + " v" + Rig.Version, indexFormat = n > 65535 ? IndexFormat.UInt32 : IndexFormat.UInt16 };
             _mesh.MarkDynamic();
@@ -179,12 +179,12 @@ namespace RealHands
 
             _root.localPosition = ToUnity(sample.Root);
             for (int j = 0; j < HandRig.JointCount; j++) Bones[j].localRotation = ToUnity(sample.Local[j]);
-            if (applyVertexOffsets && sample.RigVersion == Rig.Version && sample.Offsets.Length == 3 * Rig.VertexCount && sample.Offsets != _lastOffsets)
+            if (applyVertexOffsets && sample.RigVersion == Rig.Version && sample.Offsets.Length == 3 * Rig.VertexCount && sample.OffsetsStamp != _lastOffsets)
             {
                 for (int i = 0; i < _restPlusOffsets.Length; i++) _restPlusOffsets[i] = Rig.RestVertices[i] + sample.Offsets[i];
                 SetRestVertices(_restPlusOffsets);
                 _mesh.RecalculateNormals();
-                _lastOffsets = sample.Offsets;
+                _lastOffsets = sample.OffsetsStamp;
             }
             _renderer.GetPropertyBlock(_block);
             var c = _renderer.sharedMaterial.color;

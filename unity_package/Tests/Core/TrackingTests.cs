@@ -13,6 +13,7 @@ namespace RealHands.Core.Tests
             var s = new PoseSample { Root = new Vec3d(x, 0, 0.5) };
             for (int j = 0; j < 16; j++) s.Local[j] = Quatd.FromAxisAngle(0, 0, angle);
             s.Offsets = new float[] { (float)x, 0, 0 };
+            s.OffsetsStamp = PoseSample.NextStamp();
             return s;
         }
 
@@ -34,6 +35,26 @@ namespace RealHands.Core.Tests
             // the stream stalls: hold the newest, never extrapolate
             s = ip.Sample(200);
             Assert.AreEqual(0.04, s.Root.X, 1e-9);
+        }
+
+        [Test]
+        public void InterpolationWritesOneReusedBufferAndStampsEachNewBlend()
+        {
+            var ip = new PoseInterpolator { DelayFrames = 1.0 };
+            var frames = new PoseSample[5];
+            for (int i = 0; i < 5; i++) ip.Add(i / 30.0, 100 + i / 30.0 + 0.02, frames[i] = At(i * 0.01, i * 0.1));
+            var s1 = ip.Sample(100 + 4.25 / 30.0 + 0.02);
+            long stamp1 = s1.OffsetsStamp;
+            float[] buffer = s1.Offsets;
+            var s2 = ip.Sample(100 + 4.5 / 30.0 + 0.02);
+            Assert.AreSame(s1, s2, "one buffer for interpolated poses");
+            Assert.AreSame(buffer, s2.Offsets, "its offsets array is reused");
+            Assert.AreNotEqual(stamp1, s2.OffsetsStamp, "new values, new stamp: a renderer re-uploads");
+            Assert.AreEqual(0.035f, s2.Offsets[0], 1e-7);
+            for (int i = 0; i < 5; i++) Assert.AreEqual((float)(i * 0.01), frames[i].Offsets[0], 1e-9, "the frames are never written");
+            var held = ip.Sample(200);  // the stream stalls: the newest frame itself, its own stamp
+            Assert.AreSame(frames[4], held);
+            Assert.AreEqual(held.OffsetsStamp, ip.Sample(300).OffsetsStamp, "unchanged offsets keep their stamp");
         }
 
         [Test]

@@ -13,8 +13,16 @@ namespace RealHands.Core.Tracking
         public Vec3d Root;
         public float[] Joints = new float[63];
         public float[] Offsets = new float[0];
+        /// <summary>Changes whenever <see cref="Offsets"/>' values may have changed (a new frame, a new interpolation):
+        /// what a renderer compares to skip re-uploading unchanged offsets (the array itself is reused).</summary>
+        public long OffsetsStamp;
         public int RigVersion;
         public int TextureVersion;
+
+        static long _stamps;
+
+        /// <summary>A fresh <see cref="OffsetsStamp"/> value.</summary>
+        public static long NextStamp() { return System.Threading.Interlocked.Increment(ref _stamps); }
 
         public static PoseSample From(HandState h)
         {
@@ -24,6 +32,7 @@ namespace RealHands.Core.Tracking
                 Root = new Vec3d(h.RootTranslation[0], h.RootTranslation[1], h.RootTranslation[2]),
                 Joints = (float[])h.Joints.Clone(),
                 Offsets = h.VertexOffsets,
+                OffsetsStamp = NextStamp(),
                 RigVersion = h.RigVersion,
                 TextureVersion = h.TextureVersion,
             };
@@ -77,7 +86,11 @@ namespace RealHands.Core.Tracking
             _clockOffset = double.NaN;
         }
 
-        /// <summary>The pose to show at local time <paramref name="localSeconds"/>, or null before the first sample.</summary>
+        readonly PoseSample _scratch = new PoseSample();
+
+        /// <summary>The pose to show at local time <paramref name="localSeconds"/>, or null before the first sample. An
+        /// interpolated pose is written into one buffer the interpolator owns (no garbage per rendered frame): it is
+        /// valid until the next call.</summary>
         public PoseSample Sample(double localSeconds)
         {
             if (_samples.Count == 0) return null;
@@ -90,24 +103,36 @@ namespace RealHands.Core.Tracking
                     var a = _samples[i - 1];
                     var b = _samples[i];
                     double u = (t - a.Key) / (b.Key - a.Key);
-                    return Lerp(a.Value, b.Value, u);
+                    return Lerp(a.Value, b.Value, u, _scratch);
                 }
             }
             return _samples[_samples.Count - 1].Value;
         }
 
-        public static PoseSample Lerp(PoseSample a, PoseSample b, double u)
+        /// <summary>The pose a fraction <paramref name="u"/> of the way from <paramref name="a"/> to
+        /// <paramref name="b"/>, written into <paramref name="into"/> (a new sample when null; its arrays are reused
+        /// when their sizes fit).</summary>
+        public static PoseSample Lerp(PoseSample a, PoseSample b, double u, PoseSample into = null)
         {
-            var r = new PoseSample { RigVersion = b.RigVersion, TextureVersion = b.TextureVersion, Root = Vec3d.Lerp(a.Root, b.Root, u) };
+            var r = into ?? new PoseSample();
+            r.RigVersion = u < 0.5 ? a.RigVersion : b.RigVersion;
+            r.TextureVersion = b.TextureVersion;
+            r.Root = Vec3d.Lerp(a.Root, b.Root, u);
             for (int j = 0; j < HandRig.JointCount; j++) r.Local[j] = Quatd.Slerp(a.Local[j], b.Local[j], u);
             for (int i = 0; i < 63; i++) r.Joints[i] = (float)(a.Joints[i] + (b.Joints[i] - a.Joints[i]) * u);
             if (a.Offsets.Length == b.Offsets.Length && a.RigVersion == b.RigVersion)
             {
-                r.Offsets = new float[b.Offsets.Length];
+                if (r.Offsets.Length != b.Offsets.Length || r.Offsets == a.Offsets || r.Offsets == b.Offsets)
+                    r.Offsets = new float[b.Offsets.Length];
                 for (int i = 0; i < r.Offsets.Length; i++) r.Offsets[i] = (float)(a.Offsets[i] + (b.Offsets[i] - a.Offsets[i]) * u);
+                r.OffsetsStamp = PoseSample.NextStamp();
             }
-            else r.Offsets = u < 0.5 ? a.Offsets : b.Offsets;
-            if (u < 0.5) r.RigVersion = a.RigVersion;
+            else
+            {
+                var src = u < 0.5 ? a : b;
+                r.Offsets = src.Offsets;  // a different mesh or size: no blend, the nearer frame's own array
+                r.OffsetsStamp = src.OffsetsStamp;
+            }
             return r;
         }
     }
