@@ -126,7 +126,7 @@ class HandState:
     params: dict | None = None  # global_orient (1,3), hand_pose (1,45), betas (1,10), transl (1,3) tensors
     estimate: object | None = None  # realhands.net.infer.HandNetEstimate
     reprojection_px: float = float("nan")
-    objective: float = float("nan")  # the fit's loss without world landmarks (KeypointFitter: FitResult.objective)
+    objective: float = float("nan")  # the fit's final loss (KeypointFitter: FitResult.objective)
     mask: np.ndarray | None = None
     vertex_offsets: torch.Tensor | None = None  # (1,V,3) from refinement
     refined: bool = False
@@ -389,7 +389,8 @@ class Reconstructor:
                 self._fit_side(trial, image, second_view)
                 # the other side explains the keypoints clearly better (its fit's loss, priors and joint limits
                 # included: a mirrored hand can match keypoints only by bending wrongly)
-                if trial.objective < SIDE_MARGIN * st.objective:
+                if np.isfinite(trial.objective) and not trial.objective >= SIDE_MARGIN * st.objective:  # (a NaN
+                    # loss of the named side loses to any finite one)
                     st.side, st.model, st.estimate, st.views = other, trial.model, trial.estimate, trial.views
                     st.set_params(trial.params)
                     st.reprojection_px, st.objective = trial.reprojection_px, trial.objective

@@ -102,9 +102,9 @@ class FitResult:
     seconds: float = 0.0
     iterations: int = 0
     extra: dict = field(default_factory=dict)
-    #: (B,) the loss reached, without MediaPipe's world landmarks (the keypoints in every view, the triangulated
-    #: points, the priors): what decides between fits of the same detections with or without world landmarks, e.g.
-    #: as the left and as the right hand
+    #: (B,) the loss reached (its last stage's terms, MediaPipe's world landmarks re-aligned to the result): what
+    #: decides between fits of the same detections, e.g. as the left and as the right hand (each with landmarks of its
+    #: own chirality)
     objective: torch.Tensor | None = None
 
 

@@ -29,7 +29,7 @@ Evaluate = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tens
 class SolveResult:
     x: torch.Tensor  # (P,) the parameters reached
     cost: float
-    iterations: int  # Jacobians computed
+    iterations: int  # iterations run (damping trials)
     evaluations: int  # parameter sets evaluated, Jacobians' included
 
 
@@ -39,7 +39,8 @@ def levenberg_marquardt(evaluate: Evaluate, x0: torch.Tensor, free: torch.Tensor
     evaluate: X (N,P) parameter sets -> residuals (N,M), their quadratic-model weights (N,M) (>= 0) and the cost
         (N,); all N rows are independent.
     x0: (P,) the start; free: (P,) bool, the parameters that move (the others are held).
-    iterations: at most this many Jacobians (each followed by one batched trial of the damping values).
+    iterations: at most this many iterations, each one batched trial of the damping values (a Jacobian is taken
+        again only after a step was kept).
     """
     x = x0.detach().clone()
     idx = torch.nonzero(free, as_tuple=False)[:, 0]
@@ -49,16 +50,20 @@ def levenberg_marquardt(evaluate: Evaluate, x0: torch.Tensor, free: torch.Tensor
     damping, done, evaluations = INITIAL_DAMPING, 0, 1
     eye = torch.eye(F, dtype=x.dtype)
     trials = torch.tensor(DAMPING_TRIALS, dtype=x.dtype)
+    moved = True  # x changed since the Jacobian was taken (a rejected step keeps it and only raises the damping)
     for _ in range(iterations):
         done += 1
-        X = x.repeat(2 * F, 1)
-        X[torch.arange(F), idx] += DIFF_STEP
-        X[F + torch.arange(F), idx] -= DIFF_STEP
-        R = evaluate(X)[0]
-        J = ((R[:F] - R[F:]) / (2.0 * DIFF_STEP)).T  # (M,F)
-        JW = J.T * W
-        A, g = JW @ J, JW @ r
-        D = torch.diagonal(A).clamp_min(1e-9)
+        if moved:
+            X = x.repeat(2 * F, 1)
+            X[torch.arange(F), idx] += DIFF_STEP
+            X[F + torch.arange(F), idx] -= DIFF_STEP
+            R = evaluate(X)[0]
+            evaluations += 2 * F
+            J = ((R[:F] - R[F:]) / (2.0 * DIFF_STEP)).T  # (M,F)
+            JW = J.T * W
+            A, g = JW @ J, JW @ r
+            D = torch.diagonal(A).clamp_min(1e-9)
+            moved = False
         lams = damping * trials
         systems = A[None] + lams[:, None, None] * (torch.diag_embed(D[None]) + 1e-9 * eye)
         steps = -torch.linalg.solve(systems, g[None].expand(len(trials), F))
@@ -67,7 +72,7 @@ def levenberg_marquardt(evaluate: Evaluate, x0: torch.Tensor, free: torch.Tensor
         Xt = x.repeat(len(trials), 1)
         Xt[:, idx] += steps
         rt, Wt, ct = evaluate(Xt)
-        evaluations += 2 * F + len(trials)
+        evaluations += len(trials)
         best = int(torch.argmin(torch.nan_to_num(ct, nan=float("inf"))))
         new_cost = float(ct[best])
         if not new_cost < cost:  # no damping helped: try far stronger ones once more, else stop
@@ -77,6 +82,7 @@ def levenberg_marquardt(evaluate: Evaluate, x0: torch.Tensor, free: torch.Tensor
             continue
         gain = (cost - new_cost) / max(cost, 1e-12)
         x, r, W, cost = Xt[best], rt[best], Wt[best], new_cost
+        moved = True
         damping = max(float(lams[best]), 1e-9)
         if gain < RELATIVE_TOLERANCE:
             break

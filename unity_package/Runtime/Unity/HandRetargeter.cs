@@ -67,7 +67,19 @@ namespace RealHands
             client.FrameReceived += OnFrame;
         }
 
-        void OnDisable() { if (client != null) client.FrameReceived -= OnFrame; }
+        void OnDisable()
+        {
+            if (client != null) client.FrameReceived -= OnFrame;
+            UndoTwist();
+        }
+
+        /// <summary>Give the forearm back the rotation it had before our twist, unless the Animator has since set it.</summary>
+        void UndoTwist()
+        {
+            var lower = animator == null ? null : animator.GetBoneTransform(handedness == Handedness.Right ? HumanBodyBones.RightLowerArm : HumanBodyBones.LeftLowerArm);
+            if (lower != null && _twisted && Same(lower.localRotation, _forearmSet)) lower.localRotation = _forearmBefore;
+            _twisted = false;
+        }
 
         void OnFrame(FrameMessage frame)
         {
@@ -84,6 +96,7 @@ namespace RealHands
             var hand = animator.GetBoneTransform(handedness == Handedness.Right ? HumanBodyBones.RightHand : HumanBodyBones.LeftHand);
             if (hand == null) return;
 
+            if (!driveWrist) UndoTwist();
             if (driveWrist)
             {
                 // our hand frame (forward: wrist -> middle knuckle, up: back of the hand) against the avatar's, measured once
@@ -95,9 +108,7 @@ namespace RealHands
                 if (mid != null && idx != null && lit != null)
                 {
                     var lower = animator.GetBoneTransform(handedness == Handedness.Right ? HumanBodyBones.RightLowerArm : HumanBodyBones.LeftLowerArm);
-                    if (lower != null && _twisted && Same(lower.localRotation, _forearmSet))
-                        lower.localRotation = _forearmBefore;  // no Animator reset it since last frame: undo our twist
-                    _twisted = false;
+                    UndoTwist();  // when no Animator reset the forearm since last frame
                     if (!_calibrated)
                     {
                         var theirs = HandFrame(hand.position, mid.position, idx.position, lit.position);
@@ -111,7 +122,7 @@ namespace RealHands
                         // the hand's turn since calibration in the forearm's frame; its roll about the forearm's axis
                         var delta = Quaternion.Inverse(lower.rotation) * target * Quaternion.Inverse(_restRelative);
                         var axis = Quaternion.Inverse(lower.rotation) * (hand.position - lower.position);
-                        var share = SwingTwist.TwistShare(ToD(delta), new Vec3d(axis.x, axis.y, axis.z), forearmTwist);
+                        var share = SwingTwist.TwistShare(ToD(delta), new Vec3d(axis.x, axis.y, axis.z), forearmTwist * weight);
                         _forearmBefore = lower.localRotation;
                         lower.localRotation = lower.localRotation * new Quaternion((float)share.X, (float)share.Y, (float)share.Z, (float)share.W);
                         _forearmSet = lower.localRotation;

@@ -28,6 +28,11 @@ namespace RealHands.Core.Tests
             }
         }
 
+        static string SourceDir([System.Runtime.CompilerServices.CallerFilePath] string path = "")
+        {
+            return string.IsNullOrEmpty(path) ? "" : Path.GetDirectoryName(path);
+        }
+
         static bool Holds(string dir) { return dir != null && File.Exists(Path.Combine(dir, "wire.json")) && Directory.Exists(Path.Combine(dir, "golden")); }
 
         static string Find()
@@ -40,6 +45,7 @@ namespace RealHands.Core.Tests
             var cache = Path.Combine(cwd, "Library", "PackageCache");
             if (Directory.Exists(cache))
                 foreach (var d in Directory.GetDirectories(cache, Package + "*")) candidates.Add(Path.Combine(d, data));
+            candidates.Add(Path.Combine(SourceDir(), "Data~"));  // this file's folder, where the package is (any install)
             foreach (var c in candidates) if (Holds(c)) return c;
             foreach (var start in new[] { cwd, Path.GetDirectoryName(typeof(TestData).Assembly.Location) })
                 for (var d = start == null ? null : new DirectoryInfo(start); d != null; d = d.Parent)

@@ -52,6 +52,13 @@ namespace RealHands.Core.Tests
             Assert.AreNotEqual(stamp1, s2.OffsetsStamp, "new values, new stamp: a renderer re-uploads");
             Assert.AreEqual(0.035f, s2.Offsets[0], 1e-7);
             for (int i = 0; i < 5; i++) Assert.AreEqual((float)(i * 0.01), frames[i].Offsets[0], 1e-9, "the frames are never written");
+            // a rig re-sent between two frames: no blend, the nearer frame's offsets; the next blend must not write into them
+            var other = new PoseInterpolator { DelayFrames = 1.0 };
+            var f = new PoseSample[3];
+            for (int i = 0; i < 3; i++) { f[i] = At(i * 0.01, i * 0.1); f[i].RigVersion = i == 0 ? 1 : 2; other.Add(i / 30.0, 100 + i / 30.0 + 0.02, f[i]); }
+            Assert.AreSame(f[0].Offsets, other.Sample(100 + 1.25 / 30.0 + 0.02).Offsets, "different rigs: the nearer frame's own offsets");
+            Assert.AreEqual(0.015f, other.Sample(100 + 2.5 / 30.0 + 0.02).Offsets[0], 1e-7);
+            Assert.AreEqual(0.0f, f[0].Offsets[0], 1e-9, "the borrowed array was not blended into");
             var held = ip.Sample(200);  // the stream stalls: the newest frame itself, its own stamp
             Assert.AreSame(frames[4], held);
             Assert.AreEqual(held.OffsetsStamp, ip.Sample(300).OffsetsStamp, "unchanged offsets keep their stamp");

@@ -87,6 +87,7 @@ namespace RealHands.Core.Tracking
         }
 
         readonly PoseSample _scratch = new PoseSample();
+        float[] _ownOffsets = new float[0];  // the scratch's own offsets array (it may borrow a frame's for one call)
 
         /// <summary>The pose to show at local time <paramref name="localSeconds"/>, or null before the first sample. An
         /// interpolated pose is written into one buffer the interpolator owns (no garbage per rendered frame): it is
@@ -103,7 +104,10 @@ namespace RealHands.Core.Tracking
                     var a = _samples[i - 1];
                     var b = _samples[i];
                     double u = (t - a.Key) / (b.Key - a.Key);
-                    return Lerp(a.Value, b.Value, u, _scratch);
+                    _scratch.Offsets = _ownOffsets;  // never blend into an array borrowed from a frame last call
+                    var r = Lerp(a.Value, b.Value, u, _scratch);
+                    if (r.Offsets != a.Value.Offsets && r.Offsets != b.Value.Offsets) _ownOffsets = r.Offsets;
+                    return r;
                 }
             }
             return _samples[_samples.Count - 1].Value;
