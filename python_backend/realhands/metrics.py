@@ -86,6 +86,14 @@ def joint_errors(pred, gt) -> dict:
             "per_joint_pa_mm": per_pa.tolist()}
 
 
+def acceleration_errors_mm(joints: dict, truth: dict) -> list[float]:
+    """Jitter: per frame t with both neighbours present, the mean over joints of |a_pred - a_true| (mm/frame^2), a the
+    second difference of positions. ``joints``, ``truth``: frame index -> (J,3) metres."""
+    return [float(np.linalg.norm((joints[t + 1] - 2 * joints[t] + joints[t - 1])
+                                 - (truth[t + 1] - 2 * truth[t] + truth[t - 1]), axis=1).mean() * 1000)
+            for t in joints if t - 1 in joints and t + 1 in joints]
+
+
 def f_score(pred, gt, threshold_m: float, align: str = "procrustes") -> float:
     """F-score of point sets pred (N,3), gt (M,3) at a distance threshold in metres (after alignment, which
     needs N == M and corresponding points)."""

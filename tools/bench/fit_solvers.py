@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from realhands.config import FIT_SOLVERS
 from realhands.live.sources import SyntheticSource
-from realhands.metrics import joint_errors
+from realhands.metrics import acceleration_errors_mm, joint_errors
 from realhands.reconstruct import Reconstructor, SecondView
 
-from . import write_marked_block
+from . import report_table
 from .stereo import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,9 +77,7 @@ def run(sequences: list[dict], solver: str, stereo: bool) -> dict:
                     e["depth_mm"] = abs(mine[0].joints_3d[0, 2] - gt["joints"][0, 2]) * 1000
                     rows.append(e)
                     joints[f.index], truth[f.index] = mine[0].joints_3d, gt["joints"]
-            accel += [float(np.linalg.norm((joints[t + 1] - 2 * joints[t] + joints[t - 1])
-                                           - (truth[t + 1] - 2 * truth[t] + truth[t - 1]), axis=1).mean() * 1000)
-                      for t in joints if t - 1 in joints and t + 1 in joints]
+            accel += acceleration_errors_mm(joints, truth)
             rec.close()
     finally:
         reconstruct.Reconstructor._fit_from = fit_from
@@ -122,12 +120,8 @@ def main() -> int:
         result = evaluate_real3d(args.real3d, variants)
         lines += ["", f"Real photos ({Path(args.real3d).parent.name}, {result['detected']} of {result['samples']} "
                   "found by MediaPipe), one view:", "", real3d_table(result)]
-    table = "\n".join(lines)
-    stamp = (f"Command: `python -m tools.bench.fit_solvers --sequences {args.sequences} --frames {args.frames}`, "
-             f"{time.strftime('%Y-%m-%d')}, {(time.time() - t0) / 60:.0f} min on this machine.")
-    print(table + "\n\n" + stamp)
-    for md in args.markdown:
-        write_marked_block(md, "fit-solvers", f"{table}\n\n{stamp}")
+    command = f"python -m tools.bench.fit_solvers --sequences {args.sequences} --frames {args.frames}"
+    report_table("\n".join(lines), command, t0, args.markdown, "fit-solvers")
     return 0
 
 

@@ -21,10 +21,10 @@ import torch
 from tqdm import tqdm
 
 from realhands.live.sources import SyntheticSource
-from realhands.metrics import joint_errors
+from realhands.metrics import acceleration_errors_mm, joint_errors
 from realhands.reconstruct import Reconstructor, SecondView
 
-from . import write_marked_block
+from . import report_table
 
 KINDS = ("grasp", "pinch", "count", "wave", "enter_exit", "mixed")
 
@@ -61,9 +61,7 @@ def run_path(source: SyntheticSource, stereo: bool, smoothing: bool) -> dict:
             e["views"] = h.views
             rows.append(e)
             joints[frame.index], truth[frame.index] = h.joints_3d, gt["joints"]
-    acc = [float(np.linalg.norm((joints[t + 1] - 2 * joints[t] + joints[t - 1])
-                                - (truth[t + 1] - 2 * truth[t] + truth[t - 1]), axis=1).mean() * 1000)
-           for t in joints if t - 1 in joints and t + 1 in joints]
+    acc = acceleration_errors_mm(joints, truth)
     side = source.samples[0].side
     shape = rec.shapes.get(side)
     model = rec.models[side]
@@ -155,12 +153,8 @@ def main() -> int:
         both = 100 * np.mean([r["views"] == 2 for r in stereo_rows])
         lines += ["", f"Stereo frames fitted in both views: {both:.0f} % (the rest: one camera lost the hand, fitted "
                   "from one view and flagged `views = 1`)."]
-    table = "\n".join(lines)
-    stamp = (f"Command: `python -m tools.bench.stereo --sequences {args.sequences} --frames {args.frames}`, "
-             f"{time.strftime('%Y-%m-%d')}, {(time.time() - t0) / 60:.0f} min on this machine.")
-    print(table + "\n\n" + stamp)
-    for md in args.markdown:
-        write_marked_block(md, "stereo-bench", f"{table}\n\n{stamp}")
+    command = f"python -m tools.bench.stereo --sequences {args.sequences} --frames {args.frames}"
+    report_table("\n".join(lines), command, t0, args.markdown, "stereo-bench")
     return 0
 
 
