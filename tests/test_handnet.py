@@ -11,9 +11,11 @@ from realhands.net import (
     CheckpointError,
     HandNet,
     HandNetConfig,
+    OnnxError,
     RecipeError,
     StereoFusion,
     build_from_checkpoint,
+    checkpoint_from_onnx,
     export_onnx,
     load_checkpoint,
     load_recipe,
@@ -209,6 +211,78 @@ def test_onnx_parity_and_cli(tmp_path):
     assert main(["export-onnx", str(ck), str(tmp_path / "c.onnx")]) == 0
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     assert main(["export-onnx", str(tmp_path / "bad.pt"), str(tmp_path / "x.onnx")]) == 2
+
+
+def test_an_exported_model_comes_back_as_a_checkpoint_that_fine_tunes(tmp_path, synth8):
+    """The shipped model exists only as ONNX (BatchNorms folded into the convolutions): its weights come back as a
+    checkpoint with the same outputs, and fine-tuning from it keeps every BatchNorm frozen."""
+    net = HandNet(SMALL).eval()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():  # BatchNorms that are not the identity, as after training
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.copy_(0.5 + torch.rand(m.num_features, generator=g))
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(0.5 + torch.rand(m.num_features, generator=g))
+    path = export_onnx(net, tmp_path / "shipped.onnx")
+    st = checkpoint_from_onnx(path)
+    assert st["bn_folded"] and st["config"] == SMALL.to_dict()
+    back = build_from_checkpoint(st)
+    assert max(parity(back, path).values()) < 1e-4
+    # fine-tuning from the .onnx: the folded BatchNorms keep their statistics, the weights move
+    recipe = tiny_recipe(tmp_path, "[[stages]]\nname='finalize'\nepochs=1\n")
+    logs = []
+    train(recipe, HandNetDataset(synth8, size=64, augment=True), tmp_path / "ft", max_steps_per_epoch=2,
+          log=logs.append, init=path)
+    assert any("BatchNorms folded" in x for x in logs)
+    tuned = load_checkpoint(tmp_path / "ft/checkpoint.pt")
+    assert tuned["bn_folded"]
+    for k, v in st["model"].items():
+        if k.endswith(("running_mean", "running_var")):
+            assert torch.equal(tuned["model"][k], v), k
+    moved = [k for k, v in st["model"].items() if k.endswith("weight") and not torch.equal(tuned["model"][k], v)]
+    assert len(moved) > 10
+    # foreign and broken files: one clear error each
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx")
+    with pytest.raises(OnnxError, match="not a readable ONNX"):
+        checkpoint_from_onnx(tmp_path / "junk.onnx")
+    with pytest.raises(OnnxError, match="no HandNet ONNX"):
+        checkpoint_from_onnx(tmp_path / "missing.onnx")
+    import onnx
+
+    m = onnx.load(str(path))
+    del m.metadata_props[:]
+    onnx.save(m, str(tmp_path / "plain.onnx"))
+    with pytest.raises(OnnxError, match="not a RealHands HandNet export"):
+        checkpoint_from_onnx(tmp_path / "plain.onnx")
+
+
+def test_carried_detections_attach_only_to_the_samples_they_were_made_for(tmp_path):
+    """tools/gpu/detections.py: detections made where MediaPipe runs, attached to the same dataset rendered again."""
+    from realhands.synth.dataset import DETECTION_KEYS, shard_name, synthesize
+    from realhands.synth.generate import SynthConfig
+    from tools.gpu.detections import attach, extract
+
+    cfg = SynthConfig(resolution="160x120")
+    synthesize(tmp_path / "here", 4, seed=7, config=cfg, shard_size=2, progress=False, detect=True)
+    synthesize(tmp_path / "there", 4, seed=7, config=cfg, shard_size=2, progress=False)
+    carried = tmp_path / "det.npz"
+    assert extract(tmp_path / "here", carried)["shards"] == 2
+    with np.load(tmp_path / "there" / shard_name(1)) as z:  # one shard that is not the same render
+        arrays = {k: z[k] for k in z.files}
+    arrays["joints2d_left"] = arrays["joints2d_left"] + 1.0
+    np.savez(tmp_path / "there" / shard_name(1), **arrays)
+    r = attach(carried, tmp_path / "there")
+    assert r["attached"] == 1 and r["different"] == 1
+    with np.load(tmp_path / "here" / shard_name(0)) as a, np.load(tmp_path / "there" / shard_name(0)) as b:
+        for k in DETECTION_KEYS:
+            np.testing.assert_array_equal(a[k], b[k])
+    with np.load(tmp_path / "there" / shard_name(1)) as b:
+        assert not set(DETECTION_KEYS) & set(b.files)
+    synthesize(tmp_path / "other", 4, seed=8, config=cfg, shard_size=2, progress=False)
+    with pytest.raises(SystemExit, match="was made for"):
+        attach(carried, tmp_path / "other")
 
 
 def test_crop_estimates_map_back_to_camera_space(synth8):

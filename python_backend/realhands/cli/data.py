@@ -116,7 +116,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--device", default="cpu")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
-    t.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; same model config)")
+    t.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; same model config); an exported "
+                   ".onnx model works too (e.g. the shipped one: its BatchNorms stay frozen)")
     t.add_argument("--max-steps", type=int, help="cap batches per epoch (smoke runs)")
     t.add_argument("--workers", type=int, default=0, help="data loading processes (0: in the training process)")
     t.add_argument("--time-budget-min", type=float, help="scale the recipe's epochs to fit this many minutes")

@@ -68,6 +68,85 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path) -> dict:
     return {"onnx": out, "stereo": sp, "parity": parity(net, out)}
 
 
+def checkpoint_from_onnx(path: str | Path) -> dict:
+    """An exported HandNet ONNX file -> a training checkpoint (``{"config", "model", "stereo", "bn_folded"}``) that
+    computes the same outputs, so a shipped model can be fine-tuned without its original checkpoint.
+
+    The exporter folds every BatchNorm into the convolution before it; the folded kernel and bias go back into that
+    convolution, and its BatchNorm becomes the identity plus that bias (weight 1, mean 0, variance 1 - eps). The
+    statistics of the original BatchNorms are gone, so ``bn_folded`` is set: training from such a checkpoint keeps
+    every BatchNorm in eval mode (``train.train`` does). Convolutions are matched to the graph's Conv nodes in
+    execution order and checked by shape; the caller can check the result with ``parity``."""
+    import onnx
+    from onnx import numpy_helper
+
+    from .handnet import HandNetConfig
+
+    path = Path(path)
+    if not path.is_file():
+        raise OnnxError(f"no HandNet ONNX model at {path}")
+    try:
+        m = onnx.load(str(path))
+    except Exception as e:
+        raise OnnxError(f"{path} is not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
+    meta = {p.key: p.value for p in m.metadata_props}
+    if "realhands_handnet_config" not in meta:
+        raise OnnxError(f"{path} is not a RealHands HandNet export (no realhands_handnet_config metadata)")
+    net = HandNet(HandNetConfig(**json.loads(meta["realhands_handnet_config"]))).eval()
+    init = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in m.graph.initializer}
+    # the torch convolutions in execution order (the exporter writes the graph in the same order)
+    order: list[torch.nn.Conv2d] = []
+    hooks = [mod.register_forward_hook(lambda mod, _i, _o: order.append(mod))
+             for mod in net.modules() if isinstance(mod, torch.nn.Conv2d)]
+    S = net.config.input_size
+    with torch.no_grad():
+        net(torch.zeros(1, 3, S, S), torch.zeros(1, 21, S, S) if net.config.use_keypoints else None)
+    for h in hooks:
+        h.remove()
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    if len(convs) != len(order):
+        raise OnnxError(f"{path}: {len(convs)} convolutions in the graph, {len(order)} in its config's network")
+    # the BatchNorm that follows each bias-free convolution, in registration order
+    mods = list(net.modules())
+    bn_of = {}
+    for i, mod in enumerate(mods):
+        if isinstance(mod, torch.nn.Conv2d) and mod.bias is None:
+            bn = next((b for b in mods[i + 1:] if isinstance(b, torch.nn.BatchNorm2d)), None)
+            if bn is None or bn.num_features != mod.out_channels:
+                raise OnnxError(f"{path}: no BatchNorm after a bias-free convolution of the network")
+            bn_of[mod] = bn
+    with torch.no_grad():
+        for node, conv in zip(convs, order, strict=True):
+            w = init.get(node.input[1])
+            b = init.get(node.input[2]) if len(node.input) > 2 else None
+            if w is None or tuple(w.shape) != tuple(conv.weight.shape):
+                raise OnnxError(f"{path}: a convolution's kernel does not fit the network "
+                                f"({None if w is None else tuple(w.shape)} vs {tuple(conv.weight.shape)})")
+            conv.weight.copy_(w)
+            b = torch.zeros(conv.out_channels) if b is None else b
+            if conv.bias is not None:
+                conv.bias.copy_(b)
+            else:
+                bn = bn_of[conv]
+                bn.weight.fill_(1.0)
+                bn.bias.copy_(b)
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+        state = net.state_dict()
+        named = [k for k in state if k in init]
+        for k in named:
+            if tuple(init[k].shape) != tuple(state[k].shape):
+                raise OnnxError(f"{path}: {k} has shape {tuple(init[k].shape)}, the network {tuple(state[k].shape)}")
+            state[k].copy_(init[k])
+    stereo = {}
+    sp = stereo_weights_path(path)
+    if sp.is_file():
+        with np.load(sp) as z:
+            stereo = {"fc.weight": torch.from_numpy(z["weight"]), "fc.bias": torch.from_numpy(z["bias"])}
+    return {"config": net.config.to_dict(), "model": net.state_dict(), "stereo": stereo, "bn_folded": True,
+            "source": str(path)}
+
+
 def providers(prefer_cuda: bool = True) -> list[str]:
     import onnxruntime as ort
 

@@ -116,12 +116,18 @@ def set_trainable(net: HandNet, active: list[str], stereo: StereoFusion | None =
     return params
 
 
-def train_mode(net: HandNet, active: list[str]) -> None:
-    """Train mode only for the active groups (frozen parts keep their BatchNorm statistics)."""
+def train_mode(net: HandNet, active: list[str], frozen_bn: bool = False) -> None:
+    """Train mode only for the active groups (frozen parts keep their BatchNorm statistics). ``frozen_bn``: every
+    BatchNorm stays in eval mode (its affine parameters still train) — for weights whose BatchNorms were folded
+    into the convolutions (``runtime.checkpoint_from_onnx``), where batch statistics would undo the folding."""
     net.eval()
     for g in active:
         for m in net.groups().get(g, []):
             m.train()
+    if frozen_bn:
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
 
 
 def lr_at(stage: Stage, base: float, epoch: int, step: int, steps: int) -> float:
@@ -226,8 +232,9 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     Returns the final metrics. ``max_steps_per_epoch`` caps epochs (smoke runs). ``workers`` loads batches in that
     many processes. ``time_budget_s`` scales every stage's epochs (same proportions) so that the run fits the
     budget, from the time of the first epoch; the scale is kept in the checkpoint. ``amp``: bfloat16 autocast of
-    the network on CUDA (the hand model and losses stay float32). ``init``: a checkpoint whose weights a fresh run
-    starts from (fine-tuning; e.g. the stereo-weights stage on a trained model). Under ``torchrun`` (or an
+    the network on CUDA (the hand model and losses stay float32). ``init``: a checkpoint (or an exported ``.onnx``,
+    ``runtime.checkpoint_from_onnx``) whose weights a fresh run starts from (fine-tuning; e.g. the stereo-weights
+    stage on a trained model). Under ``torchrun`` (or an
     initialised process group) it trains data-parallel (module docstring); the metrics are process 0's."""
     from ..model import HandModel
 
@@ -251,14 +258,21 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     idx = np.random.default_rng(0).permutation(len(dataset))
     val_idx, train_idx = idx[:n_val].tolist(), idx[n_val:].tolist()
     ckpt = out / "checkpoint.pt"
+    frozen_bn = False
     if init and not (resume and ckpt.is_file()):
-        st = load_checkpoint(init, dev)
+        if str(init).lower().endswith(".onnx"):  # a shipped model: its weights recovered from the export
+            from .runtime import checkpoint_from_onnx
+
+            st = checkpoint_from_onnx(init)
+        else:
+            st = load_checkpoint(init, dev)
         if HandNetConfig(**st["config"]) != recipe.model:
             raise RecipeError(f"--init {init}: its model {st['config']} is not the recipe's {recipe.model.to_dict()}")
         net.load_state_dict(st["model"])
         if st.get("stereo"):
             stereo.load_state_dict(st["stereo"])
-        log(f"starting from the weights of {init}")
+        frozen_bn = bool(st.get("bn_folded"))
+        log(f"starting from the weights of {init}" + (" (BatchNorms folded: kept in eval mode)" if frozen_bn else ""))
     start_stage, start_epoch = 0, 0
     base_stages, scale = list(recipe.stages), None
     stages = base_stages
@@ -268,6 +282,7 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
         stereo.load_state_dict(st["stereo"])
         start_stage, start_epoch = st["stage"], st["epoch"] + 1
         scale = st.get("epoch_scale")
+        frozen_bn = bool(st.get("bn_folded"))
         if scale:
             stages = scale_stages(base_stages, scale)
         log(f"resuming {ckpt}: stage {stages[start_stage].name if start_stage < len(stages) else 'done'}, "
@@ -328,10 +343,11 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                         ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
                     save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
                                            "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
-                                           "stage": si, "epoch": epoch, "recipe": recipe.source, "epoch_scale": scale})
+                                           "stage": si, "epoch": epoch, "recipe": recipe.source, "epoch_scale": scale,
+                                           "bn_folded": frozen_bn})
                     epoch += 1
                     continue
-                train_mode(net, active)
+                train_mode(net, active, frozen_bn)
                 bar = tqdm(_batches(dataset, order[:steps * recipe.batch_size], recipe.batch_size, workers, dev),
                            total=steps, desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False,
                            disable=not lead)
@@ -379,14 +395,14 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                     save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(),
                                            "optimizer": opt.state_dict(), "config": recipe.model.to_dict(),
                                            "stage": si, "epoch": epoch, "recipe": recipe.source,
-                                           "epoch_scale": scale})
+                                           "epoch_scale": scale, "bn_folded": frozen_bn})
                 epoch += 1
             start_epoch = 0
             si += 1
         if lead:
             save_checkpoint(ckpt, {"model": net.state_dict(), "stereo": stereo.state_dict(), "optimizer": None,
                                    "config": recipe.model.to_dict(), "stage": len(stages), "epoch": -1,
-                                   "recipe": recipe.source, "epoch_scale": scale})
+                                   "recipe": recipe.source, "epoch_scale": scale, "bn_folded": frozen_bn})
     finally:
         logf.close()
     if world > 1:
