@@ -3,8 +3,9 @@
 starting from the keypoint fit, against the ground-truth mask and against the GrabCut mask; then ms per
 iteration at 64^2, 128^2 and 224^2 silhouettes, mono and stereo.
 
-    python -m tools.bench.refine [--count 40] [--seed 777] [--timing-only]
+    python -m tools.bench.refine [--count 40] [--seed 777] [--timing-only] [--device cuda] [--backend nvdiffrast]
 """
+import copy
 import argparse
 
 import numpy as np
@@ -26,6 +27,9 @@ def main():
     ap.add_argument("--count", type=int, default=40)
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--timing-only", action="store_true")
+    ap.add_argument("--device", default="cpu", help="where the timing runs: cpu or cuda")
+    ap.add_argument("--backend", default="auto", help="silhouette renderer for the timing: auto, soft or nvdiffrast")
+    ap.add_argument("--sizes", default="64,128,224", help="silhouette sizes to time, comma-separated")
     args = ap.parse_args()
     if not args.timing_only:
         accuracy(args)
@@ -37,22 +41,24 @@ def timing(args, hands: int = 8):
     gen = SynthGenerator(SynthConfig(rig="zedm", resolution="640x480", egocentric_ratio=1.0,
                                      background_style="everyday"), seed=args.seed + 1)
     samples = [gen.sample(i) for i in range(hands)]
-    print(f"ms per refinement iteration (marginal), median over {hands} hands; CPU threads: "
-          f"{torch.get_num_threads()}, torch {torch.__version__}")
+    models = {side: copy.deepcopy(m).to(args.device) for side, m in gen.models.items()}
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU threads {torch.get_num_threads()}"
+    print(f"ms per refinement iteration (marginal), median over {hands} hands; {where}, backend {args.backend}, "
+          f"torch {torch.__version__}")
     print(f"{'silhouette':>10s} {'mono':>7s} {'stereo':>7s}")
-    for size in (64, 128, 224):
+    for size in (int(x) for x in args.sizes.split(",")):
         row = []
         for views in (1, 2):
             per = []
             for s in samples:
-                model = gen.models[s.side]
+                model = models[s.side]
                 p = {"global_orient": s.pose[None, :3], "hand_pose": s.pose[None, 3:], "betas": s.betas[None],
                      "transl": s.transl[None] + np.array([[0.004, -0.003, 0.01]])}
                 masks, cams = [s.label_left == 1, s.label_right == 1][:views], [s.pair.left, s.pair.right][:views]
                 ext = [np.eye(4), s.T_right_from_left][:views]
                 t = {}
                 for n in (1, 11):
-                    r = SilhouetteRefiner(model, RefineConfig(iterations=n, crop_size=size))
+                    r = SilhouetteRefiner(model, RefineConfig(iterations=n, crop_size=size, backend=args.backend))
                     best = min(r.refine(p, masks, cams, ext).seconds for _ in range(2))
                     t[n] = best
                 per.append((t[11] - t[1]) / 10)

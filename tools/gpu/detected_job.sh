@@ -4,7 +4,9 @@
 # (tools/gpu/detections.py extract, here) and the renders are made there again with the same seed and attached.
 # Every phase is bounded so that the results come back inside one call:
 #   tools/gpu/detected_job.sh CARRIED.npz OUT [WORK]
-# Environment: SYNTH_S (seconds of rendering, 110), TRAIN_S (seconds of training, 300), DEVICE (cuda), WORKERS.
+# Environment: SYNTH_S (seconds of rendering, 110), TRAIN_S (seconds of training, 300), DEVICE (cuda), WORKERS,
+# NVD_WHEEL (a diffrp-nvdiffrast wheel: its CUDA plugin is built while the data renders, then the CUDA tests and the
+# refinement timing run on it at the end).
 set -u
 CARRIED=${1:?detections npz}; OUT=${2:?output folder}; W=${3:-/tmp/job}
 SYNTH_S=${SYNTH_S:-110}; TRAIN_S=${TRAIN_S:-300}; DEVICE=${DEVICE:-cuda}
@@ -15,6 +17,15 @@ stamp() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/job.log"; }
 cores=$(nproc); WORKERS=${WORKERS:-$((cores > 2 ? cores - 2 : 1))}
 stamp "machine: $cores cores; $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null)"
 stamp "python $(python3 -c 'import torch, numpy; print(torch.__version__, numpy.__version__, torch.cuda.is_available())')"
+
+if [ -n "${NVD_WHEEL:-}" ] && [ "$DEVICE" = cuda ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$NVD_WHEEL" >> "$OUT/job.log" 2>&1 \
+    && export PYTHONPATH="$PYTHONPATH:/tmp/site"
+  (export TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=4; nice python3 -c "import time, torch; t=time.time(); \
+import nvdiffrast.torch as dr; dr.RasterizeCudaContext(device='cuda'); print(f'nvdiffrast plugin built in {time.time()-t:.0f} s')" \
+    > "$W/nvd_build.log" 2>&1; echo "exit $?" >> "$W/nvd_build.log") &
+  NVD_PID=$!
+fi
 
 read -r COUNT SEED SHARD RIG RES < <(python3 -c "import json,numpy as np; m=json.loads(str(np.load('$CARRIED')['meta']));\
 print(m['count'], m['seed'], m['shard_size'], m['config']['rig'], m['config']['resolution'])")
@@ -42,6 +53,14 @@ if [ -f "$W/run/checkpoint.pt" ]; then
   [ -f "$W/handnet_detected_stereo.npz" ] && cp "$W/handnet_detected_stereo.npz" "$OUT/"
   cp "$W/run/train_log.jsonl" "$W/run/loss.png" "$OUT/" 2>/dev/null
 fi
-stamp "exported; CUDA tests"
-timeout 60 python3 -m pytest -q -x -p no:cacheprovider tests/test_lbs.py tests/test_synth.py -k cuda >> "$OUT/job.log" 2>&1
+stamp "exported"
+if [ -n "${NVD_PID:-}" ]; then wait "$NVD_PID"; tail -5 "$W/nvd_build.log" >> "$OUT/job.log"; fi
+stamp "CUDA tests"
+timeout 70 python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_lbs.py tests/test_synth.py \
+  tests/test_silhouette_backends.py -rs >> "$OUT/job.log" 2>&1
+stamp "refinement timing on $DEVICE"
+for b in nvdiffrast soft; do
+  timeout 45 python3 -m tools.bench.refine --timing-only --device "$DEVICE" --backend $b --sizes 128,256 \
+    >> "$OUT/job.log" 2>&1
+done
 stamp "done"
