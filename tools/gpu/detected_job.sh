@@ -30,7 +30,8 @@ fi
 read -r COUNT SEED SHARD RIG RES < <(python3 -c "import json,numpy as np; m=json.loads(str(np.load('$CARRIED')['meta']));\
 print(m['count'], m['seed'], m['shard_size'], m['config']['rig'], m['config']['resolution'])")
 stamp "synth: seed $SEED, up to $COUNT samples, $SYNTH_S s on $cores processes"
-timeout -s TERM "$SYNTH_S" python3 -c 'import sys; from realhands.cli import main; sys.exit(main())' synth \
+# one process per core; BLAS and OpenMP pools of one thread each (16 processes x 16 threads rendered 8 samples/s)
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 timeout -s TERM "$SYNTH_S" python3 -c 'import sys; from realhands.cli import main; sys.exit(main())' synth \
   --out "$W/synth" --count "$COUNT" --seed "$SEED" --rig "$RIG" --resolution "$RES" --shard-size "$SHARD" \
   --jobs "$cores" > "$W/synth.log" 2>&1
 stamp "synth stopped: $(ls "$W"/synth/shard_*.npz 2>/dev/null | wc -l) shards"
@@ -54,7 +55,8 @@ if [ -f "$W/run/checkpoint.pt" ]; then
   cp "$W/run/train_log.jsonl" "$W/run/loss.png" "$OUT/" 2>/dev/null
 fi
 stamp "exported"
-if [ -n "${NVD_PID:-}" ]; then wait "$NVD_PID"; tail -5 "$W/nvd_build.log" >> "$OUT/job.log"; fi
+if [ -n "${NVD_PID:-}" ]; then wait "$NVD_PID"; cp "$W/nvd_build.log" "$OUT/"; fi
+[ "${SKIP_CHECKS:-0}" = 1 ] && { stamp "done (checks skipped)"; exit 0; }
 stamp "CUDA tests"
 timeout 70 python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_lbs.py tests/test_synth.py \
   tests/test_silhouette_backends.py -rs >> "$OUT/job.log" 2>&1

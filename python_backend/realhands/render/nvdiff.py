@@ -34,7 +34,19 @@ def _context(device: torch.device):
 
     key = device.index if device.index is not None else torch.cuda.current_device()
     if key not in _contexts:
-        _contexts[key] = dr.RasterizeCudaContext(device=torch.device("cuda", key))
+        try:
+            _contexts[key] = dr.RasterizeCudaContext(device=torch.device("cuda", key))
+        except ModuleNotFoundError as e:
+            # nvdiffrast 0.3 builds its plugin with torch.utils.cpp_extension.load and then imports it by name;
+            # newer torch no longer puts the build folder on sys.path, so the freshly built plugin is not found
+            # (seen with torch 2.11 on an H200). Put the folder on the path and try once more.
+            if not (e.name or "").startswith("nvdiffrast_plugin"):
+                raise
+            import sys
+            from torch.utils import cpp_extension
+
+            sys.path.insert(0, cpp_extension._get_build_directory(e.name, False))
+            _contexts[key] = dr.RasterizeCudaContext(device=torch.device("cuda", key))
     return _contexts[key]
 
 

@@ -135,7 +135,10 @@ def _render_shards(out: Path, shards: list[int], count: int, shard_size: int, se
 
 
 def _worker(args) -> None:
-    torch.set_num_threads(1)
+    import cv2
+
+    torch.set_num_threads(1)  # one process per core: no thread pools fighting over the cores
+    cv2.setNumThreads(1)
     _render_shards(*args)
 
 
