@@ -105,6 +105,8 @@ def test_choices_are_defined_once_and_auto_means_the_same_everywhere():
     assert isinstance(LiveConfig(), ReconstructConfig) and LiveConfig().texture_size == 256
     with pytest.raises(ConfigError, match="'auto', 'handnet', 'grabcut', 'hsv' or 'none'"):
         Config.from_dict({"live": {"mask": "magic"}})
+    with pytest.raises(ConfigError, match="texture_alpha is no longer a setting.*best views.*remove it"):
+        Config.from_dict({"reconstruct": {"texture_alpha": 0.2}})
 
 
 def test_media_kinds_come_from_one_list(tmp_path):

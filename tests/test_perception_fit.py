@@ -273,8 +273,10 @@ def test_reconstruct_cli_writes_the_fused_texture_and_a_textured_glb(tmp_path, r
     assert res.returncode == 0, res.stderr
     hands = [h for line in out.read_text().splitlines() for h in json.loads(line)["hands"]]
     assert hands and all(h["texture_version"] >= 1 and "texture" in h["timings_ms"] for h in hands)
-    pngs = sorted(tex.glob("images_*.png"))
+    pngs = sorted(p for p in tex.glob("images_*.png") if not p.stem.endswith("_observed"))
     assert pngs and {p.stem for p in pngs} == {f"images_{h['handedness']}" for h in hands}
+    seen = np.asarray(Image.open(pngs[0].with_name(pngs[0].stem + "_observed.png")))
+    assert seen.shape == (256, 256) and 0 < (seen > 0).mean() < 0.9  # where the texture was seen, and how well
     atlas = np.asarray(Image.open(pngs[0]).convert("RGB"))
     assert atlas.shape == (256, 256, 3) and atlas.std() > 5  # image colours, not a flat fill
     glb = trimesh.load(pngs[0].with_suffix(".glb"), force="mesh")

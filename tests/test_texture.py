@@ -75,30 +75,66 @@ def test_hidden_and_grazing_texels_are_rejected(scene):
     assert extra.sum() > 50
 
 
-def test_exponential_smoothing_with_confidence_and_stereo_combination(scene):
+def test_fusion_keeps_the_best_view_and_votes_out_occluders(scene):
     data, v, faces, K, atlas, truth, image, mask = scene
     obs = observe(atlas, v, faces, K, image, mask=mask)
-    fusion = TextureFusion(atlas, alpha=0.25)
+    seen = obs.weight > 0.3
+    Obs = type(obs)
+
+    def at(colour, q):  # the same texels, another colour, seen with quality q
+        return Obs(np.broadcast_to(np.asarray(colour, np.float32), obs.colour.shape).copy(),
+                   np.where(seen, q, 0.0).astype(np.float32))
+
+    fusion = TextureFusion(atlas)
     fusion.update(obs)
-    seen = fusion.seen.copy()
     assert np.allclose(fusion.colour[seen], obs.colour[seen], atol=1e-6)  # first sight: taken outright
-    dark = type(obs)(np.zeros_like(obs.colour), obs.weight)
-    fusion.update(dark)
-    a, w = 0.25, obs.weight[seen]
-    d1 = a * w
-    expect = (1 - a) * d1 / ((1 - a) * d1 + a * w)  # confidence-weighted: early frames count alike
-    assert np.allclose(fusion.colour[seen], expect[:, None] * obs.colour[seen], atol=1e-5)
-    for _ in range(60):  # once confident, an update is the paper's exponential smoothing (1 - a) old + a new
-        fusion.update(type(obs)(obs.colour, np.where(seen, 1.0, 0.0).astype(np.float32)))
-    before = fusion.colour.copy()
-    fusion.update(type(obs)(np.ones_like(obs.colour), np.where(seen, 1.0, 0.0).astype(np.float32)))
-    assert np.allclose(fusion.colour[seen], 0.75 * before[seen] + 0.25, atol=1e-3)
-    conf_before = fusion.confidence.copy()
-    fusion.update(type(obs)(obs.colour, np.zeros_like(obs.weight)))  # nothing seen: nothing changes
-    assert np.array_equal(fusion.confidence, conf_before)
+    frontal = fusion.colour.copy()
+    fusion.update(at([0.0, 0.0, 0.0], 0.2 * obs.weight.max()))  # a later, far worse (grazing, blurred) view
+    assert np.array_equal(fusion.colour, frontal)  # never overwrites a better one
+    # the other order: a grazing view first, then a frontal one replaces it outright
+    fusion = TextureFusion(atlas)
+    fusion.update(at([0.0, 0.0, 0.0], 0.2))
+    fusion.update(Obs(obs.colour, np.where(seen, 1.0, 0.0).astype(np.float32)))
+    assert np.allclose(fusion.colour[seen], obs.colour[seen], atol=1e-6)
+    # comparable views are averaged, weighted by quality squared
+    fusion = TextureFusion(atlas)
+    fusion.update(at([0.5, 0.5, 0.5], 1.0))
+    fusion.update(at([0.6, 0.5, 0.5], 0.8))
+    expect = 0.5 + 0.1 * 0.64 / 1.64
+    assert np.allclose(fusion.colour[seen][:, 0], expect, atol=1e-5)
+    # an occluder (a red sleeve) in a third of the frames, seen as well as the skin, never enters the texture
+    red = Obs(np.broadcast_to(np.float32([1.0, 0.0, 0.0]), obs.colour.shape).copy(), obs.weight)
+    fusion = TextureFusion(atlas)
+    for i in range(9):
+        fusion.update(red if i % 3 == 1 else obs)
+    assert np.abs(fusion.colour[seen] - obs.colour[seen]).max() < 1e-5
+    # ... and one that was there first is voted out once the skin has been seen more often
+    fusion = TextureFusion(atlas)
+    fusion.update(at([1.0, 0.0, 0.0], 1.0))
+    for _ in range(3):
+        fusion.update(Obs(obs.colour, np.where(seen, 0.9, 0.0).astype(np.float32)))
+    assert np.abs(fusion.colour[seen] - obs.colour[seen]).max() < 1e-5
+    # nothing seen (or NaN): nothing changes
+    before = fusion.colour.copy(), fusion.confidence.copy()
+    fusion.update(Obs(obs.colour, np.zeros_like(obs.weight)))
+    fusion.update(Obs(np.full_like(obs.colour, np.nan), np.full_like(obs.weight, np.nan)))
+    assert np.array_equal(fusion.colour, before[0]) and np.array_equal(fusion.confidence, before[1])
+    # which texels are observed, and how well: a second map beside the texture
+    obs_map = fusion.observed()
+    assert obs_map.dtype == np.uint8 and (obs_map[seen] > 0).all() and (obs_map[~fusion.seen] == 0).all()
     both = combine([obs, type(obs)(np.ones_like(obs.colour), obs.weight)])
     assert np.allclose(both.colour[seen], (obs.colour[seen] + 1) / 2, atol=1e-5)
     assert both.weight.max() <= 1.0
+
+
+def test_view_quality_falls_with_distance(scene):
+    """Farther away, each texel covers fewer image pixels: its colour is a blur of its neighbours'."""
+    data, v, faces, K, atlas, truth, image, mask = scene
+    near = observe(atlas, v, faces, K, image)
+    far = observe(atlas, v + torch.tensor([0.0, 0.0, 1.0]), faces, K, image)
+    both = (near.weight > 0) & (far.weight > 0)
+    assert both.sum() > 100
+    assert np.median(far.weight[both] / near.weight[both]) < 0.9
 
 
 def test_gap_filling_and_seam_padding_and_export(scene, tmp_path):

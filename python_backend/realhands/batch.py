@@ -79,10 +79,12 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
             if not fusion.seen.any() or (id(rec), side) not in last_vertices:
                 continue
             png = fusion.save_image(texture_dir / f"{stem}_{side}.png")
+            fusion.save_image(texture_dir / f"{stem}_{side}_observed.png", observed=True)
             fusion.export_glb(texture_dir / f"{stem}_{side}.glb", opencv_to_gltf(last_vertices[(id(rec), side)]),
                               rec.models[side].faces)
             summary.textures.append(png)
-            log(f"texture: {texture_dir / (stem + '_' + side)}.png/.glb ({fusion.coverage:.0%} of the atlas seen)")
+            log(f"texture: {texture_dir / (stem + '_' + side)}.png/.glb, _observed.png: where it was seen "
+                f"({fusion.coverage:.0%} of the atlas)")
 
     overlay_names: set[str] = set()
     texture_names: set[str] = set()

@@ -87,6 +87,13 @@ class ModelConfig:
             raise ConfigError(f"path must be a file or folder name (a string), got {self.path!r}")
 
 
+#: settings of earlier versions, with why they went (a config file naming one gets this as its error)
+RETIRED_KEYS = {
+    "texture_alpha": "the texture keeps each texel's best views instead of smoothing over the latest ones "
+                     "(realhands.texture.fusion)",
+}
+
+
 @dataclass
 class ReconstructConfig:
     """The choices of ``realhands.Reconstructor`` (the stages: detect -> estimate -> fit -> smooth -> mask -> refine
@@ -96,7 +103,6 @@ class ReconstructConfig:
     mask: str = "auto"
     refine_iterations: int = 0  # silhouette refinement steps against the mask (0: off; docs/refinement.md)
     texture_size: int = 0  # side of each hand's fused UV texture atlas in texels (0: off)
-    texture_alpha: float = 0.2  # exponential smoothing factor of the texture over frames
     texture_fuse_hz: float = 10.0  # video: how often a hand's texture takes in a new view (its mask then comes too)
     max_hands: int = 2
     smoothing_hz: float = 1.5  # video: One Euro filter minimum cut-off (Hz); 0 turns smoothing off
@@ -117,8 +123,6 @@ class ReconstructConfig:
             setattr(self, name, int(v))
         if not (math.isfinite(self.texture_fuse_hz) and self.texture_fuse_hz > 0):
             raise ConfigError(f"texture_fuse_hz must be a finite number > 0, got {self.texture_fuse_hz!r}")
-        if not 0 < self.texture_alpha <= 1:
-            raise ConfigError(f"texture_alpha must be in (0, 1], got {self.texture_alpha!r}")
         if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_hz, self.smoothing_beta)):
             raise ConfigError("smoothing_hz and smoothing_beta must be finite and >= 0 (smoothing_hz = 0: no "
                               f"smoothing), got {self.smoothing_hz!r} and {self.smoothing_beta!r}")
@@ -236,6 +240,10 @@ class Config:
             if not isinstance(sec, dict):
                 raise ConfigError(f"{source}: [{name}] must be a table")
             known_keys = {f.name: f for f in fields(cls_)}
+            retired = sorted(set(sec) & set(RETIRED_KEYS))
+            if retired:
+                raise ConfigError(f"{source}: [{name}] {retired[0]} is no longer a setting: "
+                                  f"{RETIRED_KEYS[retired[0]]}; remove it from the file")
             if set(sec) - set(known_keys):
                 raise ConfigError(f"{source}: unknown key(s) in [{name}]: {sorted(set(sec) - set(known_keys))}; "
                                   f"known: {sorted(known_keys)}")

@@ -575,8 +575,7 @@ class Reconstructor:
         from .texture import TextureFusion, UVAtlas
 
         if side not in self.textures:
-            self.textures[side] = TextureFusion(UVAtlas.for_model(self.models[side].data, self.cfg.texture_size),
-                                                self.cfg.texture_alpha)
+            self.textures[side] = TextureFusion(UVAtlas.for_model(self.models[side].data, self.cfg.texture_size))
         return self.textures[side]
 
 

@@ -5,8 +5,8 @@ iteration at 64^2, 128^2 and 224^2 silhouettes, mono and stereo.
 
     python -m tools.bench.refine [--count 40] [--seed 777] [--timing-only] [--device cuda] [--backend nvdiffrast]
 """
-import copy
 import argparse
+import copy
 
 import numpy as np
 import torch

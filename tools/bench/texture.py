@@ -25,12 +25,13 @@ from realhands.texture import TextureFusion, UVAtlas, combine, observe
 CHECKPOINTS = (1, 5, 15, 30, 60)
 
 
-def psnr(fusion: TextureFusion, truth: np.ndarray) -> tuple[float, float, float]:
-    """PSNR over the seen texels, PSNR over the whole atlas (unseen texels filled), coverage."""
+def psnr(fusion: TextureFusion, truth: np.ndarray, first: np.ndarray | None = None) -> tuple:
+    """PSNR over the seen texels, over the whole atlas (unseen texels filled), coverage, and PSNR over ``first``
+    (the texels the first frame saw: whether later frames improve what is known or spoil it)."""
     valid = fusion.atlas.valid
     seen = fusion.seen & valid
     if not seen.any():
-        return float("nan"), float("nan"), 0.0
+        return float("nan"), float("nan"), 0.0, float("nan")
     img = fusion.image() / 255.0
     est, gt = img[seen], truth[seen] / 255.0
     gain = (est * gt).sum(0) / np.maximum((est * est).sum(0), 1e-9)
@@ -39,7 +40,8 @@ def psnr(fusion: TextureFusion, truth: np.ndarray) -> tuple[float, float, float]
         mse = ((img[mask] * gain - truth[mask] / 255.0) ** 2).mean()
         return float(10 * np.log10(1.0 / max(mse, 1e-12)))
 
-    return db(seen), db(valid), float(seen[valid].mean())
+    return db(seen), db(valid), float(seen[valid].mean()), db(first) if first is not None and first.any() \
+        else float("nan")
 
 
 def main():
@@ -62,8 +64,9 @@ def main():
         side, truth = frames[0].side, frames[0].texture
         faces = gen.models[side].faces_tensor
         atlas = UVAtlas.for_model(gen.models[side].data, truth.shape[0])
-        fusions = {k: TextureFusion(atlas, alpha=0.2) for k in ("gt mono", "gt stereo")}
+        fusions = {k: TextureFusion(atlas) for k in ("gt mono", "gt stereo")}
         rec = Reconstructor(video=True, mask="grabcut", refine_iterations=3, texture_size=truth.shape[0])
+        first = {}
         for i, s in enumerate(tqdm(frames, desc=f"sequence {q + 1}/{args.sequences}", unit="frame")):
             pair = s.pair
             v_left = torch.as_tensor(s.vertices)
@@ -75,9 +78,14 @@ def main():
             right = observe(atlas, v_right, faces, pair.right, s.rgb_right, mask=s.label_right == 1)
             fusions["gt stereo"].update(combine([left, right]))
             rec(s.rgb_left, s.camera, timestamp=i / 30.0)
+            current = list(fusions.items()) + [("pipeline mono", rec.textures.get(side))]
+            for k, f in current:
+                if k not in first and f is not None and f.seen.any():
+                    first[k] = f.seen & f.atlas.valid
             if i + 1 in rows["gt mono"]:
-                for k, f in list(fusions.items()) + [("pipeline mono", rec.textures.get(side))]:
-                    rows[k][i + 1].append(psnr(f, truth) if f is not None else (float("nan"),) * 2 + (0.0,))
+                for k, f in current:
+                    rows[k][i + 1].append(psnr(f, truth, first.get(k)) if f is not None
+                                          else (float("nan"),) * 2 + (0.0, float("nan")))
         if q == 0:
             pipe = rec.textures.get(side)
             def shown(f, truth=truth):
@@ -90,15 +98,17 @@ def main():
             pictures = [truth, shown(fusions["gt stereo"]), shown(pipe)]
         rec.close()
     print(f"{args.sequences} sequences x {args.frames} frames (640x480 ZED Mini, everyday backgrounds, {args.lighting} "
-          "lighting), alpha 0.2;"
-          " PSNR (dB) after a per-channel gain: seen texels / whole atlas (gaps filled) / share of the atlas seen")
-    print(f"{'projection':16s} " + " ".join(f"{'after ' + str(n) + ' frames':>20s}" for n in rows["gt mono"]))
+          "lighting);"
+          " PSNR (dB) after a per-channel gain: seen texels / whole atlas (gaps filled) / share of the atlas seen /"
+          " the texels the first frame saw")
+    print(f"{'projection':16s} " + " ".join(f"{'after ' + str(n) + ' frames':>27s}" for n in rows["gt mono"]))
     for k, r in rows.items():
         cells = []
         for v in r.values():
             a = np.array(v, dtype=float)
-            cells.append(f"{np.nanmean(a[:, 0]):5.1f} /{np.nanmean(a[:, 1]):5.1f} /{np.mean(a[:, 2]):4.0%}")
-        print(f"{k:16s} " + " ".join(f"{c:>20s}" for c in cells))
+            cells.append(f"{np.nanmean(a[:, 0]):5.1f} /{np.nanmean(a[:, 1]):5.1f} /{np.mean(a[:, 2]):4.0%} /"
+                         f"{np.nanmean(a[:, 3]):5.1f}")
+        print(f"{k:16s} " + " ".join(f"{c:>27s}" for c in cells))
     print(f"observe + update, one view, 256^2 atlas: {np.median(update_ms):.1f} ms (median)")
     if args.out and pictures is not None:
         from PIL import Image

@@ -43,6 +43,7 @@ def _context(device: torch.device):
             if not (e.name or "").startswith("nvdiffrast_plugin"):
                 raise
             import sys
+
             from torch.utils import cpp_extension
 
             sys.path.insert(0, cpp_extension._get_build_directory(e.name, False))

@@ -1,7 +1,7 @@
 """The user's own hand texture: the image projected into the model's UV atlas, fused over time and views.
 
     atlas = UVAtlas.for_model(model_data)              # the model's UVs, or xatlas ones, cached
-    fusion = TextureFusion(atlas, alpha=0.2)
+    fusion = TextureFusion(atlas)
     fusion.update(observe(atlas, vertices, faces, K, image, mask))   # per frame (and per view)
     fusion.save_png("hand.png"); fusion.export_glb("hand.glb", vertices, faces)
 """

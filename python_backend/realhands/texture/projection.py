@@ -2,7 +2,10 @@
 
 A texel counts when its surface point projects inside the image (and inside the hand mask, if given), passes
 a depth test against the mesh rasterised in that view (nothing of the hand in front of it), and faces the
-camera at less than a grazing angle; its weight falls from 1 (facing the camera) to 0 at ``min_cos``.
+camera at less than a grazing angle. Its weight is the view's quality for that texel (``fusion`` keeps the best
+views by it), the product of: the angle (1 facing the camera, 0 at ``min_cos``), the resolution (image pixels
+across one texel, capped at 1: a far or foreshortened texel is seen through fewer pixels, so its colour is
+blurred with its neighbours') and, with a mask, the distance inside the mask's edge.
 Vertices are in that camera's coordinates (metres, OpenCV axes); ``camera`` is a realhands.Camera.
 """
 from __future__ import annotations
@@ -56,6 +59,15 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     ok = ok.numpy() & (x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)
     cos = (-(n * p).sum(1) / p.norm(dim=1).clamp_min(1e-9)).numpy()
     w = np.clip((cos - min_cos) / (1.0 - min_cos), 0.0, 1.0)
+    # resolution: image pixels across one texel = focal length x texel size (m) x sqrt(foreshortening) / depth
+    tri = v[faces]
+    area = 0.5 * torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1).norm(dim=-1).numpy()
+    tuv = np.asarray(atlas.uv, np.float64)[np.asarray(atlas.faces_uv)] * S
+    area_uv = 0.5 * np.abs((tuv[:, 1, 0] - tuv[:, 0, 0]) * (tuv[:, 2, 1] - tuv[:, 0, 1])
+                           - (tuv[:, 2, 0] - tuv[:, 0, 0]) * (tuv[:, 1, 1] - tuv[:, 0, 1]))
+    texel_m = np.sqrt(area / np.maximum(area_uv, 1e-9))[atlas.face.numpy()]
+    focal = float(np.sqrt(camera.K[0, 0] * camera.K[1, 1]))
+    w = w * np.clip(focal * texel_m * np.sqrt(np.clip(cos, 0.0, 1.0)) / np.maximum(z.numpy(), 1e-3), 0.0, 1.0)
     ok &= w > 0
     if not ok.any():
         return TextureObservation(colour.reshape(S, S, 3), weight.reshape(S, S))
