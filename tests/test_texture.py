@@ -137,6 +137,40 @@ def test_view_quality_falls_with_distance(scene):
     assert np.median(far.weight[both] / near.weight[both]) < 0.9
 
 
+def test_shading_is_divided_out_to_recover_the_albedo(scene):
+    """Skin-like albedo (small variation) on the normals one view sees, lit by an ambient term and a coloured lamp
+    (Lambert, linear light): remove_shading gives the albedo back, up to one gain per channel; observe(delight)
+    feeds it into the texture."""
+    from realhands.texture.lighting import linear_to_srgb, remove_shading, srgb_to_linear
+
+    rng = np.random.default_rng(4)
+    n = rng.normal(size=(4000, 3))
+    n[:, 2] = -np.abs(n[:, 2]) - 0.3  # facing the camera (OpenCV: towards -z)
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    albedo = np.clip(np.array([0.55, 0.38, 0.3]) * rng.uniform(0.85, 1.15, (4000, 1)), 0, 1)
+    lamp = np.array([0.7, -0.4, -0.6]) / np.linalg.norm([0.7, -0.4, -0.6])
+    shade = np.array([0.2, 0.22, 0.25]) + np.array([1.0, 0.9, 0.7]) * np.clip(n @ lamp, 0, None)[:, None]
+    seen = linear_to_srgb(albedo * shade)
+    w = np.ones(len(n))
+
+    def err(est_srgb):  # after the best gain per channel (the albedo's overall brightness is not observable)
+        est = srgb_to_linear(est_srgb)
+        gain = (est * albedo).sum(0) / (est * est).sum(0)
+        return float(np.median(np.abs(est * gain - albedo) / albedo))
+
+    assert err(remove_shading(seen, n, w)) < 0.3 * err(seen), (err(remove_shading(seen, n, w)), err(seen))
+    few = np.full((10, 3), 0.5, np.float32)  # too few texels for a fit: the colours are kept
+    assert np.array_equal(remove_shading(few, np.tile([0.0, 0.0, -1.0], (10, 1)), np.ones(10)), few)
+    # through observe: the same texels, colours changed by the fitted shading, still valid colours
+    data, v, faces, K, atlas, truth, image, mask = scene
+    plain = observe(atlas, v, faces, K, image, mask=mask)
+    delit = observe(atlas, v, faces, K, image, mask=mask, delight=True)
+    assert np.array_equal(plain.weight, delit.weight)
+    on = plain.weight > 0
+    assert np.isfinite(delit.colour).all() and 0 <= delit.colour.min() and delit.colour.max() <= 1
+    assert not np.allclose(delit.colour[on], plain.colour[on])
+
+
 def test_gap_filling_and_seam_padding_and_export(scene, tmp_path):
     data, v, faces, K, atlas, truth, image, mask = scene
     fusion = TextureFusion(atlas)

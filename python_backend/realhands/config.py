@@ -103,6 +103,7 @@ class ReconstructConfig:
     mask: str = "auto"
     refine_iterations: int = 0  # silhouette refinement steps against the mask (0: off; docs/refinement.md)
     texture_size: int = 0  # side of each hand's fused UV texture atlas in texels (0: off)
+    texture_delight: bool = False  # divide each view's fitted shading out of the texture (realhands.texture.lighting)
     texture_fuse_hz: float = 10.0  # video: how often a hand's texture takes in a new view (its mask then comes too)
     max_hands: int = 2
     smoothing_hz: float = 1.5  # video: One Euro filter minimum cut-off (Hz); 0 turns smoothing off

@@ -555,10 +555,12 @@ class Reconstructor:
 
         fusion = self._fusion(st.side)
         vertices, faces = st.posed().vertices[0], st.model.faces_tensor
-        obs = observe(fusion.atlas, vertices, faces, st.camera, image, mask=st.mask)
+        delight = self.cfg.texture_delight
+        obs = observe(fusion.atlas, vertices, faces, st.camera, image, mask=st.mask, delight=delight)
         if second_view is not None:
             pair = second_view.pair
-            obs = combine([obs, observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image)])
+            obs = combine([obs, observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image,
+                                        delight=delight)])
         fusion.update(obs)
         st.texture_version = fusion.version
         self._textured[st.side] = self._last_timestamp

@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--lighting", default="flat", choices=["flat", "random"],
                     help="flat: images show the albedo, so PSNR measures projection and fusion (default); "
                          "random: the training data's lights, whose shading the texture keeps")
+    ap.add_argument("--delight", action="store_true", help="divide each view's fitted shading out (albedo)")
     args = ap.parse_args()
     cfg = SynthConfig(rig="zedm", resolution="640x480", egocentric_ratio=1.0, background_style="everyday",
                       texture_size=256, lighting=args.lighting)
@@ -65,17 +66,19 @@ def main():
         faces = gen.models[side].faces_tensor
         atlas = UVAtlas.for_model(gen.models[side].data, truth.shape[0])
         fusions = {k: TextureFusion(atlas) for k in ("gt mono", "gt stereo")}
-        rec = Reconstructor(video=True, mask="grabcut", refine_iterations=3, texture_size=truth.shape[0])
+        rec = Reconstructor(video=True, mask="grabcut", refine_iterations=3, texture_size=truth.shape[0],
+                            texture_delight=args.delight)
         first = {}
         for i, s in enumerate(tqdm(frames, desc=f"sequence {q + 1}/{args.sequences}", unit="frame")):
             pair = s.pair
             v_left = torch.as_tensor(s.vertices)
             v_right = pair.to_right(v_left)
             t0 = time.perf_counter()
-            left = observe(atlas, v_left, faces, pair.left, s.rgb_left, mask=s.label_left == 1)
+            left = observe(atlas, v_left, faces, pair.left, s.rgb_left, mask=s.label_left == 1, delight=args.delight)
             fusions["gt mono"].update(left)
             update_ms.append((time.perf_counter() - t0) * 1000)
-            right = observe(atlas, v_right, faces, pair.right, s.rgb_right, mask=s.label_right == 1)
+            right = observe(atlas, v_right, faces, pair.right, s.rgb_right, mask=s.label_right == 1,
+                            delight=args.delight)
             fusions["gt stereo"].update(combine([left, right]))
             rec(s.rgb_left, s.camera, timestamp=i / 30.0)
             current = list(fusions.items()) + [("pipeline mono", rec.textures.get(side))]
@@ -98,7 +101,7 @@ def main():
             pictures = [truth, shown(fusions["gt stereo"]), shown(pipe)]
         rec.close()
     print(f"{args.sequences} sequences x {args.frames} frames (640x480 ZED Mini, everyday backgrounds, {args.lighting} "
-          "lighting);"
+          f"lighting{', shading divided out' if args.delight else ''});"
           " PSNR (dB) after a per-channel gain: seen texels / whole atlas (gaps filled) / share of the atlas seen /"
           " the texels the first frame saw")
     print(f"{'projection':16s} " + " ".join(f"{'after ' + str(n) + ' frames':>27s}" for n in rows["gt mono"]))

@@ -39,11 +39,13 @@ def _vertex_normals(v: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
 
 def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, mask: np.ndarray | None = None,
             min_cos: float = 0.3, depth_tolerance: float = 0.003, mask_erode: float = 1.0,
-            edge_falloff: float = 4.0) -> TextureObservation:
+            edge_falloff: float = 4.0, delight: bool = False) -> TextureObservation:
     """What one RGB image (H,W,3) uint8 says about the texture of the mesh vertices (V,3) (metres, this
     camera's coordinates) with faces (F,3). ``mask`` (H,W) bool keeps texels on hand pixels more than
     ``mask_erode`` px inside its edge, with weights ramping up over the next ``edge_falloff`` px (colours at the
-    outline mix in background through blur and misalignment)."""
+    outline mix in background through blur and misalignment). ``delight``: the view's shading, fitted as
+    low-order spherical harmonics over the texels' normals, is divided out (``lighting.remove_shading``), so the
+    observation carries albedo rather than lit colour."""
     v = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
     faces = torch.as_tensor(np.asarray(faces), dtype=torch.long)
     K = camera.K_tensor(torch.float32)[None]
@@ -95,6 +97,10 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     rgb = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
     t = atlas.texel.numpy()[idx]
     colour[t] = rgb.astype(np.float32) / 255.0
+    if delight:
+        from .lighting import remove_shading
+
+        colour[t] = remove_shading(colour[t], n.numpy()[idx], w[idx])
     weight[t] = w[idx]
     return TextureObservation(colour.reshape(S, S, 3), weight.reshape(S, S))
 
