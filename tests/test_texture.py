@@ -167,7 +167,7 @@ def test_shading_is_divided_out_to_recover_the_albedo(scene):
     delit = observe(atlas, v, faces, K, image, mask=mask, delight=True)
     assert np.array_equal(plain.weight, delit.weight)
     on = plain.weight > 0
-    assert np.isfinite(delit.colour).all() and 0 <= delit.colour.min() and delit.colour.max() <= 1
+    assert np.isfinite(delit.colour).all() and delit.colour.min() >= 0 and delit.colour.max() <= 1
     assert not np.allclose(delit.colour[on], plain.colour[on])
 
 
