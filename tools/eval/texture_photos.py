@@ -47,7 +47,8 @@ def render_textured(vertices: np.ndarray, faces: np.ndarray, atlas, texture: np.
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("annotations", help="annotations.json of real photos (realhands eval real3d's format) or its folder")
+    ap.add_argument("annotations", help="annotations.json of real photos (realhands eval real3d's format), or its "
+                    "folder")
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--out", required=True, help="PNG to write (outside the repository for licensed photos)")
     args = ap.parse_args()
