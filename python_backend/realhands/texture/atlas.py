@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,13 @@ class UVAtlas:
         m = np.zeros(self.size * self.size, bool)
         m[self.texel.numpy()] = True
         return m.reshape(self.size, self.size)
+
+    @cached_property
+    def face_uv_area(self) -> np.ndarray:
+        """(F,) each face's area in the atlas, in texels (fixed: computed once per atlas)."""
+        t = np.asarray(self.uv, np.float64)[np.asarray(self.faces_uv)] * self.size
+        return 0.5 * np.abs((t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1])
+                            - (t[:, 2, 0] - t[:, 0, 0]) * (t[:, 1, 1] - t[:, 0, 1]))
 
     def texel_points(self, vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
         """(N,3) surface points of the atlas's texels on a mesh (V,3) with faces (F,3)."""

@@ -30,11 +30,12 @@ class TextureObservation:
     weight: np.ndarray
 
 
-def _vertex_normals(v: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+def _normals_and_areas(v: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """Unit vertex normals (V,3) (area-weighted face normals) and face areas (F,) m^2, from one cross product."""
     tri = v[faces]
     fn = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
     vn = torch.zeros_like(v).index_add_(0, faces.reshape(-1), fn.repeat_interleave(3, 0))
-    return F.normalize(vn, dim=-1)
+    return F.normalize(vn, dim=-1), 0.5 * fn.norm(dim=-1).numpy()
 
 
 def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, mask: np.ndarray | None = None,
@@ -54,7 +55,8 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     colour = np.zeros((S * S, 3), np.float32)
     weight = np.zeros(S * S, np.float32)
     p = atlas.texel_points(v, faces)  # (N,3)
-    n = F.normalize((_vertex_normals(v, faces)[faces[atlas.face]] * atlas.bary[..., None]).sum(1), dim=-1)
+    vn, face_area = _normals_and_areas(v, faces)
+    n = F.normalize((vn[faces[atlas.face]] * atlas.bary[..., None]).sum(1), dim=-1)
     z = p[:, 2]
     ok = z > 1e-3
     x, y = project_points(p[None], K, eps=1e-3)[0].numpy().T
@@ -62,12 +64,7 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     cos = (-(n * p).sum(1) / p.norm(dim=1).clamp_min(1e-9)).numpy()
     w = np.clip((cos - min_cos) / (1.0 - min_cos), 0.0, 1.0)
     # resolution: image pixels across one texel = focal length x texel size (m) x sqrt(foreshortening) / depth
-    tri = v[faces]
-    area = 0.5 * torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1).norm(dim=-1).numpy()
-    tuv = np.asarray(atlas.uv, np.float64)[np.asarray(atlas.faces_uv)] * S
-    area_uv = 0.5 * np.abs((tuv[:, 1, 0] - tuv[:, 0, 0]) * (tuv[:, 2, 1] - tuv[:, 0, 1])
-                           - (tuv[:, 2, 0] - tuv[:, 0, 0]) * (tuv[:, 1, 1] - tuv[:, 0, 1]))
-    texel_m = np.sqrt(area / np.maximum(area_uv, 1e-9))[atlas.face.numpy()]
+    texel_m = np.sqrt(face_area / np.maximum(atlas.face_uv_area, 1e-9))[atlas.face.numpy()]
     focal = float(np.sqrt(camera.K[0, 0] * camera.K[1, 1]))
     w = w * np.clip(focal * texel_m * np.sqrt(np.clip(cos, 0.0, 1.0)) / np.maximum(z.numpy(), 1e-3), 0.0, 1.0)
     ok &= w > 0
