@@ -92,6 +92,28 @@ def test_a_held_shape_is_kept_and_only_pose_and_placement_move():
     assert joint_errors(fit.joints3d[0].numpy(), kp)["mpjpe_mm"] < 3.0
 
 
+def test_placement_only_moves_the_hand_and_nothing_else():
+    """``placement_only``: the articulation, orientation and shape stay those of ``init``, the hand is moved to its
+    keypoints (here two per view, as for a mirrored reading), and there is no placement without a hand to place."""
+    model = HandModel(side="right", flat_hand_mean=True, dtype=torch.float64)
+    params, kp = _hand(model, seed=5)
+    init = {k: np.asarray(v, np.float64)[None] for k, v in params.items()}
+    init["transl"] = init["transl"] + [0.02, -0.01, 0.05]
+    anchors = np.isin(np.arange(21), (0, 9)).astype(float)
+    views = [View(CAM.project(kp @ T[:3, :3].T + T[:3, 3]), CAM, T, confidence=anchors) for T in _rig(2)]
+    fitter = KeypointFitter(model)
+    fit = fitter.fit_views(views, init=init, placement_only=True)
+    for name in ("global_orient", "hand_pose", "betas"):
+        assert np.allclose(getattr(fit, name)[0].numpy(), params[name]), name
+    assert np.abs(fit.transl[0].numpy() - params["transl"]).max() < 1e-3
+    one = fitter.fit(views[0].keypoints_2d[None], CAM.K[None], confidence=anchors[None], init=init,
+                     placement_only=True)
+    assert np.allclose(one.hand_pose[0].numpy(), params["hand_pose"])
+    assert np.abs(one.transl[0].numpy() - params["transl"]).max() < 5e-3
+    with pytest.raises(ValueError, match="needs init"):
+        fitter.fit_views(views, placement_only=True)
+
+
 # -- hands across views and frames (constructed detections: the association logic, exactly) --------------------
 def _detections(model, kp, label, T=None, score=0.95):
     T = np.eye(4) if T is None else T
@@ -160,6 +182,55 @@ def test_a_hand_one_camera_does_not_see_is_fitted_from_one_view_and_flagged(two_
     hands = rec.solve(img, [_detections(models["right"], frames[4]["right"], "right")], CAM, timestamp=5 / 30,
                       second_view=SecondView(img, pair, [wrong]))
     assert len(hands) == 1 and hands[0].views == 1
+
+
+def _mirrored(det: HandDetection) -> HandDetection:
+    """What MediaPipe gives when it takes a right hand for a left one (a mirrored hand fitted to the image): the
+    thumb's keypoints where the little finger is, the index's where the ring finger is, and back; the wrist and the
+    middle finger stay. Labelled the other side, with no 3D landmarks to trust."""
+    order = np.r_[0, 17:21, 13:17, 9:13, 5:9, 1:5]
+    other = "left" if det.handedness == "right" else "right"
+    return HandDetection(other, det.score, det.keypoints_2d[order], det.world_landmarks[order], np.zeros(21))
+
+
+def test_views_naming_the_other_side_of_a_held_hand_give_only_its_wrist_and_knuckle(two_hands):
+    """A tracked right hand whose detections in some frames are MediaPipe's mirrored reading (labelled "left",
+    fingers swapped): with one such view the fit keeps the other view's keypoints and that view's wrist and middle
+    knuckle; with no view naming the side the hand keeps its articulation and is only placed (flagged
+    ``pose_held``). Either way the hand stays where it is, far closer than when the mirrored keypoints are
+    believed (the same detections labelled as the held side)."""
+    from realhands.reconstruct import Reconstructor, SecondView
+
+    models, frames = two_hands
+    pair = StereoPair(CAM, CAM, _rig(2)[1])
+    img = np.zeros((480, 640, 3), np.uint8)
+
+    def run(believe: bool):
+        rec = Reconstructor(video=True, texture_size=0, regressor="fit", mask="none", landmark_offsets=False,
+                            smoothing_hz=0)
+        errs, held = [], []
+        for i, f in enumerate(frames):
+            left = _detections(models["right"], f["right"], "right")
+            right = _detections(models["right"], f["right"], "right", pair.T_right_from_left)
+            if i >= 4:  # frames 4-7: the second view misreads the hand; 8-11: both views do
+                right = _mirrored(right)
+            if i >= 8:
+                left = _mirrored(left)
+            if believe:
+                left.handedness = right.handedness = "right"
+            hands = rec.solve(img, [left], CAM, timestamp=i / 30, second_view=SecondView(img, pair, [right]))
+            assert len(hands) == 1 and hands[0].handedness == "right" and hands[0].views == 2
+            if i >= 4:
+                errs.append(joint_errors(hands[0].joints_3d, f["right"])["mpjpe_mm"])
+                held.append(hands[0].pose_held)
+        rec.close()
+        return errs, held
+
+    errs, held = run(believe=False)
+    assert held == [False] * 4 + [True] * 4, held
+    believed, _ = run(believe=True)
+    beats("MPJPE (mm) of a held right hand through mirrored readings: anchors only vs believed", errs,
+          {"mirrored keypoints believed": believed}, margin=10.0, limit=10.0)
 
 
 def test_mediapipe_seeing_one_hand_twice_is_one_hand():

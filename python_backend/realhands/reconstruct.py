@@ -55,9 +55,20 @@ REFIT_SHARE = 0.08
 #: below this share of the named side's: chirality is weakly observable for a small, far hand (a mirrored hand at
 #: another depth projects almost the same), and a coin flip there is worse than MediaPipe's label
 SIDE_MARGIN = 0.8
+#: On a tracked hand whose side is held, a view where MediaPipe names the other side has mostly misplaced its
+#: keypoints (it fitted a mirrored hand to the image): on the stereo benchmark's sequences they lie 0.2-0.8 palm
+#: lengths from the truth, against 0.03-0.1 in views that name the side, except the wrist and the middle knuckle
+#: (0.19 and 0.14). Such a view gives only these to the fit; when no view names the side, the hand keeps its
+#: articulation and orientation from the previous frame and is only placed (``HandResult.pose_held``).
+ANCHOR_KEYPOINTS = (0, 9)
 #: Video smoothing filters the finger joints' rotations scaled by this, so that the One Euro filter's speed term
 #: follows fast gestures (the hand's placement keeps the filter as configured)
 SMOOTH_POSE_SCALE = 10.0
+#: ... and the hand's orientation (quaternion) scaled by this: unscaled, a waving hand (~2 rad/s) kept the cut-off
+#: near its minimum and the filtered hand lagged the turn (stereo benchmark, `wave`: root-relative 25 -> 20 mm with
+#: it; all six sequences 20.6 -> 19.9 mm, jitter 4.5 -> 4.8 mm/frame², raw fit 21). The wrist's position is filtered
+#: in metres as configured: scaled up as well it lagged less but jittered twice as much.
+SMOOTH_ORIENT_SCALE = 10.0
 
 
 @dataclass
@@ -89,6 +100,9 @@ class HandResult:
     vertex_offsets: np.ndarray | None = None  # (V,3) rest-space offsets from refinement, metres (None: none)
     views: int = 1  # camera views the fit used: 2 for a stereo fit, 1 for one view (a stereo pair that lost it)
     track_id: int | None = None  # video: the hand's track (its side is held while it stays in view)
+    #: video: no view's detection named the hand's held side (MediaPipe saw a mirrored hand), so the articulation and
+    #: orientation were kept from the previous frame and only the placement was fitted (to the wrist and knuckle)
+    pose_held: bool = False
     #: (21,3) the keypoints where MediaPipe and hand datasets mark them (wrist crease, fingertip pads, knuckles
     #: on the back of the hand): the skeleton moved by the landmark offsets (realhands.fit.landmarks); the same
     #: as joints_3d without offsets. Compare these with annotated photos, joints_3d with the model's own joints.
@@ -100,7 +114,7 @@ class HandResult:
 
     def to_json(self, with_vertices: bool = True) -> dict:
         d = {"handedness": self.handedness, "score": round(self.score, 4), "views": self.views,
-             "track_id": self.track_id,
+             "track_id": self.track_id, "pose_held": self.pose_held,
              "keypoints_2d": np.round(self.keypoints_2d, 2).tolist(),
              "joints_3d": np.round(self.joints_3d, 5).tolist(),
              "landmarks_3d": np.round(self.landmarks_3d, 5).tolist(),
@@ -132,6 +146,8 @@ class HandState:
     refined: bool = False
     texture_version: int | None = None
     views: int = 1
+    pose_held: bool = False  # see HandResult.pose_held
+    trusted_reference: bool = True  # the first view's detection names the hand's side (or it is not decided)
     texture_due: bool = True  # this frame feeds the texture (video: at texture_fuse_hz), so the mask is wanted
     timings_ms: dict = field(default_factory=dict)
     _output: object | None = None
@@ -169,7 +185,7 @@ class HandState:
             mano={k: v[0].numpy().astype(np.float64) for k, v in self.params.items()},
             reprojection_px=self.reprojection_px, timings_ms=self.timings_ms, mask=self.mask, refined=self.refined,
             texture_version=self.texture_version, vertex_offsets=offsets, views=self.views,
-            track_id=None if self.track is None else self.track.id, landmarks_3d=landmarks)
+            track_id=None if self.track is None else self.track.id, landmarks_3d=landmarks, pose_held=self.pose_held)
 
 
 def check_image(image) -> np.ndarray:
@@ -416,10 +432,12 @@ class Reconstructor:
         """The keypoint fit of ``st`` as its side: warm from the previous frame (video), else from HandNet's
         estimate (placed by triangulation when two views see the hand), else cold. A warm fit that no longer
         explains the keypoints (lost in a wrong minimum after fast motion or a bad detection) is redone from
-        the cold start, and the better of the two is kept."""
+        the cold start, and the better of the two is kept — unless the first view's detection names the other side
+        than the hand's held one: a cold start from its keypoints would start from a mirrored reading."""
         init = self._previous.get(st.key) if self.video else None
         self._fit_from(st, init, second_view)
-        if init is not None and st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d):
+        lost = st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d)
+        if init is not None and st.trusted_reference and lost:
             params, err, views, objective = st.params, st.reprojection_px, st.views, st.objective
             if st.estimate is None and image is not None and self.regressor == "handnet":  # its cold start
                 self.estimate(st, image)
@@ -440,19 +458,27 @@ class Reconstructor:
         # hand, an image) is fitted as both sides with its landmarks, mirrored for the other side, so that both
         # fits are judged on the same terms. A track whose side is held drops them when MediaPipe names the other
         # side: of the other chirality more often than not, they would pull the fit into a mirrored pose.
+        held_side = st.track is not None and st.track.decided
         world = det.world_landmarks
         if det.handedness != st.side:
-            world = mirror_world(world) if st.track is None or not st.track.decided else None
+            world = None if held_side else mirror_world(world)
+        # views naming the other side than the held one give only their anchor keypoints (ANCHOR_KEYPOINTS)
+        conf = [None if not held_side or d.handedness == st.side else _ANCHORS
+                for d in (det, st.second) if d is not None]
+        st.pose_held = init is not None and all(c is not None for c in conf)
+        st.trusted_reference = conf[0] is None  # a cold restart starts from the reference view's keypoints
         if st.second is not None:
             pair = second_view.pair
-            views = [View(det.keypoints_2d, st.camera),
-                     View(st.second.keypoints_2d, pair.right, pair.T_right_from_left)]
-            fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas)
+            views = [View(det.keypoints_2d, st.camera, confidence=conf[0]),
+                     View(st.second.keypoints_2d, pair.right, pair.T_right_from_left, confidence=conf[1])]
+            fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:
             fit = self.fitters[st.side].fit(det.keypoints_2d[None], st.camera.K[None],
-                                            None if world is None else world[None], init=init, betas=betas)
+                                            None if world is None else world[None],
+                                            None if conf[0] is None else conf[0][None], init=init, betas=betas,
+                                            placement_only=st.pose_held)
             st.views, st.reprojection_px = 1, float(fit.reprojection_px[0])
             st.objective = float(fit.objective[0])
         st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
@@ -494,7 +520,8 @@ class Reconstructor:
         elif flt.value is not None and np.dot(flt.value[:4], q) < 0:
             q = -q  # the same rotation, on the filter's side of the quaternion sphere
         # the finger joints scaled up: the filter's speed term (beta x speed) then follows fast gestures
-        flat = np.concatenate([q, p["hand_pose"] * SMOOTH_POSE_SCALE, p["betas"], p["transl"] + R @ wrist_rest])
+        flat = np.concatenate([q * SMOOTH_ORIENT_SCALE, p["hand_pose"] * SMOOTH_POSE_SCALE, p["betas"],
+                               p["transl"] + R @ wrist_rest])
         sm = flt(flat, timestamp)
         q, pose, betas = sm[:4] / max(np.linalg.norm(sm[:4]), 1e-12), sm[4:49] / SMOOTH_POSE_SCALE, sm[49:59]
         wrist = sm[59:62]
@@ -579,6 +606,9 @@ class Reconstructor:
         if side not in self.textures:
             self.textures[side] = TextureFusion(UVAtlas.for_model(self.models[side].data, self.cfg.texture_size))
         return self.textures[side]
+
+
+_ANCHORS = np.isin(np.arange(21), ANCHOR_KEYPOINTS).astype(np.float64)
 
 
 def _quaternion(R: np.ndarray) -> np.ndarray:

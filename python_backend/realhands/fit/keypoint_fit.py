@@ -112,6 +112,15 @@ def _project(points, K):
     return project_points(points, K, eps=1e-4)
 
 
+def _mean_error(proj: torch.Tensor, kp2d: torch.Tensor, conf: torch.Tensor) -> torch.Tensor:
+    """(B,) mean px distance of projected (B,21,2) from detected keypoints over those with confidence > 0 (all when
+    none has)."""
+    d = (proj - kp2d).norm(dim=-1)
+    used = (conf > 0).to(d.dtype)
+    used = torch.where(used.sum(1, keepdim=True) > 0, used, torch.ones_like(used))
+    return (d * used).sum(1) / used.sum(1)
+
+
 def _kabsch(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     """Rotations (B,3,3) minimising |R src_i - dst_i| over points (B,N,3) (both centred here)."""
     a = src - src.mean(1, keepdim=True)
@@ -339,10 +348,14 @@ class KeypointFitter:
             return final, iters_done, self.loss(final, views, self._align_world(final, world), points3d)[0]
 
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
-            iterations: int | None = None, betas=None) -> FitResult:
+            iterations: int | None = None, betas=None, placement_only: bool = False) -> FitResult:
         """Fit B hands (each on its own). keypoints_2d (B,21,2) px; K (B,3,3); world (B,21,3) m or None;
-        confidence (B,21); ``init``: a previous FitResult's parameters (warm start; default: cold start); ``betas``
-        (10,): hold the shape (a calibrated user: the hand's size is then known, and so is its depth)."""
+        confidence (B,21) (0 leaves a keypoint out, also of the reprojection error); ``init``: a previous
+        FitResult's parameters (warm start; default: cold start); ``betas`` (10,): hold the shape (a calibrated
+        user: the hand's size is then known, and so is its depth); ``placement_only``: move the hand only (its
+        articulation, orientation and shape held from ``init``, which it needs)."""
+        if placement_only and init is None:
+            raise ValueError("placement_only needs init (the hand to place)")
         t0 = time.perf_counter()
         dt = self.mean.dtype
         kp2d = torch.as_tensor(np.asarray(keypoints_2d), dtype=dt)
@@ -358,6 +371,8 @@ class KeypointFitter:
             start = dict(start, betas=torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
                          .expand(kp2d.shape[0], -1))
             names.remove("betas")
+        if placement_only:
+            names = ["image_t"]
         stages = [] if warm else [(["global_orient", "image_t"], ORIENT_ITERATIONS)]
         stages.append((names, n_iter))
         results, costs, total_iters = [], [], 0
@@ -374,19 +389,23 @@ class KeypointFitter:
         with torch.no_grad():
             joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
             proj = _project(self.detected(out), K)
-            err = (proj - kp2d).norm(dim=-1).mean(1)
+            err = _mean_error(proj, kp2d, conf)
         return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj, err,
                          time.perf_counter() - t0, int(total_iters),
                          objective=torch.cat(costs) if costs else torch.zeros(0, dtype=dt))
 
     # ---- several views ------------------------------------------------------------------------------------------
     def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
-                  betas=None) -> FitResult:
+                  betas=None, placement_only: bool = False) -> FitResult:
         """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
         its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
         ``init``: a start (the previous frame, HandNet's stereo estimate), else a cold start from the triangulated
-        keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only.
-        ``extra`` of the result: ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view."""
+        keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only;
+        ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``). ``extra`` of the result:
+        ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
+        confidence > 0)."""
+        if placement_only and init is None:
+            raise ValueError("placement_only needs init (the hand to place)")
         t0 = time.perf_counter()
         dt = self.mean.dtype
         tv = []
@@ -417,6 +436,8 @@ class KeypointFitter:
         if betas is not None:
             start["betas"] = torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
             names.remove("betas")
+        if placement_only:
+            names = ["image_t"]
         if init is not None:
             stages = [(names, iterations or WARM_ITERATIONS)]
         else:  # a cold start twice as long as one view's: the world landmarks are re-aligned in between (measured:
@@ -428,9 +449,9 @@ class KeypointFitter:
             joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
             marked = self.detected(out)
             per_view = []
-            for kp2d, K, R, t, _ in tv:
+            for kp2d, K, R, t, conf in tv:
                 seen = marked if R is None else marked @ R.T + t
-                per_view.append(float((_project(seen, K) - kp2d).norm(dim=-1).mean()))
+                per_view.append(float(_mean_error(_project(seen, K), kp2d, conf)[0]))
             proj = _project(marked, tv[0][1])
         return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj,
                          torch.tensor([per_view[0]], dtype=dt), time.perf_counter() - t0, int(iters),
