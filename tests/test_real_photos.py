@@ -23,5 +23,6 @@ def test_default_beats_mediapipe_world_landmarks_on_real_photos():
           margin=0.0, limit=14.0)
     beats("default root-relative MPJPE mm, real photos", [default["root_relative_mpjpe_mm"]],
           {MEDIAPIPE: [mp["root_relative_mpjpe_mm"]]}, margin=0.0, limit=30.0)
-    assert default["root_mm_median"] < 30.0  # placement from one view: the size guess, not a stuck hand
+    # placement from one view: the size from MediaPipe's metric landmarks (16.9 mm on 2026-11-27), not a stuck hand
+    assert default["root_mm_median"] < 20.0
     assert np.isfinite(default["reproj_px"]) and default["reproj_px"] < 1.3 * mp["reproj_px"]
