@@ -148,6 +148,7 @@ class HandState:
     views: int = 1
     pose_held: bool = False  # see HandResult.pose_held
     trusted_reference: bool = True  # the first view's detection names the hand's side (or it is not decided)
+    trusted_views: int = 1  # views whose every keypoint the fit took (not reduced to ANCHOR_KEYPOINTS)
     texture_due: bool = True  # this frame feeds the texture (video: at texture_fuse_hz), so the mask is wanted
     timings_ms: dict = field(default_factory=dict)
     _output: object | None = None
@@ -467,6 +468,7 @@ class Reconstructor:
                 for d in (det, st.second) if d is not None]
         st.pose_held = init is not None and all(c is not None for c in conf)
         st.trusted_reference = conf[0] is None  # a cold restart starts from the reference view's keypoints
+        st.trusted_views = sum(c is None for c in conf)
         if st.second is not None:
             pair = second_view.pair
             views = [View(det.keypoints_2d, st.camera, confidence=conf[0]),
@@ -496,8 +498,9 @@ class Reconstructor:
 
     def calibrate_shape(self, st: HandState) -> bool:
         """The user's shape, measured by the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views
-        measure a hand's true size), then held: bone lengths stop breathing and the engine's rig is sent once."""
-        if st.views < 2 or st.side in self.shapes:
+        measure a hand's true size) whose every keypoint was taken in both views (no mirrored reading), then held:
+        bone lengths stop breathing and the engine's rig is sent once."""
+        if st.views < 2 or st.trusted_views < 2 or st.side in self.shapes:
             return False
         samples = self._shape_samples[st.side]
         samples.append(st.params["betas"][0].detach().numpy().astype(np.float64))
