@@ -383,7 +383,7 @@ def test_the_default_run_streams_at_once_and_keeps_streaming():
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "realhands.cli", "run", "--endpoint", endpoint,
                              "--texture-size", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first, frames = None, set()
+    first, frames, views = None, set(), []
     try:
         while time.monotonic() - t0 < 120 and (first is None or time.monotonic() - t0 < first + 8):
             try:
@@ -393,13 +393,16 @@ def test_the_default_run_streams_at_once_and_keeps_streaming():
                 continue
             if parts[0] == b"rh.frame":
                 first = first if first is not None else time.monotonic() - t0
-                frames.add(decode(parts)[1]["source_frame"])
+                body = decode(parts)[1]
+                frames.add(body["source_frame"])
+                views += [h["views"] for h in body["hands"]]
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=60)
         sub.close()
     assert first is not None and first < 60, (first, err[-2000:])
     assert max(frames) >= 90, f"the stream stopped at frame {max(frames)}: the clip did not loop"
+    assert np.mean(np.equal(views, 2)) > 0.8, views  # the stereo clip's hands are fitted in both views (wire 1.2)
     assert proc.returncode == 0, err[-2000:]
     assert json.loads(out[:out.rindex("}") + 1])["source"].startswith("synthetic")
 

@@ -53,7 +53,7 @@ def golden_messages() -> dict:
             "root_translation": np.array([0.01, -0.02, 0.5], "<f4"),
             "joints": (np.arange(63).reshape(21, 3) * 0.001).astype("<f4"),
             "vertex_offsets": np.array([[0.001, 0, 0], [0, 0.002, 0], [0, 0, -0.003], [0.0005, 0.0005, 0.0005]], "<f2"),
-            "texture_version": 2, "refined": True, "extrapolated_ms": 12.5}
+            "texture_version": 2, "refined": True, "extrapolated_ms": 12.5, "views": 2, "pose_held": True}
     frame = {"seq": 42, "source_frame": 40, "capture_ns": 1_700_000_000_000_000_000,
              "publish_ns": 1_700_000_000_020_000_000, "hands": [hand]}
     texture = {"handedness": "right", "version": 2, "format": "png", "width": 2, "height": 1,

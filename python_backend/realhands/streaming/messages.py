@@ -85,6 +85,7 @@ def hand_body(result, model: HandModel, rig: dict, tracking: str = "tracked", se
         "texture_version": -1 if result.texture_version is None else int(result.texture_version),
         "refined": bool(result.refined),
         "extrapolated_ms": 0.0,  # as measured (the stream protocol moves tracked hands to their publish time)
+        "views": int(result.views), "pose_held": bool(result.pose_held),
     }
 
 

@@ -85,6 +85,8 @@ namespace RealHands.Core.Tests
             Assert.AreEqual(0, frame.VersionMinor);
             Assert.AreEqual(1, frame.Hands.Count);
             Assert.AreEqual(0.0, frame.Hands[0].ExtrapolatedMs);
+            Assert.AreEqual(1, frame.Hands[0].Views);
+            Assert.IsFalse(frame.Hands[0].PoseHeld);
             Assert.AreEqual(48, frame.Hands[0].Pose.Length);
             var stats = (StatsMessage)WireDecoder.Decode(TestData.Frames("golden/v1.0/stats.bin"));
             Assert.AreEqual(0, stats.LatencyMs.Count);
@@ -195,7 +197,7 @@ namespace RealHands.Core.Tests
                     { "handedness", Side(h.Handedness) }, { "confidence", h.Confidence }, { "tracking", h.Tracking.ToString().ToLowerInvariant() },
                     { "rig_version", h.RigVersion }, { "pose", h.Pose }, { "shape", h.Shape }, { "root_translation", h.RootTranslation },
                     { "joints", h.Joints }, { "vertex_offsets", h.VertexOffsets }, { "texture_version", h.TextureVersion }, { "refined", h.Refined },
-                    { "extrapolated_ms", h.ExtrapolatedMs },
+                    { "extrapolated_ms", h.ExtrapolatedMs }, { "views", h.Views }, { "pose_held", h.PoseHeld },
                 }).ToList();
             }
             var t = m as TextureMessage;

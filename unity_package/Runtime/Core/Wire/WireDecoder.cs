@@ -103,6 +103,8 @@ namespace RealHands.Core.Wire
                     Joints = h.Floats("joints"), VertexOffsets = h.Floats("vertex_offsets"),
                     TextureVersion = h.Int32("texture_version"), Refined = h.Bool("refined"),
                     ExtrapolatedMs = h.Has("extrapolated_ms") ? h.Double("extrapolated_ms") : 0.0,
+                    Views = h.Has("views") ? h.Int32("views") : 1,
+                    PoseHeld = h.Has("pose_held") && h.Bool("pose_held"),
                 };
                 string tr = h.Str("tracking");
                 s.Tracking = tr == "new" ? TrackingState.New : tr == "lost" ? TrackingState.Lost : TrackingState.Tracked;

@@ -56,6 +56,8 @@ namespace RealHands.Core.Wire
         public int TextureVersion;       // -1: none
         public bool Refined;
         public double ExtrapolatedMs;    // how far past the capture the pose was moved along the hand's motion; 0: as measured (wire 1.1)
+        public int Views = 1;            // camera views the fit used: 2 = stereo (placement measured), 1 = one view (placement from the hand's size) (wire 1.2)
+        public bool PoseHeld;            // MediaPipe read a mirrored hand this frame: articulation and orientation are the previous frame's, only the placement is new (wire 1.2)
     }
 
     /// <summary>Every processed camera frame (also without hands).</summary>

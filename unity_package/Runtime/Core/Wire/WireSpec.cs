@@ -26,7 +26,7 @@ namespace RealHands.Core.Wire
     public static class WireSpec
     {
         public const int Major = 1;
-        public const int Minor = 1;
+        public const int Minor = 2;
 
         public const string RigTopic = "rh.rig";
         public const string FrameTopic = "rh.frame";
@@ -83,6 +83,8 @@ namespace RealHands.Core.Wire
             new FieldSpec("texture_version", FieldType.Int),
             new FieldSpec("refined", FieldType.Bool),
             new FieldSpec("extrapolated_ms", FieldType.Float, sinceMinor: 1),
+            new FieldSpec("views", FieldType.Int, sinceMinor: 2),
+            new FieldSpec("pose_held", FieldType.Bool, sinceMinor: 2),
         };
 
         public static readonly FieldSpec[] Texture =
