@@ -557,6 +557,7 @@ def test_cli_run_records_while_listen_shows_the_stream_and_bad_sources_are_clear
     rec = read_recording(tmp_path / "s.mcap")
     assert not rec.truncated and len(rec.topic("/camera/left")) == 8
     assert listener.returncode == 0 and "rig right v1" in out and out.count("frame ") >= 4, out + err
+    assert " 2 views" in out, out  # the default source is stereo: its hands are placed from both views
     res = subprocess.run([sys.executable, "-m", "realhands.cli", "run", "--source", str(tmp_path / "nope.mp4"),
                           "--no-publish"], capture_output=True, text=True)
     assert res.returncode == 2 and "not found" in res.stderr

@@ -216,6 +216,8 @@ def listen(endpoint: str, count: int | None = None, timeout_s: float = 10.0, out
             deadline = time.monotonic() + timeout_s
             if kind == "frame":
                 hands = ", ".join(f"{h['handedness']} {h['tracking']} wrist {np.round(h['joints'][0], 3).tolist()}"
+                                  + f" {h['views']} view{'s' if h['views'] != 1 else ''}"
+                                  + (" pose held" if h["pose_held"] else "")
                                   + (f" (+{h['extrapolated_ms']:.0f} ms)" if h["extrapolated_ms"] else "")
                                   for h in body["hands"]) or "no hand"
                 out(f"frame {body['seq']}: {hands}")
