@@ -1,13 +1,17 @@
-"""The keypoint fit's Levenberg-Marquardt solver (realhands.fit.solver) and its agreement with L-BFGS."""
+"""The keypoint fit's NumPy loss (realhands.fit.problem, realhands.fit.kinematics) and solvers (realhands.fit.solver):
+exact against the torch model and loss, and the two solvers' agreement."""
 import numpy as np
 import pytest
 import torch
 
-from realhands.camera import Camera
+from realhands.camera import Camera, project_points
 from realhands.config import ReconstructConfig
 from realhands.errors import ConfigError
-from realhands.fit.keypoint_fit import KeypointFitter, term_cost
-from realhands.fit.solver import levenberg_marquardt
+from realhands.fit import problem
+from realhands.fit.keypoint_fit import KeypointFitter
+from realhands.fit.kinematics import KeypointKinematics, rodrigues
+from realhands.fit.landmarks import landmark_offsets
+from realhands.fit.solver import lbfgs, levenberg_marquardt
 from realhands.metrics import mpjpe
 from realhands.model import HandModel
 from realhands.perception.mediapipe_hands import mirror_world
@@ -16,34 +20,124 @@ from realhands.synth.sampling import sample_hand_pose
 KNEE = 0.1
 
 
-def _line_problem(robust: bool):
-    """y = 2x - 1 sampled at 20 points, one of them a gross outlier: residuals of a line (a, b) at many (a, b)."""
-    x = torch.linspace(-1, 1, 20, dtype=torch.float64)
-    y = 2 * x - 1
-    y[7] += 5.0
+class _Line:
+    """y = 2x - 1 sampled at 20 points, one of them a gross outlier: a line (a, b) fitted as a FitProblem is."""
 
-    def evaluate(X):
-        r = (X[:, :1] * x[None] + X[:, 1:2] - y[None])[..., None]  # (N,20,1)
-        knee = KNEE if robust else None
-        r2 = (r ** 2).sum(-1)
-        w = 1.0 if knee is None else 0.5 / torch.sqrt(1.0 + r2 / knee ** 2)
-        return r[..., 0], torch.as_tensor(w, dtype=r.dtype).expand(r2.shape), term_cost(r, 1.0, knee)
-    return evaluate
+    def __init__(self, robust: bool):
+        self.x = np.linspace(-1, 1, 20)
+        self.y = 2 * self.x - 1
+        self.y[7] += 5.0
+        self.knee = KNEE if robust else None
+
+    def evaluate(self, p, jacobian=False):
+        r = p[0] * self.x + p[1] - self.y
+        r2 = r ** 2
+        if self.knee is None:
+            cost, g = float(r2.sum()), np.ones_like(r)
+        else:
+            root = np.sqrt(1.0 + r2 / self.knee ** 2)
+            cost, g = float((self.knee ** 2 * (root - 1.0)).sum()), 0.5 / root
+        if not jacobian:
+            return cost
+        return cost, r, g, np.stack([self.x, np.ones_like(self.x)], 1)
 
 
-def test_levenberg_marquardt_solves_least_squares_and_shrugs_off_an_outlier():
-    x0 = torch.zeros(2, dtype=torch.float64)
-    free = torch.ones(2, dtype=torch.bool)
-    plain = levenberg_marquardt(_line_problem(False), x0, free, 20)
-    robust = levenberg_marquardt(_line_problem(True), x0, free, 50)
+@pytest.mark.parametrize("solve", [levenberg_marquardt, lbfgs])
+def test_the_solvers_solve_least_squares_and_shrug_off_an_outlier(solve):
+    free = np.ones(2, dtype=bool)
+    plain = solve(_Line(False), np.zeros(2), free, 50)
+    robust = solve(_Line(True), np.zeros(2), free, 100)
     # plain least squares is pulled by the outlier; the pseudo-Huber fit finds the line
-    assert abs(plain.x[1].item() + 1.0) > 0.2
-    assert torch.allclose(robust.x, torch.tensor([2.0, -1.0], dtype=torch.float64), atol=0.02), robust.x
-    # the cost only ever falls, and a held parameter stays where it was
-    held = levenberg_marquardt(_line_problem(True), torch.tensor([0.0, -1.0], dtype=torch.float64),
-                               torch.tensor([True, False]), 30)
-    assert held.x[1].item() == -1.0 and abs(held.x[0].item() - 2.0) < 0.05
-    assert held.cost <= _line_problem(True)(torch.tensor([[0.0, -1.0]], dtype=torch.float64))[2].item()
+    assert abs(plain.x[1] + 1.0) > 0.2
+    assert np.allclose(robust.x, [2.0, -1.0], atol=0.02), robust.x
+    # the cost only falls, and a held parameter stays where it was
+    held = solve(_Line(True), np.array([0.0, -1.0]), np.array([True, False]), 50)
+    assert held.x[1] == -1.0 and abs(held.x[0] - 2.0) < 0.05
+    assert held.cost <= _Line(True).evaluate(np.array([0.0, -1.0]))
+
+
+def _mano_like(model: HandModel, rng) -> HandModel:
+    """Our model with MANO's fingertip traits our own model lacks: tips skinned to several joints and
+    pose-corrective offsets."""
+    w = torch.as_tensor(rng.dirichlet(np.ones(3), 5), dtype=model.tip_weights.dtype)
+    blend = torch.zeros_like(model.tip_weights)
+    for t, owner in enumerate(model.tip_weights.argmax(1).tolist()):
+        parent = model.parents[owner]
+        blend[t, [owner, parent, model.parents[parent]]] = w[t]
+    model.tip_weights = blend
+    model.tip_posedirs = torch.as_tensor(rng.normal(0, 0.003, tuple(model.tip_posedirs.shape)),
+                                         dtype=model.tip_posedirs.dtype)
+    return model
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("mano_tips", [False, True])
+def test_numpy_keypoints_and_their_jacobian_are_the_hand_models(side, mano_tips):
+    """KeypointKinematics gives HandModel.keypoints' points (landmark offsets included) and their exact Jacobian
+    (against autograd), for our model and for MANO-like fingertips (blended skinning, pose-corrective offsets)."""
+    rng = np.random.default_rng(3)
+    model = HandModel(side=side, flat_hand_mean=True, dtype=torch.float64)
+    if mano_tips:
+        model = _mano_like(model, rng)
+    offsets = torch.as_tensor(rng.normal(0, 0.004, (21, 3)))
+    kin = KeypointKinematics(model, offsets)
+    assert kin.posed_tips == mano_tips
+    pose, betas, tr = rng.normal(0, 0.5, (16, 3)), rng.normal(0, 1, 10), np.array([0.03, -0.02, 0.4])
+    x = torch.as_tensor(np.concatenate([pose.ravel(), betas, tr]))
+
+    def f(x):
+        return model.keypoints(x[None, :3], x[None, 3:48], x[None, 48:58], x[None, 58:], offsets)[0]
+
+    points, d_pose, d_betas = kin.forward(pose, betas, tr, jacobian=True)
+    assert np.abs(points - f(x).numpy()).max() < 1e-8  # metres (torch keeps an epsilon in its Rodrigues)
+    J = torch.autograd.functional.jacobian(f, x).numpy()
+    assert np.abs(d_pose - J[..., :48]).max() < 1e-7
+    assert np.abs(d_betas - J[..., 48:58]).max() < 1e-7
+    assert np.abs(J[..., :48]).max() > 0.1  # (a Jacobian that is not trivially zero)
+
+
+@pytest.mark.parametrize("n_views", [1, 2])
+def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views):
+    """FitProblem's cost equals KeypointFitter.loss on the same data (two views with triangulated points, or one
+    view with the size term; confidences, a missing point, active joint limits), and its Jacobian matches central
+    differences of its residuals."""
+    rng = np.random.default_rng(1)
+    model = HandModel(side="left", flat_hand_mean=True, dtype=torch.float64)
+    fitter = KeypointFitter(model, landmark_offsets=landmark_offsets(model))
+    K = torch.tensor([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]], dtype=torch.float64)
+    R = torch.as_tensor(rodrigues(np.array([0.0, -0.15, 0.02])))
+    t = torch.tensor([-0.063, 0.0, 0.0], dtype=torch.float64)
+    truth = {"global_orient": torch.tensor([[2.5, 0.3, 0.2]], dtype=torch.float64),
+             "hand_pose": torch.as_tensor(rng.normal(0, 0.5, (1, 45))),
+             "betas": torch.as_tensor(rng.normal(0, 1, (1, 10))),
+             "transl": torch.tensor([[0.02, 0.01, 0.4]], dtype=torch.float64)}
+    kp = fitter.detected(truth)
+    conf = torch.ones(1, 21, dtype=torch.float64)
+    conf[0, 3] = 0.3
+    views = [(project_points(kp, K[None]) + torch.as_tensor(rng.normal(0, 5, (1, 21, 2))), K[None], None, None, conf),
+             (project_points(kp @ R.T + t, K[None]) + torch.as_tensor(rng.normal(0, 5, (1, 21, 2))), K[None], R, t,
+              conf)][:n_views]
+    world = (kp - kp[:, :1])[0] + torch.as_tensor(rng.normal(0, 0.01, (21, 3)))
+    points = None
+    if n_views == 2:
+        points = kp[0] + torch.as_tensor(rng.normal(0, 0.01, (21, 3)))
+        points[4] = float("nan")
+    at = dict(truth, hand_pose=truth["hand_pose"] + 0.6)  # away from the truth, some joints past their limits
+    assert fitter.limit_excess(at["hand_pose"]).sum() > 0
+    x = problem.pack(dict(at, image_t=fitter._to_image_params(at["transl"], K[None])))
+    fp = problem.FitProblem(fitter, fitter.kinematics,
+                            [tuple(None if v is None else (v[0] if v.dim() == 3 or i == 4 else v).numpy()
+                                   for i, v in enumerate(view)) for view in views],
+                            world.numpy(), None if points is None else points.numpy())
+    cost, r, g, J = fp.evaluate(x, jacobian=True)
+    reference = fitter.loss(at, views, world[None], None if points is None else points[None])[0].item()
+    assert abs(cost - reference) < 1e-6 * reference
+    numeric = np.zeros_like(J)
+    for i in range(len(x)):
+        step = np.zeros_like(x)
+        step[i] = 1e-6
+        numeric[:, i] = (fp.evaluate(x + step, True)[1] - fp.evaluate(x - step, True)[1]) / 2e-6
+    assert np.abs(numeric - J).max() < 1e-5 * np.abs(J).max()
 
 
 def test_the_fast_fit_matches_the_lbfgs_fit_on_fixed_cases():

@@ -70,7 +70,9 @@ def test_the_multi_view_fit_recovers_a_known_hand_in_two_and_three_views(side, s
     errors = {}
     for n in (1, 2, 3):
         views = [View(CAM.project(kp @ T[:3, :3].T + T[:3, 3]), CAM, T) for T in _rig(n)]
-        fit = fitter.fit_views(views)
+        # 60 iterations a stage: the default 40 (a live cold start, kept short) stop up to 6 mm short in hand length
+        # with L-BFGS on this right hand, its loss still falling (13.1 -> 4.5 with 60); LM converges either way
+        fit = fitter.fit_views(views, iterations=60)
         out = fit.joints3d[0].numpy()
         errors[n] = joint_errors(out, kp)
         if n > 1:
@@ -78,9 +80,7 @@ def test_the_multi_view_fit_recovers_a_known_hand_in_two_and_three_views(side, s
             assert errors[n]["mpjpe_mm"] < 5.0, (n, errors[n])
             assert np.linalg.norm(out[0] - kp[0]) * 1000 < 8.0  # the wrist, placed
             length = abs(_hand_length(model, fit.betas[0].numpy()) - _hand_length(model, params["betas"])) * 1000
-            # (L-BFGS's 40+40 cold iterations stop a few mm short on the right hand: 3.6 mm, 4.6 since the wrist's
-            # triangulated point weighs 10x; LM reaches 0.1)
-            assert length < 5.0, (n, length)
+            assert length < 2.0, (n, length)
     beats("absolute MPJPE, stereo vs one view (mm)", [errors[2]["mpjpe_mm"]], {"one view": [errors[1]["mpjpe_mm"]]},
           margin=10.0, limit=5.0)
 

@@ -20,6 +20,7 @@ integer + 0.5 and an image scaled by s has every intrinsic scaled by s.
 """
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass, field
@@ -268,11 +269,19 @@ class StereoPair:
         where a pair has no finite solution."""
         return triangulate([self.left, self.right], [np.eye(4), self.T_right_from_left], [uv_left, uv_right])
 
+    @functools.cached_property
+    def fundamental(self) -> np.ndarray:
+        """(3,3) the fundamental matrix F: x_right^T F x_left = 0 for the pixels (homogeneous) of one 3D point.
+        Computed once per pair, with the intrinsics inverted in closed form: LAPACK's inverse of a 3x3 cost ~2 ms
+        per call in the live process (its thread pool contending with torch's and MediaPipe's) where it ran per
+        frame."""
+        tx = np.array([[0.0, -self.t[2], self.t[1]], [self.t[2], 0.0, -self.t[0]], [-self.t[1], self.t[0], 0.0]])
+        return _inverse_intrinsics(self.right.K).T @ tx @ self.R @ _inverse_intrinsics(self.left.K)
+
     def epipolar_distance(self, uv_left: np.ndarray, uv_right: np.ndarray) -> np.ndarray:
         """(N,) distance (px, in the right image) of each right point from the epipolar line of its left point:
         0 for the two images of one 3D point."""
-        tx = np.array([[0.0, -self.t[2], self.t[1]], [self.t[2], 0.0, -self.t[0]], [-self.t[1], self.t[0], 0.0]])
-        F = np.linalg.inv(self.right.K).T @ tx @ self.R @ np.linalg.inv(self.left.K)
+        F = self.fundamental
         ul = np.hstack([np.asarray(uv_left, np.float64), np.ones((len(uv_left), 1))])
         ur = np.hstack([np.asarray(uv_right, np.float64), np.ones((len(uv_right), 1))])
         lines = ul @ F.T  # (N,3): a u + b v + c = 0 in the right image
@@ -292,6 +301,13 @@ class StereoPair:
         except (KeyError, TypeError, ValueError) as exc:
             raise CameraError(f"a stereo calibration's JSON has K_left, K_right, T_right_from_left, size ({exc})") \
                 from None
+
+
+def _inverse_intrinsics(K: np.ndarray) -> np.ndarray:
+    """The inverse of an intrinsics matrix [[fx, s, cx], [0, fy, cy], [0, 0, 1]], in closed form."""
+    fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+    return np.array([[1.0 / fx, -s / (fx * fy), (s * cy - cx * fy) / (fx * fy)], [0.0, 1.0 / fy, -cy / fy],
+                     [0.0, 0.0, 1.0]])
 
 
 def triangulate(cameras: list[Camera], T_from_ref: list[np.ndarray], uvs: list[np.ndarray]) -> np.ndarray:

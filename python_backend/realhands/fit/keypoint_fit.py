@@ -10,10 +10,11 @@ absolute axis-angle), shape (10), translation (3). Loss:
 * priors: a Gaussian on the pose in the model's PCA space, joint limits (anatomical angles), shape.
 
 Absolute position follows from the intrinsics and the hand's size: the initial depth is fx x (3D wrist-to-
-knuckles length) / (the same in pixels). Optimised with L-BFGS (the default) or Levenberg-Marquardt
-(``solver="lm"``, realhands.fit.solver: the same loss, written as robust least squares by :meth:`terms`); a warm
-start (the previous frame's result) needs few iterations (WARM_ITERATIONS). LM reaches lower losses at a quarter of
-the cost of a cold fit, but on MediaPipe's detections a fully minimised loss is not a more accurate hand
+knuckles length) / (the same in pixels). The loss is written twice: here in torch (:meth:`terms`, :meth:`loss`: the
+reference, batched) and in NumPy with its exact Jacobian (``realhands.fit.problem``, ~3x cheaper per evaluation;
+tests hold them equal), which the optimisers use: L-BFGS (the default) or Levenberg-Marquardt (``solver="lm"``,
+``realhands.fit.solver``). A warm start (the previous frame's result) needs few iterations (WARM_ITERATIONS). LM
+reaches lower losses, but on MediaPipe's detections a fully minimised loss is not a more accurate hand
 (tools/bench/fit_solvers.py, docs/live.md): L-BFGS stays the default.
 
 Several calibrated views (``fit_views``: a stereo pair, or any rig): the 2D term is summed over the views, each
@@ -34,7 +35,9 @@ from ..config import FIT_SOLVERS
 from ..conventions import KEYPOINT_PARENTS
 from ..model import HandModel
 from ..model.lbs import matrix_to_axis_angle
-from .solver import levenberg_marquardt
+from . import problem
+from .kinematics import KeypointKinematics
+from .solver import lbfgs, levenberg_marquardt
 
 PALM = [0, 5, 9, 13, 17]  # wrist and the four knuckles (keypoint order)
 #: the bones whose summed length measures a hand's size: the finger bones and the knuckle line, not the wrist's
@@ -47,8 +50,6 @@ COLD_ITERATIONS = 40
 WARM_ITERATIONS = 10
 #: a cold start first turns and places the mean hand (rotation and translation only) for this many iterations
 ORIENT_ITERATIONS = 10
-#: the parameter vector the LM solver moves, in order: (name, size)
-PARAM_LAYOUT = (("global_orient", 3), ("hand_pose", 45), ("betas", 10), ("image_t", 3))
 
 
 def hand_size(points: torch.Tensor) -> torch.Tensor:
@@ -176,6 +177,7 @@ class KeypointFitter:
         if solver not in FIT_SOLVERS:
             raise ValueError(f"solver must be one of {FIT_SOLVERS}, not {solver!r}")
         self.solver = solver
+        self.size_bones = SIZE_BONES.numpy()
         self.model = model
         self.w = weights or FitWeights()
         d = model.data
@@ -192,6 +194,7 @@ class KeypointFitter:
             z = torch.zeros(1, 3, dtype=dt)
             rest = model.keypoints(z, self.mean[None], torch.zeros(1, 10, dtype=dt), z, self.offsets)[0]
         self.rest_keypoints = rest  # mean pose, mean shape, model space, as the detector marks them
+        self.kinematics = KeypointKinematics(model, self.offsets)  # the same keypoints in NumPy, for the solvers
 
     # ---- initialisation ------------------------------------------------------------------------------------
     def initial_guess(self, kp2d: torch.Tensor, K: torch.Tensor, world: torch.Tensor | None) -> dict:
@@ -228,8 +231,8 @@ class KeypointFitter:
         per hand. ``views``: per camera (kp2d (B,21,2), K (B,3,3), R (3,3) and t (3,) from the reference camera, or
         None for the reference itself, conf (B,21)); ``world_aligned``: MediaPipe's world landmarks, root-relative
         and already rotated onto the fit (see :meth:`fit`), or None; ``points3d``: (B,21,3) keypoints triangulated
-        from the views (NaN where unknown), or None. Batches broadcast: parameters (N rows) against data (1 row)
-        is how the Levenberg-Marquardt solver evaluates many parameter sets at once."""
+        from the views (NaN where unknown), or None. The optimisers minimise the same terms written in NumPy with
+        their Jacobian (``realhands.fit.problem.FitProblem``, tested equal to these)."""
         w = self.w
         joints = self.detected(params)
         out = []
@@ -291,73 +294,32 @@ class KeypointFitter:
         return backproject_points(q[:, None, :2] * 100.0, torch.exp(q[:, None, 2]), K)[:, 0]
 
     def _fit_one(self, start, views, world, stages, points3d=None):
-        if self.solver == "lm":
-            return self._fit_one_lm(start, views, world, stages, points3d)
-        K = views[0][1]  # the translation is parameterised in the reference view
-        params = {k: v.clone() for k, v in start.items()}
-        params["image_t"] = self._to_image_params(params.pop("transl"), K)
-        for p in params.values():
-            p.requires_grad_(True)
-        iters_done = 0
+        """Fit one hand (parameters (1,n) in ``start``) by stages [(free parameter names, iterations)], the world
+        landmarks re-aligned to the fit at the start of each; the loss in NumPy with its exact Jacobian
+        (``realhands.fit.problem``), minimised by ``self.solver``. Returns (parameters, iterations, final loss)."""
+        K = views[0][1]  # the translation is parameterised in the reference view (image position and log depth)
+        dt = self.mean.dtype
+        x = problem.pack(dict(start, image_t=self._to_image_params(start["transl"], K)))
+        np_views = [(kp[0].double().numpy(), k[0].double().numpy(), None if R is None else R.double().numpy(),
+                     None if t is None else t.double().numpy(), c[0].double().numpy()) for kp, k, R, t, c in views]
+        p3 = None if points3d is None else points3d[0].double().numpy()
 
-        def as_model(pr):
-            out = {k: v for k, v in pr.items() if k != "image_t"}
-            out["transl"] = self._from_image_params(pr["image_t"], K)
-            return out
-
-        for names, iters in stages:
-            aligned = self._align_world(as_model(params), world)
-            opt = torch.optim.LBFGS([params[n] for n in names], lr=1.0, max_iter=iters, history_size=10,
-                                    line_search_fn="strong_wolfe", tolerance_grad=1e-5, tolerance_change=1e-6)
-
-            def closure(opt=opt, aligned=aligned):
-                opt.zero_grad()
-                value = self.loss(as_model(params), views, aligned, points3d)[0].sum()
-                value.backward()
-                return value
-
-            opt.step(closure)
-            iters_done += opt.state[opt._params[0]].get("n_iter", iters)
-        final = {k: v.detach() for k, v in as_model(params).items()}
-        with torch.no_grad():
-            return final, iters_done, self.loss(final, views, self._align_world(final, world), points3d)[0]
-
-    def _fit_one_lm(self, start, views, world, stages, points3d=None):
-        """``_fit_one`` by Levenberg-Marquardt (``realhands.fit.solver``): the same loss, the same stages, the
-        parameters packed as one vector (PARAM_LAYOUT, the translation as image position and log depth)."""
-        K = views[0][1]
-        packed = dict(start, image_t=self._to_image_params(start["transl"], K))
-        x = torch.cat([packed[n].reshape(-1) for n, _ in PARAM_LAYOUT]).to(self.mean.dtype)
-
-        def unpack(X):
-            out, at = {}, 0
-            for name, n in PARAM_LAYOUT:
-                out[name] = X[:, at:at + n]
-                at += n
+        def as_model(x):
+            out = {k: torch.as_tensor(v[None], dtype=dt) for k, v in problem.unpack(x).items()}
             out["transl"] = self._from_image_params(out.pop("image_t"), K)
             return out
 
+        minimise = levenberg_marquardt if self.solver == "lm" else lbfgs
         iters_done = 0
+        for names, iters in stages:
+            aligned = self._align_world(as_model(x), world)
+            fp = problem.FitProblem(self, self.kinematics, np_views,
+                                    None if aligned is None else aligned[0].double().numpy(), p3)
+            free = np.concatenate([np.full(n, name in names) for name, n in problem.LAYOUT])
+            sol = minimise(fp, x, free, iters)
+            x, iters_done = sol.x, iters_done + sol.iterations
+        final = as_model(x)
         with torch.no_grad():
-            for names, iters in stages:
-                aligned = self._align_world(unpack(x[None]), world)
-
-                def evaluate(X, aligned=aligned):
-                    terms, _ = self.terms(unpack(X), views, aligned, points3d)
-                    res, wts, cost = [], [], 0.0
-                    for r, weight, knee in terms:
-                        r2 = (r ** 2).sum(-1)
-                        g = weight if knee is None else weight * 0.5 / torch.sqrt(1.0 + r2 / (knee * knee))
-                        res.append(r.reshape(len(X), -1))
-                        wts.append(torch.as_tensor(g, dtype=r.dtype).expand(r2.shape)
-                                   .repeat_interleave(r.shape[-1], dim=1))
-                        cost = cost + term_cost(r, weight, knee)
-                    return torch.cat(res, 1), torch.cat(wts, 1), cost
-
-                free = torch.cat([torch.full((n,), name in names) for name, n in PARAM_LAYOUT])
-                result = levenberg_marquardt(evaluate, x, free, iters)
-                x, iters_done = result.x, iters_done + result.iterations
-            final = unpack(x[None])
             return final, iters_done, self.loss(final, views, self._align_world(final, world), points3d)[0]
 
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
