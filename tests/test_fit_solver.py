@@ -199,3 +199,26 @@ def test_mirrored_world_landmarks_are_the_other_hand():
     assert rigid_error(mirrored, left - left[0]) < 1.0
     assert rigid_error(mirrored, right - right[0]) > 5.0
     assert mirror_world(None) is None
+
+
+class _Cliff(_Line):
+    """The line problem, undefined (NaN) past a = 4: where a long line-search step lands."""
+
+    visits = 0
+
+    def evaluate(self, p, jacobian=False):
+        out = super().evaluate(p, jacobian)
+        if p[0] <= 4.0:
+            return out
+        self.visits += 1
+        return np.nan if not jacobian else (np.nan, out[1] * np.nan, out[2], out[3])
+
+
+def test_lbfgs_steps_back_from_where_the_loss_is_undefined():
+    """A first step far past the cliff: the line search shortens it and goes on to the solution; the result is
+    always a finite point with its true cost."""
+    cliff, start = _Cliff(True), np.array([-40.0, 0.0])
+    out = lbfgs(cliff, start, np.ones(2, dtype=bool), 30)
+    assert cliff.visits > 0
+    assert np.isfinite(out.x).all() and out.cost == _Cliff(True).evaluate(out.x)
+    assert np.allclose(out.x, [2.0, -1.0], atol=0.05), out.x

@@ -26,6 +26,9 @@ RELATIVE_TOLERANCE = 1e-6
 #: L-BFGS's settings: memory, and its stopping tolerances on the gradient and on the change of the cost
 LBFGS_HISTORY = 10
 LBFGS_TOLERANCE_GRAD, LBFGS_TOLERANCE_CHANGE = 1e-5, 1e-6
+#: what L-BFGS's line search is told a point costs where the loss is undefined (NaN or infinite: a step so long that
+#: the hand's depth overflows): finite, so that it brackets and shortens the step instead of giving up
+UNDEFINED_COST = 1e30
 
 
 class Problem(Protocol):
@@ -78,19 +81,28 @@ def levenberg_marquardt(problem: Problem, x0: np.ndarray, free: np.ndarray, iter
 
 def lbfgs(problem: Problem, x0: np.ndarray, free: np.ndarray, iterations: int) -> Solution:
     """torch's L-BFGS (lr 1, strong Wolfe) for at most ``iterations`` iterations from ``x0`` over ``free``, on the
-    problem's cost and exact gradient (2 J^T W r)."""
+    problem's cost and exact gradient (2 J^T W r). A line search may try a step so long that the hand leaves the
+    numbers (its depth overflows): such a point costs UNDEFINED_COST, and the lowest-cost point evaluated is returned,
+    so the result is always finite and never costs more than the start."""
     x = np.asarray(x0, np.float64).copy()
     sub = torch.tensor(x[free])
     opt = torch.optim.LBFGS([sub], lr=1.0, max_iter=iterations, history_size=LBFGS_HISTORY,
                             line_search_fn="strong_wolfe", tolerance_grad=LBFGS_TOLERANCE_GRAD,
                             tolerance_change=LBFGS_TOLERANCE_CHANGE)
+    best = {"cost": np.inf, "x": x.copy()}
+
     def closure():
         x[free] = sub.detach().numpy()
-        cost, r, g, J = problem.evaluate(x, jacobian=True)
-        sub.grad = torch.from_numpy(J[:, free].T @ (2.0 * g * r))
+        with np.errstate(all="ignore"):
+            cost, r, g, J = problem.evaluate(x, jacobian=True)
+            grad = J[:, free].T @ (2.0 * g * r)
+        if not (np.isfinite(cost) and np.isfinite(grad).all()):
+            cost, grad = UNDEFINED_COST, np.zeros_like(grad)
+        elif cost < best["cost"]:
+            best["cost"], best["x"] = cost, x.copy()
+        sub.grad = torch.from_numpy(grad)
         return torch.tensor(cost, dtype=torch.float64)
 
     opt.step(closure)
-    x[free] = sub.detach().numpy()
     done = opt.state[opt._params[0]].get("n_iter", iterations)
-    return Solution(x, float(problem.evaluate(x)), int(done))
+    return Solution(best["x"], float(best["cost"]), int(done))
