@@ -444,6 +444,47 @@ def test_handnet_runs_on_schedule_not_on_every_tracked_frame():
     assert hands >= 25 and 1 <= n <= hands // 2, (n, hands)
 
 
+def test_stereo_video_textures_one_view_at_a_time_taking_turns():
+    """Video with a stereo pair: each time the texture is due it takes in one view, the cameras taking turns, and
+    HandNet's mask is computed only for the reference camera's turns (the other view's observation has none); a
+    stereo frame's texture then costs what a mono frame's does. Still images take both views at once."""
+    import realhands.texture as texture_module
+    from realhands.live.sources import open_source
+    from realhands.reconstruct import Reconstructor, SecondView
+
+    frames = [f for _, f in zip(range(24), open_source("synthetic", loop=False), strict=False)]
+    rec = Reconstructor(video=True, regressor="fit", texture_size=64)
+    seen, masks = [], []
+    observe = texture_module.observe
+
+    def counted(atlas, vertices, faces, camera, image, mask=None, **kwargs):
+        seen.append("right" if image is frames_now[1] else "left")
+        masks.append(mask is not None)
+        return observe(atlas, vertices, faces, camera, image, mask=mask, **kwargs)
+
+    texture_module.observe = counted
+    try:
+        for f in frames:
+            frames_now = f.views
+            right = rec.detect(f.views[1], view=1)
+            rec.solve(f.views[0], rec.detect(f.views[0]), f.camera, timestamp=f.capture_ns / 1e9,
+                      second_view=SecondView(f.views[1], f.pair, right))
+        rec.close()
+        assert 6 <= len(seen) <= 12, seen  # 10 Hz of 30 fps, one view each time
+        assert all(a != b for a, b in zip(seen, seen[1:], strict=False)), seen  # taking turns
+        assert masks == [v == "left" for v in seen], (seen, masks)
+        still = Reconstructor(video=False, regressor="fit", texture_size=64)
+        seen.clear()
+        f = frames[0]
+        frames_now = f.views
+        still.solve(f.views[0], still.detect(f.views[0]), f.camera,
+                    second_view=SecondView(f.views[1], f.pair, still.detect(f.views[1], view=1)))
+        still.close()
+        assert sorted(seen) == ["left", "right"]
+    finally:
+        texture_module.observe = observe
+
+
 def test_both_views_detected_at_once_match_one_after_the_other():
     """``detect_pair`` runs the two views' MediaPipe graphs in two threads: the same detections as ``detect``
     on each view in turn (static images, so no tracking state differs)."""

@@ -150,6 +150,9 @@ class HandState:
     trusted_reference: bool = True  # the first view's detection names the hand's side (or it is not decided)
     trusted_views: int = 1  # views whose every keypoint the fit took (not reduced to ANCHOR_KEYPOINTS)
     texture_due: bool = True  # this frame feeds the texture (video: at texture_fuse_hz), so the mask is wanted
+    #: video with a stereo pair: which camera's view the texture takes in this time (0: the reference, with the mask;
+    #: 1: the other); the views take turns (TextureFusion of both at once: still images)
+    texture_view: int = 0
     timings_ms: dict = field(default_factory=dict)
     _output: object | None = None
 
@@ -236,6 +239,7 @@ class Reconstructor:
         self._shape_samples: dict[str, list] = {s: [] for s in SIDES}
         self._states: list[HandState] = []  # the hands of the frame being solved
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
+        self._texture_turn: dict[str, int] = {}  # video, stereo: which view each side's texture takes in next
         self._last_timestamp = 0.0
         self._frame = 0
 
@@ -250,6 +254,7 @@ class Reconstructor:
         if self.tracker is not None:
             self.tracker.reset()
         self._textured.clear()
+        self._texture_turn.clear()
         self._frame = 0
         for fusion in self.textures.values():
             fusion.reset()
@@ -324,6 +329,7 @@ class Reconstructor:
             st.timings_ms["detect"] = detect_ms / max(len(detections), 1)
             if self.video and self.cfg.texture_size:
                 st.texture_due = timestamp - self._textured.get(st.side, -np.inf) >= 1.0 / self.cfg.texture_fuse_hz
+                st.texture_view = self._texture_turn.get(st.side, 0) if second_view is not None else 0
             self._timed(st, "handnet", self.estimate, image, True)
             self._timed(st, "fit", self.fit, image, second_view)
             self._timed(st, "smooth", self.smooth, timestamp)
@@ -378,8 +384,7 @@ class Reconstructor:
             return False
         if when_needed and self.video:
             pose = self.regressor == "net" or (self.regressor == "handnet" and st.key not in self._previous)
-            mask = self.mask_source == "handnet" and bool(
-                self.cfg.refine_iterations or (self.cfg.texture_size and st.texture_due))
+            mask = self.mask_source == "handnet" and self._wants_mask(st)
             if not (pose or mask):
                 return False
         st.estimate = self.handnet.predict(image, st.detection.keypoints_2d, st.side, st.camera, st.model)
@@ -544,9 +549,13 @@ class Reconstructor:
         dirs = model.J_shapedirs[0, :, :len(betas)].detach().numpy().astype(np.float64)
         return J + dirs @ np.asarray(betas, np.float64)
 
+    def _wants_mask(self, st: HandState) -> bool:
+        """Video: whether this frame uses the hand's mask (refinement, or the texture taking in the reference view)."""
+        return bool(self.cfg.refine_iterations or (self.cfg.texture_size and st.texture_due and st.texture_view == 0))
+
     def mask(self, st: HandState, image: np.ndarray) -> bool:
-        """The hand's silhouette from the chosen source (``self.mask_source``)."""
-        if self.mask_source == "none":
+        """The hand's silhouette from the chosen source (``self.mask_source``); in video only when it is used."""
+        if self.mask_source == "none" or (self.video and not self._wants_mask(st)):
             return False
         if self.mask_source == "handnet":
             if st.estimate is None:  # video: not wanted this frame (see estimate)
@@ -586,12 +595,18 @@ class Reconstructor:
         fusion = self._fusion(st.side)
         vertices, faces = st.posed().vertices[0], st.model.faces_tensor
         delight = self.cfg.texture_delight
-        obs = observe(fusion.atlas, vertices, faces, st.camera, image, mask=st.mask, delight=delight)
-        if second_view is not None:
+        views = [0, 1] if second_view is not None else [0]
+        if self.video and second_view is not None:  # one view a time, taking turns: a stereo frame's texture costs
+            views = [st.texture_view]  # what a mono one does (docs/live.md)
+            self._texture_turn[st.side] = 1 - st.texture_view
+        obs = []
+        if 0 in views:
+            obs.append(observe(fusion.atlas, vertices, faces, st.camera, image, mask=st.mask, delight=delight))
+        if 1 in views:
             pair = second_view.pair
-            obs = combine([obs, observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image,
-                                        delight=delight)])
-        fusion.update(obs)
+            obs.append(observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image,
+                               delight=delight))
+        fusion.update(obs[0] if len(obs) == 1 else combine(obs))
         st.texture_version = fusion.version
         self._textured[st.side] = self._last_timestamp
         return True

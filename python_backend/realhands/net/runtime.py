@@ -155,8 +155,18 @@ def providers(prefer_cuda: bool = True) -> list[str]:
     return [p for p in want if p in have]
 
 
+#: onnxruntime's threads for HandNet on a CPU. One, and no spinning: HandNet runs inside the live process's
+#: reconstruction stage while MediaPipe works in the perception stage's thread, and onnxruntime's default (a thread
+#: per core, spinning while it waits for work) took the other core from them. Live benchmark, stereo with the
+#: default textures (HandNet's mask at 10 Hz), 2 cores, 2026-11-27: 9.3-10.3 -> 14.5-15.7 fps, latency p50
+#: 168-176 -> 108-113 ms; mono 24-26 -> 29 fps. HandNet alone costs a few ms more on one thread.
+CPU_THREADS = 1
+CPU_SPINNING = False
+
+
 class OnnxHandNet:
-    """A HandNet ONNX file on onnxruntime. ``config``: the HandNetConfig dict stored in the file."""
+    """A HandNet ONNX file on onnxruntime. ``config``: the HandNetConfig dict stored in the file. ``threads``: its
+    CPU threads (0: CPU_THREADS)."""
 
     def __init__(self, path: str | Path, device: str = "auto", threads: int = 0):
         path = Path(path)
@@ -168,8 +178,8 @@ class OnnxHandNet:
             raise OnnxError("onnxruntime is not installed (pip install onnxruntime; it is in the 'perception' "
                             "extra)") from None
         opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = threads or CPU_THREADS
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if CPU_SPINNING else "0")
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers(device in ("auto", "cuda")))
         except Exception as e:
