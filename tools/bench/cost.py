@@ -78,8 +78,8 @@ def main() -> int:
             runs[path, "mediapipe"] += mediapipe_alone(frames, stereo)
             runs[path, "default"] += default(frames, stereo, 0)
             runs[path, "textured"] += default(frames, stereo, LiveConfig().texture_size)
-    lines = [f"{args.sequences} sequences x {args.frames} frames of the stereo benchmark (640x480, 30 fps), every frame "
-             "processed, one process, one path after the other; ms per frame: mean (median, p90).", "",
+    lines = [f"{args.sequences} sequences x {args.frames} frames of the stereo benchmark (640x480, 30 fps), every "
+             "frame processed, one process, one path after the other; ms per frame: mean (median, p90).", "",
              "| path | MediaPipe alone | default, no texture | ratio | default, with the texture | ratio |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
 
