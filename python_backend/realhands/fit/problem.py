@@ -81,9 +81,11 @@ class FitProblem:
         u = d / np.maximum(n, 1e-12)[:, None]
         return n.sum(), np.einsum("bc,bcf->f", u, dp[self.bones[:, 0]] - dp[self.bones[:, 1]])
 
-    def _euler(self, pose15):
-        """(15,...,3) joint axis-angles -> (15,...,3) their anatomical angles (KeypointFitter.limit_excess)."""
-        F = self.frames.reshape(15, *([1] * (pose15.ndim - 2)), 3, 3)  # per joint, broadcast over the rest
+    def _euler(self, pose15, joints=None):
+        """(n,...,3) joint axis-angles -> (n,...,3) their anatomical angles (KeypointFitter.limit_excess); the 15
+        joints, or the n listed in ``joints``."""
+        frames = self.frames if joints is None else self.frames[joints]
+        F = frames.reshape(len(frames), *([1] * (pose15.ndim - 2)), 3, 3)  # per joint, broadcast over the rest
         R = np.swapaxes(F, -1, -2) @ rodrigues(pose15) @ F
         b = np.arcsin(np.clip(R[..., 0, 2], -1 + 1e-6, 1 - 1e-6))
         a = np.arctan2(-R[..., 1, 2], R[..., 2, 2])
@@ -146,15 +148,17 @@ class FitProblem:
             excess = np.stack([np.maximum(lo, 0.0), np.maximum(hi, 0.0)], -1)  # (15,3,2)
             J = None
             if jacobian:
-                h = LIMIT_STEP
-                steps = np.eye(3) * h  # (3 params, 3)
-                d_ang = (self._euler(pose15[:, None] + steps[None]) - self._euler(pose15[:, None] - steps[None])) \
-                    / (2 * h)  # (15, params, angles)
-                active = np.stack([-(lo > 0).astype(np.float64), (hi > 0).astype(np.float64)], -1)  # d excess / d angle
                 Jl = np.zeros((15, 3, 2, SIZE))
-                block = np.einsum("jia,jas->jasi", d_ang, active)  # (15, angles, 2, params)
-                for j in range(15):
-                    Jl[j, :, :, 3 + 3 * j:6 + 3 * j] = block[j]
+                past = np.flatnonzero(((lo > 0) | (hi > 0)).any(-1))  # the others' rows are zero (relu)
+                if len(past):
+                    steps = np.eye(3) * LIMIT_STEP  # (3 params, 3)
+                    sub = pose15[past][:, None]
+                    d_ang = (self._euler(sub + steps[None], past) - self._euler(sub - steps[None], past)) \
+                        / (2 * LIMIT_STEP)  # (n, params, angles)
+                    sign = np.stack([-(lo[past] > 0).astype(np.float64), (hi[past] > 0).astype(np.float64)], -1)
+                    block = np.einsum("jia,jas->jasi", d_ang, sign)  # (n, angles, 2, params): d excess / d param
+                    for i, j in enumerate(past):
+                        Jl[j, :, :, 3 + 3 * j:6 + 3 * j] = block[i]
                 J = Jl.reshape(90, 1, SIZE)
             out.append((excess.reshape(90, 1), w.joint_limits, None, J))
         J = None
