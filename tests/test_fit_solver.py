@@ -14,6 +14,7 @@ from realhands.fit.landmarks import landmark_offsets
 from realhands.fit.solver import lbfgs, levenberg_marquardt
 from realhands.metrics import mpjpe
 from realhands.model import HandModel
+from realhands.model.lbs import matrix_to_axis_angle
 from realhands.perception.mediapipe_hands import mirror_world
 from realhands.synth.sampling import sample_hand_pose
 
@@ -222,3 +223,23 @@ def test_lbfgs_steps_back_from_where_the_loss_is_undefined():
     assert cliff.visits > 0
     assert np.isfinite(out.x).all() and out.cost == _Cliff(True).evaluate(out.x)
     assert np.allclose(out.x, [2.0, -1.0], atol=0.05), out.x
+
+
+def test_the_joint_limit_jacobian_does_not_jump_across_the_angle_wrap():
+    """A joint turned by almost pi about its first anatomical axis (past its limit): the central difference of the
+    Euler angles straddles atan2's wrap at +-pi; it is taken modulo 2 pi, so the Jacobian stays of order one."""
+    model = HandModel(side="right", flat_hand_mean=True, dtype=torch.float64)
+    fitter = KeypointFitter(model)
+    F = fitter.frames[0].numpy()
+    local = F @ rodrigues(np.array([np.pi - 2e-6, 0.0, 0.0])) @ F.T
+    x = np.zeros(problem.SIZE)
+    x[0:3], x[3:48] = [2.5, 0.3, 0.2], fitter.mean.numpy()
+    x[3:6] = matrix_to_axis_angle(torch.as_tensor(local)).numpy()
+    x[58:] = [3.2, 2.4, np.log(0.4)]
+    K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+    fp = problem.FitProblem(fitter, fitter.kinematics, [(np.full((21, 2), 300.0), K, None, None, np.ones(21))])
+    assert abs(abs(fp._euler(x[3:48].reshape(15, 3))[0, 0]) - np.pi) < 1e-5
+    J = fp.evaluate(x, True)[3]
+    limit_rows = J[-100:-10]  # the 90 joint-limit rows, before the 10 shape-prior rows
+    assert np.abs(limit_rows[:, 3:6]).max() > 0.1  # the joint is past its limit: its rows are not empty
+    assert np.abs(limit_rows).max() < 10.0

@@ -153,8 +153,9 @@ class FitProblem:
                 if len(past):
                     steps = np.eye(3) * LIMIT_STEP  # (3 params, 3)
                     sub = pose15[past][:, None]
-                    d_ang = (self._euler(sub + steps[None], past) - self._euler(sub - steps[None], past)) \
-                        / (2 * LIMIT_STEP)  # (n, params, angles)
+                    diff = self._euler(sub + steps[None], past) - self._euler(sub - steps[None], past)
+                    diff = (diff + np.pi) % (2 * np.pi) - np.pi  # an angle at +-pi: across atan2's wrap, not 2 pi
+                    d_ang = diff / (2 * LIMIT_STEP)  # (n, params, angles)
                     sign = np.stack([-(lo[past] > 0).astype(np.float64), (hi[past] > 0).astype(np.float64)], -1)
                     block = np.einsum("jia,jas->jasi", d_ang, sign)  # (n, angles, 2, params): d excess / d param
                     for i, j in enumerate(past):
