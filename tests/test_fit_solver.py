@@ -126,7 +126,7 @@ def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views):
     at = dict(truth, hand_pose=truth["hand_pose"] + 0.6)  # away from the truth, some joints past their limits
     assert fitter.limit_excess(at["hand_pose"]).sum() > 0
     x = problem.pack(dict(at, image_t=fitter._to_image_params(at["transl"], K[None])))
-    fp = problem.FitProblem(fitter, fitter.kinematics,
+    fp = problem.FitProblem(fitter,
                             [tuple(None if v is None else (v[0] if v.dim() == 3 or i == 4 else v).numpy()
                                    for i, v in enumerate(view)) for view in views],
                             world.numpy(), None if points is None else points.numpy())
@@ -237,7 +237,7 @@ def test_the_joint_limit_jacobian_does_not_jump_across_the_angle_wrap():
     x[3:6] = matrix_to_axis_angle(torch.as_tensor(local)).numpy()
     x[58:] = [3.2, 2.4, np.log(0.4)]
     K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
-    fp = problem.FitProblem(fitter, fitter.kinematics, [(np.full((21, 2), 300.0), K, None, None, np.ones(21))])
+    fp = problem.FitProblem(fitter, [(np.full((21, 2), 300.0), K, None, None, np.ones(21))])
     assert abs(abs(fp._euler(x[3:48].reshape(15, 3))[0, 0]) - np.pi) < 1e-5
     J = fp.evaluate(x, True)[3]
     limit_rows = J[-100:-10]  # the 90 joint-limit rows, before the 10 shape-prior rows

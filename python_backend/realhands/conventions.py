@@ -79,6 +79,8 @@ KEYPOINT_OWNERS: np.ndarray = np.array([0, 13, 14, 15, 15, 1, 2, 3, 3, 4, 5, 6, 
                                        dtype=np.int64)
 
 SIDES = ("right", "left")
+#: The wrist and the four knuckles (index, middle, ring, little), in keypoint order: the palm.
+PALM_KEYPOINTS = [0, 5, 9, 13, 17]
 
 #: The MANO parameters of one hand and their sizes, in the order of a flattened parameter vector.
 MANO_PARAMS: tuple[tuple[str, int], ...] = (("global_orient", 3), ("hand_pose", NUM_HAND_POSE), ("betas", NUM_BETAS),

@@ -32,14 +32,15 @@ import torch
 
 from ..camera import Camera, backproject_points, mean_focal, project_points, triangulate
 from ..config import FIT_SOLVERS
-from ..conventions import KEYPOINT_PARENTS
+from ..conventions import KEYPOINT_PARENTS, PALM_KEYPOINTS
 from ..model import HandModel
 from ..model.lbs import matrix_to_axis_angle
 from . import problem
 from .kinematics import KeypointKinematics
+from .problem import CM, HAND_PX, IMAGE_T_PX
 from .solver import lbfgs, levenberg_marquardt
 
-PALM = [0, 5, 9, 13, 17]  # wrist and the four knuckles (keypoint order)
+PALM = PALM_KEYPOINTS
 #: the bones whose summed length measures a hand's size: the finger bones and the knuckle line, not the wrist's
 #: (where detectors and annotations disagree most about the point)
 SIZE_BONES = torch.tensor([(c, p) for c, p in enumerate(KEYPOINT_PARENTS) if p > 0] + [(9, 5), (13, 9), (17, 13)])
@@ -177,7 +178,6 @@ class KeypointFitter:
         if solver not in FIT_SOLVERS:
             raise ValueError(f"solver must be one of {FIT_SOLVERS}, not {solver!r}")
         self.solver = solver
-        self.size_bones = SIZE_BONES.numpy()
         self.model = model
         self.w = weights or FitWeights()
         d = model.data
@@ -194,7 +194,8 @@ class KeypointFitter:
             z = torch.zeros(1, 3, dtype=dt)
             rest = model.keypoints(z, self.mean[None], torch.zeros(1, 10, dtype=dt), z, self.offsets)[0]
         self.rest_keypoints = rest  # mean pose, mean shape, model space, as the detector marks them
-        self.kinematics = KeypointKinematics(model, self.offsets)  # the same keypoints in NumPy, for the solvers
+        # the same keypoints and priors in NumPy, for the solvers (realhands.fit.problem), made once
+        self.constants = problem.FitConstants(self, KeypointKinematics(model, self.offsets), SIZE_BONES.numpy())
 
     # ---- initialisation ------------------------------------------------------------------------------------
     def initial_guess(self, kp2d: torch.Tensor, K: torch.Tensor, world: torch.Tensor | None) -> dict:
@@ -239,17 +240,18 @@ class KeypointFitter:
         for kp2d, K, R, t, conf in views:
             seen = joints if R is None else joints @ R.T + t
             size = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
-            out.append(((_project(seen, K) - kp2d) * (40.0 / size)[:, None, None], w.keypoints_2d * conf, w.knee_2d_px))
+            out.append(((_project(seen, K) - kp2d) * (HAND_PX / size)[:, None, None], w.keypoints_2d * conf,
+                        w.knee_2d_px))
         if points3d is not None:
             known = torch.isfinite(points3d).all(-1).to(joints.dtype)
             per_point = torch.ones(21, dtype=joints.dtype)
             per_point[0] = w.triangulated_wrist
-            out.append(((joints - torch.nan_to_num(points3d)) * 100.0, w.triangulated_3d * known * per_point,
+            out.append(((joints - torch.nan_to_num(points3d)) * CM, w.triangulated_3d * known * per_point,
                         w.knee_3d_cm))
         if world_aligned is not None:
-            out.append(((joints - joints[:, :1] - world_aligned) * 100.0, w.world_3d, w.knee_3d_cm))
+            out.append(((joints - joints[:, :1] - world_aligned) * CM, w.world_3d, w.knee_3d_cm))
             if points3d is None and len(views) == 1:
-                out.append((((hand_size(joints) - hand_size(world_aligned)) * 100.0)[:, None, None], w.world_size,
+                out.append((((hand_size(joints) - hand_size(world_aligned)) * CM)[:, None, None], w.world_size,
                             None))
         dev = (params["hand_pose"] - self.mean) @ self.components.T * self.inv_std
         out.append((dev[..., None], w.pose_prior, None))
@@ -287,11 +289,11 @@ class KeypointFitter:
         and log depth, which LBFGS handles far better than metres (one unit moves the image by ~100 px)."""
         z = transl[:, 2].clamp_min(1e-3)
         uv = project_points(transl[:, None], K, eps=1e-3)[:, 0]
-        return torch.stack([uv[:, 0] / 100.0, uv[:, 1] / 100.0, torch.log(z)], -1)
+        return torch.stack([uv[:, 0] / IMAGE_T_PX, uv[:, 1] / IMAGE_T_PX, torch.log(z)], -1)
 
     @staticmethod
     def _from_image_params(q, K):
-        return backproject_points(q[:, None, :2] * 100.0, torch.exp(q[:, None, 2]), K)[:, 0]
+        return backproject_points(q[:, None, :2] * IMAGE_T_PX, torch.exp(q[:, None, 2]), K)[:, 0]
 
     def _fit_one(self, start, views, world, stages, points3d=None):
         """Fit one hand (parameters (1,n) in ``start``) by stages [(free parameter names, iterations)], the world
@@ -313,8 +315,7 @@ class KeypointFitter:
         iters_done = 0
         for names, iters in stages:
             aligned = self._align_world(as_model(x), world)
-            fp = problem.FitProblem(self, self.kinematics, np_views,
-                                    None if aligned is None else aligned[0].double().numpy(), p3)
+            fp = problem.FitProblem(self, np_views, None if aligned is None else aligned[0].double().numpy(), p3)
             free = np.concatenate([np.full(n, name in names) for name, n in problem.LAYOUT])
             sol = minimise(fp, x, free, iters)
             x, iters_done = sol.x, iters_done + sol.iterations

@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..conventions import MANO_PARAMS, PALM_KEYPOINTS, PARAM_SLICES
 from .kinematics import KeypointKinematics, rodrigues
 
-#: the packed parameter vector: (name, size), the translation as (u/100, v/100, log z) in the reference view
-LAYOUT = (("global_orient", 3), ("hand_pose", 45), ("betas", 10), ("image_t", 3))
+#: the packed parameter vector: the MANO parameters' order and sizes, the translation as (u, v) / IMAGE_T_PX and
+#: log z in the reference view
+LAYOUT = tuple(("image_t", n) if name == "transl" else (name, n) for name, n in MANO_PARAMS)
 SIZE = sum(n for _, n in LAYOUT)
+POSE, BETAS = PARAM_SLICES["hand_pose"], PARAM_SLICES["betas"]
+#: the units of the loss's residuals: 2D in pixels as if the hand's wrist-to-knuckle distance were HAND_PX (so near
+#: and far hands weigh the same), 3D in centimetres (CM per metre)
+HAND_PX, CM = 40.0, 100.0
+#: the translation's image position is optimised in hundreds of pixels (one unit moves the hand by ~100 px)
+IMAGE_T_PX = 100.0
 #: central-difference step of the joint-limit term's Euler angles (radians)
 LIMIT_STEP = 1e-5
-#: MediaPipe's wrist and knuckles (the hand's size in pixels: wrist to each knuckle)
-_PALM = [0, 5, 9, 13, 17]
 
 
 def pack(params: dict) -> np.ndarray:
@@ -38,22 +44,39 @@ def unpack(x: np.ndarray) -> dict:
     return out
 
 
+class FitConstants:
+    """What every fit problem of one KeypointFitter shares, in NumPy, made once: its kinematics, the pose prior's
+    matrix and mean, the joint frames, limits and signs, the size bones."""
+
+    def __init__(self, fitter, kinematics: KeypointKinematics, bones: np.ndarray):
+        self.kin = kinematics
+        self.mean = fitter.mean.double().numpy()
+        self.prior = (fitter.components.double() * fitter.inv_std.double()[:, None]).numpy()  # (45,45)
+        self.frames = None if fitter.frames is None else fitter.frames.double().numpy()
+        self.limits = None if fitter.limits is None else fitter.limits.double().numpy()
+        self.signs = fitter.signs.double().numpy()
+        self.bones = bones  # (n,2) the (child, parent) keypoints of the bones whose lengths sum to the hand's size
+
+
 class FitProblem:
     """One hand's fit problem. ``views``: per camera (kp2d (21,2) px, K (3,3), R (3,3) and t (3,) from the reference
     camera or None for the reference itself, confidence (21,)); ``world_aligned`` (21,3) MediaPipe's root-relative
     world landmarks rotated onto the fit, or None; ``points3d`` (21,3) triangulated keypoints (NaN where unknown) or
-    None. ``fitter``: the KeypointFitter whose model, landmark offsets, weights and priors define the loss."""
+    None. ``fitter``: the KeypointFitter whose model, landmark offsets, weights and priors define the loss (its
+    ``constants``)."""
 
-    def __init__(self, fitter, kinematics: KeypointKinematics, views, world_aligned=None, points3d=None):
+    def __init__(self, fitter, views, world_aligned=None, points3d=None):
         self.w = w = fitter.w
-        self.kin = kinematics
+        c = fitter.constants
+        self.kin, self.mean, self.prior, self.bones = c.kin, c.mean, c.prior, c.bones
+        self.frames, self.limits, self.signs = c.frames, c.limits, c.signs
         self.K = np.asarray(views[0][1], np.float64)
         self.views = []
         for kp2d, K, R, t, conf in views:
             kp2d = np.asarray(kp2d, np.float64)
-            size = max(float(np.linalg.norm(kp2d[_PALM[1:]] - kp2d[:1], axis=-1).mean()), 1.0)
+            size = max(float(np.linalg.norm(kp2d[PALM_KEYPOINTS[1:]] - kp2d[:1], axis=-1).mean()), 1.0)
             self.views.append((kp2d, np.asarray(K, np.float64), None if R is None else np.asarray(R, np.float64),
-                               None if t is None else np.asarray(t, np.float64), 40.0 / size,
+                               None if t is None else np.asarray(t, np.float64), HAND_PX / size,
                                w.keypoints_2d * np.asarray(conf, np.float64)))
         self.points3d = None
         if points3d is not None:
@@ -61,16 +84,10 @@ class FitProblem:
             per_point = np.ones(21)
             per_point[0] = w.triangulated_wrist
             self.points3d = (np.nan_to_num(p), w.triangulated_3d * np.isfinite(p).all(-1) * per_point)
-        self.bones = fitter.size_bones
         self.world = None if world_aligned is None else np.asarray(world_aligned, np.float64)
         self.size_term = self.world is not None and points3d is None and len(views) == 1
         if self.size_term:
             self.world_size = self._hand_size(self.world)[0]
-        self.mean = fitter.mean.double().numpy()
-        self.prior = (fitter.components.double() * fitter.inv_std.double()[:, None]).numpy()  # (45,45)
-        self.frames = None if fitter.frames is None else fitter.frames.double().numpy()
-        self.limits = None if fitter.limits is None else fitter.limits.double().numpy()
-        self.signs = fitter.signs.double().numpy()
 
     # ---- pieces ---------------------------------------------------------------------------------------------------
     def _hand_size(self, p, dp=None):
@@ -95,10 +112,10 @@ class FitProblem:
     def _transl(self, q):
         K = self.K
         z = np.exp(q[2])
-        t = np.array([(q[0] * 100.0 - K[0, 2]) / K[0, 0] * z, (q[1] * 100.0 - K[1, 2]) / K[1, 1] * z, z])
+        t = np.array([(q[0] * IMAGE_T_PX - K[0, 2]) / K[0, 0] * z, (q[1] * IMAGE_T_PX - K[1, 2]) / K[1, 1] * z, z])
         dq = np.zeros((3, 3))
-        dq[0, 0] = 100.0 * z / K[0, 0]
-        dq[1, 1] = 100.0 * z / K[1, 1]
+        dq[0, 0] = IMAGE_T_PX * z / K[0, 0]
+        dq[1, 1] = IMAGE_T_PX * z / K[1, 1]
         dq[:, 2] = t
         return t, dq
 
@@ -127,19 +144,19 @@ class FitProblem:
             out.append(((proj - kp2d) * scale, weight, w.knee_2d_px, J))
         if self.points3d is not None:
             X, weight = self.points3d
-            out.append(((pts - X) * 100.0, weight, w.knee_3d_cm, None if dp is None else dp * 100.0))
+            out.append(((pts - X) * CM, weight, w.knee_3d_cm, None if dp is None else dp * CM))
         if self.world is not None:
-            out.append(((pts - pts[:1] - self.world) * 100.0, w.world_3d, w.knee_3d_cm,
-                        None if dp is None else (dp - dp[:1]) * 100.0))
+            out.append(((pts - pts[:1] - self.world) * CM, w.world_3d, w.knee_3d_cm,
+                        None if dp is None else (dp - dp[:1]) * CM))
             if self.size_term:
                 size, d_size = self._hand_size(pts, dp)
-                out.append((np.array([[(size - self.world_size) * 100.0]]), w.world_size, None,
-                            None if dp is None else d_size[None, None] * 100.0))
+                out.append((np.array([[(size - self.world_size) * CM]]), w.world_size, None,
+                            None if dp is None else d_size[None, None] * CM))
         dev = (p_["hand_pose"] - self.mean) @ self.prior.T
         J = None
         if jacobian:
             J = np.zeros((45, 1, SIZE))
-            J[:, 0, 3:48] = self.prior
+            J[:, 0, POSE] = self.prior
         out.append((dev[:, None], w.pose_prior, None, J))
         if w.joint_limits and self.frames is not None and self.limits is not None:
             pose15 = p_["hand_pose"].reshape(15, 3)
@@ -159,13 +176,13 @@ class FitProblem:
                     sign = np.stack([-(lo[past] > 0).astype(np.float64), (hi[past] > 0).astype(np.float64)], -1)
                     block = np.einsum("jia,jas->jasi", d_ang, sign)  # (n, angles, 2, params): d excess / d param
                     for i, j in enumerate(past):
-                        Jl[j, :, :, 3 + 3 * j:6 + 3 * j] = block[i]
+                        Jl[j, :, :, POSE.start + 3 * j:POSE.start + 3 * j + 3] = block[i]
                 J = Jl.reshape(90, 1, SIZE)
             out.append((excess.reshape(90, 1), w.joint_limits, None, J))
         J = None
         if jacobian:
             J = np.zeros((10, 1, SIZE))
-            J[np.arange(10), 0, 48 + np.arange(10)] = 1.0
+            J[np.arange(10), 0, BETAS.start + np.arange(10)] = 1.0
         out.append((p_["betas"][:, None], w.shape_prior, None, J))
         return out, pts
 
