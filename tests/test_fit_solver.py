@@ -97,12 +97,11 @@ def test_numpy_keypoints_and_their_jacobian_are_the_hand_models(side, mano_tips)
     assert np.abs(J[..., :48]).max() > 0.1  # (a Jacobian that is not trivially zero)
 
 
-@pytest.mark.parametrize("n_views", [1, 2])
-def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views):
-    """FitProblem's cost equals KeypointFitter.loss on the same data (two views with triangulated points, or one
-    view with the size term; confidences, a missing point, active joint limits), and its Jacobian matches central
-    differences of its residuals."""
-    rng = np.random.default_rng(1)
+def _fit_problem(n_views: int, seed: int = 1):
+    """A FitProblem of a known left hand seen in one or two views (5 px noise, a lower confidence, a missing
+    triangulated point, noisy world landmarks), the point x it is evaluated at (away from the truth, joints past
+    their limits), and the same data for KeypointFitter.loss."""
+    rng = np.random.default_rng(seed)
     model = HandModel(side="left", flat_hand_mean=True, dtype=torch.float64)
     fitter = KeypointFitter(model, landmark_offsets=landmark_offsets(model))
     K = torch.tensor([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]], dtype=torch.float64)
@@ -130,7 +129,19 @@ def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views):
                             [tuple(None if v is None else (v[0] if v.dim() == 3 or i == 4 else v).numpy()
                                    for i, v in enumerate(view)) for view in views],
                             world.numpy(), None if points is None else points.numpy())
+    return fp, x, (fitter, at, views, world, points)
+
+
+@pytest.mark.parametrize("n_views", [1, 2])
+def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views):
+    """FitProblem's cost equals KeypointFitter.loss on the same data (two views with triangulated points, or one
+    view with the size term; confidences, a missing point, active joint limits), its Jacobian matches central
+    differences of its residuals, and its gradient is 2 J^T W r."""
+    fp, x, (fitter, at, views, world, points) = _fit_problem(n_views)
     cost, r, g, J = fp.evaluate(x, jacobian=True)
+    cost_g, grad = fp.gradient(x)
+    assert cost_g == pytest.approx(cost, rel=1e-12)
+    assert np.allclose(grad, 2 * J.T @ (g * r), rtol=1e-9, atol=1e-9 * np.abs(grad).max())
     reference = fitter.loss(at, views, world[None], None if points is None else points[None])[0].item()
     assert abs(cost - reference) < 1e-6 * reference
     numeric = np.zeros_like(J)
@@ -139,6 +150,51 @@ def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views):
         step[i] = 1e-6
         numeric[:, i] = (fp.evaluate(x + step, True)[1] - fp.evaluate(x - step, True)[1]) / 2e-6
     assert np.abs(numeric - J).max() < 1e-5 * np.abs(J).max()
+
+
+def _torch_lbfgs(problem_, x0, free, iterations):
+    """The reference: torch.optim.LBFGS (lr 1, strong Wolfe, the solver's memory and tolerances) on the same cost
+    and gradient, returning the lowest-cost point evaluated, its cost and the iterations run."""
+    from realhands.fit import solver
+    x = np.asarray(x0, np.float64).copy()
+    sub = torch.tensor(x[free])
+    opt = torch.optim.LBFGS([sub], lr=1.0, max_iter=iterations, history_size=solver.LBFGS_HISTORY,
+                            line_search_fn="strong_wolfe", tolerance_grad=solver.LBFGS_TOLERANCE_GRAD,
+                            tolerance_change=solver.LBFGS_TOLERANCE_CHANGE)
+    best = {"cost": np.inf, "x": x.copy()}
+
+    def closure():
+        x[free] = sub.detach().numpy()
+        cost, r, g, J = problem_.evaluate(x, jacobian=True)
+        if cost < best["cost"]:
+            best["cost"], best["x"] = cost, x.copy()
+        sub.grad = torch.from_numpy((2.0 * J.T @ (g * r))[free])
+        return torch.tensor(cost, dtype=torch.float64)
+
+    opt.step(closure)
+    return best["x"], best["cost"], opt.state[opt._params[0]]["n_iter"]
+
+
+@pytest.mark.parametrize("case", ["line", "two views", "one view", "warm, pose held"])
+def test_our_lbfgs_is_torchs_lbfgs(case):
+    """The NumPy L-BFGS runs torch's algorithm: from the same start, over the same free parameters and budget of
+    iterations, it reaches the same point (to rounding) with the same cost and the same count of iterations."""
+    if case == "line":
+        prob, x0, iterations = _Line(True), np.zeros(2), 30
+        free = np.ones(2, dtype=bool)
+    else:
+        prob, x0, _ = _fit_problem(1 if case == "one view" else 2, seed=5)
+        free = np.ones(problem.SIZE, dtype=bool)
+        iterations = 40
+        if case.startswith("warm"):
+            free[problem.BETAS] = False
+            iterations = 10
+    ours = lbfgs(prob, x0, free, iterations)
+    x_ref, cost_ref, iters_ref = _torch_lbfgs(prob, x0, free, iterations)
+    assert ours.iterations == iters_ref
+    assert ours.cost == pytest.approx(cost_ref, rel=1e-7)
+    assert np.abs(ours.x - x_ref).max() < 1e-6 * max(1.0, np.abs(x_ref).max())
+    assert ours.cost < prob.evaluate(x0) * 0.9  # (it did move)
 
 
 def test_the_fast_fit_matches_the_lbfgs_fit_on_fixed_cases():

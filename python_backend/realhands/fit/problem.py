@@ -186,6 +186,23 @@ class FitProblem:
         out.append((p_["betas"][:, None], w.shape_prior, None, J))
         return out, pts
 
+    def gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """cost and its gradient (SIZE,): 2 J^T W r summed term by term (what L-BFGS needs, without stacking the
+        Jacobian; einsum rather than BLAS, whose thread pool contends with the live process's threads)."""
+        cost, grad = 0.0, np.zeros(SIZE)
+        for r, weight, knee, J in self.terms(x, True)[0]:
+            r2 = (r ** 2).sum(-1)
+            wt = np.broadcast_to(np.asarray(weight, np.float64), r2.shape)
+            if knee is None:
+                cost += float((wt * r2).sum())
+                g = wt
+            else:
+                root = np.sqrt(1.0 + r2 / (knee * knee))
+                cost += float((wt * knee * knee * (root - 1.0)).sum())
+                g = wt * 0.5 / root
+            grad += np.einsum("nd,ndf->f", (2.0 * g)[:, None] * r, J)
+        return cost, grad
+
     def evaluate(self, x: np.ndarray, jacobian: bool = False):
         """cost, and with ``jacobian`` the stacked residuals (M,), their IRLS weights (M,) and Jacobian (M,SIZE)."""
         cost, rs, gs, Js = 0.0, [], [], []
