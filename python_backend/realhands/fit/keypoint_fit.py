@@ -135,13 +135,9 @@ def _mean_error(proj: torch.Tensor, kp2d: torch.Tensor, conf: torch.Tensor) -> t
 
 
 def _kabsch(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
-    """Rotations (B,3,3) minimising |R src_i - dst_i| over points (B,N,3) (both centred here)."""
-    a = src - src.mean(1, keepdim=True)
-    b = dst - dst.mean(1, keepdim=True)
-    U, _, Vt = torch.linalg.svd(b.transpose(1, 2) @ a)
-    d = torch.sign(torch.linalg.det(U @ Vt))
-    D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
-    return U @ D @ Vt
+    """Rotations (B,3,3) minimising |R src_i - dst_i| over points (B,N,3) (both centred): ``problem.kabsch``."""
+    return torch.as_tensor(problem.kabsch(src.detach().double().numpy(), dst.detach().double().numpy()),
+                           dtype=src.dtype)
 
 
 def _pseudo_huber(r2: torch.Tensor, c: float) -> torch.Tensor:
@@ -272,16 +268,6 @@ class KeypointFitter:
         return self.model.keypoints(params["global_orient"], params["hand_pose"], params["betas"], params["transl"],
                                     landmark_offsets=self.offsets)
 
-    def _align_world(self, params: dict, world: torch.Tensor | None) -> torch.Tensor | None:
-        """Rotate root-relative world landmarks onto the current fit's root-relative keypoints (Kabsch)."""
-        if world is None:
-            return None
-        with torch.no_grad():
-            j = self.detected(params)
-            rel_w = world - world[:, :1]
-            R = _kabsch(rel_w, j - j[:, :1])
-            return (R @ rel_w.transpose(1, 2)).transpose(1, 2)
-
     # ---- fitting --------------------------------------------------------------------------------------------
     @staticmethod
     def _to_image_params(transl, K):
@@ -296,32 +282,40 @@ class KeypointFitter:
         return backproject_points(q[:, None, :2] * IMAGE_T_PX, torch.exp(q[:, None, 2]), K)[:, 0]
 
     def _fit_one(self, start, views, world, stages, points3d=None):
-        """Fit one hand (parameters (1,n) in ``start``) by stages [(free parameter names, iterations)], the world
-        landmarks re-aligned to the fit at the start of each; the loss in NumPy with its exact Jacobian
-        (``realhands.fit.problem``), minimised by ``self.solver``. Returns (parameters, iterations, final loss)."""
+        """Fit one hand (parameters (1,n) in ``start``) by stages [(free parameter names, iterations)], MediaPipe's
+        world landmarks rotated onto the fit (Kabsch) at the start of each; the loss in NumPy with its exact Jacobian
+        (``realhands.fit.problem``), minimised by ``self.solver``. Returns the parameters (1,n), the iterations, the
+        final loss (the world landmarks re-aligned to the result) and, in NumPy, the result's keypoints where the
+        detector marks them and the skeleton's (21,3)."""
         K = views[0][1]  # the translation is parameterised in the reference view (image position and log depth)
         dt = self.mean.dtype
+        Kn = K[0].double().numpy()
         x = problem.pack(dict(start, image_t=self._to_image_params(start["transl"], K)))
         np_views = [(kp[0].double().numpy(), k[0].double().numpy(), None if R is None else R.double().numpy(),
                      None if t is None else t.double().numpy(), c[0].double().numpy()) for kp, k, R, t, c in views]
         p3 = None if points3d is None else points3d[0].double().numpy()
+        rel_world = None if world is None else world[0].double().numpy() - world[0, :1].double().numpy()
+        kin = self.constants.kin
 
-        def as_model(x):
-            out = {k: torch.as_tensor(v[None], dtype=dt) for k, v in problem.unpack(x).items()}
-            out["transl"] = self._from_image_params(out.pop("image_t"), K)
-            return out
+        def aligned(marked):  # the world landmarks, root-relative, turned onto the fit's keypoints
+            if rel_world is None:
+                return None
+            return rel_world @ problem.kabsch(rel_world, marked - marked[:1]).T
 
         minimise = levenberg_marquardt if self.solver == "lm" else lbfgs
         iters_done = 0
         for names, iters in stages:
-            aligned = self._align_world(as_model(x), world)
-            fp = problem.FitProblem(self, np_views, None if aligned is None else aligned[0].double().numpy(), p3)
+            fp = problem.FitProblem(self, np_views, aligned(problem.keypoints_at(kin, x, Kn)), p3)
             free = np.concatenate([np.full(n, name in names) for name, n in problem.LAYOUT])
             sol = minimise(fp, x, free, iters)
             x, iters_done = sol.x, iters_done + sol.iterations
-        final = as_model(x)
-        with torch.no_grad():
-            return final, iters_done, self.loss(final, views, self._align_world(final, world), points3d)[0]
+        marked = problem.keypoints_at(kin, x, Kn)
+        cost = problem.FitProblem(self, np_views, aligned(marked), p3).evaluate(x)
+        p = problem.unpack(x)
+        p["transl"] = problem.image_t_to_transl(p.pop("image_t"), Kn)[0]
+        final = {k: torch.as_tensor(v[None], dtype=dt) for k, v in p.items()}
+        return final, iters_done, torch.tensor(cost, dtype=dt), marked, \
+            problem.keypoints_at(self.constants.skeleton, x, Kn)
 
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
             iterations: int | None = None, betas=None, placement_only: bool = False) -> FitResult:
@@ -351,21 +345,22 @@ class KeypointFitter:
             names = ["image_t"]
         stages = [] if warm else [(["global_orient", "image_t"], ORIENT_ITERATIONS)]
         stages.append((names, n_iter))
-        results, costs, total_iters = [], [], 0
+        results, costs, total_iters, marked, joints = [], [], 0, [], []
         for b in range(kp2d.shape[0]):
             one = {k: v[b:b + 1] for k, v in start.items()}
-            res, it, cost = self._fit_one(one, [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
-                                          None if world is None else world[b:b + 1], stages)
+            res, it, cost, m, j = self._fit_one(one, [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
+                                                None if world is None else world[b:b + 1], stages)
             results.append(res)
             costs.append(cost.reshape(1).to(dt))
             total_iters += it
+            marked.append(m)
+            joints.append(j)
         out = {k: torch.cat([r[k] for r in results]) for k in results[0]} if results else \
             {k: torch.zeros(0, n, dtype=dt) for k, n in (("global_orient", 3), ("hand_pose", 45), ("betas", 10),
                                                          ("transl", 3))}
-        with torch.no_grad():
-            joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
-            proj = _project(self.detected(out), K)
-            err = _mean_error(proj, kp2d, conf)
+        joints = torch.as_tensor(np.stack(joints) if joints else np.zeros((0, 21, 3)), dtype=dt)
+        proj = _project(torch.as_tensor(np.stack(marked) if marked else np.zeros((0, 21, 3)), dtype=dt), K)
+        err = _mean_error(proj, kp2d, conf)
         return FitResult(out["global_orient"], out["hand_pose"], out["betas"], out["transl"], joints, proj, err,
                          time.perf_counter() - t0, int(total_iters),
                          objective=torch.cat(costs) if costs else torch.zeros(0, dtype=dt))
@@ -420,10 +415,9 @@ class KeypointFitter:
             # 7.1 -> 2.8 mm on clean stereo keypoints), and it happens only when a hand appears
             stages = [(["global_orient", "image_t"], ORIENT_ITERATIONS), (names, iterations or COLD_ITERATIONS),
                       (names, iterations or COLD_ITERATIONS)]
-        out, iters, cost = self._fit_one(start, tv, w, stages, points3d)
+        out, iters, cost, marked, joints = self._fit_one(start, tv, w, stages, points3d)
+        joints, marked = torch.as_tensor(joints[None], dtype=dt), torch.as_tensor(marked[None], dtype=dt)
         with torch.no_grad():
-            joints = self.model.keypoints(out["global_orient"], out["hand_pose"], out["betas"], out["transl"])
-            marked = self.detected(out)
             per_view = []
             for kp2d, K, R, t, conf in tv:
                 seen = marked if R is None else marked @ R.T + t

@@ -44,12 +44,43 @@ def unpack(x: np.ndarray) -> dict:
     return out
 
 
+def image_t_to_transl(q: np.ndarray, K: np.ndarray):
+    """The packed translation (u / IMAGE_T_PX, v / IMAGE_T_PX, log z) in the camera K -> the translation (3,) in
+    metres and its derivative (3,3) with respect to q."""
+    z = np.exp(q[2])
+    t = np.array([(q[0] * IMAGE_T_PX - K[0, 2]) / K[0, 0] * z, (q[1] * IMAGE_T_PX - K[1, 2]) / K[1, 1] * z, z])
+    dq = np.zeros((3, 3))
+    dq[0, 0] = IMAGE_T_PX * z / K[0, 0]
+    dq[1, 1] = IMAGE_T_PX * z / K[1, 1]
+    dq[:, 2] = t
+    return t, dq
+
+
+def keypoints_at(kin: KeypointKinematics, x: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(21,3) ``kin``'s keypoints (camera coordinates, metres) for the packed parameters x in the camera K."""
+    p = unpack(x)
+    pose = np.concatenate([p["global_orient"], p["hand_pose"]]).reshape(16, 3)
+    return kin.forward(pose, p["betas"], image_t_to_transl(p["image_t"], K)[0])
+
+
+def kabsch(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The rotation (3,3) minimising sum |R src_i - dst_i| over points (N,3) (both centred here), or (B,3,3) for
+    batches (B,N,3)."""
+    a = src - src.mean(-2, keepdims=True)
+    b = dst - dst.mean(-2, keepdims=True)
+    U, _, Vt = np.linalg.svd(np.swapaxes(b, -1, -2) @ a)
+    D = np.ones(U.shape[:-1])
+    D[..., 2] = np.sign(np.linalg.det(U @ Vt))
+    return (U * D[..., None, :]) @ Vt
+
+
 class FitConstants:
     """What every fit problem of one KeypointFitter shares, in NumPy, made once: its kinematics, the pose prior's
     matrix and mean, the joint frames, limits and signs, the size bones."""
 
     def __init__(self, fitter, kinematics: KeypointKinematics, bones: np.ndarray):
-        self.kin = kinematics
+        self.kin = kinematics  # the keypoints where the detector marks them (landmark offsets)
+        self.skeleton = KeypointKinematics(fitter.model)  # the skeleton's keypoints (no offsets)
         self.mean = fitter.mean.double().numpy()
         self.prior = (fitter.components.double() * fitter.inv_std.double()[:, None]).numpy()  # (45,45)
         self.frames = None if fitter.frames is None else fitter.frames.double().numpy()
@@ -110,14 +141,7 @@ class FitProblem:
         return np.stack([a, b, c], -1) * self.signs
 
     def _transl(self, q):
-        K = self.K
-        z = np.exp(q[2])
-        t = np.array([(q[0] * IMAGE_T_PX - K[0, 2]) / K[0, 0] * z, (q[1] * IMAGE_T_PX - K[1, 2]) / K[1, 1] * z, z])
-        dq = np.zeros((3, 3))
-        dq[0, 0] = IMAGE_T_PX * z / K[0, 0]
-        dq[1, 1] = IMAGE_T_PX * z / K[1, 1]
-        dq[:, 2] = t
-        return t, dq
+        return image_t_to_transl(q, self.K)
 
     # ---- the loss -------------------------------------------------------------------------------------------------
     def terms(self, x: np.ndarray, jacobian: bool = False):
