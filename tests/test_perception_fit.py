@@ -9,7 +9,7 @@ import torch
 
 from realhands.camera import Camera
 from realhands.fit.keypoint_fit import KeypointFitter, _project
-from realhands.fit.smoothing import OneEuroFilter
+from realhands.fit.smoothing import OneEuroFilter, quaternion_to_rotvec, rotvec_to_quaternion
 from realhands.metrics import joint_errors, mpjpe, silhouette_iou
 from realhands.model import HandModel
 from realhands.perception.crop import hand_crop, keypoint_heatmaps
@@ -206,6 +206,23 @@ def test_one_euro_filter_smooths_noise_and_follows_motion():
     assert abs(out[-1] - 1.0) < 0.05  # catches up after the step
     with pytest.raises(ValueError):
         OneEuroFilter(min_cutoff=0)
+
+
+def test_the_filters_quaternions_are_the_rotations():
+    """Axis-angle -> quaternion -> axis-angle returns the rotation (the same matrix), for tiny angles, ordinary ones
+    and angles at and near pi; a quaternion of either sign or any norm means the same rotation."""
+    from realhands.fit.kinematics import rodrigues
+
+    rng = np.random.default_rng(4)
+    axes = rng.normal(size=(40, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    angles = np.concatenate([[0.0, 1e-10, 1e-5], rng.uniform(0, np.pi, 34), [np.pi - 1e-6, np.pi, 3.0]])
+    for v in axes * angles[:, None]:
+        q = rotvec_to_quaternion(v)
+        assert abs(np.linalg.norm(q) - 1) < 1e-12 and q[0] >= -1e-12
+        for back in (quaternion_to_rotvec(q), quaternion_to_rotvec(-3.0 * q)):
+            assert np.abs(rodrigues(back) - rodrigues(v)).max() < 1e-9
+            assert np.linalg.norm(back) <= np.pi + 1e-9
 
 
 def test_reconstruct_cli_carries_on_after_bad_files(tmp_path, renders):

@@ -39,10 +39,10 @@ from .camera import Camera, StereoPair
 from .config import ReconstructConfig
 from .conventions import MANO_PARAM_NAMES, SIDES
 from .fit.keypoint_fit import PALM, KeypointFitter, View
+from .fit.kinematics import KeypointKinematics, rodrigues
 from .fit.landmarks import landmark_offsets
-from .fit.smoothing import OneEuroFilter
+from .fit.smoothing import OneEuroFilter, quaternion_to_rotvec, rotvec_to_quaternion
 from .model import HandModel
-from .model.lbs import axis_angle_to_matrix, matrix_to_axis_angle
 from .perception.mediapipe_hands import HandDetection, HandDetector, mirror_world
 from .perception.tracking import HandTracker, Track, hand_size_px, match_views
 
@@ -171,22 +171,21 @@ class HandState:
                 self._output = self.model(**self.params, vertex_offsets=self.vertex_offsets)
         return self._output
 
-    def result(self, landmark_offsets: torch.Tensor | None = None) -> HandResult:
-        """The hand's result; ``landmark_offsets`` (21,3): its model's (for ``landmarks_3d``), or None."""
+    def result(self, landmarks: KeypointKinematics | None = None) -> HandResult:
+        """The hand's result; ``landmarks``: its model's keypoints with their landmark offsets (a fitter's
+        ``constants.kin``, for ``landmarks_3d``), or None."""
         out = self.posed()
         offsets = None if self.vertex_offsets is None else \
             self.vertex_offsets[0].detach().cpu().numpy().astype(np.float64)
-        landmarks = None
-        if landmark_offsets is not None:
-            p = self.params
-            with torch.no_grad():
-                landmarks = self.model.keypoints(p["global_orient"], p["hand_pose"], p["betas"], p["transl"],
-                                                 landmark_offsets)[0].numpy().astype(np.float64)
+        mano = {k: v[0].numpy().astype(np.float64) for k, v in self.params.items()}
+        if landmarks is not None:
+            landmarks = landmarks.forward(np.concatenate([mano["global_orient"], mano["hand_pose"]]).reshape(16, 3),
+                                          mano["betas"], mano["transl"])
         return HandResult(
             handedness=self.side, score=self.detection.score, keypoints_2d=self.detection.keypoints_2d,
             joints_3d=out.keypoints[0].numpy().astype(np.float64),
             vertices=out.vertices[0].numpy().astype(np.float64),
-            mano={k: v[0].numpy().astype(np.float64) for k, v in self.params.items()},
+            mano=mano,
             reprojection_px=self.reprojection_px, timings_ms=self.timings_ms, mask=self.mask, refined=self.refined,
             texture_version=self.texture_version, vertex_offsets=offsets, views=self.views,
             track_id=None if self.track is None else self.track.id, landmarks_3d=landmarks, pose_held=self.pose_held)
@@ -338,7 +337,7 @@ class Reconstructor:
             st.posed()  # the mesh, for the texture and the result (posing is not a stage of its own)
             self._timed(st, "texture", self.texture, image, second_view)
         self.forget_lost({st.key for st in states})
-        return [st.result(self.fitters[st.side].offsets) for st in states]
+        return [st.result(self.fitters[st.side].constants.kin) for st in states]
 
     @staticmethod
     def _timed(st: HandState, name: str, stage, *args):
@@ -519,9 +518,9 @@ class Reconstructor:
         if self.smoothing is None:
             return False
         p = {k: v[0].detach().numpy().astype(np.float64) for k, v in st.params.items()}
-        R = axis_angle_to_matrix(torch.as_tensor(p["global_orient"])[None])[0].numpy()
+        R = rodrigues(p["global_orient"])
         wrist_rest = self._wrist_rest(st.model, p["betas"])
-        q = _quaternion(R)
+        q = rotvec_to_quaternion(p["global_orient"])
         flt = self._filters.get(st.key)
         if flt is None:
             flt = self._filters[st.key] = OneEuroFilter(*self.smoothing)
@@ -531,12 +530,11 @@ class Reconstructor:
         flat = np.concatenate([q * SMOOTH_ORIENT_SCALE, p["hand_pose"] * SMOOTH_POSE_SCALE, p["betas"],
                                p["transl"] + R @ wrist_rest])
         sm = flt(flat, timestamp)
-        q, pose, betas = sm[:4] / max(np.linalg.norm(sm[:4]), 1e-12), sm[4:49] / SMOOTH_POSE_SCALE, sm[49:59]
-        wrist = sm[59:62]
-        R = _rotation(q)
+        pose, betas, wrist = sm[4:49] / SMOOTH_POSE_SCALE, sm[49:59], sm[59:62]
+        orient = quaternion_to_rotvec(sm[:4])
         dt = st.params["global_orient"].dtype
-        go = matrix_to_axis_angle(torch.as_tensor(R, dtype=dt)[None])
-        transl = wrist - R @ self._wrist_rest(st.model, betas)
+        go = torch.as_tensor(orient, dtype=dt)[None]
+        transl = wrist - rodrigues(orient) @ self._wrist_rest(st.model, betas)
         st.set_params({"global_orient": go, "hand_pose": torch.as_tensor(pose, dtype=dt)[None],
                        "betas": torch.as_tensor(betas, dtype=dt)[None],
                        "transl": torch.as_tensor(transl, dtype=dt)[None]})
@@ -627,20 +625,6 @@ class Reconstructor:
 
 
 _ANCHORS = np.isin(np.arange(21), ANCHOR_KEYPOINTS).astype(np.float64)
-
-
-def _quaternion(R: np.ndarray) -> np.ndarray:
-    """(w, x, y, z) of a rotation matrix."""
-    from scipy.spatial.transform import Rotation
-
-    x, y, z, w = Rotation.from_matrix(R).as_quat()
-    return np.array([w, x, y, z])
-
-
-def _rotation(q: np.ndarray) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_quat([q[1], q[2], q[3], q[0]]).as_matrix()
 
 
 def _reprojection(model: HandModel, params: dict, keypoints_2d: np.ndarray, camera: Camera) -> float:

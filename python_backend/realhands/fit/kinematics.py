@@ -22,28 +22,44 @@ import numpy as np
 _SMALL = 1e-6
 
 
+_EYE = np.eye(3)
+
+
 def _skew(v: np.ndarray) -> np.ndarray:
     """(...,3) -> (...,3,3) cross-product matrices."""
-    z = np.zeros(v.shape[:-1])
-    x, y, w = v[..., 0], v[..., 1], v[..., 2]
-    return np.stack([z, -w, y, w, z, -x, -y, x, z], -1).reshape(*v.shape[:-1], 3, 3)
+    K = np.zeros(v.shape[:-1] + (3, 3))
+    K[..., 0, 1], K[..., 0, 2], K[..., 1, 2] = -v[..., 2], v[..., 1], -v[..., 0]
+    K[..., 1, 0], K[..., 2, 0], K[..., 2, 1] = v[..., 2], -v[..., 1], v[..., 0]
+    return K
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b over the last axis, broadcast (np.cross without its axis bookkeeping: this is the fit's inner loop)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[..., 0] = a1 * b2 - a2 * b1
+    out[..., 1] = a2 * b0 - a0 * b2
+    out[..., 2] = a0 * b1 - a1 * b0
+    return out
 
 
 def rodrigues(rotvec: np.ndarray, with_jacobian: bool = False):
     """(...,3) axis-angle -> (...,3,3) rotations, and with ``with_jacobian`` their right Jacobians (...,3,3)."""
-    a = np.linalg.norm(rotvec, axis=-1)[..., None, None]
+    a2 = (rotvec * rotvec).sum(-1)[..., None, None]
+    a = np.sqrt(a2)
     small = a < _SMALL
     a_safe = np.where(small, 1.0, a)
     s, c = np.sin(a_safe), np.cos(a_safe)
     A = np.where(small, 1.0, s / a_safe)  # sin a / a
-    B = np.where(small, 0.5, (1.0 - c) / a_safe ** 2)  # (1 - cos a) / a^2
+    B = np.where(small, 0.5, (1.0 - c) / (a_safe * a_safe))  # (1 - cos a) / a^2
     K = _skew(rotvec)
-    KK = K @ K
-    R = np.eye(3) + A * K + B * KK
+    KK = rotvec[..., :, None] * rotvec[..., None, :] - a2 * _EYE  # K @ K = v v^T - |v|^2 I
+    R = _EYE + A * K + B * KK
     if not with_jacobian:
         return R
-    C = np.where(small, 1.0 / 6.0, (a_safe - s) / a_safe ** 3)  # (a - sin a) / a^3
-    return R, np.eye(3) - B * K + C * KK
+    C = np.where(small, 1.0 / 6.0, (a_safe - s) / (a_safe * a_safe * a_safe))  # (a - sin a) / a^3
+    return R, _EYE - B * K + C * KK
 
 
 class KeypointKinematics:
@@ -97,7 +113,7 @@ class KeypointKinematics:
             W[js] = W[ps] @ R[js]
             P[js] = P[ps] + (W[ps] @ (rest[js] - rest[ps])[..., None])[..., 0]
         tip_rest = self.tip_template + self.tip_dirs @ betas  # (5,3)
-        feat = R[1:] - np.eye(3)  # (15,3,3)
+        feat = R[1:] - _EYE  # (15,3,3)
         if self.posed_tips:
             tip_rest = tip_rest + np.einsum("tcjab,jab->tc", self.tip_posedirs, feat)
         parts = (W[None] @ (tip_rest[:, None] - rest[None])[..., None])[..., 0] + P[None]  # (5,16,3) per joint
@@ -118,7 +134,7 @@ class KeypointKinematics:
         V_tip = blended[t_of] - self.tip_blend[t_of][..., None] * P[None]
         V_tip = V_tip + self.below[self.owners[is_tip]][..., None] * off[is_tip][:, None]  # offsets turn too
         V[is_tip] = V_tip
-        d_rot = np.cross(ang.transpose(0, 2, 1)[None], V[:, :, None, :])  # (21,16,3 params,3 coords)
+        d_rot = _cross(ang.transpose(0, 2, 1)[None], V[:, :, None, :])  # (21,16,3 params,3 coords)
         # the fingertips' pose-corrective offsets: d tip_rest / d theta_k,i = posedirs . (R_k [J_r e_i]_x)
         d_rot = d_rot.transpose(0, 3, 1, 2).copy()  # (21,3 coords,16,3 params)
         if self.posed_tips:

@@ -48,3 +48,20 @@ class OneEuroFilter:
         self._x = a * x + (1 - a) * self._x
         self._t = t
         return self._x.copy()
+
+
+def rotvec_to_quaternion(rotvec: np.ndarray) -> np.ndarray:
+    """(3,) axis-angle (radians) -> the unit quaternion (w, x, y, z) of the same rotation (w >= 0)."""
+    angle = float(np.linalg.norm(rotvec))
+    half = 0.5 if angle < 1e-8 else np.sin(angle / 2) / angle  # sin(a/2) / a, its limit 1/2 at 0
+    return np.concatenate([[np.cos(angle / 2)], rotvec * half])
+
+
+def quaternion_to_rotvec(q: np.ndarray) -> np.ndarray:
+    """(4,) quaternion (w, x, y, z), any norm or sign -> (3,) axis-angle, the angle in [0, pi]."""
+    q = q / max(float(np.linalg.norm(q)), 1e-12)
+    if q[0] < 0:
+        q = -q
+    s = float(np.linalg.norm(q[1:]))
+    angle = 2.0 * np.arctan2(s, q[0])
+    return q[1:] * (2.0 if s < 1e-8 else angle / s)
