@@ -64,6 +64,11 @@ ANCHOR_KEYPOINTS = (0, 9)
 #: Video smoothing filters the finger joints' rotations scaled by this, so that the One Euro filter's speed term
 #: follows fast gestures (the hand's placement keeps the filter as configured)
 SMOOTH_POSE_SCALE = 10.0
+#: Video (real time): torch's intra-op threads, process-wide. MediaPipe's graph works on the other core of a 2-core
+#: machine (in the live process, in its own thread, at the same time); torch's default (a thread per core) made the
+#: mesh's posing (~1 ms) take 3-4 ms on average with a long tail, the whole mono frame 27.7 -> 22.5 ms (same frames,
+#: 2026-11-27). Still images keep torch's default (refinement's autograd is heavier and has the machine to itself).
+VIDEO_TORCH_THREADS = 1
 #: ... and the hand's orientation (quaternion) scaled by this: unscaled, a waving hand (~2 rad/s) kept the cut-off
 #: near its minimum and the filtered hand lagged the turn (stereo benchmark, `wave`: root-relative 25 -> 20 mm with
 #: it; all six sequences 20.6 -> 19.9 mm, jitter 4.5 -> 4.8 mm/frame², raw fit 21). The wrist's position is filtered
@@ -221,6 +226,8 @@ class Reconstructor:
         self.regressor = cfg.regressor_used(self.handnet is not None)
         self.mask_source = cfg.mask_source(self.handnet is not None)
         self.video = video
+        if video and torch.get_num_threads() > VIDEO_TORCH_THREADS:
+            torch.set_num_threads(VIDEO_TORCH_THREADS)
         self.smoothing = cfg.smoothing if video else None
         self.detector = HandDetector(static_image_mode=not video, max_num_hands=cfg.max_hands, mirrored=cfg.mirrored)
         self._detector2 = None  # the stereo pair's other view (its own tracking state), made on first use
