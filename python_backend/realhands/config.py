@@ -55,8 +55,8 @@ MASK_SOURCES = ("auto", "handnet", "grabcut", "hsv", "none")
 #: (HandNet's estimate refined by a short keypoint fit: the hybrid), "net" (HandNet's estimate as it is, for
 #: evaluation), "fit" (the keypoint fit alone).
 REGRESSORS = ("auto", "handnet", "net", "fit")
-#: the keypoint fit's optimisers, both on the loss's exact Jacobian (realhands.fit.problem): torch's L-BFGS, or
-#: Levenberg-Marquardt (realhands.fit.solver)
+#: the keypoint fit's optimisers, both on the loss's exact Jacobian (realhands.fit.problem): L-BFGS (torch's
+#: algorithm, in NumPy), or Levenberg-Marquardt (realhands.fit.solver)
 FIT_SOLVERS = ("lbfgs", "lm")
 #: the most a live hand may be extrapolated past its capture (LiveConfig.extrapolate_ms)
 MAX_EXTRAPOLATE_MS = 500.0

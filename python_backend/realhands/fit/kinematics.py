@@ -1,8 +1,9 @@
 """The hand model's 21 detector keypoints and their exact Jacobian, in NumPy, for one hand.
 
-What the tracking fit (``realhands.fit.gauss_newton``) differentiates. ``HandModel.keypoints`` with autograd costs
-~2 ms per evaluation and gradient on a CPU (hundreds of small tensor operations); the same chain written as a dozen
-vectorised NumPy operations over the 16 joints, with its Jacobian in closed form, costs a few hundred microseconds.
+What the keypoint fit (``realhands.fit.problem``, ``realhands.fit.solver``) differentiates. ``HandModel.keypoints``
+with autograd costs ~2 ms per evaluation and gradient on a CPU (hundreds of small tensor operations); the same chain
+written as a dozen vectorised NumPy operations over the 16 joints, with its Jacobian in closed form, costs a few
+hundred microseconds.
 
 Derivatives (all exact, tested against finite differences of ``HandModel.keypoints``):
 
