@@ -27,6 +27,11 @@ namespace RealHands
         public Transform[] Bones { get; private set; }
         public HandRig Rig { get; private set; }
         public double Opacity { get { return _fader.Opacity; } }
+        /// <summary>Milliseconds between the arrival of the newest backend frame in the pose shown and its render this
+        /// frame: the interpolation's delay in steady state (about 1.2 camera frames), more while the stream stalls;
+        /// NaN before the first frame. With the client's publish-to-decode latency (RealHandsClient stats) and the
+        /// backend's capture-to-publish latency (its stats message), the whole camera-to-screen path.</summary>
+        public double ReceiveToRenderMs { get; private set; } = double.NaN;
 
         readonly PoseInterpolator _interpolator = new PoseInterpolator();
         readonly VisibilityFader _fader = new VisibilityFader();
@@ -78,7 +83,7 @@ namespace RealHands
             if (hand == null || hand.Tracking == TrackingState.Lost) { _fader.Observe(false, now); return; }
             if (Rig != null && hand.RigVersion != Rig.Version) client.RequestRig();
             if (hand.Tracking == TrackingState.New) _interpolator.Clear();
-            _interpolator.Add(frame.CaptureNs * 1e-9, frame.ReceivedAt, PoseSample.From(hand));
+            _interpolator.Add(PoseInterpolator.PoseTime(frame.CaptureNs, hand.ExtrapolatedMs), frame.ReceivedAt, PoseSample.From(hand));
             _fader.Observe(true, now);
         }
 
@@ -172,6 +177,7 @@ namespace RealHands
             if (Rig == null || _renderer == null) return;
             double now = RealHandsClient.Now;
             var sample = _interpolator.Sample(interpolate ? now : double.PositiveInfinity);
+            ReceiveToRenderMs = 1000.0 * (interpolate ? _interpolator.ReceiveToRenderSeconds : now - _interpolator.NewestReceived);
             _fader.FadeOutSeconds = fadeOutSeconds;
             double opacity = _fader.Update(now);
             _renderer.enabled = sample != null && opacity > 0;

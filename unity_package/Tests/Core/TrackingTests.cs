@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using NUnit.Framework;
 using RealHands.Core.Skinning;
 using RealHands.Core.Tracking;
@@ -62,6 +63,62 @@ namespace RealHands.Core.Tests
             var held = ip.Sample(200);  // the stream stalls: the newest frame itself, its own stamp
             Assert.AreSame(frames[4], held);
             Assert.AreEqual(held.OffsetsStamp, ip.Sample(300).OffsetsStamp, "unchanged offsets keep their stamp");
+        }
+
+        [Test]
+        public void UnderJitterAndGapsTheShownHandNeverOvershootsNorGoesBack()
+        {
+            // a hand moving along x at 0.3 m/s, captured at 30 fps; frames arrive 20-45 ms after capture (uniform
+            // jitter, so some arrive out of order), frames 40-49 are lost (a 1/3 s gap); rendered at 90 Hz; at 102 s
+            // the render delay is raised (the shown instant then waits instead of jumping back ~50 ms)
+            var rng = new Random(7);
+            var arrivals = new System.Collections.Generic.List<KeyValuePair<double, double>>();  // (local arrival, capture)
+            for (int i = 0; i < 120; i++)
+            {
+                if (i >= 40 && i < 50) continue;
+                double capture = i / 30.0;
+                arrivals.Add(new KeyValuePair<double, double>(100 + capture + 0.02 + 0.025 * rng.NextDouble(), capture));
+            }
+            arrivals.Sort((a, b) => a.Key.CompareTo(b.Key));
+            var ip = new PoseInterpolator();
+            int next = 0;
+            double newestX = double.NegativeInfinity, lastShown = double.NegativeInfinity, worstSteadyAge = 0, worstAge = 0;
+            for (double now = 100; now < 104.5; now += 1 / 90.0)
+            {
+                for (; next < arrivals.Count && arrivals[next].Key <= now; next++)
+                {
+                    double capture = arrivals[next].Value;
+                    ip.Add(capture, arrivals[next].Key, At(0.3 * capture, capture));
+                    newestX = Math.Max(newestX, 0.3 * capture);
+                }
+                if (now >= 102.0 && ip.DelayFrames < 2) ip.DelayFrames = 2.8;  // a longer delay asked for mid-stream
+                var s = ip.Sample(now);
+                if (s == null) continue;
+                Assert.LessOrEqual(s.Root.X, newestX + 1e-12, "never beyond the newest frame received (no overshoot)");
+                Assert.GreaterOrEqual(s.Root.X, lastShown - 1e-12, "a hand moving one way is never shown going back");
+                Assert.AreEqual(0.3 * ip.ShownTime, s.Root.X, 1e-9, "the pose shown is the one of the instant shown");
+                lastShown = s.Root.X;
+                double age = ip.ReceiveToRenderSeconds;
+                Assert.GreaterOrEqual(age, 0.0);
+                worstAge = Math.Max(worstAge, age);
+                bool nearGap = now > 100 + 39 / 30.0 && now < 100 + 52 / 30.0;
+                if (now > 100.5 && now < 104.0 && !nearGap) worstSteadyAge = Math.Max(worstSteadyAge, age);
+            }
+            // steady state: the data shown arrived at most the delay (1.2 frames) plus the jitter ago
+            Assert.LessOrEqual(worstSteadyAge, ip.Delay + 0.025 + 1 / 90.0 + 1e-9, "receive-to-render age in steady state");
+            Assert.Greater(worstAge, 0.25, "a stall shows in the age (the gap was 1/3 s)");
+            Assert.AreEqual(0.3 * 119 / 30.0, lastShown, 1e-9, "after the stream ends the newest frame is held");
+        }
+
+        [Test]
+        public void AFramesPoseTimeIsItsCapturePlusTheBackendsExtrapolation()
+        {
+            Assert.AreEqual(2.5, PoseInterpolator.PoseTime(2500000000L, 0.0), 1e-12);
+            Assert.AreEqual(2.54, PoseInterpolator.PoseTime(2500000000L, 40.0), 1e-12);
+            Assert.AreEqual(2.5, PoseInterpolator.PoseTime(2500000000L, -5.0), 1e-12, "a negative extrapolation is not a time");
+            var ip = new PoseInterpolator();
+            Assert.IsNull(ip.Sample(1.0));
+            Assert.IsTrue(double.IsNaN(ip.ReceiveToRenderSeconds) && double.IsNaN(ip.NewestReceived));
         }
 
         [Test]

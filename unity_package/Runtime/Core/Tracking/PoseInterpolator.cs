@@ -41,16 +41,27 @@ namespace RealHands.Core.Tracking
     }
 
     /// <summary>Renders a hand between backend frames: the camera runs at 30–60 Hz, the display at 72–120 Hz.
-    /// Samples are placed on the local clock by their capture times (the source clock) plus the smallest observed
-    /// transport delay, and rendered <see cref="Delay"/> behind the newest one, interpolating the two samples around
-    /// that instant (slerp per joint, lerp of translation, keypoints and offsets). Holds the newest sample when the
-    /// stream stalls; no extrapolation.</summary>
+    /// Samples are placed on the local clock by the instants their poses show (the source clock: the capture, plus
+    /// the backend's extrapolation when it moved the hand to its publish time) plus the smallest observed transport
+    /// delay, and rendered <see cref="Delay"/> behind the newest one, interpolating the two samples around that
+    /// instant (slerp per joint, lerp of translation, keypoints and offsets). The shown instant never passes the
+    /// newest sample (no overshoot: it holds the newest when the stream stalls) and never goes back (arrival jitter
+    /// and the adapting delay cannot make a hand twitch backwards). <see cref="ReceiveToRenderSeconds"/> reports how
+    /// long the data shown has been here.</summary>
     public sealed class PoseInterpolator
     {
-        readonly List<KeyValuePair<double, PoseSample>> _samples = new List<KeyValuePair<double, PoseSample>>();
-        double _clockOffset = double.NaN;   // local seconds - capture seconds, smallest seen
+        struct Entry
+        {
+            public double Time;       // the instant the pose shows, source clock (seconds)
+            public double Received;   // when it arrived, local clock (seconds)
+            public PoseSample Pose;
+        }
+
+        readonly List<Entry> _samples = new List<Entry>();
+        double _clockOffset = double.NaN;   // local seconds - source seconds, smallest seen
         double _interval = 1.0 / 30;        // smoothed frame interval, seconds
         double _lastCapture = double.NaN;
+        double _shown = double.NaN;         // the source instant shown last (the shown instant never goes back)
 
         /// <summary>Extra render delay in frame intervals (1.2: interpolate between the two newest frames, with margin).</summary>
         public double DelayFrames = 1.2;
@@ -61,7 +72,19 @@ namespace RealHands.Core.Tracking
         public double FrameInterval { get { return _interval; } }
         public int Count { get { return _samples.Count; } }
 
-        /// <summary>Add a hand state captured at <paramref name="captureSeconds"/> (source clock) that arrived at
+        /// <summary>After <see cref="Sample"/>: local seconds between the arrival of the newest frame the shown pose
+        /// uses and the render time asked for (the interpolation's delay in steady state; it grows while the stream
+        /// stalls); NaN before the first sample or when no finite render time was asked for.</summary>
+        public double ReceiveToRenderSeconds { get; private set; }
+
+        /// <summary>Local seconds at which the newest sample arrived; NaN when there is none.</summary>
+        public double NewestReceived { get { return _samples.Count == 0 ? double.NaN : _samples[_samples.Count - 1].Received; } }
+
+        /// <summary>After <see cref="Sample"/>: the source-clock instant (seconds) of the pose shown.</summary>
+        public double ShownTime { get { return _shown; } }
+
+        /// <summary>Add a hand state whose pose shows the source-clock instant <paramref name="captureSeconds"/> (its
+        /// capture, plus the backend's extrapolation if any: <see cref="PoseTime"/>) that arrived at
         /// <paramref name="localSeconds"/> (the engine's clock).</summary>
         public void Add(double captureSeconds, double localSeconds, PoseSample sample)
         {
@@ -75,8 +98,15 @@ namespace RealHands.Core.Tracking
             double offset = localSeconds - captureSeconds;
             // the offset tracks the fastest delivery; it relaxes slowly upwards so that a clock drift does not pin it
             _clockOffset = double.IsNaN(_clockOffset) || offset < _clockOffset ? offset : _clockOffset + 0.01 * (offset - _clockOffset);
-            _samples.Add(new KeyValuePair<double, PoseSample>(captureSeconds, sample));
+            _samples.Add(new Entry { Time = captureSeconds, Received = localSeconds, Pose = sample });
             while (_samples.Count > Capacity) _samples.RemoveAt(0);
+        }
+
+        /// <summary>The source-clock instant a frame's hand shows, seconds: its capture, moved forward by the backend's
+        /// extrapolation (wire 1.1 <c>extrapolated_ms</c>; 0 when sent as measured).</summary>
+        public static double PoseTime(long captureNs, double extrapolatedMs)
+        {
+            return captureNs * 1e-9 + Math.Max(0.0, extrapolatedMs) * 1e-3;
         }
 
         public void Clear()
@@ -84,6 +114,8 @@ namespace RealHands.Core.Tracking
             _samples.Clear();
             _lastCapture = double.NaN;
             _clockOffset = double.NaN;
+            _shown = double.NaN;
+            ReceiveToRenderSeconds = double.NaN;
         }
 
         readonly PoseSample _scratch = new PoseSample();
@@ -91,26 +123,42 @@ namespace RealHands.Core.Tracking
 
         /// <summary>The pose to show at local time <paramref name="localSeconds"/>, or null before the first sample. An
         /// interpolated pose is written into one buffer the interpolator owns (no garbage per rendered frame): it is
-        /// valid until the next call.</summary>
+        /// valid until the next call. <see cref="double.PositiveInfinity"/>: the newest sample, as it came.</summary>
         public PoseSample Sample(double localSeconds)
         {
+            ReceiveToRenderSeconds = double.NaN;
             if (_samples.Count == 0) return null;
-            double t = localSeconds - _clockOffset - Delay;   // on the capture clock
-            if (t <= _samples[0].Key) return _samples[0].Value;
+            double t = localSeconds - _clockOffset - Delay;   // on the source clock
+            if (!double.IsNaN(_shown) && t < _shown) t = _shown;  // never back in time
+            var newest = _samples[_samples.Count - 1];
+            if (t >= newest.Time)
+            {
+                _shown = newest.Time;  // hold the newest: no extrapolation here
+                if (!double.IsInfinity(localSeconds)) ReceiveToRenderSeconds = localSeconds - newest.Received;
+                return newest.Pose;
+            }
+            if (t <= _samples[0].Time)
+            {
+                _shown = _samples[0].Time;
+                ReceiveToRenderSeconds = localSeconds - _samples[0].Received;
+                return _samples[0].Pose;
+            }
+            _shown = t;
             for (int i = 1; i < _samples.Count; i++)
             {
-                if (t <= _samples[i].Key)
+                if (t <= _samples[i].Time)
                 {
                     var a = _samples[i - 1];
                     var b = _samples[i];
-                    double u = (t - a.Key) / (b.Key - a.Key);
+                    ReceiveToRenderSeconds = localSeconds - b.Received;
+                    double u = (t - a.Time) / (b.Time - a.Time);
                     _scratch.Offsets = _ownOffsets;  // never blend into an array borrowed from a frame last call
-                    var r = Lerp(a.Value, b.Value, u, _scratch);
-                    if (r.Offsets != a.Value.Offsets && r.Offsets != b.Value.Offsets) _ownOffsets = r.Offsets;
+                    var r = Lerp(a.Pose, b.Pose, u, _scratch);
+                    if (r.Offsets != a.Pose.Offsets && r.Offsets != b.Pose.Offsets) _ownOffsets = r.Offsets;
                     return r;
                 }
             }
-            return _samples[_samples.Count - 1].Value;
+            return newest.Pose;  // (not reached: t < newest.Time)
         }
 
         /// <summary>The pose a fraction <paramref name="u"/> of the way from <paramref name="a"/> to
