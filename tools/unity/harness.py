@@ -61,22 +61,47 @@ def build(out: Path = DEFAULT_OUT) -> dict[str, Path]:
     return {"core": core, "tests": tests, "probe": probe}
 
 
+#: The XR Hands versions the XR Hands layer is compiled against: (the stand-in's defines, the package's defines as
+#: its asmdef's versionDefines set them for that version). 1.6 also without the mesh define (the layer must build
+#: whatever the defines say).
+XR_HANDS_VERSIONS = {
+    "1.1": ([], ["REALHANDS_XR_HANDS"]),
+    "1.5": (["XR_HANDS_1_5"], ["REALHANDS_XR_HANDS"]),
+    "1.6": (["XR_HANDS_1_5", "XR_HANDS_1_6"], ["REALHANDS_XR_HANDS", "REALHANDS_XR_HANDS_MESH"]),
+    "1.6, no mesh define": (["XR_HANDS_1_5", "XR_HANDS_1_6"], ["REALHANDS_XR_HANDS"]),
+}
+
+
+def _defines(names: list[str]) -> list[str]:
+    return [f"-define:{';'.join(names)}"] if names else []
+
+
 def check_unity_layer(out: Path = DEFAULT_OUT) -> Path:
     """Type-check Runtime/Unity, Runtime/XRHands, Editor and Tests/Runtime against the UnityEngine stand-in
-    (tools/unity/stubs)."""
+    (tools/unity/stubs), the XR Hands layer once per XR_HANDS_VERSIONS entry (each in its own folder, the stand-in
+    built with that version's declarations). Returns the Runtime layer built against the newest stand-in."""
     core = out / "RealHands.Core.dll"
-    stubs = out / "UnityStubs.dll"
-    _mcs(["-target:library", f"-out:{stubs}", "-nowarn:0067,0649,0169,0414", *_sources(ROOT / "tools/unity/stubs")])
-    runtime = out / "RealHands.Runtime.dll"
-    _mcs(["-target:library", f"-out:{runtime}", f"-r:{core}", f"-r:{stubs}", *_sources(PKG / "Runtime/Unity")])
-    _mcs(["-target:library", f"-out:{out / 'RealHands.XRHands.dll'}",
-          "-define:REALHANDS_XR_HANDS;REALHANDS_XR_HANDS_MESH", f"-r:{core}", f"-r:{stubs}", f"-r:{runtime}",
-          *_sources(PKG / "Runtime/XRHands")])
+    stub_sources = _sources(ROOT / "tools/unity/stubs")
+    runtime = None
+    for i, (version, (stub_defines, package_defines)) in enumerate(XR_HANDS_VERSIONS.items()):
+        where = out / f"xr_hands_{i}"
+        where.mkdir(parents=True, exist_ok=True)
+        stubs, rt = where / "UnityStubs.dll", where / "RealHands.Runtime.dll"
+        try:
+            _mcs(["-target:library", f"-out:{stubs}", "-nowarn:0067,0649,0169,0414", *_defines(stub_defines),
+                  *stub_sources])
+            _mcs(["-target:library", f"-out:{rt}", f"-r:{core}", f"-r:{stubs}", *_sources(PKG / "Runtime/Unity")])
+            _mcs(["-target:library", f"-out:{where / 'RealHands.XRHands.dll'}", *_defines(package_defines),
+                  f"-r:{core}", f"-r:{stubs}", f"-r:{rt}", *_sources(PKG / "Runtime/XRHands")])
+        except RuntimeError as e:
+            raise RuntimeError(f"against XR Hands {version}: {e}") from e
+        runtime = (stubs, rt)
+    stubs, rt = runtime
     _mcs(["-target:library", f"-out:{out / 'RealHands.Editor.dll'}", "-define:UNITY_EDITOR", f"-r:{core}",
-          f"-r:{stubs}", f"-r:{runtime}", *_sources(PKG / "Editor")])
+          f"-r:{stubs}", f"-r:{rt}", *_sources(PKG / "Editor")])
     _mcs(["-target:library", f"-out:{out / 'RealHands.Runtime.Tests.dll'}", f"-r:{core}", f"-r:{stubs}",
-          f"-r:{runtime}", f"-r:{NUNIT_FRAMEWORK}", *_sources(PKG / "Tests/Runtime")])
-    return runtime
+          f"-r:{rt}", f"-r:{NUNIT_FRAMEWORK}", *_sources(PKG / "Tests/Runtime")])
+    return rt
 
 
 def run_tests(out: Path = DEFAULT_OUT) -> dict:

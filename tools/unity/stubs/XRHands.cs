@@ -1,8 +1,18 @@
-// Type-check stand-in for com.unity.xr.hands 1.6 (see README.md). From the real package source
-// (needle-mirror/com.unity.xr.hands): XRHandJointTrackingState from Runtime/Enums.cs (commit 92cb1f96),
-// XRHandSubsystemDescriptor's base class from Runtime/XRHandSubsystemDescriptor.cs (c2cb869a), XRHandProviderUtility.SubsystemUpdater
-// (constructor, Start, Stop, Destroy) from Runtime/XRHandProviderUtility.cs (b8667683); the rest from
-// the API documentation.
+// Type-check stand-in for com.unity.xr.hands (see README.md), compiled once per supported version: no define is
+// 1.1, XR_HANDS_1_5 adds what 1.5 added, XR_HANDS_1_5 + XR_HANDS_1_6 is 1.6 (tools/unity/harness.py, XR_HANDS_VERSIONS).
+// Every declaration below was read in the real package source (the mirror needle-mirror/com.unity.xr.hands; version
+// from package.json at each commit):
+// - XRHandJointTrackingState, XRHandJointID, XRHandJointIDUtility: Runtime/Enums.cs at d18cea43 (1.1.0-pre.2),
+//   c2cb869a (1.5.0-pre.4), a1bb5283 (1.6.0-pre.2); HighFidelityPose from 1.5.
+// - XRHandSubsystem (UpdateSuccessFlags, UpdateType, TryUpdateHands): Runtime/XRHandSubsystem.cs at 1878b52a (1.1.0),
+//   c2cb869a (1.5.0-pre.4), 0a9d28d7 (1.6.0-pre.1).
+// - XRHandSubsystemDescriptor and Cinfo (id, providerType, subsystemTypeOverride; 1.5 adds supports* flags):
+//   Runtime/XRHandSubsystemDescriptor.cs at ac3f259b (1.4.3), c2cb869a (1.5.0-pre.4); 1.1 per its API documentation.
+// - XRHandSubsystemProvider (GetHandLayout, TryUpdateHands; TryGetMeshData from 1.6): Runtime/XRHandSubsystemProvider.cs
+//   at c2cb869a (1.5.0-pre.4), d7d9f3bf (1.6.0); 1.1 from Tests/Runtime/TestHandProvider.cs at 1878b52a (1.1.0).
+// - XRHandProviderUtility.CreateJoint (Handedness first, from 1.1.0) and SubsystemUpdater (every version):
+//   Runtime/XRHandProviderUtility.cs at c5f7e38c (1.1.0-pre.3), b8667683 (1.4.0), d7d9f3bf (1.6.0).
+// - Meshing (from 1.6.0-pre.1): Runtime/Meshing/*.cs at 0a9d28d7.
 #pragma warning disable 1591
 using System;
 using Unity.Collections;
@@ -13,7 +23,13 @@ namespace UnityEngine.XR.Hands
     public enum Handedness { Invalid, Left, Right }
     public enum XRHandJointID { Invalid = 0, BeginMarker = 1, Wrist = 1, Palm = 2, EndMarker = 27 }
     public static class XRHandJointIDUtility { public static XRHandJointID FromIndex(int index) { return (XRHandJointID)(index + 1); } }
-    [Flags] public enum XRHandJointTrackingState { None = 0, Radius = 1 << 0, Pose = 1 << 1, LinearVelocity = 1 << 2, AngularVelocity = 1 << 3, WillNeverBeValid = 1 << 4, HighFidelityPose = 1 << 5 }
+    [Flags] public enum XRHandJointTrackingState
+    {
+        None = 0, Radius = 1 << 0, Pose = 1 << 1, LinearVelocity = 1 << 2, AngularVelocity = 1 << 3, WillNeverBeValid = 1 << 4,
+#if XR_HANDS_1_5
+        HighFidelityPose = 1 << 5,
+#endif
+    }
     public struct XRHandJoint { }
     public class XRHandSubsystem : SubsystemWithProvider<XRHandSubsystem, XRHandSubsystemDescriptor, ProviderImplementation.XRHandSubsystemProvider>
     {
@@ -23,7 +39,21 @@ namespace UnityEngine.XR.Hands
     }
     public class XRHandSubsystemDescriptor : SubsystemDescriptorWithProvider<XRHandSubsystem, ProviderImplementation.XRHandSubsystemProvider>
     {
-        public struct Cinfo { public string id { get; set; } public Type providerType { get; set; } public Type subsystemTypeOverride { get; set; } }
+        public struct Cinfo
+        {
+            public string id { get; set; }
+            public Type providerType { get; set; }
+            public Type subsystemTypeOverride { get; set; }
+#if XR_HANDS_1_5
+            public bool supportsAimPose { get; set; }
+            public bool supportsAimActivateValue { get; set; }
+            public bool supportsGraspValue { get; set; }
+            public bool supportsGripPose { get; set; }
+            public bool supportsPinchPose { get; set; }
+            public bool supportsPinchValue { get; set; }
+            public bool supportsPokePose { get; set; }
+#endif
+        }
         public static void Register(Cinfo info) { }
     }
 }
@@ -35,12 +65,15 @@ namespace UnityEngine.XR.Hands.ProviderImplementation
         public abstract void GetHandLayout(NativeArray<bool> handJointsInLayout);
         public abstract XRHandSubsystem.UpdateSuccessFlags TryUpdateHands(XRHandSubsystem.UpdateType updateType,
             ref Pose leftHandRootPose, NativeArray<XRHandJoint> leftHandJoints, ref Pose rightHandRootPose, NativeArray<XRHandJoint> rightHandJoints);
+#if XR_HANDS_1_6
         public virtual bool TryGetMeshData(ref Meshing.XRHandMeshDataQueryResult result, ref Meshing.XRHandMeshDataQueryParams queryParams) { return false; }
+#endif
     }
     public static class XRHandProviderUtility
     {
         public static XRHandJoint CreateJoint(Handedness handedness, XRHandJointTrackingState trackingState, XRHandJointID id, Pose pose,
-                                              float radius, Vector3 linearVelocity, Vector3 angularVelocity) { return new XRHandJoint(); }
+                                              float radius = 0f, Vector3 linearVelocity = new Vector3(),
+                                              Vector3 angularVelocity = new Vector3()) { return new XRHandJoint(); }
         public class SubsystemUpdater
         {
             public SubsystemUpdater(XRHandSubsystem subsystem) { }
@@ -51,6 +84,7 @@ namespace UnityEngine.XR.Hands.ProviderImplementation
     }
 }
 
+#if XR_HANDS_1_6
 namespace UnityEngine.XR.Hands.Meshing
 {
     // The real SetX/FlushChanges are `this ref` extension methods (ProviderImplementation namespace); mcs cannot declare
@@ -77,3 +111,4 @@ namespace UnityEngine.XR.Hands.Meshing.ProviderImplementation
 {
     internal static class Placeholder { }
 }
+#endif
