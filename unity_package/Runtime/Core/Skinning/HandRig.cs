@@ -43,18 +43,19 @@ namespace RealHands.Core.Skinning
         }
 
         /// <summary>Per-joint local rotations of a 48-value axis-angle pose.</summary>
-        public static Quatd[] LocalRotations(float[] pose)
+        public static Quatd[] LocalRotations(float[] pose, Quatd[] into = null)
         {
             if (pose == null || pose.Length != 3 * JointCount) throw new ArgumentException("pose must have 48 values");
-            var q = new Quatd[JointCount];
+            var q = into != null && into.Length == JointCount ? into : new Quatd[JointCount];
             for (int j = 0; j < JointCount; j++) q[j] = Quatd.FromAxisAngle(pose[3 * j], pose[3 * j + 1], pose[3 * j + 2]);
             return q;
         }
 
-        /// <summary>Global joint transforms G_j (model space): rotation about the rest joint, chained from the wrist.</summary>
-        public Affine3d[] GlobalTransforms(Quatd[] local)
+        /// <summary>Global joint transforms G_j (model space): rotation about the rest joint, chained from the wrist;
+        /// written into <paramref name="into"/> when it has JointCount entries.</summary>
+        public Affine3d[] GlobalTransforms(Quatd[] local, Affine3d[] into = null)
         {
-            var g = new Affine3d[JointCount];
+            var g = into != null && into.Length == JointCount ? into : new Affine3d[JointCount];
             for (int j = 0; j < JointCount; j++)
             {
                 int p = Parents[j];
@@ -66,9 +67,9 @@ namespace RealHands.Core.Skinning
         }
 
         /// <summary>Skinning matrices A_j = G_j * Translate(-J_j): what the bind pose maps to.</summary>
-        public Affine3d[] SkinningTransforms(Quatd[] local)
+        public Affine3d[] SkinningTransforms(Quatd[] local, Affine3d[] into = null)
         {
-            var g = GlobalTransforms(local);
+            var g = GlobalTransforms(local, into);
             for (int j = 0; j < JointCount; j++)
             {
                 var t = g[j].RotateOnly(RestJoints[j]);
@@ -81,15 +82,20 @@ namespace RealHands.Core.Skinning
         /// match this rig's vertex count; <paramref name="weights"/> null means the full 16 weights per vertex.</summary>
         public float[] Skin(HandState hand, float[] result = null, TopWeights weights = null)
         {
-            return Skin(LocalRotations(hand.Pose), hand.VertexOffsets, new Vec3d(hand.RootTranslation[0], hand.RootTranslation[1], hand.RootTranslation[2]), result, weights);
+            var local = LocalRotations(hand.Pose, _local ?? (_local = new Quatd[JointCount]));
+            return Skin(local, hand.VertexOffsets, new Vec3d(hand.RootTranslation[0], hand.RootTranslation[1], hand.RootTranslation[2]), result, weights);
         }
+
+        // per-thread scratch (Skin runs on the receive thread or the main thread): no garbage per skinned frame
+        [ThreadStatic] static Quatd[] _local;
+        [ThreadStatic] static Affine3d[] _transforms;
 
         public float[] Skin(Quatd[] local, float[] offsets, Vec3d rootTranslation, float[] result = null, TopWeights weights = null)
         {
             int V = VertexCount;
             if (result == null || result.Length != 3 * V) result = new float[3 * V];
             bool useOffsets = offsets != null && offsets.Length == 3 * V;
-            var a = SkinningTransforms(local);
+            var a = SkinningTransforms(local, _transforms ?? (_transforms = new Affine3d[JointCount]));
             for (int v = 0; v < V; v++)
             {
                 double x = RestVertices[3 * v], y = RestVertices[3 * v + 1], z = RestVertices[3 * v + 2];

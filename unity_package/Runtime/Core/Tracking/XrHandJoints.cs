@@ -38,7 +38,7 @@ namespace RealHands.Core.Tracking
         public static void Compute(float[] keypointsOpenCv, Handedness side, Vec3d[] positions, Quatd[] rotations, double[] radii = null)
         {
             if (keypointsOpenCv == null || keypointsOpenCv.Length != 63) throw new ArgumentException("63 keypoint values expected");
-            var k = new Vec3d[21];
+            var k = _keypoints ?? (_keypoints = new Vec3d[21]);  // per thread, reused: no garbage per frame
             for (int i = 0; i < 21; i++) k[i] = Conventions.OpenCvToUnity(Vec3d.At(keypointsOpenCv, i));
             var wrist = k[0];
             var up = DorsalNormal(k, side);
@@ -51,24 +51,29 @@ namespace RealHands.Core.Tracking
             int n = 2;
             for (int f = 0; f < 5; f++)
             {
-                var kp = Fingers[f];
-                var chain = new Vec3d[f == 0 ? 4 : 5];
-                if (f == 0) for (int i = 0; i < 4; i++) chain[i] = k[kp[i]];
-                else
+                int length = f == 0 ? 4 : 5;  // the thumb has no metacarpal joint of its own in XR Hands' layout
+                for (int i = 0; i < length; i++)
                 {
-                    chain[0] = Vec3d.Lerp(wrist, k[kp[0]], MetacarpalFraction);
-                    for (int i = 0; i < 4; i++) chain[i + 1] = k[kp[i]];
-                }
-                for (int i = 0; i < chain.Length; i++)
-                {
-                    var forward = i + 1 < chain.Length ? chain[i + 1] - chain[i] : chain[i] - chain[i - 1];
-                    positions[n] = chain[i];
+                    var here = ChainPoint(k, f, i);
+                    var forward = i + 1 < length ? ChainPoint(k, f, i + 1) - here : here - ChainPoint(k, f, i - 1);
+                    positions[n] = here;
                     rotations[n] = Quatd.LookRotation(forward, up);
                     if (radii != null) radii[n] = scale * BaseRadius[Math.Min(BaseRadius.Length - 1, 2 + i)];
                     n++;
                 }
             }
             if (radii != null) { radii[0] = scale * BaseRadius[0]; radii[1] = scale * BaseRadius[1]; }
+        }
+
+        [ThreadStatic] static Vec3d[] _keypoints;
+
+        /// <summary>Joint <paramref name="i"/> of finger <paramref name="f"/>'s chain: the thumb's four keypoints; the other
+        /// fingers' metacarpal (MetacarpalFraction of the way from the wrist to the knuckle), then their four keypoints.</summary>
+        static Vec3d ChainPoint(Vec3d[] k, int f, int i)
+        {
+            var kp = Fingers[f];
+            if (f == 0) return k[kp[i]];
+            return i == 0 ? Vec3d.Lerp(k[0], k[kp[0]], MetacarpalFraction) : k[kp[i - 1]];
         }
 
         /// <summary>Unit normal out of the back of the hand, Unity axes, from the wrist and the index and little knuckles.</summary>
