@@ -179,6 +179,7 @@ def test_a_hand_one_camera_does_not_see_is_fitted_from_one_view_and_flagged(two_
         assert len(hands) == 1 and hands[0].handedness == "right"
         assert hands[0].views == (1 if i >= 2 else 2)
         assert hands[0].to_json(False)["views"] == hands[0].views
+        assert hands[0].landmarks_3d is hands[0].joints_3d  # no landmark offsets: the skeleton's keypoints
     # a detection in the other view that is not this hand (off its epipolar lines) is not matched to it
     wrong = _detections(models["right"], frames[0]["right"] + [0.0, 0.08, 0.0], "right", pair.T_right_from_left)
     hands = rec.solve(img, [_detections(models["right"], frames[4]["right"], "right")], CAM, timestamp=5 / 30,

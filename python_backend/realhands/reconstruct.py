@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,11 +65,25 @@ ANCHOR_KEYPOINTS = (0, 9)
 #: Video smoothing filters the finger joints' rotations scaled by this, so that the One Euro filter's speed term
 #: follows fast gestures (the hand's placement keeps the filter as configured)
 SMOOTH_POSE_SCALE = 10.0
-#: Video (real time): torch's intra-op threads, process-wide. MediaPipe's graph works on the other core of a 2-core
-#: machine (in the live process, in its own thread, at the same time); torch's default (a thread per core) made the
-#: mesh's posing (~1 ms) take 3-4 ms on average with a long tail, the whole mono frame 27.7 -> 22.5 ms (same frames,
-#: 2026-11-27). Still images keep torch's default (refinement's autograd is heavier and has the machine to itself).
-VIDEO_TORCH_THREADS = 1
+#: Real time (the live process, ``realtime_threads``): torch's intra-op threads. MediaPipe's graph works on the other
+#: core of a 2-core machine (in its own thread, at the same time); torch's default (a thread per core) made the mesh's
+#: posing (~1 ms) take 3-4 ms on average with a long tail, the whole mono frame 27.7 -> 22.5 ms (same frames,
+#: 2026-11-27). Elsewhere torch keeps its default (refinement's autograd is heavier and has the machine to itself).
+REALTIME_TORCH_THREADS = 1
+
+
+@contextmanager
+def realtime_threads():
+    """torch's intra-op threads set to REALTIME_TORCH_THREADS while inside, restored after: around a real-time
+    pipeline. Set it before the pipeline's threads start (a thread that already ran parallel torch work keeps its own
+    pool)."""
+    before = torch.get_num_threads()
+    if before > REALTIME_TORCH_THREADS:
+        torch.set_num_threads(REALTIME_TORCH_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 #: ... and the hand's orientation (quaternion) scaled by this: unscaled, a waving hand (~2 rad/s) kept the cut-off
 #: near its minimum and the filtered hand lagged the turn (stereo benchmark, `wave`: root-relative 25 -> 20 mm with
 #: it; all six sequences 20.6 -> 19.9 mm, jitter 4.5 -> 4.8 mm/frame², raw fit 21). The wrist's position is filtered
@@ -226,8 +241,6 @@ class Reconstructor:
         self.regressor = cfg.regressor_used(self.handnet is not None)
         self.mask_source = cfg.mask_source(self.handnet is not None)
         self.video = video
-        if video and torch.get_num_threads() > VIDEO_TORCH_THREADS:
-            torch.set_num_threads(VIDEO_TORCH_THREADS)
         self.smoothing = cfg.smoothing if video else None
         self.detector = HandDetector(static_image_mode=not video, max_num_hands=cfg.max_hands, mirrored=cfg.mirrored)
         self._detector2 = None  # the stereo pair's other view (its own tracking state), made on first use
@@ -344,7 +357,8 @@ class Reconstructor:
             st.posed()  # the mesh, for the texture and the result (posing is not a stage of its own)
             self._timed(st, "texture", self.texture, image, second_view)
         self.forget_lost({st.key for st in states})
-        return [st.result(self.fitters[st.side].constants.kin) for st in states]
+        return [st.result(None if self.fitters[st.side].offsets is None else self.fitters[st.side].constants.kin)
+                for st in states]
 
     @staticmethod
     def _timed(st: HandState, name: str, stage, *args):

@@ -7,7 +7,8 @@ other, every frame processed (no real-time dropping).
 
 Per path (mono: the left view; stereo: both views), per frame: MediaPipe Hands alone in video mode (what an app
 using MediaPipe pays), and ``Reconstructor(video=True)`` with the live defaults (its own MediaPipe included), without
-and with the texture (256-texel atlas, fused at ``texture_fuse_hz``). The ratio is of the means: what a second of
+and with the texture (256-texel atlas, fused at ``texture_fuse_hz``), with the live process's thread settings
+(``realtime_threads``). The ratio is of the means: what a second of
 video costs. The machine is noisy; ratios measured in one run are what compare.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tqdm import tqdm
 
 from realhands.config import LiveConfig
 from realhands.live.sources import SyntheticSource
-from realhands.reconstruct import Reconstructor, SecondView
+from realhands.reconstruct import Reconstructor, SecondView, realtime_threads
 
 from . import report_table
 from .stereo import KINDS
@@ -56,7 +57,8 @@ def default(frames, stereo: bool, texture_size: int) -> list[float]:
                          second_view=SecondView(f.views[1], f.pair, right))
 
     try:
-        return _time(frames, step)
+        with realtime_threads():  # the live process's thread settings (LivePipeline.run)
+            return _time(frames, step)
     finally:
         rec.close()
 

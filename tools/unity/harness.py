@@ -127,8 +127,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["build", "test", "probe", "check-unity"])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("rest", nargs=argparse.REMAINDER, help="probe arguments (after --)")
-    args = ap.parse_args()
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)  # the probe's own arguments follow "--"
+    args = ap.parse_args(argv[:cut])
+    args.rest = argv[cut + 1:]
     try:
         if args.command == "build":
             for k, p in build(args.out).items():
@@ -141,8 +143,7 @@ def main() -> int:
             return 0
         if args.command == "probe":
             paths = build(args.out)
-            rest = [a for a in args.rest if a != "--"]
-            return subprocess.call(["mono", str(paths["probe"]), *rest])
+            return subprocess.call(["mono", str(paths["probe"]), *args.rest])
         res = run_tests(args.out)
         print(res["output"])
         print(f"{res['total']} tests, {res['failures']} failures, {res['errors']} errors, {res['not_run']} not run")

@@ -277,10 +277,6 @@ class KeypointFitter:
         uv = project_points(transl[:, None], K, eps=1e-3)[:, 0]
         return torch.stack([uv[:, 0] / IMAGE_T_PX, uv[:, 1] / IMAGE_T_PX, torch.log(z)], -1)
 
-    @staticmethod
-    def _from_image_params(q, K):
-        return backproject_points(q[:, None, :2] * IMAGE_T_PX, torch.exp(q[:, None, 2]), K)[:, 0]
-
     def _fit_one(self, start, views, world, stages, points3d=None):
         """Fit one hand (parameters (1,n) in ``start``) by stages [(free parameter names, iterations)], MediaPipe's
         world landmarks rotated onto the fit (Kabsch) at the start of each; the loss in NumPy with its exact Jacobian

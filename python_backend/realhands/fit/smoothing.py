@@ -51,7 +51,8 @@ class OneEuroFilter:
 
 
 def rotvec_to_quaternion(rotvec: np.ndarray) -> np.ndarray:
-    """(3,) axis-angle (radians) -> the unit quaternion (w, x, y, z) of the same rotation (w >= 0)."""
+    """(3,) axis-angle (radians) -> the unit quaternion (w, x, y, z) of the same rotation (w >= 0 for angles up
+    to pi)."""
     angle = float(np.linalg.norm(rotvec))
     half = 0.5 if angle < 1e-8 else np.sin(angle / 2) / angle  # sin(a/2) / a, its limit 1/2 at 0
     return np.concatenate([[np.cos(angle / 2)], rotvec * half])

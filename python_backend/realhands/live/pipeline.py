@@ -25,7 +25,7 @@ from ..capture.sources import CapturedFrame, Source
 from ..config import LiveConfig
 from ..errors import RealHandsError
 from ..metrics import joint_errors
-from ..reconstruct import Reconstructor, SecondView
+from ..reconstruct import Reconstructor, SecondView, realtime_threads
 from ..streaming.protocol import StreamProtocol
 
 _END = object()
@@ -360,17 +360,18 @@ class LivePipeline:
                                     name="reconstruction"),
                    threading.Thread(target=self._publish, args=(slots[2],), name="publish")]
         self._t0 = time.monotonic()
-        for th in threads:
-            th.daemon = True
-            th.start()
-        try:
+        with realtime_threads():  # torch on one core while MediaPipe works on the other (reconstruct.py)
             for th in threads:
-                while th.is_alive():
-                    th.join(0.2)
-        except KeyboardInterrupt:
-            self.stop()
-            for th in threads:
-                th.join(5.0)
+                th.daemon = True
+                th.start()
+            try:
+                for th in threads:
+                    while th.is_alive():
+                        th.join(0.2)
+            except KeyboardInterrupt:
+                self.stop()
+                for th in threads:
+                    th.join(5.0)
         self.report.seconds = time.monotonic() - self._t0
         self.report.dropped = sum(s.dropped for s in slots)
         return self.report

@@ -27,10 +27,11 @@ namespace RealHands
         public Transform[] Bones { get; private set; }
         public HandRig Rig { get; private set; }
         public double Opacity { get { return _fader.Opacity; } }
-        /// <summary>Milliseconds between the arrival of the newest backend frame in the pose shown and its render this
-        /// frame: the interpolation's delay in steady state (about 1.2 camera frames), more while the stream stalls;
-        /// NaN before the first frame. With the client's publish-to-decode latency (RealHandsClient stats) and the
-        /// backend's capture-to-publish latency (its stats message), the whole camera-to-screen path.</summary>
+        /// <summary>Milliseconds the pose rendered this frame lags the newest data that could have arrived by now
+        /// (PoseInterpolator.ReceiveToRenderSeconds): the interpolation's delay in steady state (about 1.2 camera
+        /// frames), more while the stream stalls; without interpolation, the time since the newest frame arrived; NaN
+        /// before the first frame. Add the client's publish-to-decode latency (RealHandsClient stats) and the
+        /// backend's capture-to-publish latency (its stats message) for the camera-to-screen path.</summary>
         public double ReceiveToRenderMs { get; private set; } = double.NaN;
 
         readonly PoseInterpolator _interpolator = new PoseInterpolator();
@@ -83,7 +84,7 @@ namespace RealHands
             if (hand == null || hand.Tracking == TrackingState.Lost) { _fader.Observe(false, now); return; }
             if (Rig != null && hand.RigVersion != Rig.Version) client.RequestRig();
             if (hand.Tracking == TrackingState.New) _interpolator.Clear();
-            _interpolator.Add(PoseInterpolator.PoseTime(frame.CaptureNs, hand.ExtrapolatedMs), frame.ReceivedAt, PoseSample.From(hand));
+            _interpolator.Add(frame.CaptureNs * 1e-9, frame.ReceivedAt, PoseSample.From(hand), hand.ExtrapolatedMs * 1e-3);
             _fader.Observe(true, now);
         }
 

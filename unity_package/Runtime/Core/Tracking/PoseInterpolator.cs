@@ -72,10 +72,11 @@ namespace RealHands.Core.Tracking
         public double FrameInterval { get { return _interval; } }
         public int Count { get { return _samples.Count; } }
 
-        /// <summary>After <see cref="Sample"/>: local seconds between the arrival of the newest frame the shown pose
-        /// uses and the render time asked for (the interpolation's delay in steady state; it grows while the stream
-        /// stalls); NaN before the first sample or when no finite render time was asked for.</summary>
-        public double ReceiveToRenderSeconds { get; private set; }
+        /// <summary>After <see cref="Sample"/>: how far the pose shown lags the newest instant that could have been
+        /// received by then, local seconds: (render time - the fastest transport delay seen) - the instant shown. The
+        /// interpolation's <see cref="Delay"/> in steady state, more while the stream stalls; NaN before the first
+        /// sample or when no finite render time was asked for.</summary>
+        public double ReceiveToRenderSeconds { get; private set; } = double.NaN;
 
         /// <summary>Local seconds at which the newest sample arrived; NaN when there is none.</summary>
         public double NewestReceived { get { return _samples.Count == 0 ? double.NaN : _samples[_samples.Count - 1].Received; } }
@@ -83,11 +84,15 @@ namespace RealHands.Core.Tracking
         /// <summary>After <see cref="Sample"/>: the source-clock instant (seconds) of the pose shown.</summary>
         public double ShownTime { get { return _shown; } }
 
-        /// <summary>Add a hand state whose pose shows the source-clock instant <paramref name="captureSeconds"/> (its
-        /// capture, plus the backend's extrapolation if any: <see cref="PoseTime"/>) that arrived at
-        /// <paramref name="localSeconds"/> (the engine's clock).</summary>
-        public void Add(double captureSeconds, double localSeconds, PoseSample sample)
+        /// <summary>Add a hand state captured at <paramref name="captureSeconds"/> (source clock) that arrived at
+        /// <paramref name="localSeconds"/> (the engine's clock); <paramref name="extrapolatedSeconds"/>: how far past
+        /// its capture the backend moved the hand along its motion (wire 1.1 <c>extrapolated_ms</c> / 1000; 0 as
+        /// measured), so that the pose shows that later instant. Frames are ordered by capture (a repeated or older
+        /// capture is ignored); a measured frame whose instant lies before earlier frames' extrapolated ones replaces
+        /// those predictions.</summary>
+        public void Add(double captureSeconds, double localSeconds, PoseSample sample, double extrapolatedSeconds = 0)
         {
+            if (double.IsNaN(captureSeconds) || double.IsNaN(localSeconds)) return;
             if (!double.IsNaN(_lastCapture))
             {
                 double dt = captureSeconds - _lastCapture;
@@ -95,18 +100,13 @@ namespace RealHands.Core.Tracking
                 if (dt < 0.5) _interval += 0.1 * (dt - _interval);
             }
             _lastCapture = captureSeconds;
-            double offset = localSeconds - captureSeconds;
+            double time = captureSeconds + (extrapolatedSeconds > 0 ? extrapolatedSeconds : 0);  // (NaN: 0)
+            while (_samples.Count > 0 && _samples[_samples.Count - 1].Time >= time) _samples.RemoveAt(_samples.Count - 1);
+            double offset = localSeconds - time;
             // the offset tracks the fastest delivery; it relaxes slowly upwards so that a clock drift does not pin it
             _clockOffset = double.IsNaN(_clockOffset) || offset < _clockOffset ? offset : _clockOffset + 0.01 * (offset - _clockOffset);
-            _samples.Add(new Entry { Time = captureSeconds, Received = localSeconds, Pose = sample });
+            _samples.Add(new Entry { Time = time, Received = localSeconds, Pose = sample });
             while (_samples.Count > Capacity) _samples.RemoveAt(0);
-        }
-
-        /// <summary>The source-clock instant a frame's hand shows, seconds: its capture, moved forward by the backend's
-        /// extrapolation (wire 1.1 <c>extrapolated_ms</c>; 0 when sent as measured).</summary>
-        public static double PoseTime(long captureNs, double extrapolatedMs)
-        {
-            return captureNs * 1e-9 + Math.Max(0.0, extrapolatedMs) * 1e-3;
         }
 
         public void Clear()
@@ -128,37 +128,38 @@ namespace RealHands.Core.Tracking
         {
             ReceiveToRenderSeconds = double.NaN;
             if (_samples.Count == 0) return null;
-            double t = localSeconds - _clockOffset - Delay;   // on the source clock
-            if (!double.IsNaN(_shown) && t < _shown) t = _shown;  // never back in time
             var newest = _samples[_samples.Count - 1];
+            if (double.IsNaN(localSeconds)) return newest.Pose;  // no time: the newest, the shown instant untouched
+            double now = localSeconds - _clockOffset;  // the newest instant that could have arrived, source clock
+            double t = now - Delay;
+            if (!double.IsNaN(_shown) && t < _shown) t = _shown;  // never back in time
+            PoseSample result = null;
             if (t >= newest.Time)
             {
-                _shown = newest.Time;  // hold the newest: no extrapolation here
-                if (!double.IsInfinity(localSeconds)) ReceiveToRenderSeconds = localSeconds - newest.Received;
-                return newest.Pose;
+                t = newest.Time;  // hold the newest: no extrapolation here
+                result = newest.Pose;
             }
-            if (t <= _samples[0].Time)
+            else if (t <= _samples[0].Time)
             {
-                _shown = _samples[0].Time;
-                ReceiveToRenderSeconds = localSeconds - _samples[0].Received;
-                return _samples[0].Pose;
+                t = _samples[0].Time;
+                result = _samples[0].Pose;
             }
-            _shown = t;
-            for (int i = 1; i < _samples.Count; i++)
+            else
             {
-                if (t <= _samples[i].Time)
+                for (int i = 1; i < _samples.Count && result == null; i++)
                 {
+                    if (t > _samples[i].Time) continue;
                     var a = _samples[i - 1];
                     var b = _samples[i];
-                    ReceiveToRenderSeconds = localSeconds - b.Received;
                     double u = (t - a.Time) / (b.Time - a.Time);
                     _scratch.Offsets = _ownOffsets;  // never blend into an array borrowed from a frame last call
-                    var r = Lerp(a.Pose, b.Pose, u, _scratch);
-                    if (r.Offsets != a.Pose.Offsets && r.Offsets != b.Pose.Offsets) _ownOffsets = r.Offsets;
-                    return r;
+                    result = Lerp(a.Pose, b.Pose, u, _scratch);
+                    if (result.Offsets != a.Pose.Offsets && result.Offsets != b.Pose.Offsets) _ownOffsets = result.Offsets;
                 }
             }
-            return newest.Pose;  // (not reached: t < newest.Time)
+            _shown = t;
+            if (!double.IsInfinity(localSeconds)) ReceiveToRenderSeconds = now - t;
+            return result;
         }
 
         /// <summary>The pose a fraction <paramref name="u"/> of the way from <paramref name="a"/> to
