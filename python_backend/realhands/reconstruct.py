@@ -65,6 +65,11 @@ ANCHOR_KEYPOINTS = (0, 9)
 #: Video smoothing filters the finger joints' rotations scaled by this, so that the One Euro filter's speed term
 #: follows fast gestures (the hand's placement keeps the filter as configured)
 SMOOTH_POSE_SCALE = 10.0
+#: ... and the hand's orientation (quaternion) scaled by this: unscaled, a waving hand (~2 rad/s) kept the cut-off
+#: near its minimum and the filtered hand lagged the turn (stereo benchmark, `wave`: root-relative 25 -> 20 mm with
+#: it; all six sequences 20.6 -> 19.9 mm, jitter 4.5 -> 4.8 mm/frame², raw fit 21). The wrist's position is filtered
+#: in metres as configured: scaled up as well it lagged less but jittered twice as much.
+SMOOTH_ORIENT_SCALE = 10.0
 #: Real time (the live process, ``realtime_threads``): torch's intra-op threads. MediaPipe's graph works on the other
 #: core of a 2-core machine (in its own thread, at the same time); torch's default (a thread per core) made the mesh's
 #: posing (~1 ms) take 3-4 ms on average with a long tail, the whole mono frame 27.7 -> 22.5 ms (same frames,
@@ -84,11 +89,6 @@ def realtime_threads():
         yield
     finally:
         torch.set_num_threads(before)
-#: ... and the hand's orientation (quaternion) scaled by this: unscaled, a waving hand (~2 rad/s) kept the cut-off
-#: near its minimum and the filtered hand lagged the turn (stereo benchmark, `wave`: root-relative 25 -> 20 mm with
-#: it; all six sequences 20.6 -> 19.9 mm, jitter 4.5 -> 4.8 mm/frame², raw fit 21). The wrist's position is filtered
-#: in metres as configured: scaled up as well it lagged less but jittered twice as much.
-SMOOTH_ORIENT_SCALE = 10.0
 
 
 @dataclass
