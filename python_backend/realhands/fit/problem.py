@@ -215,15 +215,8 @@ class FitProblem:
         Jacobian; einsum rather than BLAS, whose thread pool contends with the live process's threads)."""
         cost, grad = 0.0, np.zeros(SIZE)
         for r, weight, knee, J in self.terms(x, True)[0]:
-            r2 = (r ** 2).sum(-1)
-            wt = np.broadcast_to(np.asarray(weight, np.float64), r2.shape)
-            if knee is None:
-                cost += float((wt * r2).sum())
-                g = wt
-            else:
-                root = np.sqrt(1.0 + r2 / (knee * knee))
-                cost += float((wt * knee * knee * (root - 1.0)).sum())
-                g = wt * 0.5 / root
+            c, g = _robust(r, weight, knee)
+            cost += c
             grad += np.einsum("nd,ndf->f", (2.0 * g)[:, None] * r, J)
         return cost, grad
 
@@ -231,15 +224,8 @@ class FitProblem:
         """cost, and with ``jacobian`` the stacked residuals (M,), their IRLS weights (M,) and Jacobian (M,SIZE)."""
         cost, rs, gs, Js = 0.0, [], [], []
         for r, weight, knee, J in self.terms(x, jacobian)[0]:
-            r2 = (r ** 2).sum(-1)
-            wt = np.broadcast_to(np.asarray(weight, np.float64), r2.shape)
-            if knee is None:
-                cost += float((wt * r2).sum())
-                g = wt
-            else:
-                root = np.sqrt(1.0 + r2 / (knee * knee))
-                cost += float((wt * knee * knee * (root - 1.0)).sum())
-                g = wt * 0.5 / root
+            c, g = _robust(r, weight, knee)
+            cost += c
             if jacobian:
                 rs.append(r.reshape(-1))
                 gs.append(np.repeat(g, r.shape[-1]))
@@ -247,3 +233,14 @@ class FitProblem:
         if not jacobian:
             return cost
         return cost, np.concatenate(rs), np.concatenate(gs), np.concatenate(Js)
+
+
+def _robust(r: np.ndarray, weight, knee: float | None) -> tuple[float, np.ndarray]:
+    """One term's cost and IRLS weights (n,) for residuals (n,d): weighted squares, or with ``knee`` the pseudo-Huber
+    knee^2 (sqrt(1 + |r|^2 / knee^2) - 1), whose weight per residual is 1/2 / sqrt(...)."""
+    r2 = (r ** 2).sum(-1)
+    wt = np.broadcast_to(np.asarray(weight, np.float64), r2.shape)
+    if knee is None:
+        return float((wt * r2).sum()), wt
+    root = np.sqrt(1.0 + r2 / (knee * knee))
+    return float((wt * knee * knee * (root - 1.0)).sum()), wt * 0.5 / root
