@@ -84,7 +84,7 @@ namespace RealHands
             if (hand == null || hand.Tracking == TrackingState.Lost) { _fader.Observe(false, now); return; }
             if (Rig != null && hand.RigVersion != Rig.Version) client.RequestRig();
             if (hand.Tracking == TrackingState.New) _interpolator.Clear();
-            _interpolator.Add(frame.CaptureNs * 1e-9, frame.ReceivedAt, PoseSample.From(hand), hand.ExtrapolatedMs * 1e-3);
+            _interpolator.Add(frame.CaptureNs * 1e-9, frame.ReceivedAt, hand, hand.ExtrapolatedMs * 1e-3);  // copied: the frame is pooled
             _fader.Observe(true, now);
         }
 

@@ -1,3 +1,4 @@
+using System;
 using RealHands.Core.Skinning;
 using RealHands.Core.Tracking;
 using RealHands.Core.Wire;
@@ -49,6 +50,7 @@ namespace RealHands
         };
 
         float[] _joints;
+        readonly Vector3[] _keypoints = new Vector3[21];
         Quaternion _wristOffset = Quaternion.identity;
         Quaternion _restRelative = Quaternion.identity;  // the avatar's hand relative to its forearm when calibrated
         Quaternion _forearmBefore, _forearmSet;           // the forearm's local rotation before and after our twist
@@ -84,14 +86,16 @@ namespace RealHands
         void OnFrame(FrameMessage frame)
         {
             var h = frame.Find(handedness);
-            if (h != null && h.Tracking != TrackingState.Lost) _joints = h.Joints;
+            if (h == null || h.Tracking == TrackingState.Lost) return;
+            if (_joints == null) _joints = new float[63];
+            Array.Copy(h.Joints, _joints, 63);   // the frame is pooled: keep a copy
         }
 
         void LateUpdate()
         {
             if (_joints == null) return;
             var anchor = cameraAnchor != null ? cameraAnchor : transform;
-            var k = new Vector3[21];
+            var k = _keypoints;
             for (int i = 0; i < 21; i++) k[i] = anchor.TransformPoint(new Vector3(_joints[3 * i], -_joints[3 * i + 1], _joints[3 * i + 2]));
             var hand = animator.GetBoneTransform(handedness == Handedness.Right ? HumanBodyBones.RightHand : HumanBodyBones.LeftHand);
             if (hand == null) return;

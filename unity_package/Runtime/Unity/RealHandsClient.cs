@@ -18,7 +18,8 @@ namespace RealHands
         [Tooltip("Seconds of silence (no heartbeat) before reconnecting.")]
         [Range(1, 30)] public float timeoutSeconds = 3;
 
-        /// <summary>Every frame message, in order, on the main thread.</summary>
+        /// <summary>Every frame message, in order, on the main thread. The message is pooled: it is valid during the
+        /// call only (the next frames are decoded into it), so copy what you keep (<see cref="HandState.CopyTo"/>).</summary>
         public event Action<FrameMessage> FrameReceived;
         /// <summary>A hand's rig arrived (at start, on a rig_version change).</summary>
         public event Action<RigMessage> RigReceived;
@@ -73,7 +74,7 @@ namespace RealHands
         void Update()
         {
             if (_client == null) return;
-            foreach (Handedness side in new[] { Handedness.Right, Handedness.Left })
+            foreach (var side in Sides)
             {
                 var rig = _client.TakeRig(side);
                 if (rig != null && RigReceived != null) RigReceived(rig);
@@ -88,7 +89,10 @@ namespace RealHands
                     try { FrameReceived(f); }
                     catch (Exception e) { Debug.LogException(e, this); }   // one bad frame never stops the stream
                 }
+            _client.ReturnFrames(_batch);   // decoded into again: no garbage per frame
         }
+
+        static readonly Handedness[] Sides = { Handedness.Right, Handedness.Left };
 
         void ApplyTexture(TextureMessage msg)
         {

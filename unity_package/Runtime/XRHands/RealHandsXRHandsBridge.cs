@@ -37,6 +37,7 @@ namespace RealHands.XRHands
 
         readonly float[][] _keypoints = new float[2][];
         readonly HandState[] _hands = new HandState[2];
+        readonly HandState[] _own = new HandState[2];
         // per side: the rig message the cached rig, render layout and scratch mesh were built from (rebuilt only
         // when a new rig arrives, not every frame)
         readonly RigMessage[] _builtFrom = new RigMessage[2];
@@ -109,8 +110,10 @@ namespace RealHands.XRHands
             {
                 var h = frame.Find((Handedness)s);
                 bool tracked = h != null && h.Tracking != TrackingState.Lost;
-                _keypoints[s] = tracked ? h.Joints : null;
-                _hands[s] = tracked ? h : null;
+                // the frame is pooled (decoded into again after this call): keep copies, in buffers reused per side
+                _own[s] = tracked ? h.CopyTo(_own[s]) : _own[s];
+                _keypoints[s] = tracked ? _own[s].Joints : null;
+                _hands[s] = tracked ? _own[s] : null;
             }
         }
 

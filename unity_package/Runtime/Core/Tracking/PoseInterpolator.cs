@@ -12,7 +12,7 @@ namespace RealHands.Core.Tracking
         public Quatd[] Local = new Quatd[HandRig.JointCount];
         public Vec3d Root;
         public float[] Joints = new float[63];
-        public float[] Offsets = new float[0];
+        public float[] Offsets = Empty;
         /// <summary>Changes whenever <see cref="Offsets"/>' values may have changed (a new frame, a new interpolation):
         /// what a renderer compares to skip re-uploading unchanged offsets (the array itself is reused).</summary>
         public long OffsetsStamp;
@@ -24,20 +24,27 @@ namespace RealHands.Core.Tracking
         /// <summary>A fresh <see cref="OffsetsStamp"/> value.</summary>
         public static long NextStamp() { return System.Threading.Interlocked.Increment(ref _stamps); }
 
-        public static PoseSample From(HandState h)
+        /// <summary>A new sample holding a copy of the hand state's pose (the state may be reused afterwards).</summary>
+        public static PoseSample From(HandState h) { return new PoseSample().Set(h); }
+
+        /// <summary>Overwrite this sample with a hand state's pose, into its own arrays (no garbage when the vertex
+        /// offsets keep their size); returns this sample.</summary>
+        public PoseSample Set(HandState h)
         {
-            var s = new PoseSample
-            {
-                Local = HandRig.LocalRotations(h.Pose),
-                Root = new Vec3d(h.RootTranslation[0], h.RootTranslation[1], h.RootTranslation[2]),
-                Joints = (float[])h.Joints.Clone(),
-                Offsets = h.VertexOffsets,
-                OffsetsStamp = NextStamp(),
-                RigVersion = h.RigVersion,
-                TextureVersion = h.TextureVersion,
-            };
-            return s;
+            Local = HandRig.LocalRotations(h.Pose, Local);
+            Root = new Vec3d(h.RootTranslation[0], h.RootTranslation[1], h.RootTranslation[2]);
+            if (h.Joints == null || h.Joints.Length != 63) throw new ArgumentException("joints must have 63 values");
+            Array.Copy(h.Joints, Joints, 63);
+            var src = h.VertexOffsets ?? Empty;
+            if (Offsets.Length != src.Length) Offsets = src.Length == 0 ? Empty : new float[src.Length];
+            Array.Copy(src, Offsets, src.Length);
+            OffsetsStamp = NextStamp();
+            RigVersion = h.RigVersion;
+            TextureVersion = h.TextureVersion;
+            return this;
         }
+
+        static readonly float[] Empty = new float[0];
     }
 
     /// <summary>Renders a hand between backend frames: the camera runs at 30–60 Hz, the display at 72–120 Hz.
@@ -55,9 +62,11 @@ namespace RealHands.Core.Tracking
             public double Time;       // the instant the pose shows, source clock (seconds)
             public double Received;   // when it arrived, local clock (seconds)
             public PoseSample Pose;
+            public bool Pooled;       // the interpolator's own (added as a HandState): reused once dropped
         }
 
         readonly List<Entry> _samples = new List<Entry>();
+        readonly Stack<PoseSample> _free = new Stack<PoseSample>();
         double _clockOffset = double.NaN;   // local seconds - source seconds, smallest seen
         double _interval = 1.0 / 30;        // smoothed frame interval, seconds
         double _lastCapture = double.NaN;
@@ -92,26 +101,50 @@ namespace RealHands.Core.Tracking
         /// those predictions.</summary>
         public void Add(double captureSeconds, double localSeconds, PoseSample sample, double extrapolatedSeconds = 0)
         {
-            if (double.IsNaN(captureSeconds) || double.IsNaN(localSeconds)) return;
+            Add(captureSeconds, localSeconds, sample, extrapolatedSeconds, false);
+        }
+
+        /// <summary>As <see cref="Add(double, double, PoseSample, double)"/>, from a hand state copied into a sample
+        /// the interpolator owns and reuses once it is dropped: no garbage per frame, and the hand state (a pooled
+        /// frame's) may be reused as soon as this returns. Returns false when the frame was ignored (out of order).</summary>
+        public bool Add(double captureSeconds, double localSeconds, HandState hand, double extrapolatedSeconds = 0)
+        {
+            if (hand == null) throw new ArgumentNullException("hand");
+            if (double.IsNaN(captureSeconds) || double.IsNaN(localSeconds)) return false;
+            if (!double.IsNaN(_lastCapture) && captureSeconds <= _lastCapture) return false;
+            var sample = _free.Count > 0 ? _free.Pop() : new PoseSample();
+            Add(captureSeconds, localSeconds, sample.Set(hand), extrapolatedSeconds, true);
+            return true;
+        }
+
+        void Drop(int i)
+        {
+            if (_samples[i].Pooled) _free.Push(_samples[i].Pose);
+            _samples.RemoveAt(i);
+        }
+
+        void Add(double captureSeconds, double localSeconds, PoseSample sample, double extrapolatedSeconds, bool pooled)
+        {
+            if (double.IsNaN(captureSeconds) || double.IsNaN(localSeconds)) { if (pooled) _free.Push(sample); return; }
             if (!double.IsNaN(_lastCapture))
             {
                 double dt = captureSeconds - _lastCapture;
-                if (dt <= 0) return;                    // out of order or repeated: ignore
+                if (dt <= 0) { if (pooled) _free.Push(sample); return; }   // out of order or repeated: ignore
                 if (dt < 0.5) _interval += 0.1 * (dt - _interval);
             }
             _lastCapture = captureSeconds;
             double time = captureSeconds + (extrapolatedSeconds > 0 ? extrapolatedSeconds : 0);  // (NaN: 0)
-            while (_samples.Count > 0 && _samples[_samples.Count - 1].Time >= time) _samples.RemoveAt(_samples.Count - 1);
+            while (_samples.Count > 0 && _samples[_samples.Count - 1].Time >= time) Drop(_samples.Count - 1);
             double offset = localSeconds - time;
             // the offset tracks the fastest delivery; it relaxes slowly upwards so that a clock drift does not pin it
             _clockOffset = double.IsNaN(_clockOffset) || offset < _clockOffset ? offset : _clockOffset + 0.01 * (offset - _clockOffset);
-            _samples.Add(new Entry { Time = time, Received = localSeconds, Pose = sample });
-            while (_samples.Count > Capacity) _samples.RemoveAt(0);
+            _samples.Add(new Entry { Time = time, Received = localSeconds, Pose = sample, Pooled = pooled });
+            while (_samples.Count > Math.Max(1, Capacity)) Drop(0);
         }
 
         public void Clear()
         {
-            _samples.Clear();
+            while (_samples.Count > 0) Drop(_samples.Count - 1);
             _lastCapture = double.NaN;
             _clockOffset = double.NaN;
             _shown = double.NaN;

@@ -40,6 +40,7 @@ namespace RealHands.Core.Transport
 
         readonly object _lock = new object();
         readonly Queue<FrameMessage> _frames = new Queue<FrameMessage>();
+        readonly Stack<FrameMessage> _pool = new Stack<FrameMessage>();   // frames handed back, decoded into again
         readonly RigMessage[] _rigs = new RigMessage[2];
         readonly TextureMessage[] _textures = new TextureMessage[2];
         readonly bool[] _rigTaken = new bool[2], _textureTaken = new bool[2];
@@ -102,7 +103,9 @@ namespace RealHands.Core.Transport
         public StatsMessage LastBackendStats { get { lock (_lock) return _lastStats; } }
 
         /// <summary>Move the frames received since the last call into <paramref name="into"/>, oldest first (at most
-        /// FrameQueueCapacity: when the engine falls behind, the oldest are dropped and the newest wins).</summary>
+        /// FrameQueueCapacity: when the engine falls behind, the oldest are dropped and the newest wins). Hand them
+        /// back with <see cref="ReturnFrames"/> once used, and the next frames are decoded into them: no garbage per
+        /// frame (frames not handed back are simply collected).</summary>
         public int TakeFrames(List<FrameMessage> into)
         {
             lock (_lock)
@@ -112,6 +115,25 @@ namespace RealHands.Core.Transport
                 return n;
             }
         }
+
+        /// <summary>Hand frames from <see cref="TakeFrames"/> back for reuse and clear the list. The frames and their
+        /// hands' arrays must not be used afterwards: the receive thread writes the next frames into them.</summary>
+        public void ReturnFrames(List<FrameMessage> frames)
+        {
+            lock (_lock)
+            {
+                foreach (var f in frames) Recycle(f);
+            }
+            frames.Clear();
+        }
+
+        void Recycle(FrameMessage f)  // under _lock
+        {
+            if (f != null && _pool.Count < FrameQueueCapacity + 4 && !_pool.Contains(f)) _pool.Push(f);
+        }
+
+        /// <summary>Frames waiting in the pool to be decoded into (for tests and diagnostics).</summary>
+        public int PooledFrames { get { lock (_lock) return _pool.Count; } }
 
         /// <summary>The newest rig of a hand if it arrived since the last call, else null.</summary>
         public RigMessage TakeRig(Handedness side)
@@ -150,7 +172,7 @@ namespace RealHands.Core.Transport
                     SetState(ConnectionState.Connecting, null);
                     if (!first) lock (_lock) _stats.Reconnects++;
                     first = false;
-                    var sub = new ZmtpSubscriber();
+                    var sub = new ZmtpSubscriber { ReuseBuffers = true };   // Handle copies each message out before the next
                     _sub = sub;
                     sub.Connect(Host, Port, TimeoutMs);
                     sub.Subscribe(WireSpec.RigTopic);
@@ -205,12 +227,15 @@ namespace RealHands.Core.Transport
         {
             WireMessage msg;
             string error;
-            bool ok = WireDecoder.TryDecode(frames, out msg, out error);
+            FrameMessage reuse = null;
+            lock (_lock) if (_pool.Count > 0) reuse = _pool.Pop();
+            bool ok = WireDecoder.TryDecode(frames, reuse, out msg, out error);
             double now = Now;
             lock (_lock)
             {
                 _stats.Messages++;
                 if (_stats.State == ConnectionState.Connected || _stats.State == ConnectionState.Stale) _stats.State = ConnectionState.Receiving;
+                if (reuse != null && !ReferenceEquals(msg, reuse)) Recycle(reuse);   // not a frame, or malformed
                 if (!ok)
                 {
                     _stats.DecodeErrors++;
@@ -228,7 +253,7 @@ namespace RealHands.Core.Transport
                     _stats.LatencyMs = _stats.Frames == 1 ? lat : _stats.LatencyMs + 0.1 * (lat - _stats.LatencyMs);
                     _stats.LatencyMsMax = Math.Max(_stats.LatencyMsMax, lat);
                     _frames.Enqueue(frame);
-                    while (_frames.Count > FrameQueueCapacity) { _frames.Dequeue(); _stats.Superseded++; }
+                    while (_frames.Count > FrameQueueCapacity) { Recycle(_frames.Dequeue()); _stats.Superseded++; }
                     foreach (var h in frame.Hands)
                     {
                         var rig = _rigs[(int)h.Handedness];

@@ -98,11 +98,28 @@ namespace RealHands.Core.Transport
             WriteFrame(0, msg);
         }
 
+        /// <summary>Reuse the returned list and frame buffers from message to message (a frame's buffer is reused when
+        /// the same position in the next message has the same size, as a stream's frames mostly do): no garbage per
+        /// message, but a message's frames are only valid until the next ReceiveMessage. HandStreamClient decodes
+        /// (copies) each message before receiving the next, and turns this on.</summary>
+        public bool ReuseBuffers;
+
+        readonly List<byte[]> _frames = new List<byte[]>();
+        readonly List<byte[]> _previous = new List<byte[]>();   // last message's buffers, by position
+
         /// <summary>Block until the next complete multipart message and return its frames. Commands in between (PING)
         /// are answered. Throws IOException on timeout or a closed connection, ZmtpException on protocol errors.</summary>
         public List<byte[]> ReceiveMessage()
         {
-            var frames = new List<byte[]>();
+            List<byte[]> frames;
+            if (ReuseBuffers)
+            {
+                _previous.Clear();
+                _previous.AddRange(_frames);
+                _frames.Clear();
+                frames = _frames;
+            }
+            else frames = new List<byte[]>();
             while (true)
             {
                 bool command;
@@ -135,7 +152,9 @@ namespace RealHands.Core.Transport
             command = (flags & 0x04) != 0;
             if (size > MaxFrameBytes) throw new ZmtpException("a frame of " + size + " bytes (limit " + MaxFrameBytes + ")");
             if (handshake && !command) throw new ZmtpException("expected a command during the handshake");
-            var data = new byte[size];
+            int at = into.Count;
+            var data = ReuseBuffers && !command && !handshake && at < _previous.Count && _previous[at].Length == (int)size
+                ? _previous[at] : new byte[size];
             ReadInto(data, 0, (int)size);
             into.Add(data);
             return (flags & 0x01) != 0 && !command;

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 
 namespace RealHands.Core.Wire
 {
@@ -34,13 +35,20 @@ namespace RealHands.Core.Wire
         }
 
         /// <summary>The values as floats (from &lt;f4 or &lt;f2).</summary>
-        public float[] ToFloats()
+        public float[] ToFloats() { return ReadFloats(Dtype, Data, Count, null); }
+
+        /// <summary>The values as ints (from &lt;i4, &lt;u4 below 2^31, &lt;u2 or &lt;u1).</summary>
+        public int[] ToInts() { return ReadInts(Dtype, Data, Count); }
+
+        /// <summary><paramref name="n"/> floats of <paramref name="dtype"/> (&lt;f4 or &lt;f2) from little-endian
+        /// bytes, written into <paramref name="into"/> when it has exactly that length (no garbage for a stream of
+        /// same-sized arrays), else into a new array. Returns the array written.</summary>
+        public static float[] ReadFloats(string dtype, ArraySegment<byte> data, int n, float[] into)
         {
-            int n = Count;
-            var a = Data.Array;
-            int o = Data.Offset;
-            var result = new float[n];
-            if (Dtype == "<f4")
+            var a = data.Array;
+            int o = data.Offset;
+            var result = into != null && into.Length == n ? into : new float[n];
+            if (dtype == "<f4")
             {
                 for (int i = 0; i < n; i++, o += 4)
                 {
@@ -48,30 +56,29 @@ namespace RealHands.Core.Wire
                     result[i] = Bits.Int32BitsToSingle(bits);
                 }
             }
-            else if (Dtype == "<f2")
+            else if (dtype == "<f2")
             {
                 for (int i = 0; i < n; i++, o += 2)
                     result[i] = Bits.HalfToSingle((ushort)(a[o] | (a[o + 1] << 8)));
             }
-            else throw new WireException("array of " + Dtype + " read as floats");
+            else throw new WireException("array of " + dtype + " read as floats");
             return result;
         }
 
-        /// <summary>The values as ints (from &lt;i4, &lt;u4 below 2^31, &lt;u2 or &lt;u1).</summary>
-        public int[] ToInts()
+        /// <summary><paramref name="n"/> ints of <paramref name="dtype"/> from little-endian bytes, in a new array.</summary>
+        public static int[] ReadInts(string dtype, ArraySegment<byte> data, int n)
         {
-            int n = Count;
-            var a = Data.Array;
-            int o = Data.Offset;
+            var a = data.Array;
+            int o = data.Offset;
             var result = new int[n];
-            switch (Dtype)
+            switch (dtype)
             {
                 case "<i4":
                 case "<u4":
                     for (int i = 0; i < n; i++, o += 4)
                     {
                         uint u = (uint)(a[o] | (a[o + 1] << 8) | (a[o + 2] << 16) | (a[o + 3] << 24));
-                        if (Dtype == "<u4" && u > int.MaxValue) throw new WireException("u4 value " + u + " out of range");
+                        if (dtype == "<u4" && u > int.MaxValue) throw new WireException("u4 value " + u + " out of range");
                         result[i] = (int)u;
                     }
                     break;
@@ -81,7 +88,7 @@ namespace RealHands.Core.Wire
                 case "<u1":
                     for (int i = 0; i < n; i++) result[i] = a[o + i];
                     break;
-                default: throw new WireException("array of " + Dtype + " read as ints");
+                default: throw new WireException("array of " + dtype + " read as ints");
             }
             return result;
         }
@@ -90,9 +97,18 @@ namespace RealHands.Core.Wire
     /// <summary>Bit-level conversions that do not depend on the machine's byte order.</summary>
     public static class Bits
     {
+        [StructLayout(LayoutKind.Explicit)]
+        struct FloatBits
+        {
+            [FieldOffset(0)] public int Int;
+            [FieldOffset(0)] public float Float;
+        }
+
+        /// <summary>The float with these IEEE 754 bits (no allocation; BitConverter's is missing from older profiles).</summary>
         public static float Int32BitsToSingle(int bits)
         {
-            return BitConverter.ToSingle(BitConverter.GetBytes(bits), 0);
+            var u = new FloatBits { Int = bits };
+            return u.Float;
         }
 
         /// <summary>IEEE 754 binary16 to float (subnormals, infinities and NaN included).</summary>
@@ -102,7 +118,7 @@ namespace RealHands.Core.Wire
             float v;
             if (exp == 0) v = mant * (1f / 16777216f);                   // subnormal: mant * 2^-24
             else if (exp == 31) v = mant == 0 ? float.PositiveInfinity : float.NaN;
-            else v = (1f + mant / 1024f) * (float)Math.Pow(2, exp - 15);
+            else return Int32BitsToSingle((sign << 31) | ((exp + 112) << 23) | (mant << 13));  // rebias 15 -> 127
             return sign == 1 ? -v : v;
         }
     }

@@ -5,21 +5,29 @@ using System.Text;
 namespace RealHands.Core.Wire
 {
     /// <summary>Decodes a received multipart message ([topic, msgpack header, blobs...]) into a typed message,
-    /// validating it against the wire spec. Decode throws WireException; TryDecode never throws.</summary>
+    /// validating it against the wire spec. Decode throws WireException; TryDecode never throws.
+    /// Decoding a frame message into a <c>reuse</c> message (HandStreamClient pools them) makes no garbage in steady
+    /// state: the parsed header's values, the field tables and the hands' arrays are all reused.</summary>
     public static class WireDecoder
     {
-        public static WireMessage Decode(IList<byte[]> frames)
+        public static WireMessage Decode(IList<byte[]> frames) { return Decode(frames, null); }
+
+        /// <summary>Decode; a frame message is written into <paramref name="reuse"/> when given (its hands and their
+        /// arrays are reused where the sizes match), any other type into a new message. On an error the contents of
+        /// <paramref name="reuse"/> are undefined (decode into it again, or drop it).</summary>
+        public static WireMessage Decode(IList<byte[]> frames, FrameMessage reuse)
         {
             if (frames == null || frames.Count < 2)
                 throw new WireException("a message has at least 2 frames (topic, header), got " + (frames == null ? 0 : frames.Count));
             for (int i = 0; i < frames.Count; i++)
                 if (frames[i] == null) throw new WireException("frame " + i + " is missing");
-            string topic = AsciiOrNull(frames[0]);
+            string topic = KnownTopic(frames[0]);
             string type = topic == null ? null : WireSpec.TypeOfTopic(topic);
             if (type == null)
                 throw new WireException("unknown topic '" + Printable(frames[0]) + "'; known: rh.rig, rh.frame, rh.texture, rh.stats");
+            var scratch = Scratch.ForThisThread();
             MsgValue header;
-            try { header = MsgPackReader.Parse(frames[1]); }
+            try { header = MsgPackReader.Parse(frames[1], 0, frames[1].Length, scratch.Arena); }
             catch (MsgPackException e) { throw new WireException("header of a " + type + " message is not valid msgpack (" + e.Message + "); truncated?"); }
             if (header.Kind != MsgKind.Map) throw new WireException("header of a " + type + " message is a " + header.Kind + ", not a map");
             var v = header.Get("v");
@@ -33,12 +41,12 @@ namespace RealHands.Core.Wire
             if (t == null || t.Kind != MsgKind.Str || t.Str != type)
                 throw new WireException("topic " + topic + " carries a message of type " + (t == null ? "(none)" : t.ToString()));
 
-            var f = new Fields(header, frames, type, WireSpec.FieldsOf(type));
+            var f = scratch.Fields(header, frames, type, -1, WireSpec.FieldsOf(type));
             WireMessage msg;
             switch (type)
             {
                 case "rig": msg = Rig(f); break;
-                case "frame": msg = Frame(f, frames); break;
+                case "frame": msg = Frame(f, frames, scratch, reuse); break;
                 case "texture": msg = Texture(f); break;
                 default: msg = Stats(f); break;
             }
@@ -50,9 +58,15 @@ namespace RealHands.Core.Wire
         /// <summary>Decode without throwing: false and a reason for anything malformed.</summary>
         public static bool TryDecode(IList<byte[]> frames, out WireMessage message, out string error)
         {
+            return TryDecode(frames, null, out message, out error);
+        }
+
+        /// <summary><see cref="TryDecode(IList{byte[]}, out WireMessage, out string)"/> into a reused frame message.</summary>
+        public static bool TryDecode(IList<byte[]> frames, FrameMessage reuse, out WireMessage message, out string error)
+        {
             try
             {
-                message = Decode(frames);
+                message = Decode(frames, reuse);
                 error = null;
                 return true;
             }
@@ -88,24 +102,34 @@ namespace RealHands.Core.Wire
             return m;
         }
 
-        static FrameMessage Frame(Fields f, IList<byte[]> frames)
+        static FrameMessage Frame(Fields f, IList<byte[]> frames, Scratch scratch, FrameMessage reuse)
         {
-            var m = new FrameMessage { Seq = f.Int("seq"), SourceFrame = f.Int("source_frame"), CaptureNs = f.Int("capture_ns"), PublishNs = f.Int("publish_ns") };
+            var m = reuse ?? new FrameMessage();
+            m.ReceivedAt = 0;
+            m.Seq = f.Int("seq");
+            m.SourceFrame = f.Int("source_frame");
+            m.CaptureNs = f.Int("capture_ns");
+            m.PublishNs = f.Int("publish_ns");
+            m.ReleaseHands();
             var hands = f.Raw("hands");
             if (hands.Kind != MsgKind.Array) throw new WireException("frame.hands: expected a list, got " + hands.Kind);
             for (int i = 0; i < hands.Array.Count; i++)
             {
-                var h = new Fields(hands.Array[i], frames, "frame.hands[" + i + "]", WireSpec.Hand);
-                var s = new HandState
-                {
-                    Handedness = h.Side("handedness"), Confidence = h.Double("confidence"), RigVersion = h.Int32("rig_version"),
-                    Pose = h.Floats("pose"), Shape = h.Floats("shape"), RootTranslation = h.Floats("root_translation"),
-                    Joints = h.Floats("joints"), VertexOffsets = h.Floats("vertex_offsets"),
-                    TextureVersion = h.Int32("texture_version"), Refined = h.Bool("refined"),
-                    ExtrapolatedMs = h.Has("extrapolated_ms") ? h.Double("extrapolated_ms") : 0.0,
-                    Views = h.Has("views") ? h.Int32("views") : 1,
-                    PoseHeld = h.Has("pose_held") && h.Bool("pose_held"),
-                };
+                var h = scratch.Fields(hands.Array[i], frames, "frame.hands", i, WireSpec.Hand);
+                var s = m.RentHand();
+                s.Handedness = h.Side("handedness");
+                s.Confidence = h.Double("confidence");
+                s.RigVersion = h.Int32("rig_version");
+                s.Pose = h.Floats("pose", s.Pose);
+                s.Shape = h.Floats("shape", s.Shape);
+                s.RootTranslation = h.Floats("root_translation", s.RootTranslation);
+                s.Joints = h.Floats("joints", s.Joints);
+                s.VertexOffsets = h.Floats("vertex_offsets", s.VertexOffsets);
+                s.TextureVersion = h.Int32("texture_version");
+                s.Refined = h.Bool("refined");
+                s.ExtrapolatedMs = h.Has("extrapolated_ms") ? h.Double("extrapolated_ms") : 0.0;
+                s.Views = h.Has("views") ? h.Int32("views") : 1;
+                s.PoseHeld = h.Has("pose_held") && h.Bool("pose_held");
                 string tr = h.Str("tracking");
                 s.Tracking = tr == "new" ? TrackingState.New : tr == "lost" ? TrackingState.Lost : TrackingState.Tracked;
                 m.Hands.Add(s);
@@ -139,11 +163,19 @@ namespace RealHands.Core.Wire
             return m;
         }
 
-        static string AsciiOrNull(byte[] b)
+        static readonly string[] Topics = { WireSpec.RigTopic, WireSpec.FrameTopic, WireSpec.TextureTopic, WireSpec.StatsTopic };
+
+        /// <summary>The topic constant these bytes spell, or null (compared byte by byte: no string made).</summary>
+        static string KnownTopic(byte[] b)
         {
-            if (b.Length > 64) return null;
-            foreach (var c in b) if (c < 0x20 || c > 0x7e) return null;
-            return Encoding.ASCII.GetString(b);
+            foreach (var t in Topics)
+            {
+                if (b.Length != t.Length) continue;
+                int i = 0;
+                while (i < b.Length && b[i] == t[i]) i++;
+                if (i == b.Length) return t;
+            }
+            return null;
         }
 
         static string Printable(byte[] b)
@@ -153,66 +185,108 @@ namespace RealHands.Core.Wire
             return sb.ToString();
         }
 
-        /// <summary>The validated fields of one map, by the spec; unknown fields are ignored.</summary>
+        /// <summary>What a thread's decodes reuse: the msgpack arena and the field tables.</summary>
+        sealed class Scratch
+        {
+            [ThreadStatic] static Scratch _current;
+
+            public readonly MsgArena Arena = new MsgArena();
+            readonly List<Fields> _fields = new List<Fields>();
+            int _used;
+
+            public static Scratch ForThisThread()
+            {
+                var s = _current ?? (_current = new Scratch());
+                s._used = 0;
+                return s;
+            }
+
+            public Fields Fields(MsgValue map, IList<byte[]> frames, string where, int index, FieldSpec[] spec)
+            {
+                if (_used == _fields.Count) _fields.Add(new Fields());
+                var f = _fields[_used++];
+                f.Read(map, frames, where, index, spec);
+                return f;
+            }
+        }
+
+        /// <summary>An array field as validated: its dtype, element count and bytes.</summary>
+        struct ArrayField
+        {
+            public string Dtype;
+            public int Count;
+            public ArraySegment<byte> Data;
+        }
+
+        /// <summary>The validated fields of one map, by the spec; unknown fields are ignored. Reused from message to
+        /// message (Read clears it); the names of fields in error messages are only put together when one is thrown.</summary>
         sealed class Fields
         {
             readonly Dictionary<string, MsgValue> _values = new Dictionary<string, MsgValue>();
-            readonly Dictionary<string, WireArray> _arrays = new Dictionary<string, WireArray>();
+            readonly Dictionary<string, ArrayField> _arrays = new Dictionary<string, ArrayField>();
             readonly Dictionary<string, ArraySegment<byte>> _blobs = new Dictionary<string, ArraySegment<byte>>();
-            readonly string _where;
+            string _where;
+            int _index;
+            int[] _shape = new int[4];
 
-            public Fields(MsgValue map, IList<byte[]> frames, string where, FieldSpec[] spec)
+            string Where { get { return _index < 0 ? _where : _where + "[" + _index + "]"; } }
+            string At(FieldSpec fs) { return Where + "." + fs.Name; }
+
+            public void Read(MsgValue map, IList<byte[]> frames, string where, int index, FieldSpec[] spec)
             {
+                _values.Clear();
+                _arrays.Clear();
+                _blobs.Clear();
                 _where = where;
-                if (map == null || map.Kind != MsgKind.Map) throw new WireException(where + ": expected a map, got " + (map == null ? "nothing" : map.Kind.ToString()));
+                _index = index;
+                if (map == null || map.Kind != MsgKind.Map) throw new WireException(Where + ": expected a map, got " + (map == null ? "nothing" : map.Kind.ToString()));
                 foreach (var fs in spec)
                 {
                     MsgValue v;
                     if (!map.Map.TryGetValue(fs.Name, out v))
                     {
                         if (fs.Optional) continue;  // added by a minor version: an older writer leaves it out (the getters give the default)
-                        throw new WireException(where + ": missing field '" + fs.Name + "'");
+                        throw new WireException(Where + ": missing field '" + fs.Name + "'");
                     }
-                    string at = where + "." + fs.Name;
                     switch (fs.Type)
                     {
                         case FieldType.Int:
-                            if (v.Kind != MsgKind.Int) throw new WireException(at + ": expected int, got " + v.Kind);
+                            if (v.Kind != MsgKind.Int) throw new WireException(At(fs) + ": expected int, got " + v.Kind);
                             break;
                         case FieldType.Float:
-                            if (v.Kind != MsgKind.Float && v.Kind != MsgKind.Int) throw new WireException(at + ": expected float, got " + v.Kind);
+                            if (v.Kind != MsgKind.Float && v.Kind != MsgKind.Int) throw new WireException(At(fs) + ": expected float, got " + v.Kind);
                             break;
                         case FieldType.Bool:
-                            if (v.Kind != MsgKind.Bool) throw new WireException(at + ": expected bool, got " + v.Kind);
+                            if (v.Kind != MsgKind.Bool) throw new WireException(At(fs) + ": expected bool, got " + v.Kind);
                             break;
                         case FieldType.Str:
-                            if (v.Kind != MsgKind.Str) throw new WireException(at + ": expected str, got " + v.Kind);
+                            if (v.Kind != MsgKind.Str) throw new WireException(At(fs) + ": expected str, got " + v.Kind);
                             if (fs.Enum != null && Array.IndexOf(fs.Enum, v.Str) < 0)
-                                throw new WireException(at + ": '" + v.Str + "' is not one of " + string.Join(", ", fs.Enum));
+                                throw new WireException(At(fs) + ": '" + v.Str + "' is not one of " + string.Join(", ", fs.Enum));
                             break;
                         case FieldType.StrList:
-                            if (v.Kind != MsgKind.Array) throw new WireException(at + ": expected a list of str, got " + v.Kind);
-                            foreach (var e in v.Array) if (e.Kind != MsgKind.Str) throw new WireException(at + ": expected a list of str");
+                            if (v.Kind != MsgKind.Array) throw new WireException(At(fs) + ": expected a list of str, got " + v.Kind);
+                            foreach (var e in v.Array) if (e.Kind != MsgKind.Str) throw new WireException(At(fs) + ": expected a list of str");
                             break;
                         case FieldType.HandList:
-                            if (v.Kind != MsgKind.Array) throw new WireException(at + ": expected a list, got " + v.Kind);
+                            if (v.Kind != MsgKind.Array) throw new WireException(At(fs) + ": expected a list, got " + v.Kind);
                             break;
                         case FieldType.StrFloatMap:
-                            if (v.Kind != MsgKind.Map) throw new WireException(at + ": expected a map, got " + v.Kind);
-                            foreach (var kv in v.Map) if (!kv.Value.IsNumber || kv.Value.Kind == MsgKind.UInt) throw new WireException(at + "." + kv.Key + ": expected float");
+                            if (v.Kind != MsgKind.Map) throw new WireException(At(fs) + ": expected a map, got " + v.Kind);
+                            foreach (var kv in v.Map) if (!kv.Value.IsNumber || kv.Value.Kind == MsgKind.UInt) throw new WireException(At(fs) + "." + kv.Key + ": expected float");
                             break;
                         case FieldType.Blob:
-                            _blobs[fs.Name] = BlobOf(v, frames, at);
+                            _blobs[fs.Name] = BlobOf(v, frames, fs);
                             break;
                         case FieldType.Array:
-                            _arrays[fs.Name] = ArrayOf(v, frames, at, fs);
+                            _arrays[fs.Name] = ArrayOf(v, frames, fs);
                             break;
                     }
                     _values[fs.Name] = v;
                 }
             }
 
-            static ArraySegment<byte> BlobOf(MsgValue v, IList<byte[]> frames, string at)
+            ArraySegment<byte> BlobOf(MsgValue v, IList<byte[]> frames, FieldSpec fs)
             {
                 if (v.Kind == MsgKind.Bin) return v.Bin;
                 if (v.Kind == MsgKind.Map)
@@ -220,50 +294,58 @@ namespace RealHands.Core.Wire
                     var data = v.Get("data");
                     if (data != null)
                     {
-                        if (data.Kind != MsgKind.Bin) throw new WireException(at + ": data must be bytes");
+                        if (data.Kind != MsgKind.Bin) throw new WireException(At(fs) + ": data must be bytes");
                         return data.Bin;
                     }
                     var part = v.Get("part");
                     if (part != null)
                     {
                         if (part.Kind != MsgKind.Int || part.Int < 2 || part.Int >= frames.Count)
-                            throw new WireException(at + ": refers to multipart frame " + part + ", but the message has " + frames.Count + " frames (truncated?)");
+                            throw new WireException(At(fs) + ": refers to multipart frame " + part + ", but the message has " + frames.Count + " frames (truncated?)");
                         var b = frames[(int)part.Int];
                         return new ArraySegment<byte>(b, 0, b.Length);
                     }
                 }
-                throw new WireException(at + ": expected bytes or {part: k}, got " + v.Kind);
+                throw new WireException(At(fs) + ": expected bytes or {part: k}, got " + v.Kind);
             }
 
-            static WireArray ArrayOf(MsgValue v, IList<byte[]> frames, string at, FieldSpec fs)
+            ArrayField ArrayOf(MsgValue v, IList<byte[]> frames, FieldSpec fs)
             {
                 if (v.Kind != MsgKind.Map || v.Get("dtype") == null || v.Get("shape") == null)
-                    throw new WireException(at + ": expected an array {dtype, shape, data|part}, got " + v.Kind);
+                    throw new WireException(At(fs) + ": expected an array {dtype, shape, data|part}, got " + v.Kind);
                 var dt = v.Get("dtype");
                 if (dt.Kind != MsgKind.Str || Array.IndexOf(WireSpec.DTypes, dt.Str) < 0)
-                    throw new WireException(at + ": dtype " + dt + " is not one of " + string.Join(" ", WireSpec.DTypes));
+                    throw new WireException(At(fs) + ": dtype " + dt + " is not one of " + string.Join(" ", WireSpec.DTypes));
                 var sh = v.Get("shape");
-                if (sh.Kind != MsgKind.Array) throw new WireException(at + ": bad shape " + sh);
-                var shape = new int[sh.Array.Count];
+                if (sh.Kind != MsgKind.Array) throw new WireException(At(fs) + ": bad shape " + sh);
+                int rank = sh.Array.Count;
+                if (_shape.Length < rank) _shape = new int[rank];
                 long n = 1;
-                for (int i = 0; i < shape.Length; i++)
+                for (int i = 0; i < rank; i++)
                 {
                     var d = sh.Array[i];
-                    if (d.Kind != MsgKind.Int || d.Int < 0 || d.Int > int.MaxValue) throw new WireException(at + ": bad shape");
-                    shape[i] = (int)d.Int;
+                    if (d.Kind != MsgKind.Int || d.Int < 0 || d.Int > int.MaxValue) throw new WireException(At(fs) + ": bad shape");
+                    _shape[i] = (int)d.Int;
                     n *= d.Int;
-                    if (n > int.MaxValue) throw new WireException(at + ": shape too large");
+                    if (n > int.MaxValue) throw new WireException(At(fs) + ": shape too large");
                 }
-                var data = BlobOf(v, frames, at);
+                var data = BlobOf(v, frames, fs);
                 long bytes = n * WireArray.ItemSize(dt.Str);
                 if (data.Count != bytes)
-                    throw new WireException(at + ": " + data.Count + " bytes for a " + dt.Str + " array of " + n + " elements (" + bytes + " bytes): truncated or corrupt");
-                if (fs.Dtype != null && fs.Dtype != dt.Str) throw new WireException(at + ": dtype " + dt.Str + ", the spec says " + fs.Dtype);
-                if (fs.Shape.Length != shape.Length) throw new WireException(at + ": " + shape.Length + " dimensions, the spec says " + fs.Shape.Length);
-                for (int i = 0; i < shape.Length; i++)
-                    if (fs.Shape[i] >= 0 && fs.Shape[i] != shape[i])
-                        throw new WireException(at + ": shape [" + string.Join(",", shape) + "], the spec says [" + string.Join(",", fs.Shape) + "]");
-                return new WireArray(dt.Str, shape, data);
+                    throw new WireException(At(fs) + ": " + data.Count + " bytes for a " + dt.Str + " array of " + n + " elements (" + bytes + " bytes): truncated or corrupt");
+                if (fs.Dtype != null && fs.Dtype != dt.Str) throw new WireException(At(fs) + ": dtype " + dt.Str + ", the spec says " + fs.Dtype);
+                if (fs.Shape.Length != rank) throw new WireException(At(fs) + ": " + rank + " dimensions, the spec says " + fs.Shape.Length);
+                for (int i = 0; i < rank; i++)
+                    if (fs.Shape[i] >= 0 && fs.Shape[i] != _shape[i])
+                        throw new WireException(At(fs) + ": shape [" + string.Join(",", Dims(rank)) + "], the spec says [" + string.Join(",", fs.Shape) + "]");
+                return new ArrayField { Dtype = dt.Str, Count = (int)n, Data = data };
+            }
+
+            string[] Dims(int rank)
+            {
+                var r = new string[rank];
+                for (int i = 0; i < rank; i++) r[i] = _shape[i].ToString();
+                return r;
             }
 
             public MsgValue Raw(string name) { return _values[name]; }
@@ -273,15 +355,23 @@ namespace RealHands.Core.Wire
             public int Int32(string name)
             {
                 long v = _values[name].Int;
-                if (v < int.MinValue || v > int.MaxValue) throw new WireException(_where + "." + name + ": " + v + " out of range");
+                if (v < int.MinValue || v > int.MaxValue) throw new WireException(Where + "." + name + ": " + v + " out of range");
                 return (int)v;
             }
             public double Double(string name) { var v = _values[name]; return v.Kind == MsgKind.Float ? v.Float : v.Int; }
             public bool Bool(string name) { return _values[name].Bool; }
             public string Str(string name) { return _values[name].Str; }
             public Handedness Side(string name) { return _values[name].Str == "left" ? Handedness.Left : Handedness.Right; }
-            public float[] Floats(string name) { return _arrays[name].ToFloats(); }
-            public int[] Ints(string name) { return _arrays[name].ToInts(); }
+            public float[] Floats(string name, float[] reuse = null)
+            {
+                var a = _arrays[name];
+                return WireArray.ReadFloats(a.Dtype, a.Data, a.Count, reuse);
+            }
+            public int[] Ints(string name)
+            {
+                var a = _arrays[name];
+                return WireArray.ReadInts(a.Dtype, a.Data, a.Count);
+            }
             public ArraySegment<byte> Blob(string name) { return _blobs[name]; }
             public string[] StrList(string name)
             {

@@ -58,14 +58,53 @@ namespace RealHands.Core.Wire
         public double ExtrapolatedMs;    // how far past the capture the pose was moved along the hand's motion; 0: as measured (wire 1.1)
         public int Views = 1;            // camera views the fit used: 2 = stereo (placement measured), 1 = one view (placement from the hand's size) (wire 1.2)
         public bool PoseHeld;            // MediaPipe read a mirrored hand this frame: articulation and orientation are the previous frame's, only the placement is new (wire 1.2)
+
+        /// <summary>Copy every field into <paramref name="into"/> (a new state when null), reusing its arrays where
+        /// the sizes match: how a component keeps a hand past the frame callback without garbage.</summary>
+        public HandState CopyTo(HandState into)
+        {
+            var r = into ?? new HandState();
+            r.Handedness = Handedness; r.Confidence = Confidence; r.Tracking = Tracking; r.RigVersion = RigVersion;
+            r.Pose = Copy(Pose, r.Pose); r.Shape = Copy(Shape, r.Shape); r.RootTranslation = Copy(RootTranslation, r.RootTranslation);
+            r.Joints = Copy(Joints, r.Joints); r.VertexOffsets = Copy(VertexOffsets, r.VertexOffsets);
+            r.TextureVersion = TextureVersion; r.Refined = Refined; r.ExtrapolatedMs = ExtrapolatedMs; r.Views = Views; r.PoseHeld = PoseHeld;
+            return r;
+        }
+
+        static float[] Copy(float[] from, float[] into)
+        {
+            if (from == null) return null;
+            if (into == null || into.Length != from.Length) into = new float[from.Length];
+            Array.Copy(from, into, from.Length);
+            return into;
+        }
     }
 
-    /// <summary>Every processed camera frame (also without hands).</summary>
+    /// <summary>Every processed camera frame (also without hands). A frame from <see cref="RealHands.Core.Transport.HandStreamClient"/>
+    /// is pooled: it is valid until it is handed back (RealHandsClient hands each back after its FrameReceived event),
+    /// so a component that keeps a hand past that copies it (<see cref="HandState.CopyTo"/>).</summary>
     public sealed class FrameMessage : WireMessage
     {
         public override string Type { get { return "frame"; } }
         public long Seq, SourceFrame, CaptureNs, PublishNs;
         public List<HandState> Hands = new List<HandState>();
+        readonly List<HandState> _spare = new List<HandState>();
+
+        /// <summary>Move the hands into the spares, for the next decode into this message to reuse.</summary>
+        internal void ReleaseHands()
+        {
+            for (int i = 0; i < Hands.Count; i++) _spare.Add(Hands[i]);
+            Hands.Clear();
+        }
+
+        /// <summary>A spare hand state (its arrays kept for reuse), or a new one.</summary>
+        internal HandState RentHand()
+        {
+            if (_spare.Count == 0) return new HandState();
+            var h = _spare[_spare.Count - 1];
+            _spare.RemoveAt(_spare.Count - 1);
+            return h;
+        }
 
         public HandState Find(Handedness side)
         {
