@@ -101,6 +101,33 @@ def _batch(items):
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
+def test_compact_samples_expand_to_the_full_ones(synth8):
+    """The loaders of a GPU run ship uint8 crops and the heatmaps' keypoints; expanded on the device they are the
+    samples the CPU path makes (same crop, same maps, same targets), also prefixed as in stereo pairs."""
+    from realhands.net.data import expand_batch
+    from realhands.perception.crop import keypoint_heatmaps, keypoint_heatmaps_torch
+
+    def batch(compact):
+        return _batch([make_sample(s, np.random.default_rng(i), 160, Augment(), compact=compact)
+                       for i, s in enumerate(synth8)])
+
+    full, small = batch(False), batch(True)
+    assert small["rgb"].dtype == torch.uint8 and "heatmaps" not in small and small["heat_keypoints"].shape == (8, 21, 2)
+    nbytes = [sum(v.numel() * v.element_size() for v in b.values()) for b in (small, full)]
+    assert nbytes[0] * 15 < nbytes[1], nbytes  # at the shipped model's 160 px
+    for prefix in ("", "l_"):
+        got = expand_batch({prefix + k: v for k, v in small.items()})
+        assert set(got) == {prefix + k for k in full}
+        for k, v in full.items():
+            assert got[prefix + k].dtype == v.dtype
+            assert torch.allclose(got[prefix + k], v, atol=1e-6), k
+    assert expand_batch(full) == full  # a full batch passes through
+    # the torch maps are the NumPy ones, for points inside, on the edge and far outside (a dropped keypoint)
+    kp = np.array([[10.3, 20.7], [0.0, 63.9], [-1000.0, -1000.0]] * 7, np.float32)
+    ref = keypoint_heatmaps(kp, 64, sigma=1.3)
+    assert np.abs(keypoint_heatmaps_torch(torch.from_numpy(kp)[None], 64, 1.3)[0].numpy() - ref).max() < 1e-6
+
+
 def test_tiny_overfit_loss_falls(synth8):
     torch.manual_seed(0)
     model = HandModel(side="right", flat_hand_mean=True)
@@ -262,7 +289,7 @@ def test_carried_detections_attach_only_to_the_samples_they_were_made_for(tmp_pa
     """tools/gpu/detections.py: detections made where MediaPipe runs, attached to the same dataset rendered again."""
     from realhands.synth.dataset import DETECTION_KEYS, shard_name, synthesize
     from realhands.synth.generate import SynthConfig
-    from tools.gpu.detections import attach, extract
+    from tools.gpu.detections import attach, carried_count, extract
 
     cfg = SynthConfig(resolution="160x120")
     synthesize(tmp_path / "here", 4, seed=7, config=cfg, shard_size=2, progress=False, detect=True)
@@ -283,6 +310,10 @@ def test_carried_detections_attach_only_to_the_samples_they_were_made_for(tmp_pa
     synthesize(tmp_path / "other", 4, seed=8, config=cfg, shard_size=2, progress=False)
     with pytest.raises(SystemExit, match="was made for"):
         attach(carried, tmp_path / "other")
+    # the machine renders up to the last carried shard only; a shorter dataset of the same samples takes them
+    assert carried_count(carried) == 4
+    synthesize(tmp_path / "short", 2, seed=7, config=cfg, shard_size=2, progress=False)
+    assert attach(carried, tmp_path / "short")["attached"] == 1
 
 
 def test_crop_estimates_map_back_to_camera_space(synth8):
@@ -368,8 +399,8 @@ def test_time_budget_scales_the_stages_and_workers_load_batches(tmp_path, synth8
     recipe = tiny_recipe(tmp_path, "[[stages]]\nname='image'\nepochs=3\n[[stages]]\nname='finalize'\nepochs=5\n"
                                    "decay_epochs=2\n")
     logs = []
-    train(recipe, HandNetDataset(synth8, size=64, augment=True), tmp_path / "run", max_steps_per_epoch=1,
-          log=logs.append, time_budget_s=1e-3, workers=2)
+    train(recipe, HandNetDataset(synth8, size=64, augment=True, compact=True), tmp_path / "run", max_steps_per_epoch=1,
+          log=logs.append, time_budget_s=1e-3, workers=2)  # compact samples, as a GPU run loads them
     rows = [json.loads(x) for x in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in rows] == ["image", "finalize"]  # a budget this small leaves one epoch per stage
     assert any("time budget" in x for x in logs)

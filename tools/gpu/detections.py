@@ -51,8 +51,11 @@ def attach(carried: str | Path, dataset: str | Path) -> dict:
     root = Path(dataset)
     meta = read_meta(root)
     with np.load(carried) as z:
-        made_for = json.loads(str(z["meta"]))
-        ours = {k: meta[k] for k in ("count", "shard_size", "seed", "config")}
+        # a sample depends on (seed, index) and the config only: the dataset may be shorter than the one the
+        # detections came from (e.g. rendered up to the last carried shard)
+        same = ("shard_size", "seed", "config")
+        made_for = {k: v for k, v in json.loads(str(z["meta"])).items() if k in same}
+        ours = {k: meta[k] for k in same}
         if json.loads(json.dumps(ours)) != made_for:
             raise SystemExit(f"{carried} was made for {made_for}, {root} is {ours}")
         attached, differ, absent, worst = 0, 0, 0, 0.0
@@ -80,6 +83,16 @@ def attach(carried: str | Path, dataset: str | Path) -> dict:
     return {"attached": attached, "different": differ, "not_carried": absent, "largest_difference_px": worst}
 
 
+def carried_count(carried: str | Path) -> int:
+    """Samples up to the end of the last shard the file carries detections for: what to render there."""
+    with np.load(carried) as z:
+        meta = json.loads(str(z["meta"]))
+        shards = [int(k.split("/")[0]) for k in z.files if k.endswith("/joints2d_left")]
+    if not shards:
+        raise SystemExit(f"{carried} carries no detections")
+    return min(meta["count"], (max(shards) + 1) * meta["shard_size"])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.gpu.detections", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -89,7 +102,12 @@ def main(argv=None) -> int:
     a = sub.add_parser("attach", help="add carried detections to the same dataset rendered again")
     a.add_argument("carried")
     a.add_argument("dataset")
+    c = sub.add_parser("count", help="samples up to the last carried shard (what to render there)")
+    c.add_argument("carried")
     args = ap.parse_args(argv)
+    if args.cmd == "count":
+        print(carried_count(args.carried))
+        return 0
     r = extract(args.dataset, args.out) if args.cmd == "extract" else attach(args.carried, args.dataset)
     print(json.dumps(r))
     return 0

@@ -44,7 +44,9 @@ def cmd_train(args) -> int:
     recipe = load_recipe(args.recipe)
     base = training_data(args.data, args.on_the_fly, args.freihand, args.model, args.unpacked, args.partial,
                          args.limit, args.seed, args.device, args.workers, detect=args.detect)
-    ds = HandNetDataset(base, size=recipe.model.input_size, augment=True, seed=args.seed, views=args.views)
+    # on a GPU the loaders ship crops as uint8 and the heatmaps' keypoints; the maps are drawn on the device
+    ds = HandNetDataset(base, size=recipe.model.input_size, augment=True, seed=args.seed, views=args.views,
+                        compact=args.device.startswith("cuda"))
     metrics = train(recipe, ds, args.out, device=args.device, resume=not args.restart,
                     max_steps_per_epoch=args.max_steps, workers=args.workers, amp=not args.no_amp,
                     time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None, init=args.init)

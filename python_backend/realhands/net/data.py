@@ -25,7 +25,15 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from ..conventions import IMAGE_FLIP, MODEL_MIRROR
-from ..perception.crop import crop_affine, crop_box, keypoint_heatmaps, mirror_crop, opencv_affine
+from ..perception.crop import (
+    crop_affine,
+    crop_box,
+    heatmap_sigma,
+    keypoint_heatmaps,
+    keypoint_heatmaps_torch,
+    mirror_crop,
+    opencv_affine,
+)
 
 
 @dataclass
@@ -97,9 +105,12 @@ def weak_perspective_fit(xy_rel: np.ndarray, uv: np.ndarray) -> np.ndarray:
 
 
 def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Augment | None = None,
-                view: str = "left") -> dict:
+                view: str = "left", compact: bool = False) -> dict:
     """One HandNet training sample (torch tensors) from a synthetic sample dict (``realhands.synth.dataset``;
-    images as (3,H,W) float tensors or (H,W,3) uint8 arrays)."""
+    images as (3,H,W) float tensors or (H,W,3) uint8 arrays). ``compact``: the crop as uint8 and the heatmaps' 21
+    keypoints (``heat_keypoints``, crop pixels) instead of the maps and the mask as booleans: at 160 px ~110 kB per
+    sample instead of ~2.6 MB for the loaders to ship; :func:`expand_batch` makes the full batch on the training
+    device."""
     aug = aug or Augment()
     rgb, mask_full = sample[f"rgb_{view}"], sample[f"mask_{view}"]
     if torch.is_tensor(rgb):  # (3,H,W) float in [0,1]; SynthMemoryDataset gives (H,W,3) uint8 directly
@@ -146,7 +157,6 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
         noisy = seen_crop + rng.normal(0, aug.keypoint_noise_px * scale_px, seen_crop.shape)
     if aug.keypoint_drop_p:
         noisy = np.where(rng.random((21, 1)) < aug.keypoint_drop_p, -1000.0, noisy)
-    heat = keypoint_heatmaps(noisy, size, sigma=2.0 * size / 224)
 
     # 3D targets in the crop frame: rotate about the optical axis by the crop's in-plane rotation, mirror left hands
     A = M[:, :2] / np.linalg.norm(M[0, :2])            # for a left hand: the flip times a rotation
@@ -165,10 +175,16 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
     root = joints3d[0].copy()
     kp_n = kp_crop / size * 2 - 1
     cam = weak_perspective_fit(joints3d[:, :2] - root[:2], kp_n)
+    if compact:
+        image = {"rgb": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),
+                 "heat_keypoints": torch.from_numpy(np.asarray(noisy, np.float32)),
+                 "mask": torch.from_numpy(mask == 1)}
+    else:
+        image = {"rgb": torch.from_numpy(crop).permute(2, 0, 1).float() / 255.0,
+                 "heatmaps": torch.from_numpy(keypoint_heatmaps(noisy, size, sigma=heatmap_sigma(size))),
+                 "mask": torch.from_numpy(mask == 1).float()}
     return {
-        "rgb": torch.from_numpy(crop).permute(2, 0, 1).float() / 255.0,
-        "heatmaps": torch.from_numpy(heat),
-        "mask": torch.from_numpy(mask == 1).float(),
+        **image,
         "pose": torch.from_numpy(pose.reshape(48).astype(np.float32)),
         "shape": sample["betas"].float(),
         "kp2d": torch.from_numpy(kp_n.astype(np.float32)),
@@ -180,12 +196,32 @@ def make_sample(sample: dict, rng: np.random.Generator, size: int = 224, aug: Au
     }
 
 
+def expand_batch(batch: dict) -> dict:
+    """A batch of compact samples (``make_sample(compact=True)``, keys optionally prefixed as in StereoPairDataset)
+    made full where it is, e.g. on the GPU: uint8 crops to floats in [0, 1], heatmaps drawn from their keypoints. A
+    full batch passes through unchanged."""
+    out = dict(batch)
+    for key in [k for k in batch if k.endswith("heat_keypoints")]:
+        prefix = key[: -len("heat_keypoints")]
+        rgb = out[prefix + "rgb"]
+        size = rgb.shape[-1]
+        out[prefix + "heatmaps"] = keypoint_heatmaps_torch(out.pop(key), size, heatmap_sigma(size))
+        if rgb.dtype == torch.uint8:
+            out[prefix + "rgb"] = rgb.float() / 255.0
+        if out[prefix + "mask"].dtype == torch.bool:
+            out[prefix + "mask"] = out[prefix + "mask"].float()
+    return out
+
+
 class HandNetDataset(torch.utils.data.Dataset):
     """HandNet samples over a synthetic dataset (``SynthShardDataset`` or ``SynthOnTheFlyDataset``); the left view,
-    or both views alternately with ``views='both'``. Deterministic per (index, epoch) when ``augment`` is False."""
+    or both views alternately with ``views='both'``. Deterministic per (index, epoch) when ``augment`` is False.
+    ``compact``: samples as :func:`make_sample` makes them with ``compact=True`` (for training on a GPU)."""
 
-    def __init__(self, base, size: int = 224, augment: bool = True, seed: int = 0, views: str = "left"):
+    def __init__(self, base, size: int = 224, augment: bool = True, seed: int = 0, views: str = "left",
+                 compact: bool = False):
         self.base, self.size, self.augment, self.seed, self.views = base, size, augment, seed, views
+        self.compact = compact
         self.epoch = 0
 
     def __len__(self):
@@ -194,7 +230,8 @@ class HandNetDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         j, v = (i // 2, ("left", "right")[i % 2]) if self.views == "both" else (i, "left")
         rng = np.random.default_rng([self.seed, i, self.epoch if self.augment else 0])
-        return make_sample(self.base[j], rng, self.size, Augment() if self.augment else Augment.none(), view=v)
+        return make_sample(self.base[j], rng, self.size, Augment() if self.augment else Augment.none(), view=v,
+                           compact=self.compact)
 
 
 class StereoPairDataset(torch.utils.data.Dataset):

@@ -19,7 +19,15 @@ from scipy.spatial.transform import Rotation
 
 from ..camera import Camera, StereoPair
 from ..conventions import IMAGE_FLIP, MODEL_MIRROR
-from ..perception.crop import crop_affine, crop_box, invert_affine, keypoint_heatmaps, mirror_crop, opencv_affine
+from ..perception.crop import (
+    crop_affine,
+    crop_box,
+    heatmap_sigma,
+    invert_affine,
+    keypoint_heatmaps,
+    mirror_crop,
+    opencv_affine,
+)
 from .handnet import StereoFusion, fuse_views
 from .runtime import OnnxHandNet, stereo_weights_path
 
@@ -119,7 +127,7 @@ class HandNetRegressor:
         M_cv = opencv_affine(M)
         crop = cv2.warpAffine(np.ascontiguousarray(image), M_cv, (S, S), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT)
-        heat = keypoint_heatmaps(kp @ M[:, :2].T + M[:, 2], S, sigma=2.0 * S / 224)
+        heat = keypoint_heatmaps(kp @ M[:, :2].T + M[:, 2], S, sigma=heatmap_sigma(S))
         return crop.transpose(2, 0, 1).astype(np.float32) / 255.0, heat, M, M_cv, side_px
 
     def _mask(self, out: dict, i: int, M_cv: np.ndarray, shape) -> tuple[np.ndarray, np.ndarray]:

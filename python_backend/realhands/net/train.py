@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import CheckpointError, RecipeError
+from .data import expand_batch
 from .handnet import HandNet, HandNetConfig, StereoFusion, fuse_views
 from .losses import mano_loss, mask_loss, stereo_loss
 
@@ -203,13 +204,22 @@ def _collate(items: list[dict]) -> dict:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
+def _loader_worker_init(_worker_id: int) -> None:
+    """One thread per loader process: OpenCV's pool otherwise starts a thread per core in every worker (PyTorch
+    limits only its own), and a dozen workers thrash the cores they share."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _batches(dataset, indices, batch_size: int, workers: int, dev: torch.device):
     """Collated batches of ``dataset[indices]`` in order; ``workers`` > 0 loads them in worker processes (forked
     per call, so a changed ``dataset.epoch`` or ``dataset.augment`` reaches them)."""
     indices = [int(i) for i in indices]
     if workers > 0:
         yield from torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=indices, num_workers=workers,
-                                               collate_fn=_collate, pin_memory=dev.type == "cuda", prefetch_factor=4)
+                                               collate_fn=_collate, pin_memory=dev.type == "cuda", prefetch_factor=4,
+                                               worker_init_fn=_loader_worker_init)
     else:
         for s in range(0, len(indices), batch_size):
             yield _collate([dataset[i] for i in indices[s:s + batch_size]])
@@ -353,7 +363,7 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                            disable=not lead)
                 run = {}
                 for step, batch in enumerate(bar):
-                    batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
+                    batch = expand_batch({k: v.to(dev, non_blocking=True) for k, v in batch.items()})
                     for g in opt.param_groups:
                         g["lr"] = lr_at(stage, stage.lr or recipe.lr, epoch, step, steps)
                     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
@@ -459,7 +469,7 @@ def stereo_weights_epoch(net: HandNet, stereo: StereoFusion, pairs, opt, hand_mo
     bar = tqdm(_batches(pairs, order[:steps * recipe.batch_size], recipe.batch_size, workers, dev), total=steps,
                desc=f"{stage.name} {epoch + 1}/{stage.epochs}", unit="batch", leave=False)
     for step, b in enumerate(bar):
-        b = {k: v.to(dev) for k, v in b.items()}
+        b = expand_batch({k: v.to(dev) for k, v in b.items()})
         for g in opt.param_groups:
             g["lr"] = lr_at(stage, stage.lr or recipe.lr, epoch, step, steps)
         _, hand = _stereo_forward(net, stereo, b, recipe, hand_model)
@@ -477,7 +487,7 @@ def stereo_weights_epoch(net: HandNet, stereo: StereoFusion, pairs, opt, hand_mo
     try:
         with torch.no_grad():
             for b in _batches(pairs, val_idx, recipe.batch_size, workers, dev):
-                b = {k: v.to(dev) for k, v in b.items()}
+                b = expand_batch({k: v.to(dev) for k, v in b.items()})
                 _, hand = _stereo_forward(net, stereo, b, recipe, hand_model)
                 singles = {}
                 for v in "lr":
@@ -508,7 +518,7 @@ def evaluate(net: HandNet, dataset, indices: list[int], hand_model, dev, recipe:
     pa, f5, f15, iou = [], [], [], []
     try:
         for b in _batches(dataset, indices, batch_size, workers, dev):
-            b = {k: v.to(dev) for k, v in b.items()}
+            b = expand_batch({k: v.to(dev) for k, v in b.items()})
             o = net(b["rgb"], b["heatmaps"] if recipe.model.use_keypoints else None, branch=branch)
             verts = hand_model(global_orient=o["pose"][:, :3], hand_pose=o["pose"][:, 3:], betas=o["shape"]).vertices
             for i in range(len(verts)):

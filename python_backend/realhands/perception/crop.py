@@ -84,6 +84,15 @@ def hand_crop(image: np.ndarray, keypoints: np.ndarray, size: int = 224, margin:
     return HandCrop(img, M, invert_affine(M), size)
 
 
+#: HandNet's keypoint heatmaps: Gaussians of this sigma (pixels) on a 224-pixel crop, scaled with the crop's size
+HEATMAP_SIGMA_AT_224 = 2.0
+
+
+def heatmap_sigma(size: int) -> float:
+    """HandNet's heatmap sigma (pixels) for a crop of ``size`` pixels."""
+    return HEATMAP_SIGMA_AT_224 * size / 224
+
+
 def keypoint_heatmaps(keypoints: np.ndarray, size: int, sigma: float = 2.0) -> np.ndarray:
     """(21,size,size) float32 Gaussians (peak 1) at keypoints (21,2) given in crop pixels; sigma in pixels.
     Points outside the crop give (near) empty channels."""
@@ -91,3 +100,16 @@ def keypoint_heatmaps(keypoints: np.ndarray, size: int, sigma: float = 2.0) -> n
     kp = np.asarray(keypoints, dtype=np.float32)
     d2 = (xs[None] - kp[:, 0, None, None]) ** 2 + (ys[None] - kp[:, 1, None, None]) ** 2
     return np.exp(-d2 / (2.0 * sigma ** 2)).astype(np.float32)
+
+
+def keypoint_heatmaps_torch(keypoints, size: int, sigma: float = 2.0):
+    """:func:`keypoint_heatmaps` for a batch on any torch device: keypoints (B,21,2) crop pixels -> (B,21,size,size)
+    float32 (the Gaussian is separable: two 1-D factors per keypoint). Training draws them on the GPU, so that the
+    loaders ship 21 points per crop instead of 2 MB of maps."""
+    import torch
+
+    kp = keypoints.float()
+    r = torch.arange(size, device=kp.device, dtype=torch.float32) + 0.5
+    gx = torch.exp(-(r - kp[..., 0:1]) ** 2 / (2.0 * sigma ** 2))   # (B,21,S)
+    gy = torch.exp(-(r - kp[..., 1:2]) ** 2 / (2.0 * sigma ** 2))
+    return gy[..., :, None] * gx[..., None, :]
