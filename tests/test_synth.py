@@ -296,3 +296,28 @@ def test_datasets_carry_mediapipe_detections(tmp_path):
     assert "detected2d_left" not in SynthOnTheFlyDataset(3, seed=99, config=cfg)[0]
     with pytest.raises(DatasetError, match="another dataset"):
         synthesize(out, 3, seed=99, config=cfg, shard_size=2, progress=False)
+
+
+def test_render_workers_stop_when_the_main_process_is_killed(tmp_path):
+    """A killed `realhands synth --jobs N` (not interrupted: SIGKILL) leaves no worker rendering on unseen."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "d"
+    code = ("from realhands.synth.dataset import synthesize; from realhands.synth.generate import SynthConfig; "
+            f"synthesize({str(out)!r}, 400, seed=2, config=SynthConfig(resolution='64x48', ssaa=1), shard_size=1, "
+            "progress=False, jobs=2)")
+    p = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.time() + 120
+        while len(list(out.glob("shard_*.npz"))) < 2 and time.time() < deadline and p.poll() is None:
+            time.sleep(0.2)
+        assert len(list(out.glob("shard_*.npz"))) >= 2, "the workers never wrote a shard"
+    finally:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+    time.sleep(4)  # the workers' watchdog looks every 2 s
+    n = len(list(out.glob("shard_*.npz")))
+    time.sleep(3)
+    assert len(list(out.glob("shard_*.npz"))) == n, "orphaned workers kept rendering"

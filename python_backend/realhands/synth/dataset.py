@@ -134,12 +134,34 @@ def _render_shards(out: Path, shards: list[int], count: int, shard_size: int, se
         write_shard(out / shard_name(k), samples, found if detector is not None else None)
 
 
-def _worker(args) -> None:
+_progress = None  # a worker process's progress queue (set by _init_worker)
+
+
+def _init_worker(progress) -> None:
+    """A render worker: one thread per pool (one process per core), the progress queue by inheritance (no manager
+    process), and a watchdog that ends the worker if the main process is killed, instead of rendering on unseen."""
+    import threading
+
     import cv2
 
-    torch.set_num_threads(1)  # one process per core: no thread pools fighting over the cores
+    global _progress
+    _progress = progress
+    torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    _render_shards(*args)
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            threading.Event().wait(2.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker(args) -> None:
+    *shard_args, detect = args
+    _render_shards(*shard_args, progress_queue=_progress, detect=detect)
 
 
 def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig | None = None,
@@ -182,11 +204,11 @@ def synthesize(out: str | Path, count: int, seed: int = 0, config: SynthConfig |
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
-        queue = ctx.Manager().Queue()
+        queue = ctx.Queue()
         shares = [todo[r::jobs] for r in range(jobs)]
-        with ctx.Pool(jobs) as pool:
-            result = pool.map_async(_worker, [(out, sh, count, shard_size, seed, config, model_path, device, queue,
-                                               None, detect) for sh in shares])
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=(queue,)) as pool:
+            result = pool.map_async(_worker, [(out, sh, count, shard_size, seed, config, model_path, device, detect)
+                                              for sh in shares])
             done = 0
             while done < todo_samples and not result.ready():
                 try:
