@@ -96,7 +96,10 @@ def test_choices_are_defined_once_and_auto_means_the_same_everywhere():
     assert c.mask_source(handnet_available=True) == "handnet" and c.mask_source(handnet_available=False) == "none"
     assert ReconstructConfig(refine_iterations=3).mask_source(False) == "grabcut"
     assert ReconstructConfig(mask="hsv").mask_source(True) == "hsv"
-    assert ReconstructConfig().regressor_used(True) == "fit" and ReconstructConfig().regressor_used(False) == "fit"
+    # "auto": the hybrid where HandNet's weights are (it wins on real photos, docs/RESULTS.md), else the fit
+    assert ReconstructConfig().regressor_used(True) == "handnet" and ReconstructConfig().regressor_used(False) == "fit"
+    assert ReconstructConfig(mask="none").wants_handnet() and not ReconstructConfig(regressor="fit",
+                                                                                   mask="none").wants_handnet()
     with pytest.raises(ConfigError, match="no HandNet weights"):
         ReconstructConfig(regressor="net").regressor_used(False)
     with pytest.raises(ConfigError, match="refinement needs a mask"):

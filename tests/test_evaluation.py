@@ -125,9 +125,10 @@ def test_freihand_evaluation_layout_writes_the_submission(renders, tmp_path):
 def test_report_generator_on_a_tiny_run(tmp_path):
     from realhands.evaluation import evaluate_synthetic
     from realhands.evaluation.report import plot_pck, results_markdown
+    from realhands.evaluation.synthetic import HYBRID
 
-    variants = {"keypoint fit (default)": {"regressor": "fit", "mask": "none"},
-                "HandNet + fit (hybrid)": {"regressor": "handnet", "mask": "handnet"}}
+    variants = {"keypoint fit": {"regressor": "fit", "mask": "none"},
+                HYBRID: {"regressor": "handnet", "mask": "handnet"}}
     r = evaluate_synthetic(2, variants=variants, progress=False)
     assert r["split"]["detected"] >= 1
     assert set(r["variants"]) == set(variants) and r["masks"]["HandNet"]["mask_iou"] > 0.5
@@ -140,7 +141,7 @@ def test_report_generator_on_a_tiny_run(tmp_path):
                               "commit": "abc"}, {"pck": "pck.png"}, recorded)
     for heading in ("## Table 1", "Table 2", "## Table 3", "## Table 4", "## Timing"):
         assert heading in md
-    assert "| keypoint fit (default) |" in md and "**Reading it.**" in md and "python -m tools.eval.make_results" in md
+    assert "| keypoint fit |" in md and "**Reading it.**" in md and "python -m tools.eval.make_results" in md
 
 
 def test_real3d_loader_metrics_and_bad_samples(renders, tmp_path):

@@ -15,9 +15,8 @@ name when it ran):
 
     detect    MediaPipe's keypoints (``Reconstructor.detect``, once per image)
     handnet   HandNet's MANO estimate and mask (``estimate``), when HandNet is used
-    fit       the keypoint fit from the previous frame (video) or from HandNet's estimate (a short fit of
-              fit.keypoint_fit.WARM_ITERATIONS: the hybrid), else from scratch; or HandNet's estimate as it is
-              (regressor "net")
+    fit       the keypoint fit from the previous frame (video), else from scratch, with HandNet's articulation and
+              shape as the start when HandNet is used (the hybrid); or HandNet's estimate as it is (regressor "net")
     smooth    One Euro filter over the parameters (video)
     mask      the hand's silhouette, by the mask policy (``ReconstructConfig.mask_source`` in realhands.config)
     refine    silhouette refinement against the mask (``refine_iterations``)
@@ -39,7 +38,7 @@ import torch
 from .camera import Camera, StereoPair
 from .config import ReconstructConfig
 from .conventions import MANO_PARAM_NAMES, SIDES
-from .fit.keypoint_fit import PALM, KeypointFitter, View
+from .fit.keypoint_fit import KeypointFitter, View
 from .fit.kinematics import KeypointKinematics, rodrigues
 from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter, quaternion_to_rotvec, rotvec_to_quaternion
@@ -412,10 +411,10 @@ class Reconstructor:
 
     def fit(self, st: HandState, image: np.ndarray | None = None, second_view: SecondView | None = None) -> bool:
         """The parameters: HandNet's estimate as it is (regressor "net"), or the keypoint fit (both views when the
-        hand is seen in both) started from the previous frame (video), from HandNet's estimate (a short fit: the
-        hybrid) or from scratch. A new hand whose side MediaPipe was unsure of, or that two views see (its
-        chirality is then measurable), is fitted as both sides and keeps the one that explains the keypoints
-        better; a calibrated side's shape is held."""
+        hand is seen in both) started from the previous frame (video), else from scratch with HandNet's articulation
+        and shape (the hybrid) or the mean hand's. A new hand whose side MediaPipe was unsure of, or that two views
+        see (its chirality is then measurable), is fitted as both sides and keeps the one that explains the
+        keypoints better; a calibrated side's shape is held."""
         if self.regressor == "net":
             dt = st.model.v_template.dtype
             st.set_params({k: torch.as_tensor(np.asarray(v), dtype=dt).reshape(1, -1)
@@ -474,10 +473,12 @@ class Reconstructor:
 
     def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None) -> None:
         det = st.detection
+        # the hybrid: a cold fit whose start takes HandNet's articulation and shape, and the keypoints' orientation
+        # and placement (on real photos: PA-MPJPE 9.95 mm, against 10.82 from the mean pose and 13.59 from HandNet's
+        # whole estimate with a short fit; docs/RESULTS.md)
+        articulation = None
         if init is None and st.estimate is not None and self.regressor == "handnet":
-            init = {k: np.asarray(v)[None] for k, v in st.estimate.params.items()}
-            if st.second is not None:  # place HandNet's estimate where the two views put the hand
-                init = self._placed_by_triangulation(st, init, second_view.pair)
+            articulation = st.estimate.params
         betas = self.shapes.get(st.side)
         # MediaPipe's 3D landmarks are a hand of the side it named (on synthetic sequences they have the chirality of
         # its label 99 % of the time when the label is right, 60 % when it is wrong). A side being decided (a new
@@ -498,28 +499,18 @@ class Reconstructor:
             pair = second_view.pair
             views = [View(det.keypoints_2d, st.camera, confidence=conf[0]),
                      View(st.second.keypoints_2d, pair.right, pair.T_right_from_left, confidence=conf[1])]
-            fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held)
+            fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held,
+                                                  articulation=articulation)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:
             fit = self.fitters[st.side].fit(det.keypoints_2d[None], st.camera.K[None],
                                             None if world is None else world[None],
                                             None if conf[0] is None else conf[0][None], init=init, betas=betas,
-                                            placement_only=st.pose_held)
+                                            placement_only=st.pose_held, articulation=articulation)
             st.views, st.reprojection_px = 1, float(fit.reprojection_px[0])
             st.objective = float(fit.objective[0])
         st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
-
-    def _placed_by_triangulation(self, st: HandState, init: dict, pair: StereoPair) -> dict:
-        """HandNet's estimate moved so that its palm sits where the two views' keypoints put it."""
-        X = pair.triangulate(st.detection.keypoints_2d, st.second.keypoints_2d)
-        if not np.isfinite(X[PALM]).all():
-            return init
-        dt = st.model.v_template.dtype
-        with torch.no_grad():
-            kp = st.model.keypoints(*(torch.as_tensor(np.asarray(init[k]), dtype=dt).reshape(1, -1)
-                                      for k in MANO_PARAM_NAMES))[0].numpy()
-        return dict(init, transl=np.asarray(init["transl"]) + (X[PALM].mean(0) - kp[PALM].mean(0))[None])
 
     def calibrate_shape(self, st: HandState) -> bool:
         """The user's shape, measured by the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views

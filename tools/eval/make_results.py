@@ -111,8 +111,10 @@ def real_photo_section(annotations: Path, docs: Path) -> str:
              real3d_table(r), "",
              "![PCK on real photos](images/results_pck_real3d.png)", "",
              f"**Reading it.** The default is {verdict} MediaPipe's world landmarks on both PA-MPJPE and "
-             "root-relative MPJPE. The default regressor is the keypoint fit because it wins here; HandNet (trained "
-             "on renders only) loses on real photos and gives the mask only (realhands.config).",
+             "root-relative MPJPE. The default regressor is the hybrid because it wins here: the keypoint fit "
+             "started from HandNet's articulation and shape, with the orientation and placement from the keypoints "
+             "(HandNet alone, trained on renders only, reads the fingers better than it turns and places the hand); "
+             "HandNet also gives the mask (realhands.config).",
              f"Command: `realhands eval real3d {_shown(annotations)}` (or this script), "
              f"{datetime.date.today().isoformat()}.", f"<!-- {LEAD}:end -->", ""]
     return "\n".join(lines)

@@ -34,7 +34,7 @@ from .datasets import _read_image, annotation_entries
 REAL3D_VARIANTS = {
     "default": {},
     "keypoint fit": {"regressor": "fit", "mask": "none"},
-    "HandNet + fit (hybrid)": {"regressor": "handnet", "mask": "none"},
+    "hybrid (the default's pose)": {"regressor": "handnet", "mask": "none"},
     "HandNet": {"regressor": "net", "mask": "none"},
     "fit + refinement 3 it. (HandNet mask)": {"regressor": "fit", "mask": "handnet", "refine_iterations": 3},
 }

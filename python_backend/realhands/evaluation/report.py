@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .synthetic import HYBRID
+
 
 def plot_pck(curves: dict, png: str | Path, title: str, unit: str = "mm") -> Path:
     """One line per method: ``curves`` name -> {"thresholds_<unit>": [...], "fraction": [...]} (or a summary with
@@ -82,19 +84,19 @@ def results_markdown(synthetic: dict, meta: dict, images: dict, recorded: dict |
         "",
     ]
     v = synthetic["variants"]
-    fit, hyb = v.get("keypoint fit (default)", {}), v.get("HandNet + fit (hybrid)", {})
+    fit, hyb = v.get("keypoint fit", {}), v.get(HYBRID, {})
     ref = [k for k in v if "refinement" in k]
     if fit.get("pa_mpve_mm") and hyb.get("pa_mpve_mm"):
-        lines += [f"**Reading it.** On these renders the hybrid reaches {hyb['pa_mpve_mm']:.2f} mm PA-MPVE against "
-                  f"{fit['pa_mpve_mm']:.2f} mm for the keypoint fit alone (the default), in "
+        lines += [f"**Reading it.** On these renders the hybrid (the default: the keypoint fit started from HandNet's "
+                  f"articulation and shape, oriented and placed by the keypoints) reaches {hyb['pa_mpve_mm']:.2f} mm "
+                  f"PA-MPVE against {fit['pa_mpve_mm']:.2f} mm for the keypoint fit from the mean hand, in "
                   f"{hyb.get('total_ms', 0):.0f} against {fit.get('total_ms', 0):.0f} ms per hand"
                   + (f"; silhouette refinement changes the fit's PA-MPVE by "
                      f"{v[ref[-1]]['pa_mpve_mm'] - fit['pa_mpve_mm']:+.2f} mm at {ref[-1].split()[-2]} iterations"
                      if ref and v[ref[-1]].get("pa_mpve_mm") else "")
-                  + ". The default is the fit because on real photos (the section above) the hybrid loses to it: "
-                  "HandNet has seen renders only. With MediaPipe's own keypoints every variant inherits its keypoint "
-                  "error; with ground-truth keypoints plus 2.5 px noise (`tools/eval/handnet.py`, model card in "
-                  "docs/handnet.md) the same model's hybrid is at 9.5 mm against the fit's 13.8 mm.", ""]
+                  + ". It is the default because it also wins on real photos (the section above). With MediaPipe's "
+                  "own keypoints every variant inherits its keypoint error; with ground-truth keypoints plus 2.5 px "
+                  "noise see the model card (`tools/eval/handnet.py`, docs/handnet.md).", ""]
     if recorded and recorded.get("ablations"):
         ab = recorded["ablations"]
         lines += ["## With and without keypoints; single- and multi-stage training (Table 2)", "",

@@ -17,11 +17,13 @@ from tqdm import tqdm
 from ..metrics import pixel_accuracy, silhouette_iou
 from .common import hand_metrics, match_detection, summarise
 
+#: the default's name in the tables: the keypoint fit started from HandNet's articulation and shape
+HYBRID = "hybrid (default): fit from HandNet's articulation"
 #: Table 1's variants: name -> Reconstructor arguments
 VARIANTS = {
-    "keypoint fit (default)": {"regressor": "fit", "mask": "handnet"},
+    "keypoint fit": {"regressor": "fit", "mask": "handnet"},
     "HandNet": {"regressor": "net", "mask": "handnet"},
-    "HandNet + fit (hybrid)": {"regressor": "handnet", "mask": "handnet"},
+    HYBRID: {"regressor": "handnet", "mask": "handnet"},
     "fit + refinement 3 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 3},
     "fit + refinement 10 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 10},
     "fit + refinement 15 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 15},

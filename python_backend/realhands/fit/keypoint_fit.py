@@ -313,13 +313,28 @@ class KeypointFitter:
         return final, iters_done, torch.tensor(cost, dtype=dt), marked, \
             problem.keypoints_at(self.constants.skeleton, x, Kn)
 
+    def with_articulation(self, start: dict, articulation: dict | None) -> dict:
+        """A cold start whose articulation and shape come from ``articulation`` (HandNet's estimate: hand_pose (45,)
+        and betas (10,)); its orientation and placement stay the keypoints' (the cold stages fit them first). On
+        real photos this start beats both the mean pose and HandNet's whole estimate as the start (docs/RESULTS.md):
+        HandNet reads the fingers better than it places and turns the hand."""
+        if articulation is None:
+            return start
+        out = dict(start)
+        for name in ("hand_pose", "betas"):
+            v = torch.as_tensor(np.asarray(articulation[name], np.float64), dtype=start[name].dtype)
+            out[name] = v.reshape(1, -1).expand_as(start[name]).clone()
+        return out
+
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
-            iterations: int | None = None, betas=None, placement_only: bool = False) -> FitResult:
+            iterations: int | None = None, betas=None, placement_only: bool = False,
+            articulation: dict | None = None) -> FitResult:
         """Fit B hands (each on its own). keypoints_2d (B,21,2) px; K (B,3,3); world (B,21,3) m or None;
         confidence (B,21) (0 leaves a keypoint out, also of the reprojection error); ``init``: a previous
         FitResult's parameters (warm start; default: cold start); ``betas`` (10,): hold the shape (a calibrated
         user: the hand's size is then known, and so is its depth); ``placement_only``: move the hand only (its
-        articulation, orientation and shape held from ``init``, which it needs)."""
+        articulation, orientation and shape held from ``init``, which it needs); ``articulation``: without ``init``,
+        the cold start's articulation and shape (:meth:`with_articulation`: HandNet's estimate)."""
         if placement_only and init is None:
             raise ValueError("placement_only needs init (the hand to place)")
         t0 = time.perf_counter()
@@ -330,7 +345,7 @@ class KeypointFitter:
         conf = torch.ones(kp2d.shape[:2], dtype=dt) if confidence is None else torch.as_tensor(confidence, dtype=dt)
         warm = init is not None
         start = ({k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()} if warm
-                 else self.initial_guess(kp2d, K, world))
+                 else self.with_articulation(self.initial_guess(kp2d, K, world), articulation))
         n_iter = iterations or (WARM_ITERATIONS if warm else COLD_ITERATIONS)
         names = ["global_orient", "hand_pose", "betas", "image_t"]
         if betas is not None:
@@ -363,12 +378,13 @@ class KeypointFitter:
 
     # ---- several views ------------------------------------------------------------------------------------------
     def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
-                  betas=None, placement_only: bool = False) -> FitResult:
+                  betas=None, placement_only: bool = False, articulation: dict | None = None) -> FitResult:
         """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
         its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
         ``init``: a start (the previous frame, HandNet's stereo estimate), else a cold start from the triangulated
         keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only;
-        ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``). ``extra`` of the result:
+        ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``); ``articulation``: the cold start's
+        articulation and shape (as in :meth:`fit`). ``extra`` of the result:
         ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
         confidence > 0)."""
         if placement_only and init is None:
@@ -396,9 +412,9 @@ class KeypointFitter:
         if init is not None:
             start = {k: torch.as_tensor(np.asarray(val), dtype=dt).reshape(1, -1) for k, val in init.items()}
         elif points3d is not None and torch.isfinite(points3d[0, PALM]).all():
-            start = self.guess_from_points(points3d)
+            start = self.with_articulation(self.guess_from_points(points3d), articulation)
         else:
-            start = self.initial_guess(tv[0][0], tv[0][1], w)
+            start = self.with_articulation(self.initial_guess(tv[0][0], tv[0][1], w), articulation)
         names = ["global_orient", "hand_pose", "betas", "image_t"]
         if betas is not None:
             start["betas"] = torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)

@@ -204,22 +204,24 @@ def _collate(items: list[dict]) -> dict:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
-def _loader_worker_init(_worker_id: int) -> None:
-    """One thread per loader process: OpenCV's pool otherwise starts a thread per core in every worker (PyTorch
-    limits only its own), and a dozen workers thrash the cores they share."""
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
 def _batches(dataset, indices, batch_size: int, workers: int, dev: torch.device):
     """Collated batches of ``dataset[indices]`` in order; ``workers`` > 0 loads them in worker processes (forked
     per call, so a changed ``dataset.epoch`` or ``dataset.augment`` reaches them)."""
     indices = [int(i) for i in indices]
     if workers > 0:
-        yield from torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=indices, num_workers=workers,
-                                               collate_fn=_collate, pin_memory=dev.type == "cuda", prefetch_factor=4,
-                                               worker_init_fn=_loader_worker_init)
+        import cv2
+
+        # one OpenCV thread per loader process (its pool otherwise starts a thread per core in each, and a dozen
+        # workers thrash the cores they share): set here, before the fork; setting it in a forked worker can
+        # deadlock on the pool state it inherits
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            yield from torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=indices,
+                                                   num_workers=workers, collate_fn=_collate,
+                                                   pin_memory=dev.type == "cuda", prefetch_factor=4)
+        finally:
+            cv2.setNumThreads(threads)
     else:
         for s in range(0, len(indices), batch_size):
             yield _collate([dataset[i] for i in indices[s:s + batch_size]])
@@ -245,7 +247,8 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
     """Run every stage of ``recipe`` on ``dataset`` (a HandNetDataset); checkpoints and logs in ``out``.
     Returns the final metrics. ``max_steps_per_epoch`` caps epochs (smoke runs). ``workers`` loads batches in that
     many processes. ``time_budget_s`` scales every stage's epochs (same proportions) so that the run fits the
-    budget, planned from the first epoch's time and again from the second's; the scale is kept in the checkpoint. ``amp``: bfloat16 autocast of
+    budget, planned from the first epoch's time and again from the second's; the scale is kept in the checkpoint.
+    ``amp``: bfloat16 autocast of
     the network on CUDA (the hand model and losses stay float32). ``init``: a checkpoint (or an exported ``.onnx``,
     ``runtime.checkpoint_from_onnx``) whose weights a fresh run starts from (fine-tuning; e.g. the stereo-weights
     stage on a trained model). Under ``torchrun`` (or an
@@ -403,8 +406,8 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                         torch.distributed.broadcast_object_list(scale, 0)
                     scale = scale[0]
                     stages = scale_stages(base_stages, scale)
-                    log(f"time budget {time_budget_s / 60:.1f} min, {per_epoch:.1f} s for epoch {planned}: stage epochs "
-                        f"scaled x{scale:.2f} to " + ", ".join(f"{s_.name} {s_.epochs}" for s_ in stages))
+                    log(f"time budget {time_budget_s / 60:.1f} min, {per_epoch:.1f} s for epoch {planned}: stage "
+                        f"epochs scaled x{scale:.2f} to " + ", ".join(f"{s_.name} {s_.epochs}" for s_ in stages))
                 entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
                          "val": metrics}
                 logf.write(json.dumps(entry) + "\n")
