@@ -51,9 +51,10 @@ from .errors import ConfigError
 #: Where the hand's silhouette comes from (refinement, texture): "auto" (see ReconstructConfig.mask_source),
 #: "handnet" (the network's mask), "grabcut" (keypoint-seeded GrabCut), "hsv" (a skin threshold), "none".
 MASK_SOURCES = ("auto", "handnet", "grabcut", "hsv", "none")
-#: How a hand's MANO parameters are found: "auto" (the default: "fit", see ReconstructConfig.regressor_used), "handnet"
-#: (HandNet's estimate refined by a short keypoint fit: the hybrid), "net" (HandNet's estimate as it is, for
-#: evaluation), "fit" (the keypoint fit alone).
+#: How a hand's MANO parameters are found: "auto" (the default: "handnet" when HandNet's weights are installed, else
+#: "fit"; see ReconstructConfig.regressor_used), "handnet" (the hybrid: the keypoint fit started from HandNet's
+#: articulation and shape, turned and placed by the keypoints), "net" (HandNet's estimate as it is, for evaluation),
+#: "fit" (the keypoint fit from the mean hand).
 REGRESSORS = ("auto", "handnet", "net", "fit")
 #: the keypoint fit's optimisers, both on the loss's exact Jacobian (realhands.fit.problem): L-BFGS (torch's
 #: algorithm, in NumPy), or Levenberg-Marquardt (realhands.fit.solver)

@@ -454,8 +454,8 @@ class Reconstructor:
         return st.second is not None and all(o.side != other for o in self._states if o is not st)
 
     def _fit_side(self, st: HandState, image: np.ndarray | None, second_view: SecondView | None) -> None:
-        """The keypoint fit of ``st`` as its side: warm from the previous frame (video), else from HandNet's
-        estimate (placed by triangulation when two views see the hand), else cold. A warm fit that no longer
+        """The keypoint fit of ``st`` as its side: warm from the previous frame (video), else cold (from HandNet's
+        articulation and shape with the hybrid, else the mean hand's). A warm fit that no longer
         explains the keypoints (lost in a wrong minimum after fast motion or a bad detection) is redone from
         the cold start, and the better of the two is kept — unless the first view's detection names the other side
         than the hand's held one: a cold start from its keypoints would start from a mirrored reading."""

@@ -47,7 +47,7 @@ synth() {  # device seconds: one process per core; BLAS and OpenMP pools of one 
 t0=$(date +%s)
 synth "$SYNTH_DEVICE" "$SYNTH_S"; rc=$?
 left=$((SYNTH_S - $(date +%s) + t0))
-if [ "$rc" != 124 ] && [ "$SYNTH_DEVICE" != cpu ] && [ "$left" -gt 15 ]; then
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$SYNTH_DEVICE" != cpu ] && [ "$left" -gt 15 ]; then
   stamp "synth on $SYNTH_DEVICE failed (exit $rc): the CPU renders for the $left s left"
   tr '\r' '\n' < "$W/synth.log" | grep -v 'sample/s\]$' | tail -8 >> "$OUT/job.log"
   synth cpu "$left"
@@ -61,6 +61,7 @@ U=$W/unpacked
 python3 -c "from realhands.synth.dataset import unpack_dataset as u; u(['$W/synth'], '$U', partial=True, threads=$cores)" \
   >> "$OUT/job.log" 2>&1 || { stamp "unpacking failed"; exit 1; }
 [ -n "${JOB_S:-}" ] && TRAIN_S=$((JOB_S - 30 - $(date +%s) + job_t0))
+[ "$TRAIN_S" -lt 30 ] && TRAIN_S=30  # rendering or unpacking overran: train a little rather than not at all
 stamp "unpacked to $U; training $TRAIN_S s"
 timeout -s INT "$TRAIN_S" python3 -c 'import sys; from realhands.cli import main; sys.exit(main())' train \
   --recipe gpu_rt18_detected --init "$INIT" --data "$W/synth" --partial \

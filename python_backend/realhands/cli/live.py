@@ -92,8 +92,9 @@ def add_parsers(sub) -> None:
         sp.add_argument("--refine-iterations", type=int, help="silhouette refinement steps (needs a mask)")
         sp.add_argument("--mask", choices=MASK_SOURCES, help="silhouette for refinement and texture (default auto)")
         sp.add_argument("--regressor", choices=REGRESSORS,
-                        help="auto (default): the keypoint fit; handnet: HandNet's estimate + a short fit when a hand "
-                             "appears; net: HandNet alone")
+                        help="auto (default): handnet when its weights are installed, else fit; handnet: a hand that "
+                             "appears is fitted from HandNet's articulation; net: HandNet alone; fit: from the mean "
+                             "hand")
         sp.add_argument("--texture-size", type=int, help="texture atlas side (0: no texture; default 256)")
         sp.add_argument("--extrapolate-ms", type=float,
                         help="move tracked hands to their publish time along their motion, at most this many ms "

@@ -45,8 +45,9 @@ def add_parsers(sub) -> None:
     rc.add_argument("--overlay", help="folder for overlay images (mesh and keypoints drawn on the input)")
     rc.add_argument("--no-vertices", action="store_true", help="leave the mesh vertices out of the JSON")
     rc.add_argument("--regressor", choices=REGRESSORS,
-                    help="auto (default): the keypoint fit (it wins on real photos, docs/RESULTS.md); handnet "
-                         "(HandNet's estimate + a short fit); net (HandNet alone); fit")
+                    help="auto (default): handnet when its weights are installed, else fit; handnet: the keypoint fit "
+                         "from HandNet's articulation (it wins on real photos, docs/RESULTS.md); net (HandNet alone); "
+                         "fit (the keypoint fit from the mean hand)")
     rc.add_argument("--mask", choices=MASK_SOURCES,
                     help="silhouette for refinement and texture (default auto: HandNet's mask when its weights are "
                          "installed, else GrabCut for refinement)")

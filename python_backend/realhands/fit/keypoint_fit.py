@@ -381,7 +381,7 @@ class KeypointFitter:
                   betas=None, placement_only: bool = False, articulation: dict | None = None) -> FitResult:
         """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
         its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
-        ``init``: a start (the previous frame, HandNet's stereo estimate), else a cold start from the triangulated
+        ``init``: a start (the previous frame), else a cold start from the triangulated
         keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only;
         ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``); ``articulation``: the cold start's
         articulation and shape (as in :meth:`fit`). ``extra`` of the result:

@@ -73,23 +73,24 @@ namespace RealHands
 
         void Update()
         {
-            if (_client == null) return;
+            var client = _client;   // a handler below may disable this component (OnDisable clears _client)
+            if (client == null) return;
             foreach (var side in Sides)
             {
-                var rig = _client.TakeRig(side);
+                var rig = client.TakeRig(side);
                 if (rig != null && RigReceived != null) RigReceived(rig);
-                var tex = _client.TakeTexture(side);
+                var tex = client.TakeTexture(side);
                 if (tex != null) ApplyTexture(tex);
             }
             _batch.Clear();
-            _client.TakeFrames(_batch);
+            client.TakeFrames(_batch);
             if (FrameReceived != null)
                 foreach (var f in _batch)
                 {
                     try { FrameReceived(f); }
                     catch (Exception e) { Debug.LogException(e, this); }   // one bad frame never stops the stream
                 }
-            _client.ReturnFrames(_batch);   // decoded into again: no garbage per frame
+            client.ReturnFrames(_batch);   // decoded into again: no garbage per frame (to this client, even if a handler disabled us)
         }
 
         static readonly Handedness[] Sides = { Handedness.Right, Handedness.Left };

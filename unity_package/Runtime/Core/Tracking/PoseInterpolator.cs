@@ -155,8 +155,9 @@ namespace RealHands.Core.Tracking
         float[] _ownOffsets = new float[0];  // the scratch's own offsets array (it may borrow a frame's for one call)
 
         /// <summary>The pose to show at local time <paramref name="localSeconds"/>, or null before the first sample. An
-        /// interpolated pose is written into one buffer the interpolator owns (no garbage per rendered frame): it is
-        /// valid until the next call. <see cref="double.PositiveInfinity"/>: the newest sample, as it came.</summary>
+        /// interpolated pose is written into one buffer the interpolator owns (no garbage per rendered frame), and a
+        /// sample added as a HandState is reused once it leaves the history: the result is valid until the next
+        /// Sample or Add. <see cref="double.PositiveInfinity"/>: the newest sample, as it came.</summary>
         public PoseSample Sample(double localSeconds)
         {
             ReceiveToRenderSeconds = double.NaN;
