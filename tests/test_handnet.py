@@ -228,6 +228,7 @@ def test_corrupt_checkpoints_give_clear_errors(tmp_path):
 def test_onnx_parity_and_cli(tmp_path):
     from realhands.cli import main
 
+    torch.manual_seed(0)  # fixed weights (see test_an_exported_model_comes_back_as_a_checkpoint_that_fine_tunes)
     net = HandNet(SMALL).eval()
     path = export_onnx(net, tmp_path / "h.onnx")
     diff = parity(net, path, batch=2)
@@ -243,6 +244,7 @@ def test_onnx_parity_and_cli(tmp_path):
 def test_an_exported_model_comes_back_as_a_checkpoint_that_fine_tunes(tmp_path, synth8):
     """The shipped model exists only as ONNX (BatchNorms folded into the convolutions): its weights come back as a
     checkpoint with the same outputs, and fine-tuning from it keeps every BatchNorm frozen."""
+    torch.manual_seed(0)  # fixed weights: an unseeded network's axis-angle output near pi failed parity 1 run in 10
     net = HandNet(SMALL).eval()
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():  # BatchNorms that are not the identity, as after training
@@ -402,7 +404,9 @@ def test_time_budget_scales_the_stages_and_workers_load_batches(tmp_path, synth8
     train(recipe, HandNetDataset(synth8, size=64, augment=True, compact=True), tmp_path / "run", max_steps_per_epoch=1,
           log=logs.append, time_budget_s=1e-3, workers=2)  # compact samples, as a GPU run loads them
     rows = [json.loads(x) for x in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
-    assert [r["stage"] for r in rows] == ["image", "finalize"]  # a budget this small leaves one epoch per stage
+    # a budget this small leaves one epoch per stage, except that the first plan keeps the running stage to a
+    # second epoch, after which the plan is made again (the first epoch carries one-off costs)
+    assert [r["stage"] for r in rows] == ["image", "image", "finalize"]
     assert sum("time budget" in x for x in logs) == 2  # planned after the first epoch, and again after the second
     assert load_checkpoint(tmp_path / "run/checkpoint.pt")["epoch_scale"] == pytest.approx(2 / 8)  # the two run
 

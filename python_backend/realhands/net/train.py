@@ -406,6 +406,11 @@ def train(recipe: Recipe, dataset, out: str | Path, device: str = "cpu", resume:
                         torch.distributed.broadcast_object_list(scale, 0)
                     scale = scale[0]
                     stages = scale_stages(base_stages, scale)
+                    if planned < PLAN_EPOCHS and stages[si].epochs < PLAN_EPOCHS <= base_stages[si].epochs:
+                        # keep this stage alive for the next plan: the first epoch's one-off costs must not end it
+                        # (a one-stage recipe would end the run after one epoch)
+                        s_ = stages[si]
+                        stages[si] = Stage(s_.name, PLAN_EPOCHS, min(s_.decay_epochs, PLAN_EPOCHS), s_.lr)
                     log(f"time budget {time_budget_s / 60:.1f} min, {per_epoch:.1f} s for epoch {planned}: stage "
                         f"epochs scaled x{scale:.2f} to " + ", ".join(f"{s_.name} {s_.epochs}" for s_ in stages))
                 entry = {"stage": stage.name, "epoch": epoch, "time_s": round(time.time() - t0, 1), "train": run,
