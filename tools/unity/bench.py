@@ -20,7 +20,8 @@ def main() -> int:
     paths = unity_core.build(out)
     exe = out / "RealHandsBench.exe"
     unity_core._mcs([f"-out:{exe}", f"-r:{paths['core']}", "-r:System.Core.dll",
-                     str(ROOT / "tools/unity/probe/RealHandsBench.cs")])
+                     str(ROOT / "tools/unity/probe/RealHandsBench.cs"),
+                     str(ROOT / "unity_package/Tests/Core/ReplayPeer.cs")])  # the tests' replayed ZMTP peer
     r = subprocess.run(["mono", "--optimize=all", str(exe), str(ROOT / "shared_schema")], capture_output=True,
                        text=True, check=True)
     mono = subprocess.run(["mono", "--version"], capture_output=True, text=True).stdout.splitlines()[0]

@@ -12,60 +12,6 @@ using RealHands.Core.Skinning;
 using RealHands.Core.Tracking;
 using RealHands.Core.Wire;
 
-/// <summary>A PUB peer's side of a ZMTP 3.0 connection, from memory: its greeting and READY, then one multipart
-/// message over and over; what the subscriber writes is dropped.</summary>
-sealed class ReplayStream : Stream
-{
-    readonly byte[] _start, _message;
-    int _pos;
-    bool _started;
-
-    public ReplayStream(List<byte[]> message)
-    {
-        var g = new byte[64];
-        g[0] = 0xFF; g[9] = 0x7F; g[10] = 3; g[12] = (byte)'N'; g[13] = (byte)'U'; g[14] = (byte)'L'; g[15] = (byte)'L';
-        var body = new List<byte> { 5 };
-        body.AddRange(System.Text.Encoding.ASCII.GetBytes("READY"));
-        body.Add(11);
-        body.AddRange(System.Text.Encoding.ASCII.GetBytes("Socket-Type"));
-        body.AddRange(new byte[] { 0, 0, 0, 3 });
-        body.AddRange(System.Text.Encoding.ASCII.GetBytes("PUB"));
-        var start = new List<byte>(g) { 0x04, (byte)body.Count };
-        start.AddRange(body);
-        _start = start.ToArray();
-        var m = new List<byte>();
-        for (int i = 0; i < message.Count; i++)
-        {
-            byte more = (byte)(i < message.Count - 1 ? 1 : 0);
-            long n = message[i].Length;
-            if (n <= 255) { m.Add(more); m.Add((byte)n); }
-            else { m.Add((byte)(more | 2)); for (int b = 7; b >= 0; b--) m.Add((byte)(n >> (8 * b))); }
-            m.AddRange(message[i]);
-        }
-        _message = m.ToArray();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        var src = _started ? _message : _start;
-        int n = Math.Min(count, src.Length - _pos);
-        Buffer.BlockCopy(src, _pos, buffer, offset, n);
-        _pos += n;
-        if (_pos == src.Length) { _pos = 0; _started = true; }
-        return n;
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) { }
-    public override void Flush() { }
-    public override bool CanRead { get { return true; } }
-    public override bool CanWrite { get { return true; } }
-    public override bool CanSeek { get { return false; } }
-    public override long Length { get { throw new NotSupportedException(); } }
-    public override long Position { get { throw new NotSupportedException(); } set { throw new NotSupportedException(); } }
-    public override long Seek(long offset, SeekOrigin origin) { throw new NotSupportedException(); }
-    public override void SetLength(long value) { throw new NotSupportedException(); }
-}
-
 static class RealHandsBench
 {
     static double Median(List<double> v) { v.Sort(); return v[v.Count / 2]; }
@@ -121,27 +67,9 @@ static class RealHandsBench
         var taken = new List<FrameMessage>();
         var avatar = new PoseInterpolator();
         int k = 0;
-        rows.Add(row("per frame: client decode (pooled) + avatar ingest + interpolate + skin + hand back", () =>
+        Action<IList<byte[]>> perFrame = message =>
         {
-            client.Handle(frame);
-            client.TakeFrames(taken);
-            foreach (var f in taken)
-            {
-                var h = f.Hands[0];
-                k++;
-                avatar.Add(k / 30.0, 1 + k / 30.0, h);
-            }
-            client.ReturnFrames(taken);
-            var shown = avatar.Sample(1 + (k - 1.2) / 30.0);
-            buf = rig.Skin(shown.Local, shown.Offsets, shown.Root, buf, top);
-        }, 300));
-        // the same from the socket's bytes: a ZMTP stream replaying the frame message (ZmtpSubscriber reads it as
-        // from a TCP connection, with the buffers reused as HandStreamClient does)
-        var sub = new RealHands.Core.Transport.ZmtpSubscriber { ReuseBuffers = true };
-        sub.Attach(new ReplayStream(frame));
-        rows.Add(row("per frame from the socket: ZMTP receive (reused buffers) + the row above", () =>
-        {
-            client.Handle(sub.ReceiveMessage());
+            client.Handle(message);
             client.TakeFrames(taken);
             foreach (var f in taken)
             {
@@ -151,7 +79,15 @@ static class RealHandsBench
             client.ReturnFrames(taken);
             var shown = avatar.Sample(1 + (k - 1.2) / 30.0);
             buf = rig.Skin(shown.Local, shown.Offsets, shown.Root, buf, top);
-        }, 300));
+        };
+        rows.Add(row("per frame: client decode (pooled) + avatar ingest + interpolate + skin + hand back",
+                     () => perFrame(frame), 300));
+        // the same from the socket's bytes: ZmtpSubscriber reads a replayed PUB peer as a TCP connection, with the
+        // buffers reused as HandStreamClient does
+        var sub = new RealHands.Core.Transport.ZmtpSubscriber { ReuseBuffers = true };
+        sub.Attach(new RealHands.Core.Tests.ReplayPeer(frame));
+        rows.Add(row("per frame from the socket: ZMTP receive (reused buffers) + the row above",
+                     () => perFrame(sub.ReceiveMessage()), 300));
         foreach (var r in rows) Console.WriteLine(string.Join("\t", r));
         return 0;
     }
