@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..conventions import FINGER_JOINTS
-from ..texture.atlas import rasterize_uv
+from ..texture.atlas import PALMAR_SHARPNESS, rasterize_uv
 
 #: Skin albedos as photographed (sRGB 0-1), lightest to darkest, spanning the ten tones of the Monk Skin Tone
 #: scale (Google, 2022). The Monk swatches themselves are annotation references and look grey or yellow when
@@ -100,7 +100,7 @@ def skin_texture(maps: TexelMaps, data, appearance: SkinAppearance, gen: torch.G
     frames = torch.as_tensor(data.joint_frames, dtype=torch.float32) if data.joint_frames is not None else None
     tone = torch.as_tensor(appearance.tone, dtype=torch.float32)
     palm_colour = tone + appearance.palm_lift * (torch.tensor([0.92, 0.74, 0.68]) - tone)
-    palmar = torch.sigmoid(-nrm[..., 2] * 6.0)  # rest normal pointing to -z: palm side
+    palmar = torch.sigmoid(-nrm[..., 2] * PALMAR_SHARPNESS)  # rest normal pointing to -z: palm side
     col = tone[None, None] * (1 - palmar[..., None]) + palm_colour[None, None] * palmar[..., None]
 
     shade = torch.zeros(S, S)

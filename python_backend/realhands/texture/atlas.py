@@ -63,12 +63,38 @@ def compute_uvs(vertices: np.ndarray, faces: np.ndarray, cache: bool = True) -> 
     return uv, faces_uv
 
 
+def normals_and_areas(v: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """Unit vertex normals (V,3) (area-weighted face normals) and face areas (F,) m^2, from one cross product."""
+    tri = v[faces]
+    fn = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
+    vn = torch.zeros_like(v).index_add_(0, faces.reshape(-1), fn.repeat_interleave(3, 0))
+    return torch.nn.functional.normalize(vn, dim=-1), 0.5 * fn.norm(dim=-1).numpy()
+
+
+@dataclass
+class SkinRegions:
+    """Where each atlas texel lies on the hand, from the model's rest pose (texels outside the charts: 0).
+
+    palmar (S,S) in [0,1]: the palm side (rest normals point to -z there); nail (S,S) in [0,1]: the nail plates
+    (the model's "nail" part); normal_z (S,S): the rest normal's z. The skin model (``skin_fill``) and the guided
+    capture's regions (``realhands.personal``) are defined on these."""
+
+    palmar: np.ndarray
+    nail: np.ndarray
+    normal_z: np.ndarray
+
+
+#: the palm side's weight is sigmoid(-normal_z x this): a soft border along the sides of the hand and fingers
+PALMAR_SHARPNESS = 6.0
+
+
 @dataclass
 class UVAtlas:
     """An S x S texture atlas of a mesh with F faces.
 
     uv (T,2) v up; faces_uv (F,3); texel (N,) flat row-major indices of the texels a face covers; face (N,)
-    and bary (N,3): the face each of them shows and where."""
+    and bary (N,3): the face each of them shows and where; regions: the texels' places on the hand (SkinRegions,
+    for an atlas made from a hand model; None for bare UVs)."""
 
     size: int
     uv: np.ndarray
@@ -76,15 +102,35 @@ class UVAtlas:
     texel: torch.Tensor
     face: torch.Tensor
     bary: torch.Tensor
+    regions: SkinRegions | None = None
 
     @classmethod
     def for_model(cls, data, size: int = 512) -> UVAtlas:
-        """The atlas of a HandModelData: its own UVs when it has them, else xatlas ones."""
+        """The atlas of a HandModelData: its own UVs when it has them, else xatlas ones; with its skin regions."""
         if data.uv is not None and data.faces_uv is not None:
             uv, faces_uv = np.asarray(data.uv, np.float32), np.asarray(data.faces_uv)
         else:
             uv, faces_uv = compute_uvs(data.v_template, data.faces)
-        return cls.from_uvs(uv, faces_uv, size)
+        atlas = cls.from_uvs(uv, faces_uv, size)
+        atlas.regions = atlas._regions(data)
+        return atlas
+
+    def _regions(self, data) -> SkinRegions:
+        faces = np.asarray(data.faces)
+        f = faces[self.face.numpy()]  # (N,3) the texels' 3D vertices
+        bary = self.bary.numpy().astype(np.float64)
+        vn = normals_and_areas(torch.as_tensor(np.asarray(data.v_template, np.float64)), torch.as_tensor(faces))[0]
+        n = (vn.numpy()[f] * bary[..., None]).sum(1)
+        nz = n[:, 2] / np.maximum(np.linalg.norm(n, axis=1), 1e-12)
+        nail = np.zeros(len(data.v_template))
+        if data.vertex_parts is not None and data.part_names is not None and "nail" in list(data.part_names):
+            nail = (np.asarray(data.vertex_parts) == list(data.part_names).index("nail")).astype(np.float64)
+        maps = []
+        for values in (1.0 / (1.0 + np.exp(PALMAR_SHARPNESS * nz)), (nail[f] * bary).sum(1), nz):
+            m = np.zeros(self.size * self.size, np.float32)
+            m[self.texel.numpy()] = values
+            maps.append(m.reshape(self.size, self.size))
+        return SkinRegions(*maps)
 
     @classmethod
     def from_uvs(cls, uv: np.ndarray, faces_uv: np.ndarray, size: int = 512) -> UVAtlas:

@@ -12,8 +12,10 @@ faces the camera, how many image pixels cover the texel, how far inside the hand
   wrong mask). The alternate replaces the primary only when it has gathered more weight, so an occluder that
   shows in a minority of the frames never enters the texture, and one that was there first is voted out.
 
-Texels never seen are filled by push-pull (a smooth fill from the seen ones); texels outside the charts are filled
-too, so bilinear sampling across chart borders (seams) does not bleed.
+Texels never seen are filled from a skin model fitted to the seen ones (``skin_fill``: the back's, the palm's and
+the nails' colours, measured where seen and predicted where not, plus the seen skin's variation spread by
+push-pull); texels outside the charts are padded by push-pull, so bilinear sampling across chart borders (seams)
+does not bleed.
 """
 from __future__ import annotations
 
@@ -62,13 +64,14 @@ class TextureFusion:
     (sum of q^2), ``best`` (S,S) the best quality each texel was seen with, ``seen`` (S,S) bool."""
 
     def __init__(self, atlas: UVAtlas, keep_ratio: float = KEEP_RATIO, tolerance: float = TOLERANCE,
-                 min_weight: float = MIN_WEIGHT):
+                 min_weight: float = MIN_WEIGHT, skin_model: bool = True):
         if not 0.0 < keep_ratio <= 1.0:
             raise ValueError(f"keep_ratio must be in (0, 1], got {keep_ratio}")
         if not tolerance > 0:
             raise ValueError(f"tolerance must be > 0, got {tolerance}")
         self.atlas, self.keep_ratio = atlas, float(keep_ratio)
         self.tolerance, self.min_weight = float(tolerance), float(min_weight)
+        self.skin_model = bool(skin_model)  # fill unseen skin from a skin model (else push-pull alone)
         S = atlas.size
         self.colour = np.zeros((S, S, 3), np.float32)
         self.confidence = np.zeros((S, S), np.float32)
@@ -126,12 +129,21 @@ class TextureFusion:
         return float(self.seen[self._valid].mean())
 
     def image(self) -> np.ndarray:
-        """(S,S,3) uint8 RGB atlas: seen texels as fused, unseen ones and the space between charts filled."""
+        """(S,S,3) uint8 RGB atlas: seen texels as fused, unseen ones filled from the skin model fitted to the
+        seen ones (``skin_fill``; push-pull for an atlas without skin regions), the space between charts padded."""
+        return np.clip(self.filled()[0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+    def filled(self):
+        """(S,S,3) float32 atlas as ``image`` gives it and the skin model that filled it (None: push-pull only)."""
         seen = self.seen & self._valid
         if not seen.any():
-            return np.full(self.colour.shape, 128, np.uint8)
-        out = push_pull_fill(self.colour, seen)
-        return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            return np.full(self.colour.shape, 128 / 255, np.float32), None
+        if self.atlas.regions is None or not self.skin_model:
+            return push_pull_fill(self.colour, seen), None
+        from .skin_fill import skin_fill
+
+        inside, model = skin_fill(self.colour, seen, self.best, self.atlas.regions)
+        return push_pull_fill(inside, self._valid), model
 
     def observed(self) -> np.ndarray:
         """(S,S) uint8: how well each texel was seen (its best view's quality x 255); 0 where the texture shows

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ..camera import Camera, project_points
 from ..render.rasterize import rasterize
-from .atlas import UVAtlas
+from .atlas import UVAtlas, normals_and_areas
 
 
 @dataclass
@@ -30,23 +30,18 @@ class TextureObservation:
     weight: np.ndarray
 
 
-def _normals_and_areas(v: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-    """Unit vertex normals (V,3) (area-weighted face normals) and face areas (F,) m^2, from one cross product."""
-    tri = v[faces]
-    fn = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
-    vn = torch.zeros_like(v).index_add_(0, faces.reshape(-1), fn.repeat_interleave(3, 0))
-    return F.normalize(vn, dim=-1), 0.5 * fn.norm(dim=-1).numpy()
+REMAP_COLUMNS = 1024
 
 
 def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, mask: np.ndarray | None = None,
             min_cos: float = 0.3, depth_tolerance: float = 0.003, mask_erode: float = 1.0,
             edge_falloff: float = 4.0, delight: bool = False) -> TextureObservation:
     """What one RGB image (H,W,3) uint8 says about the texture of the mesh vertices (V,3) (metres, this
-    camera's coordinates) with faces (F,3). ``mask`` (H,W) bool keeps texels on hand pixels more than
-    ``mask_erode`` px inside its edge, with weights ramping up over the next ``edge_falloff`` px (colours at the
-    outline mix in background through blur and misalignment). ``delight``: the view's shading, fitted as
-    low-order spherical harmonics over the texels' normals, is divided out (``lighting.remove_shading``), so the
-    observation carries albedo rather than lit colour."""
+    camera's coordinates) with faces (F,3). Texels are kept on pixels more than ``mask_erode`` px inside the
+    mesh's own outline and inside ``mask`` (H,W) bool when given, with weights ramping up over the next
+    ``edge_falloff`` px (colours at the outline mix in background through blur and misalignment). ``delight``:
+    the view's shading, fitted as low-order spherical harmonics over the texels' normals, is divided out
+    (``lighting.remove_shading``), so the observation carries albedo rather than lit colour."""
     v = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
     faces = torch.as_tensor(np.asarray(faces), dtype=torch.long)
     K = camera.K_tensor(torch.float32)[None]
@@ -55,7 +50,7 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     colour = np.zeros((S * S, 3), np.float32)
     weight = np.zeros(S * S, np.float32)
     p = atlas.texel_points(v, faces)  # (N,3)
-    vn, face_area = _normals_and_areas(v, faces)
+    vn, face_area = normals_and_areas(v, faces)
     n = F.normalize((vn[faces[atlas.face]] * atlas.bary[..., None]).sum(1), dim=-1)
     z = p[:, 2]
     ok = z > 1e-3
@@ -81,17 +76,26 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     xi = np.clip(np.round(x - 0.5).astype(np.int64) - x0, 0, x1 - x0 - 1)
     yi = np.clip(np.round(y - 0.5).astype(np.int64) - y0, 0, y1 - y0 - 1)
     ok &= z.numpy() <= depth[yi, xi] + depth_tolerance
-    if mask is not None:  # on hand pixels, and trusted less near the mask's edge (blur, background bleeding)
-        dist = cv2.distanceTransform(np.asarray(mask).astype(np.uint8), cv2.DIST_L2, 3)
-        d = dist[np.clip(np.round(y - 0.5).astype(int), 0, H - 1), np.clip(np.round(x - 0.5).astype(int), 0, W - 1)]
-        ok &= d > mask_erode
-        if edge_falloff > 0:
-            w = w * np.clip((d - mask_erode) / edge_falloff, 0.0, 1.0)
+    # on hand pixels — inside the mesh's own outline and the mask, when there is one — and trusted less near the
+    # edge: colours there mix in background through blur, and through the fit's misalignment (without a mask, e.g.
+    # the other view of a stereo pair, the mesh's outline is all there is)
+    inside = np.isfinite(depth)
+    if mask is not None:
+        inside &= np.asarray(mask, bool)[y0:y1, x0:x1]
+    d = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)[yi, xi]
+    ok &= d > mask_erode
+    if edge_falloff > 0:
+        w = w * np.clip((d - mask_erode) / edge_falloff, 0.0, 1.0)
     idx = np.nonzero(ok)[0]
     # bilinear fetch (pixel centres at +0.5, so the sample point is x - 0.5 in OpenCV's remap convention)
-    mx = (x[idx] - 0.5).astype(np.float32)[:, None]
-    my = (y[idx] - 0.5).astype(np.float32)[:, None]
-    rgb = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+    # as rows of REMAP_COLUMNS points: OpenCV's remap takes maps of fewer than 32767 rows and columns, and a 512^2
+    # atlas can see more texels than that
+    count = len(idx)
+    rows = max(1, -(-count // REMAP_COLUMNS))
+    maps = np.zeros((2, rows * REMAP_COLUMNS), np.float32)
+    maps[0, :count], maps[1, :count] = x[idx] - 0.5, y[idx] - 0.5
+    rgb = cv2.remap(image, maps[0].reshape(rows, -1), maps[1].reshape(rows, -1), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:count]
     t = atlas.texel.numpy()[idx]
     colour[t] = rgb.astype(np.float32) / 255.0
     if delight:
