@@ -95,7 +95,8 @@ def add_parsers(sub) -> None:
     sq = sub.add_parser("sequence", help="render a synthetic gesture sequence (frames, labels, ground truth)")
     synth_args(sq)
     sq.add_argument("--out", required=True)
-    sq.add_argument("--kind", default="mixed", help="grasp, pinch, count, wave, enter_exit or mixed")
+    sq.add_argument("--kind", default="mixed",
+                    help="grasp, pinch, count, wave, enter_exit, mixed or turn (for the guided capture: turned over)")
     sq.add_argument("--frames", type=int, default=90)
     sq.add_argument("--fps", type=float, default=30.0)
     sq.add_argument("--side", choices=SIDES)

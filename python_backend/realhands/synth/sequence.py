@@ -21,7 +21,14 @@ GESTURES = {
     "wave": ["spread", "spread"],
     "enter_exit": ["relaxed", "point", "relaxed"],
     "mixed": ["relaxed", "point", "pinch", "spread", "fist", "thumbs_up", "ok", "relaxed"],
+    # the guided capture (realhands.personal): the back, then turned over to the palm and back, fingers spread
+    "turn": ["relaxed", "spread", "spread", "spread", "relaxed", "spread", "relaxed"],
 }
+
+#: "turn": (fraction of the sequence, roll about the hand's long axis in degrees, side-to-side tilt in degrees);
+#: linear in between. Back to the camera, turned over to show the palm, tilted both ways, and turned back.
+TURN_KEYS = ((0.0, 0, 0), (0.15, 0, 0), (0.45, 180, 0), (0.6, 180, 35), (0.7, 180, -35), (0.8, 180, 0),
+             (0.95, 360, 0), (1.0, 360, 0))
 
 
 def _ease(t):
@@ -72,8 +79,9 @@ def make_sequence(data: HandModelData, rig: StereoRig, kind: str, num_frames: in
     shift = [_drift(rng, num_frames, fps, 0.02) for _ in range(3)]
     t = np.arange(num_frames) / fps
     wave = np.radians(25) * np.sin(2 * np.pi * t * 1.2) if kind == "wave" else np.zeros(num_frames)
+    turn = _turn(num_frames, data) if kind == "turn" else [Rotation.identity()] * num_frames
     for f in range(num_frames):
-        rot = R0 * Rotation.from_rotvec([wobble[0][f], wobble[1][f], wobble[2][f] + wave[f]])
+        rot = R0 * turn[f] * Rotation.from_rotvec([wobble[0][f], wobble[1][f], wobble[2][f] + wave[f]])
         # keep the middle knuckle where the drift puts it (rotation about the hand's centre, not the wrist)
         c = R0.apply(centre) + transl0 + np.array([shift[0][f], shift[1][f], shift[2][f]])
         if kind == "enter_exit":  # slide in from the side and out the other
@@ -82,6 +90,27 @@ def make_sequence(data: HandModelData, rig: StereoRig, kind: str, num_frames: in
         transl = c - rot.apply(centre)
         frames.append(HandSample(data.side, rot.as_rotvec(), poses[f], betas, transl, np.zeros(3), "egocentric"))
     return frames
+
+
+def _turn(num_frames: int, data: HandModelData) -> list:
+    """The "turn" kind's rotations in the model's frame (TURN_KEYS): roll about the wrist-to-middle-knuckle axis,
+    tilt about the palm's normal."""
+    J = data.J_regressor @ data.v_template
+    axis = J[4] - J[0]
+    axis /= np.linalg.norm(axis)
+    normal = np.cross(axis, J[10] - J[1])  # across the knuckles x along the hand: the palm's normal
+    normal /= np.linalg.norm(normal)
+    keys = np.array(TURN_KEYS, dtype=np.float64)
+    u = np.arange(num_frames) / max(num_frames - 1, 1)
+    roll, tilt = np.interp(u, keys[:, 0], keys[:, 1]), np.interp(u, keys[:, 0], keys[:, 2])
+    return [Rotation.from_rotvec(np.radians(r) * axis) * Rotation.from_rotvec(np.radians(t) * normal)
+            for r, t in zip(_ease_track(roll), tilt, strict=True)]
+
+
+def _ease_track(x: np.ndarray) -> np.ndarray:
+    """A piecewise-linear track smoothed (a moving average over 9 frames) so that it starts and stops gently."""
+    k = np.ones(9) / 9
+    return np.convolve(np.pad(x, 4, mode="edge"), k, mode="valid")
 
 
 def smoothness(frames: list[HandSample]) -> float:
