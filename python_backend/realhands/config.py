@@ -113,6 +113,9 @@ class ReconstructConfig:
     mirrored: bool = False  # images are mirrored (selfie view): MediaPipe's handedness is then taken as it is
     landmark_offsets: bool = True  # fit detections to where MediaPipe marks the model's keypoints (fit.landmarks)
     fit_solver: str = "lbfgs"  # the keypoint fit's optimiser: lbfgs | lm (realhands.fit.keypoint_fit.SOLVERS)
+    #: the user's saved hands (folders written by ``realhands capture-hand``, one per side): shape held and texture
+    #: published from the first frame (realhands.personal)
+    hands: tuple = ()
 
     def __post_init__(self):
         check_choice("mask", self.mask, MASK_SOURCES)
@@ -130,6 +133,11 @@ class ReconstructConfig:
                               f"smoothing), got {self.smoothing_hz!r} and {self.smoothing_beta!r}")
         if self.texture_size > MAX_TEXTURE_SIZE:
             raise ConfigError(f"texture_size must be at most {MAX_TEXTURE_SIZE} texels, got {self.texture_size}")
+        if isinstance(self.hands, (str, bytes)) or not isinstance(self.hands, (list, tuple)) or \
+                not all(isinstance(h, str) and h for h in self.hands):
+            raise ConfigError(f"hands must be a list of personal hand folders (realhands capture-hand), got "
+                              f"{self.hands!r}")
+        self.hands = tuple(self.hands)
         if self.refine_iterations and self.mask == "none":
             raise ConfigError("refinement needs a mask: set mask to auto, handnet, grabcut or hsv (--mask)")
 

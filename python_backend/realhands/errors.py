@@ -27,6 +27,11 @@ class ModelFileError(RealHandsError, RuntimeError):
     """A model file is missing, unreadable, unsafe or not MANO-format."""
 
 
+class PersonalHandError(RealHandsError, RuntimeError):
+    """A saved personal hand (realhands capture-hand) is missing, damaged, or was captured with another hand model;
+    the message names the file."""
+
+
 class DatasetError(RealHandsError, RuntimeError):
     """A dataset folder, shard or annotation file is missing, corrupt or of another dataset; the message names the
     file."""

@@ -260,6 +260,33 @@ class Reconstructor:
         self._texture_turn: dict[str, int] = {}  # video, stereo: which view each side's texture takes in next
         self._last_timestamp = 0.0
         self._frame = 0
+        self.hands: dict = {}  # side -> the user's saved hand (realhands.personal.PersonalHand), loaded
+        self._held_offsets: dict[str, torch.Tensor] = {}  # side -> its vertex offsets (1,V,3), when it has them
+        if cfg.hands:
+            from .personal import PersonalHand
+
+            for path in cfg.hands:
+                self.load_hand(PersonalHand.load(path))
+
+    def load_hand(self, hand) -> None:
+        """Start from the user's saved hand (``realhands.personal.PersonalHand``, from ``realhands capture-hand``):
+        its shape is held from the first frame (the engine's rig is right at once), its texture is published
+        from the first frame and improved by later views, its vertex offsets are applied when refinement does not
+        give its own."""
+        from .errors import PersonalHandError
+
+        hand.check_model(self.models[hand.side])
+        if hand.side in self.hands and self.hands[hand.side] is not hand:
+            raise PersonalHandError(f"two personal hands for the {hand.side} hand: give one per side")
+        self.hands[hand.side] = hand
+        self._apply_hand(hand)
+
+    def _apply_hand(self, hand) -> None:
+        self.shapes[hand.side] = hand.betas[:10].copy()
+        hand.fill_fusion(self._fusion(hand.side, self.cfg.texture_size or hand.texture_size))
+        if hand.vertex_offsets is not None:
+            self._held_offsets[hand.side] = torch.as_tensor(hand.vertex_offsets,
+                                                            dtype=self.models[hand.side].v_template.dtype)[None]
 
     def reset(self):
         """Forget the previous frames (start of a new video or user), fused textures and calibrated shapes
@@ -276,6 +303,8 @@ class Reconstructor:
         self._frame = 0
         for fusion in self.textures.values():
             fusion.reset()
+        for hand in self.hands.values():  # the user's saved hand is where every video starts
+            self._apply_hand(hand)
 
     def warm_up(self) -> None:
         """Pay one-off costs now: MediaPipe's first run, the texture atlases, one fit per hand."""
@@ -353,6 +382,8 @@ class Reconstructor:
             self._timed(st, "smooth", self.smooth, timestamp)
             self._timed(st, "mask", self.mask, image)
             self._timed(st, "refine", self.refine)
+            if st.vertex_offsets is None and st.side in self._held_offsets:  # the saved hand's detail
+                st.set_params(st.params, self._held_offsets[st.side])
             st.posed()  # the mesh, for the texture and the result (posing is not a stage of its own)
             self._timed(st, "texture", self.texture, image, second_view)
         self.forget_lost({st.key for st in states})
@@ -628,11 +659,12 @@ class Reconstructor:
                 self._previous.pop(key)
                 self._filters.pop(key, None)
 
-    def _fusion(self, side: str):
+    def _fusion(self, side: str, size: int | None = None):
         from .texture import TextureFusion, UVAtlas
 
         if side not in self.textures:
-            self.textures[side] = TextureFusion(UVAtlas.for_model(self.models[side].data, self.cfg.texture_size))
+            self.textures[side] = TextureFusion(UVAtlas.for_model(self.models[side].data,
+                                                                  size or self.cfg.texture_size))
         return self.textures[side]
 
 

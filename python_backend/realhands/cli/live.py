@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..config import MASK_SOURCES, REGRESSORS
+from ..conventions import SIDES
 from ..errors import OutputError
 from . import load_config, positive
 from .reconstruct import reconstruct_choices
@@ -49,6 +50,22 @@ def cmd_run(args) -> int:
         print(f"error: {report.error_messages[0]}", file=sys.stderr)
         return 2
     return 0 if report.frames_out or not report.frames_in else 1
+
+
+def cmd_capture_hand(args) -> int:
+    from ..live.session import capture_hand
+
+    hand, report = capture_hand(live_config(args), args.out, args.source, side=args.side, frames=args.frames,
+                                duration_s=args.duration, calibration=args.calibration, publish=not args.no_publish,
+                                force=args.force, synthetic_frames=args.synthetic_frames)
+    seen = ", ".join(f"{k} {v:.0%}" for k, v in hand.info["seen"].items())
+    print(f"wrote the {hand.side} hand to {args.out} ({hand.info['frames']} frames; seen well: {seen}; atlas "
+          f"coverage {hand.info['coverage']:.0%}; shape from {hand.info['shape_source']})")
+    if not hand.info["complete"]:
+        print(f"warning: the capture stopped before it was complete ({hand.info['instruction']}): run it again for "
+              "a fuller texture; the hand was saved as it is", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_replay(args) -> int:
@@ -99,6 +116,9 @@ def add_parsers(sub) -> None:
         sp.add_argument("--extrapolate-ms", type=float,
                         help="move tracked hands to their publish time along their motion, at most this many ms "
                              "past the capture (default 0: send them as measured; e.g. 100)")
+        sp.add_argument("--hand", action="append", metavar="DIR",
+                        help="the user's saved hand (realhands capture-hand): its shape, rig and texture are "
+                             "published from the first frame; once per side")
         sp.add_argument("--model", help="MANO-format model file or folder")
 
     for name, helptext in (("run", "the live pipeline: capture -> hands -> ZeroMQ (and a recording)"),
@@ -118,6 +138,23 @@ def add_parsers(sub) -> None:
         stream_args(r)
         live_args(r)
         r.set_defaults(func=cmd_run)
+    c = sub.add_parser("capture-hand", help="the guided capture of the user's own hand (back, palm, sides) -> a "
+                                            "folder with its shape, texture and GLB, for run --hand")
+    c.add_argument("out", help="folder for the personal hand (refused if it holds one, unless --force)")
+    c.add_argument("--source", default="synthetic:turn",
+                   help="as for run (default synthetic:turn: a rendered hand turning over); a stereo source also "
+                        "measures the hand's size")
+    c.add_argument("--side", choices=SIDES, help="the hand to capture (default: the first one seen)")
+    c.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
+    c.add_argument("--frames", type=positive(int), help="stop after this many frames, captured or not")
+    c.add_argument("--duration", type=positive(float), help="stop after this many seconds, captured or not")
+    c.add_argument("--synthetic-frames", type=positive(int), default=120,
+                   help="length of a rendered synthetic:KIND sequence")
+    c.add_argument("--no-publish", action="store_true", help="do not publish (the progress then shows here only)")
+    c.add_argument("--force", action="store_true", help="replace a personal hand already in OUT")
+    stream_args(c)
+    live_args(c)
+    c.set_defaults(func=cmd_capture_hand)
     rp = sub.add_parser("replay", help="re-publish a recording, or re-run the pipeline on it (--rerun)")
     rp.add_argument("recording")
     rp.add_argument("--speed", type=float, default=1.0, help="x recorded pace; 0: as fast as possible")

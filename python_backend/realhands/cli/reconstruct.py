@@ -14,6 +14,8 @@ def reconstruct_choices(args, base):
                if getattr(args, k, None) is not None}
     if getattr(args, "handnet", None):
         changes["handnet"] = args.handnet
+    if getattr(args, "hand", None):
+        changes["hands"] = tuple(args.hand)
     return dataclasses.replace(base, **changes)
 
 
@@ -60,6 +62,9 @@ def add_parsers(sub) -> None:
                          "one per video, one for all still images")
     rc.add_argument("--texture-size", type=int,
                     help=f"texture atlas side in texels (default {BATCH_TEXTURE_SIZE})")
+    rc.add_argument("--hand", action="append", metavar="DIR",
+                    help="the user's saved hand (realhands capture-hand): its shape is held and its texture starts "
+                         "the fusion; once per side")
     rc.add_argument("--model", help="MANO-format model file or folder")
     rc.add_argument("--force", action="store_true", help="replace an existing --out file that is not a .jsonl")
     rc.set_defaults(func=cmd_reconstruct)

@@ -164,8 +164,11 @@ class LivePipeline:
     run that dropped frames."""
 
     def __init__(self, source: Source, config: LiveConfig | None = None, publisher=None, recorder=None,
-                 model_path=None, on_result=None, log=print, reconstruct_only: set | None = None):
+                 model_path=None, on_result=None, log=print, reconstruct_only: set | None = None, capture=None):
         self.source, self.cfg = source, config or LiveConfig()
+        #: a guided capture (realhands.personal.HandCapture) fed every reconstructed frame; its progress goes out
+        #: in the stats messages, and the run ends when it is done
+        self.capture = capture
         self.publisher, self.recorder, self.on_result, self.log = publisher, recorder, on_result, log
         self.reconstruct_only = reconstruct_only  # frame indices (a re-run of a real-time recording), None: all
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
@@ -278,6 +281,8 @@ class LivePipeline:
                                     detect_ms=work.detect_ms, second_view=second)
         # snapshot textures here, where they are written
         work.textures = self.protocol.take_textures(self.rec.textures, [h.handedness for h in work.hands])
+        if self.capture is not None and self.capture.update(self.rec, work.hands).done:
+            self.stop_event.set()  # captured: the frames after this one are not needed
 
     def _publish_one(self, work: _Work):
         t = time.perf_counter()
@@ -326,7 +331,7 @@ class LivePipeline:
         latency = {"p50": round(float(np.median(recent)), 2), "p95": round(float(np.percentile(recent, 95)), 2)} \
             if recent else {}
         msg = self.protocol.stats(now - self._t0, dropped, frames / max(now - self._t0, 1e-6), stage,
-                                  self.source.name, latency)
+                                  self.source.name, latency, None if self.capture is None else self.capture.last)
         if self.publisher is not None:
             self.publisher.send(msg)
         if self.recorder is not None:

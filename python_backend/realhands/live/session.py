@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import MAX_EXTRAPOLATE_MS, Config
+from ..errors import SourceError
 from ..metrics import joint_errors
 from ..recording import RecordingSink, read_recording, unpack_frames
 from ..recording.mcap_io import WIRE_TOPIC
@@ -47,13 +48,15 @@ class _Progress:
 def run_session(cfg: Config, source_name: str | None = None, record: str | Path | None = None,
                 frames: int | None = None, duration_s: float | None = None, calibration: str | None = None,
                 publish: bool = True, endpoint: str | None = None, on_result=None, progress: bool = True,
-                synthetic_frames: int = 90) -> RunReport:
-    """Run the live pipeline from ``source_name`` (default cfg.live.source), publishing and recording."""
+                synthetic_frames: int = 90, capture=None, loop: bool = True) -> RunReport:
+    """Run the live pipeline from ``source_name`` (default cfg.live.source), publishing and recording.
+    ``capture``: a guided capture (realhands.personal.HandCapture) to feed, ending the run when done; ``loop``:
+    synthetic sources play on until bounded or stopped."""
     live = cfg.live
     publisher = make_publisher(cfg, endpoint) if publish else None  # first: a wrong endpoint or key fails at once
     try:
         source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
-                             model_path=cfg.model.path, stereo=live.stereo)
+                             model_path=cfg.model.path, stereo=live.stereo, loop=loop)
         recorder = RecordingSink.open(record, source, live, publisher.endpoint if publisher else None) \
             if record else None
     except BaseException:
@@ -69,7 +72,7 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
             on_result(result)
 
     pipeline = LivePipeline(source, live, publisher=publisher, recorder=recorder, model_path=cfg.model.path,
-                            on_result=each, log=lambda m: print(m, file=sys.stderr))
+                            on_result=each, log=lambda m: print(m, file=sys.stderr), capture=capture)
     previous = signal.getsignal(signal.SIGTERM)
     try:
         signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())  # a service manager's stop: finish cleanly
@@ -88,6 +91,73 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
         if publisher is not None:
             publisher.close()
     return report
+
+
+#: the guided capture's texture: finer than the live default's, every frame taken in, the shading divided out, and
+#: the mesh aligned to the hand's silhouette first (tools.bench.texture --kind turn: the whole atlas 21.4 -> 24.0 dB
+#: with 3 refinement steps, 25.6 with 10, pipeline stereo; docs/refinement.md)
+CAPTURE_TEXTURE_SIZE = 512
+CAPTURE_FUSE_HZ = 1000.0
+CAPTURE_REFINE_ITERATIONS = 10
+
+
+class _CaptureDisplay:
+    """The guided capture in the terminal: the instruction when it changes, progress per region on a bar."""
+
+    def __init__(self, capture):
+        from tqdm import tqdm
+
+        self.capture, self.step = capture, None
+        self.bar = tqdm(unit="frame", desc="capture", dynamic_ncols=True)
+
+    def __call__(self, result):
+        p = self.capture.last
+        if p.step != self.step:
+            self.step = p.step
+            self.bar.write(f"-> {p.instruction}")
+        self.bar.update(1)
+        self.bar.set_postfix_str(" ".join(f"{k} {v:.0%}" for k, v in p.progress.items()), refresh=False)
+
+    def close(self):
+        self.bar.close()
+
+
+def capture_hand(cfg: Config, out: str | Path, source_name: str | None = None, side: str | None = None,
+                 frames: int | None = None, duration_s: float | None = None, calibration: str | None = None,
+                 publish: bool = True, force: bool = False, synthetic_frames: int = 120, endpoint: str | None = None,
+                 progress: bool = True):
+    """The guided capture (``realhands capture-hand``): the live pipeline over ``source_name`` (default
+    synthetic:turn) with the texture at CAPTURE_TEXTURE_SIZE taking in every frame as albedo after
+    CAPTURE_REFINE_ITERATIONS steps of silhouette refinement, its progress
+    published in the stats messages, until every region is seen well (or the source ends, ``frames`` or
+    ``duration_s`` pass, or Ctrl-C); the hand is then written to ``out``. Returns (PersonalHand, RunReport)."""
+    from ..errors import OutputError
+    from ..personal import HandCapture
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder for the personal hand")
+    if (out / "hand.json").exists() and not force:  # before minutes of capture, not after
+        raise OutputError(f"{out} already holds a personal hand: choose another folder, or --force to replace it")
+    live = dataclasses.replace(cfg.live, texture_size=max(cfg.live.texture_size, CAPTURE_TEXTURE_SIZE),
+                               texture_delight=True, texture_fuse_hz=CAPTURE_FUSE_HZ, realtime=False, hands=(),
+                               refine_iterations=max(cfg.live.refine_iterations, CAPTURE_REFINE_ITERATIONS),
+                               mask="auto" if cfg.live.mask == "none" else cfg.live.mask)
+    capture = HandCapture(side)
+    display = _CaptureDisplay(capture) if progress else None
+    try:
+        report = run_session(dataclasses.replace(cfg, live=live), source_name or "synthetic:turn",
+                             frames=frames, duration_s=duration_s, calibration=calibration, publish=publish,
+                             endpoint=endpoint, on_result=display, progress=False,
+                             synthetic_frames=synthetic_frames, capture=capture, loop=False)
+    finally:
+        if display is not None:
+            display.close()
+    if not report.frames_in and report.errors:
+        raise SourceError(report.error_messages[0])
+    hand = capture.finish()
+    hand.save(out, model=capture.model, force=force)
+    return hand, report
 
 
 def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool = False,

@@ -1,0 +1,73 @@
+"""The guided capture over a video or live Reconstructor: which hand is being captured, its progress, and the
+personal hand it ends with.
+
+    rec = Reconstructor(video=True, texture_size=512, texture_delight=True)
+    capture = HandCapture()                      # the first hand seen (or side="right")
+    for image in frames:
+        progress = capture.update(rec, rec(image))   # CaptureProgress: per region, the next step, done
+    hand = capture.finish(rec)                   # PersonalHand: shape, vertex offsets, albedo texture
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import PersonalHandError
+from .guide import CaptureGuide, CaptureProgress, empty_progress
+from .hand import PersonalHand
+
+
+class HandCapture:
+    """One hand's guided capture. ``side``: the hand to capture (None: the first one seen is kept)."""
+
+    def __init__(self, side: str | None = None):
+        self.side = side
+        self.frames = 0  # frames the captured hand was seen in
+        self._guide: CaptureGuide | None = None
+        self._betas: list = []  # per-frame fitted shapes (the shape when stereo did not calibrate one)
+        self._offsets: list = []  # refined frames' vertex offsets
+        self.last: CaptureProgress = empty_progress()
+        self._rec = None  # the Reconstructor of the last update
+
+    def update(self, rec, hands: list) -> CaptureProgress:
+        """Take in one frame's results (``rec``'s ``HandResult`` list); returns the progress so far."""
+        if not rec.cfg.texture_size:
+            raise PersonalHandError("the guided capture needs the texture: a texture_size above 0")
+        self._rec = rec
+        hand = next((h for h in hands if self.side is None or h.handedness == self.side), None)
+        if hand is None:
+            return self.last
+        self.side = hand.handedness
+        self.frames += 1
+        self._betas.append(np.asarray(hand.mano["betas"], np.float64))
+        if hand.refined and hand.vertex_offsets is not None:
+            self._offsets.append(np.asarray(hand.vertex_offsets, np.float32))
+        fusion = rec.textures.get(self.side)
+        if fusion is None:
+            return self.last
+        if self._guide is None:
+            self._guide = CaptureGuide(fusion.atlas)
+        self.last = self._guide.progress(fusion)
+        return self.last
+
+    @property
+    def done(self) -> bool:
+        return self.last.done
+
+    @property
+    def model(self):
+        """The HandModel of the captured hand (None before a hand was seen)."""
+        return None if self._rec is None or self.side is None else self._rec.models[self.side]
+
+    def finish(self, rec=None) -> PersonalHand:
+        """The personal hand measured so far (``rec``: default the last update's Reconstructor): the shape stereo
+        calibrated (else the median of the fitted shapes), the refined frames' median vertex offsets (None without
+        refinement), the fused texture."""
+        rec = rec if rec is not None else self._rec
+        if rec is None or self.side is None or self.side not in rec.textures or self.frames == 0:
+            raise PersonalHandError("no hand was captured: nothing was seen in the frames (is a hand in view?)")
+        stereo = self.side in rec.shapes
+        betas = rec.shapes[self.side] if stereo else np.median(np.stack(self._betas), axis=0)
+        offsets = np.median(np.stack(self._offsets), axis=0) if self._offsets else None
+        info = {"shape_source": "stereo" if stereo else "mono", "frames": self.frames,
+                "complete": self.last.done, **self.last.to_json()}
+        return PersonalHand.from_fusion(self.side, rec.models[self.side], betas, rec.textures[self.side], offsets, info)
