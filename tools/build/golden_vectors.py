@@ -60,7 +60,9 @@ def golden_messages() -> dict:
                "data": bytes.fromhex("89504e470d0a1a0a")}  # the PNG signature stands in for an image
     stats = {"publish_ns": 1_700_000_001_000_000_000, "uptime_s": 12.5, "frames": 300, "dropped": 4, "fps": 29.5,
              "stage_ms": {"perception": 12.25, "reconstruction": 24.5}, "source": "golden",
-             "latency_ms": {"p50": 48.5, "p95": 81.25}}
+             "latency_ms": {"p50": 48.5, "p95": 81.25}, "capture_step": "palm",
+             "capture_instruction": "Turn your hand over: palm to the camera",
+             "capture_progress": {"back": 1.0, "palm": 0.5, "sides": 0.25, "coverage": 0.5}}
     return {"rig": rig, "frame": frame, "texture": texture, "stats": stats}
 
 

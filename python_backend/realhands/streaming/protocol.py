@@ -128,11 +128,15 @@ class StreamProtocol:
         return self.clock() - self._stats_at >= STATS_INTERVAL_S
 
     def stats(self, uptime_s: float, dropped: int, fps: float, stage_ms: dict, source: str,
-              latency_ms: dict | None = None) -> Outgoing:
+              latency_ms: dict | None = None, capture=None) -> Outgoing:
         """The stats message (see WIRE.md): frames sent so far, drops, throughput, median stage timings,
-        capture-to-publish latency ({"p50", "p95"} ms of the last second's frames)."""
+        capture-to-publish latency ({"p50", "p95"} ms of the last second's frames) and, while a guided capture
+        runs, its progress (``capture``: a realhands.personal.CaptureProgress)."""
         self._stats_at = self.clock()
-        return Outgoing("stats", encode("stats", {"publish_ns": time.time_ns(), "uptime_s": uptime_s,
-                                                  "frames": self.seq, "dropped": dropped, "fps": fps,
-                                                  "stage_ms": stage_ms, "source": source,
-                                                  "latency_ms": latency_ms or {}}))
+        body = {"publish_ns": time.time_ns(), "uptime_s": uptime_s, "frames": self.seq, "dropped": dropped,
+                "fps": fps, "stage_ms": stage_ms, "source": source, "latency_ms": latency_ms or {}}
+        if capture is not None:
+            body.update(capture_step=capture.step, capture_instruction=capture.instruction,
+                        capture_progress={**{k: round(float(v), 4) for k, v in capture.progress.items()},
+                                          "coverage": round(float(capture.coverage), 4)})
+        return Outgoing("stats", encode("stats", body))

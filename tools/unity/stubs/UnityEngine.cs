@@ -137,7 +137,12 @@ namespace UnityEngine
         public static void LogWarning(object m, Object ctx) { }
         public static void LogException(Exception e, Object ctx) { }
     }
-    public static class Mathf { public static int RoundToInt(float f) { return (int)Math.Round(f); } }
+    public static class Mathf
+    {
+        public static int RoundToInt(float f) { return (int)Math.Round(f); }
+        public static float Max(float a, float b) { return a > b ? a : b; }
+        public static float Clamp01(float value) { return value < 0 ? 0 : value > 1 ? 1 : value; }
+    }
     public static class Application { public static bool isPlaying { get { return true; } } }
     public enum RuntimeInitializeLoadType { AfterSceneLoad, BeforeSceneLoad, AfterAssembliesLoaded, BeforeSplashScreen, SubsystemRegistration }
     [AttributeUsage(AttributeTargets.Method)] public sealed class RuntimeInitializeOnLoadMethodAttribute : Attribute { public RuntimeInitializeOnLoadMethodAttribute(RuntimeInitializeLoadType t) { } }
@@ -147,6 +152,21 @@ namespace UnityEngine
     [AttributeUsage(AttributeTargets.Field)] public sealed class TooltipAttribute : Attribute { public TooltipAttribute(string t) { } }
     [AttributeUsage(AttributeTargets.Field)] public sealed class RangeAttribute : Attribute { public RangeAttribute(float min, float max) { } }
     public class GUIStyle { }
+    // Immediate-mode GUI (UnityCsReference: Runtime/Export/Geometry/Rect.cs, Modules/IMGUI/GUI.cs, GUIContent.cs)
+    public struct Rect
+    {
+        public Rect(float x, float y, float width, float height) { this.x = x; this.y = y; this.width = width; this.height = height; }
+        public float x { get; set; }
+        public float y { get; set; }
+        public float width { get; set; }
+        public float height { get; set; }
+    }
+    public class GUIContent { public static GUIContent none = new GUIContent(); }
+    public class GUI
+    {
+        public static void Label(Rect position, string text) { }
+        public static void Box(Rect position, GUIContent content) { }
+    }
 }
 
 namespace UnityEngine.Rendering { public enum IndexFormat { UInt16, UInt32 } }

@@ -91,8 +91,13 @@ namespace RealHands.Core.Tests
             var stats = (StatsMessage)WireDecoder.Decode(TestData.Frames("golden/v1.0/stats.bin"));
             Assert.AreEqual(0, stats.LatencyMs.Count);
             Assert.AreEqual(2, stats.StageMs.Count);
+            Assert.IsFalse(stats.Capturing);
+            Assert.AreEqual(0, stats.CaptureProgress.Count);
             var current = (StatsMessage)WireDecoder.Decode(TestData.Frames("golden/stats.bin"));
             Assert.AreEqual(48.5, current.LatencyMs["p50"]);
+            Assert.IsTrue(current.Capturing);
+            Assert.AreEqual("palm", current.CaptureStep);
+            Assert.AreEqual(0.5, current.CaptureProgress["palm"]);
         }
 
         [Test]
@@ -212,6 +217,8 @@ namespace RealHands.Core.Tests
                 d["publish_ns"] = s.PublishNs; d["uptime_s"] = s.UptimeS; d["frames"] = s.Frames; d["dropped"] = s.Dropped;
                 d["fps"] = s.Fps; d["stage_ms"] = s.StageMs.ToDictionary(kv => kv.Key, kv => (object)kv.Value); d["source"] = s.Source;
                 d["latency_ms"] = s.LatencyMs.ToDictionary(kv => kv.Key, kv => (object)kv.Value);
+                d["capture_step"] = s.CaptureStep; d["capture_instruction"] = s.CaptureInstruction;
+                d["capture_progress"] = s.CaptureProgress.ToDictionary(kv => kv.Key, kv => (object)kv.Value);
             }
             return d;
         }

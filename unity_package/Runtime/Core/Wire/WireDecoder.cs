@@ -160,6 +160,10 @@ namespace RealHands.Core.Wire
             foreach (var kv in f.Raw("stage_ms").Map) m.StageMs[kv.Key] = kv.Value.Kind == MsgKind.Float ? kv.Value.Float : kv.Value.Int;
             if (f.Has("latency_ms"))
                 foreach (var kv in f.Raw("latency_ms").Map) m.LatencyMs[kv.Key] = kv.Value.Kind == MsgKind.Float ? kv.Value.Float : kv.Value.Int;
+            if (f.Has("capture_step")) m.CaptureStep = f.Str("capture_step");
+            if (f.Has("capture_instruction")) m.CaptureInstruction = f.Str("capture_instruction");
+            if (f.Has("capture_progress"))
+                foreach (var kv in f.Raw("capture_progress").Map) m.CaptureProgress[kv.Key] = kv.Value.Kind == MsgKind.Float ? kv.Value.Float : kv.Value.Int;
             return m;
         }
 

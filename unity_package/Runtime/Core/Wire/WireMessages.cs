@@ -132,6 +132,11 @@ namespace RealHands.Core.Wire
         public Dictionary<string, double> StageMs = new Dictionary<string, double>();
         public Dictionary<string, double> LatencyMs = new Dictionary<string, double>();  // capture to publish, "p50" and "p95" (wire 1.1)
         public string Source;
+        /// <summary>The guided capture (wire 1.3; empty when none runs): the region to show next ("back", "palm",
+        /// "sides") or "done", the sentence to show the user, and per region 0..1 of its target plus "coverage".</summary>
+        public string CaptureStep = "", CaptureInstruction = "";
+        public Dictionary<string, double> CaptureProgress = new Dictionary<string, double>();
+        public bool Capturing { get { return CaptureStep.Length > 0; } }
     }
 
     /// <summary>A message is malformed, truncated, of another major version or of an unknown type.</summary>

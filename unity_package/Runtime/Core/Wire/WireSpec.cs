@@ -26,7 +26,7 @@ namespace RealHands.Core.Wire
     public static class WireSpec
     {
         public const int Major = 1;
-        public const int Minor = 2;
+        public const int Minor = 3;
 
         public const string RigTopic = "rh.rig";
         public const string FrameTopic = "rh.frame";
@@ -107,6 +107,9 @@ namespace RealHands.Core.Wire
             new FieldSpec("stage_ms", FieldType.StrFloatMap),
             new FieldSpec("source", FieldType.Str),
             new FieldSpec("latency_ms", FieldType.StrFloatMap, sinceMinor: 1),
+            new FieldSpec("capture_step", FieldType.Str, sinceMinor: 3),
+            new FieldSpec("capture_instruction", FieldType.Str, sinceMinor: 3),
+            new FieldSpec("capture_progress", FieldType.StrFloatMap, sinceMinor: 3),
         };
 
         /// <summary>The message type carried on a topic ("rig", "frame", "texture", "stats"), or null.</summary>
