@@ -45,6 +45,23 @@ def test_unseen_palm_is_filled_from_the_skin_model_lighter_than_the_back(skin):
     assert err(filled) < 0.6 * err(smeared), (err(filled), err(smeared))
 
 
+def test_a_back_never_seen_is_not_made_darker_than_a_palm_can_tell(right_data, skin):
+    """Palm-on photos of a light hand: the back, never seen, is predicted from the palm only a little darker (a
+    palm does not tell how dark the back is; undoing the full palm lift made such backs nearly black)."""
+    atlas, _ = skin
+    r = atlas.regions
+    app = sample_appearance(np.random.default_rng(5))
+    app.tone, app.palm_lift = np.array([0.85, 0.66, 0.55]), 0.15
+    truth = skin_texture(bake_texel_maps(right_data, SIZE), right_data, app, torch.Generator().manual_seed(1))
+    truth = 0.65 * truth.permute(1, 2, 0).numpy().astype(np.float32)  # as photographed: exposure is not albedo
+    back = atlas.valid & (r.palmar < 0.2) & (r.nail < 0.5)
+    palm = atlas.valid & (r.palmar > 0.8) & (r.nail < 0.5)
+    filled, model = skin_fill(truth, palm, np.where(palm, 0.8, 0.0).astype(np.float32), r)
+    assert model.measured["palm"] and not model.measured["back"]
+    assert 0.75 * truth[palm].mean() < filled[back].mean() <= truth[palm].mean()
+    assert np.abs(filled[back] - truth[back]).mean() < 0.08
+
+
 def test_background_on_the_outline_is_not_taken_for_skin(skin):
     atlas, truth = skin
     seen = atlas.valid.copy()

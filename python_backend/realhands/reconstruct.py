@@ -74,6 +74,10 @@ SMOOTH_ORIENT_SCALE = 10.0
 #: posing (~1 ms) take 3-4 ms on average with a long tail, the whole mono frame 27.7 -> 22.5 ms (same frames,
 #: 2026-11-27). Elsewhere torch keeps its default (refinement's autograd is heavier and has the machine to itself).
 REALTIME_TORCH_THREADS = 1
+#: the stereo pair's other view has no mask of its own (HandNet runs on the reference view): its texture
+#: observations count this much, so they fill what the reference view did not see well rather than overwrite it
+#: (tools.bench.texture --kind turn, pipeline stereo, 90 frames: see docs/refinement.md)
+SECOND_VIEW_TEXTURE_WEIGHT = 0.5
 
 
 @contextmanager
@@ -645,8 +649,8 @@ class Reconstructor:
             obs.append(observe(fusion.atlas, vertices, faces, st.camera, image, mask=st.mask, delight=delight))
         if 1 in views:
             pair = second_view.pair
-            obs.append(observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image,
-                               delight=delight))
+            o = observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image, delight=delight)
+            obs.append(dataclasses.replace(o, weight=o.weight * SECOND_VIEW_TEXTURE_WEIGHT))
         fusion.update(obs[0] if len(obs) == 1 else combine(obs))
         st.texture_version = fusion.version
         self._textured[st.side] = self._last_timestamp

@@ -1,6 +1,8 @@
 """Side-by-side pictures of the texture on real photos, for review by eye: the photo | the reconstructed hand
 textured from that photo, rendered from the same camera | the same with the shading divided out
-(``texture_delight``) | its UV atlas, per photo, one row each.
+(``texture_delight``) | that hand turned over (about the camera's vertical axis), showing the skin the photo did
+not see as the skin model fills it | the same with push-pull's fill (before the skin model) | the UV atlas, per
+photo, one row each.
 
     python -m tools.eval.texture_photos ../shared/realdata/ge2019_dev --count 8 --out /tmp/texture_photos.png
 
@@ -70,16 +72,24 @@ def main() -> int:
             cells.append(render_textured(h.vertices, rec.models[h.handedness].faces, fusion.atlas, tex, camera,
                                          (img * 0.35).astype(np.uint8)))
             if delight:
+                turned = h.vertices.mean(0) + (h.vertices - h.vertices.mean(0)) * np.array([-1.0, 1.0, -1.0])
+                fusion.skin_model = False
+                plain = fusion.image()
+                fusion.skin_model = True
+                for t in (tex, plain):
+                    cells.append(render_textured(turned, rec.models[h.handedness].faces, fusion.atlas, t, camera,
+                                                 np.full_like(img, 40)))
                 cells.append(cv2.resize(tex, img.shape[1::-1], interpolation=cv2.INTER_AREA))
             rec.close()
-        if len(cells) == 4:
+        if len(cells) == 6:
             rows.append(np.concatenate(cells, 1))
     if not rows:
         raise SystemExit("no hand found in the photos")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
-    print(f"wrote {out}: {len(rows)} photos (photo | textured | textured, shading divided out | atlas)")
+    print(f"wrote {out}: {len(rows)} photos (photo | textured | shading divided out | "
+          "turned over: skin model | turned over: push-pull | atlas)")
     return 0
 
 

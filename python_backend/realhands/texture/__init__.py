@@ -6,7 +6,8 @@
     fusion.save_png("hand.png"); fusion.export_glb("hand.glb", vertices, faces)
 """
 from .atlas import UVAtlas, compute_uvs
-from .fusion import TextureFusion, push_pull_fill
+from .fill import push_pull_fill
+from .fusion import TextureFusion
 from .projection import TextureObservation, combine, observe
 
 __all__ = ["UVAtlas", "compute_uvs", "TextureFusion", "push_pull_fill", "TextureObservation", "combine", "observe"]

@@ -73,15 +73,17 @@ def normals_and_areas(v: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tenso
 
 @dataclass
 class SkinRegions:
-    """Where each atlas texel lies on the hand, from the model's rest pose (texels outside the charts: 0).
+    """Where each atlas texel lies on the hand, from the model's rest pose.
 
     palmar (S,S) in [0,1]: the palm side (rest normals point to -z there); nail (S,S) in [0,1]: the nail plates
-    (the model's "nail" part); normal_z (S,S): the rest normal's z. The skin model (``skin_fill``) and the guided
+    (the model's "nail" part) — both carried past the charts' borders from the nearest chart texels; normal_z
+    (S,S): the rest normal's z (0 outside the charts). The skin model (``skin_fill``) and the guided
     capture's regions (``realhands.personal``) are defined on these."""
 
     palmar: np.ndarray
     nail: np.ndarray
     normal_z: np.ndarray
+    valid: np.ndarray
 
 
 #: the palm side's weight is sigmoid(-normal_z x this): a soft border along the sides of the hand and fingers
@@ -125,12 +127,16 @@ class UVAtlas:
         nail = np.zeros(len(data.v_template))
         if data.vertex_parts is not None and data.part_names is not None and "nail" in list(data.part_names):
             nail = (np.asarray(data.vertex_parts) == list(data.part_names).index("nail")).astype(np.float64)
-        maps = []
+        from .fill import push_pull_fill
+
+        maps, valid = [], self.valid
         for values in (1.0 / (1.0 + np.exp(PALMAR_SHARPNESS * nz)), (nail[f] * bary).sum(1), nz):
             m = np.zeros(self.size * self.size, np.float32)
             m[self.texel.numpy()] = values
             maps.append(m.reshape(self.size, self.size))
-        return SkinRegions(*maps)
+        # palm side and nails carried past the charts' borders, so the skin model's colours pad the seams
+        maps[0], maps[1] = (push_pull_fill(m[..., None], valid)[..., 0] for m in maps[:2])
+        return SkinRegions(*maps, valid)
 
     @classmethod
     def from_uvs(cls, uv: np.ndarray, faces_uv: np.ndarray, size: int = 512) -> UVAtlas:

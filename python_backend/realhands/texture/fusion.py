@@ -26,30 +26,8 @@ import cv2
 import numpy as np
 
 from .atlas import UVAtlas
+from .fill import push_pull_fill
 from .projection import TextureObservation
-
-
-def push_pull_fill(colour: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Fill colour (S,S,C) where known (S,S) bool is False from the known texels: a pyramid of weighted
-    means (push), then each level's gaps taken from the coarser level (pull). Known texels are unchanged."""
-    levels = [(colour.astype(np.float32) * known[..., None], known.astype(np.float32))]
-    while min(levels[-1][1].shape) > 1:
-        c, w = levels[-1]
-        h, wd = (c.shape[0] + 1) // 2 * 2, (c.shape[1] + 1) // 2 * 2
-        c = np.pad(c, ((0, h - c.shape[0]), (0, wd - c.shape[1]), (0, 0)))
-        w = np.pad(w, ((0, h - w.shape[0]), (0, wd - w.shape[1])))
-        levels.append((c.reshape(h // 2, 2, wd // 2, 2, -1).sum((1, 3)), w.reshape(h // 2, 2, wd // 2, 2).sum((1, 3))))
-    c, w = levels[-1]
-    filled = c / np.maximum(w, 1e-9)[..., None]
-    for c, w in reversed(levels[:-1]):
-        up = cv2.resize(filled, (filled.shape[1] * 2, filled.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
-        up = up.reshape(up.shape[0], up.shape[1], -1)[: c.shape[0], : c.shape[1]]
-        a = np.clip(w, 0.0, 1.0)[..., None]
-        filled = np.where(a > 0, c / np.maximum(w, 1e-9)[..., None], up) * a + up * (1 - a)
-    out = filled.reshape(colour.shape).astype(np.float32)
-    out[known] = colour[known]
-    return out
-
 
 #: defaults of TextureFusion, documented in the module docstring
 KEEP_RATIO = 0.5      # views under this fraction of a texel's best quality are ignored; above 1/this: a new start
@@ -142,8 +120,7 @@ class TextureFusion:
             return push_pull_fill(self.colour, seen), None
         from .skin_fill import skin_fill
 
-        inside, model = skin_fill(self.colour, seen, self.best, self.atlas.regions)
-        return push_pull_fill(inside, self._valid), model
+        return skin_fill(self.colour, seen, self.best, self.atlas.regions)
 
     def observed(self) -> np.ndarray:
         """(S,S) uint8: how well each texel was seen (its best view's quality x 255); 0 where the texture shows

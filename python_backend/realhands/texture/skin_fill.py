@@ -7,16 +7,16 @@ measures the rest from what was seen:
 * the skin has one colour on the back of the hand (``back``), another on the palm side (``palm``: lighter and
   pinker — it carries little melanin, so the difference grows with darker skin), and the nails a third;
 * a region that was seen gets its own measured colour (the quality-weighted mean of its seen texels);
-* a region that was not seen enough is predicted from one that was, by the priors below (palm from back or back
-  from palm, nails from the back).
+* a region that was not seen enough is predicted from one that was, by the priors below (the palm from the back;
+  the back from the palm only a little darker, since a palm does not tell how dark the back is; nails from the
+  back).
 
 Unseen texels then take their region's colour (mixed by the texel's palm-side and nail weights, so the border
 along the sides of the fingers is soft) plus the seen texels' variation around the model, spread by push-pull,
 so seen skin continues smoothly into filled skin without carrying its colour across regions. Seen texels far from
-the model (``outliers``: background at the outline of a misaligned mesh, highlights, occluders) are filled the
-same way.
+the model (background at the outline of a misaligned mesh, highlights, occluders) are filled the same way.
 
-    colour, model = skin_fill(colour, seen, quality, atlas.regions)
+    atlas_image, model = skin_fill(colour, seen, quality, atlas.regions)
 """
 from __future__ import annotations
 
@@ -25,12 +25,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .atlas import SkinRegions
+from .fill import push_pull_fill
 
 #: the palm's colour is the back's moved towards this pale pink by palm_lift(back) (sRGB 0-1)
 PALM_TARGET = np.array([0.92, 0.76, 0.70])
 #: nails: the back's colour mixed with this pinkish white, by NAIL_MIX
 NAIL_TARGET = np.array([0.93, 0.80, 0.78])
 NAIL_MIX = 0.45
+#: the back from the palm when only the palm was seen: as if the lift were this small. A palm does not tell how
+#: dark the back is (dark skin's palms are light too), and undoing palm_lift made the backs of light hands in real
+#: palm-on photos nearly black (tools.eval.texture_photos, 2026-11-27): the prediction stays close to the palm.
+BACK_FROM_PALM_LIFT = 0.2
 #: a region is measured when its seen texels' summed quality reaches this share of its texels
 MIN_REGION_SHARE = 0.05
 #: texels that belong to a region for measuring it: weight >= this
@@ -54,33 +59,44 @@ class SkinModel:
     nail: np.ndarray
     measured: dict
 
-    def base(self, regions: SkinRegions) -> np.ndarray:
-        """(S,S,3) the model's colour of every texel."""
-        p, n = regions.palmar[..., None], regions.nail[..., None]
-        return (1 - n) * ((1 - p) * self.back + p * self.palm) + n * self.nail
+    def base(self, palmar: np.ndarray, nail: np.ndarray) -> np.ndarray:
+        """(...,3) the model's colour at texels with these palm-side and nail weights (...)."""
+        p, n = palmar[..., None], nail[..., None]
+        return ((1 - n) * ((1 - p) * self.back + p * self.palm) + n * self.nail).astype(np.float32)
 
 
 def fit_skin_model(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, regions: SkinRegions) -> SkinModel | None:
     """The skin model of a texture (S,S,3) from its seen texels (S,S bool) weighted by quality (S,S); None when
     no region was seen enough to measure."""
-    w = np.where(seen, np.clip(np.nan_to_num(quality), 0.0, None), 0.0)
-    skin = 1.0 - regions.nail
-    cores = {"back": skin * (1 - regions.palmar), "palm": skin * regions.palmar, "nail": regions.nail}
+    return _fit(colour.reshape(-1, 3), np.flatnonzero(seen), quality.reshape(-1), regions)
+
+
+def _cores(regions: SkinRegions) -> tuple:
+    """Per flat texel, each region's core (back, palm, nail: weight >= REGION_CORE, in the charts) and its size;
+    computed once per atlas."""
+    cached = getattr(regions, "_cores", None)
+    if cached is None:
+        p, n = regions.palmar.reshape(-1), regions.nail.reshape(-1)
+        cores = [(wt >= REGION_CORE) & regions.valid.reshape(-1) for wt in ((1 - n) * (1 - p), (1 - n) * p, n)]
+        cached = regions._cores = (cores, [int(c.sum()) for c in cores])
+    return cached
+
+
+def _fit(colour: np.ndarray, idx: np.ndarray, quality: np.ndarray, regions: SkinRegions) -> SkinModel | None:
+    cores, sizes = _cores(regions)
+    w = np.clip(np.nan_to_num(quality[idx]), 0.0, None)
+    c = colour[idx]
     means, measured = {}, {}
-    for name, r in cores.items():
-        core = r >= REGION_CORE
-        ww = w * core
-        measured[name] = bool(core.any() and ww.sum() >= MIN_REGION_SHARE * core.sum())
+    for name, core, size in zip(("back", "palm", "nail"), cores, sizes, strict=True):
+        ww = w * core[idx]
+        measured[name] = bool(size and ww.sum() >= MIN_REGION_SHARE * size)
         if measured[name]:
-            means[name] = (colour * ww[..., None]).sum((0, 1)) / ww.sum()
+            means[name] = (c * ww[:, None]).sum(0) / ww.sum()
     if not (measured["back"] or measured["palm"]):
         return None
-    if not measured["back"]:  # invert the palm's lift: back = (palm - lift * target) / (1 - lift), lift from back
-        back = means["palm"].copy()
-        for _ in range(10):  # the lift depends on the back's own brightness: a few fixed-point steps
-            lift = palm_lift(back)
-            back = np.clip((means["palm"] - lift * PALM_TARGET) / (1 - lift), 0.0, 1.0)
-        means["back"] = back
+    if not measured["back"]:  # the palm's lift undone, but only by BACK_FROM_PALM_LIFT (see there)
+        means["back"] = np.clip((means["palm"] - BACK_FROM_PALM_LIFT * PALM_TARGET) / (1 - BACK_FROM_PALM_LIFT),
+                                0.0, 1.0)
     if not measured["palm"]:
         means["palm"] = means["back"] + palm_lift(means["back"]) * (PALM_TARGET - means["back"])
     if not measured["nail"]:
@@ -88,28 +104,28 @@ def fit_skin_model(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, re
     return SkinModel(*(np.asarray(means[k], np.float64) for k in ("back", "palm", "nail")), measured)
 
 
-def outliers(colour: np.ndarray, seen: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """(S,S) bool: seen texels too far from the skin model to be skin — background or a sleeve that a misaligned
-    mesh put on the hand's outline, a highlight, an occluder: more than OUTLIER_SIGMA robust deviations (and at
-    least OUTLIER_MIN in RGB) from their region's colour. They are filled like unseen texels."""
-    d = np.linalg.norm(colour - base, axis=-1)
-    scale = 1.4826 * float(np.median(d[seen])) if seen.any() else 0.0
-    return seen & (d > max(OUTLIER_SIGMA * scale, OUTLIER_MIN))
-
-
 def skin_fill(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, regions: SkinRegions) \
         -> tuple[np.ndarray, SkinModel | None]:
-    """colour (S,S,3) with its unseen texels filled from the skin model (seen texels unchanged) and the model;
-    plain push-pull where no region was seen enough to fit one. Texels outside the charts are left to the caller
-    (seam padding)."""
-    from .fusion import push_pull_fill
-
-    model = fit_skin_model(colour, seen, quality, regions)
+    """The whole atlas (S,S,3): seen texels as they are, unseen ones — and seen ones too far from the model to be
+    skin (background or a sleeve that a misaligned mesh put on the hand's outline, a highlight, an occluder: more
+    than OUTLIER_SIGMA robust deviations and OUTLIER_MIN in RGB from their region's colour) — from the skin model
+    plus the seen skin's variation around it (push-pull); the texels between the charts too (seam padding). And
+    the model (None: no region seen enough to fit one; then push-pull alone)."""
+    S = colour.shape[0]
+    flat = colour.reshape(-1, 3)
+    idx = np.flatnonzero(seen)
+    model = _fit(flat, idx, quality.reshape(-1), regions)
     if model is None:
         return push_pull_fill(colour, seen), None
-    seen = seen & ~outliers(colour, seen, model.base(regions))
-    model = fit_skin_model(colour, seen, quality, regions) or model
-    base = model.base(regions).astype(np.float32)
-    residual = push_pull_fill(np.where(seen[..., None], colour - base, 0.0).astype(np.float32), seen)
-    out = np.where(seen[..., None], colour, np.clip(base + residual, 0.0, 1.0)).astype(np.float32)
-    return out, model
+    p, n = regions.palmar.reshape(-1), regions.nail.reshape(-1)
+    d = np.linalg.norm(flat[idx] - model.base(p[idx], n[idx]), axis=-1)
+    keep = idx[d <= max(OUTLIER_SIGMA * 1.4826 * float(np.median(d)), OUTLIER_MIN)]
+    model = _fit(flat, keep, quality.reshape(-1), regions) or model
+    base = model.base(regions.palmar, regions.nail).reshape(-1, 3)
+    known = np.zeros(S * S, bool)
+    known[keep] = True
+    residual = np.zeros((S * S, 3), np.float32)
+    residual[keep] = flat[keep] - base[keep]
+    out = np.clip(base + push_pull_fill(residual.reshape(S, S, 3), known.reshape(S, S)).reshape(-1, 3), 0.0, 1.0)
+    out[keep] = flat[keep]
+    return out.reshape(S, S, 3).astype(np.float32), model
