@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 
 from ..camera import Camera, project_points
-from ..render.rasterize import rasterize
 from .atlas import UVAtlas, normals_and_areas
 
 
@@ -31,6 +30,8 @@ class TextureObservation:
 
 
 REMAP_COLUMNS = 1024
+#: the depth test's z-buffer cell (image pixels)
+DEPTH_CELL_PX = 2
 
 
 def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, mask: np.ndarray | None = None,
@@ -65,21 +66,33 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     ok &= w > 0
     if not ok.any():
         return TextureObservation(colour.reshape(S, S, 3), weight.reshape(S, S))
-    # depth test in a window around the hand (the whole image is not needed)
-    uv = project_points(v[None], K, eps=1e-3)[0]
-    x0 = int(max(0, np.floor(uv[:, 0].min().item()) - 1))
-    y0 = int(max(0, np.floor(uv[:, 1].min().item()) - 1))
-    x1 = int(min(W, np.ceil(uv[:, 0].max().item()) + 2))
-    y1 = int(min(H, np.ceil(uv[:, 1].max().item()) + 2))
-    window = camera.cropped(x0, y0).K_tensor(torch.float32)[None]
-    depth = rasterize(v[None], faces, window, y1 - y0, x1 - x0).depth[0].numpy()
+    # depth test in a window around the hand (the whole image is not needed): the nearest surface per cell of
+    # DEPTH_CELL_PX pixels, from the candidate texels themselves (a z-buffer of splatted points: a texel is much
+    # smaller than a cell, so every cell the surface covers gets points; no triangle rasterisation), each texel
+    # allowed the depth its surface spans across a cell at its slant
+    zs = z.numpy()
+    cand = np.nonzero(ok)[0]
+    # the cell: DEPTH_CELL_PX, or larger where the atlas's texels land further apart than that (a close hand, a
+    # coarse atlas), so that every cell the surface covers holds a texel
+    cell = int(max(DEPTH_CELL_PX, np.ceil(np.percentile(focal * texel_m[cand] / zs[cand], 90))))
+    x0, y0 = int(max(0, np.floor(x[cand].min()) - 1)), int(max(0, np.floor(y[cand].min()) - 1))
+    x1, y1 = int(min(W, np.ceil(x[cand].max()) + 2)), int(min(H, np.ceil(y[cand].max()) + 2))
+    cw, ch = (x1 - x0) // cell + 1, (y1 - y0) // cell + 1
+    key = ((y[cand] - y0) // cell).astype(np.int64) * cw + ((x[cand] - x0) // cell).astype(np.int64)
+    zbuf = np.full(ch * cw, np.inf)
+    np.minimum.at(zbuf, key, zs[cand])
+    c = np.clip(cos[cand], min_cos, 1.0)
+    slant = cell * zs[cand] / focal * np.sqrt(1.0 - c * c) / c  # the depth a slanted surface spans in a cell
+    ok[cand] &= zs[cand] <= zbuf[key] + depth_tolerance + slant
     xi = np.clip(np.round(x - 0.5).astype(np.int64) - x0, 0, x1 - x0 - 1)
     yi = np.clip(np.round(y - 0.5).astype(np.int64) - y0, 0, y1 - y0 - 1)
-    ok &= z.numpy() <= depth[yi, xi] + depth_tolerance
+    covered = cv2.morphologyEx(np.isfinite(zbuf).reshape(ch, cw).astype(np.uint8), cv2.MORPH_CLOSE,
+                               np.ones((3, 3), np.uint8))  # the mesh's outline, pinholes closed
+    depth_inside = np.repeat(np.repeat(covered, cell, 0), cell, 1)[: y1 - y0, : x1 - x0].astype(bool)
     # on hand pixels — inside the mesh's own outline and the mask, when there is one — and trusted less near the
     # edge: colours there mix in background through blur, and through the fit's misalignment (without a mask, e.g.
     # the other view of a stereo pair, the mesh's outline is all there is)
-    inside = np.isfinite(depth)
+    inside = depth_inside
     if mask is not None:
         inside &= np.asarray(mask, bool)[y0:y1, x0:x1]
     d = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)[yi, xi]
