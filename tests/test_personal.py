@@ -75,6 +75,10 @@ def test_background_on_the_outline_is_not_taken_for_skin(skin):
     assert np.abs(filled[blob] - truth[blob]).mean() < 0.1 < np.abs(colour[blob] - truth[blob]).mean()
     rest = seen & ~blob
     assert np.abs(filled[rest] - truth[rest]).mean() < 0.01  # real skin detail is not mistaken for an outlier
+    quality = np.full(seen.shape, 0.5, np.float32)
+    quality[blob] = 0.9  # the same patch seen squarely and sharply: a tattoo, not background; it stays
+    kept, _ = skin_fill(colour, seen, quality, atlas.regions)
+    assert np.array_equal(kept[blob], colour[blob])
 
 
 def test_the_guide_asks_for_back_then_palm_then_sides(right_data):

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -134,10 +135,10 @@ class ReconstructConfig:
         if self.texture_size > MAX_TEXTURE_SIZE:
             raise ConfigError(f"texture_size must be at most {MAX_TEXTURE_SIZE} texels, got {self.texture_size}")
         if isinstance(self.hands, (str, bytes)) or not isinstance(self.hands, (list, tuple)) or \
-                not all(isinstance(h, str) and h for h in self.hands):
+                not all(isinstance(h, (str, os.PathLike)) and str(h) for h in self.hands):
             raise ConfigError(f"hands must be a list of personal hand folders (realhands capture-hand), got "
                               f"{self.hands!r}")
-        self.hands = tuple(self.hands)
+        self.hands = tuple(str(h) for h in self.hands)
         if self.refine_iterations and self.mask == "none":
             raise ConfigError("refinement needs a mask: set mask to auto, handnet, grabcut or hsv (--mask)")
 
@@ -262,7 +263,8 @@ class Config:
             for k, v in sec.items():
                 default = getattr(cls_(), k)
                 if default is not None and not isinstance(v, type(default)) and not (
-                        isinstance(default, float) and isinstance(v, int)):
+                        isinstance(default, float) and isinstance(v, int)) and not (
+                        isinstance(default, tuple) and isinstance(v, list)):  # TOML has arrays, not tuples
                     raise ConfigError(f"{source}: [{name}] {k} must be {type(default).__name__}, got {v!r}")
             try:
                 sections[name] = cls_(**sec)

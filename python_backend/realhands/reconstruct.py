@@ -275,8 +275,8 @@ class Reconstructor:
     def load_hand(self, hand) -> None:
         """Start from the user's saved hand (``realhands.personal.PersonalHand``, from ``realhands capture-hand``):
         its shape is held from the first frame (the engine's rig is right at once), its texture is published
-        from the first frame and improved by later views, its vertex offsets are applied when refinement does not
-        give its own."""
+        from the first frame as it is (live views do not change it), its vertex offsets are applied when
+        refinement does not give its own."""
         from .errors import PersonalHandError
 
         hand.check_model(self.models[hand.side])
@@ -630,9 +630,9 @@ class Reconstructor:
 
     def texture(self, st: HandState, image: np.ndarray, second_view: SecondView | None = None) -> bool:
         """The image (and the second view's) projected into the hand's UV atlas and fused with earlier frames."""
-        if not self.cfg.texture_size:
-            return False
-        if not st.texture_due:  # video: the texture takes in a view at texture_fuse_hz
+        if not self.cfg.texture_size or st.side in self.hands or not st.texture_due:  # no texture; the user's
+            # saved hand (its albedo, captured at 512^2 after refinement, is published as it is: live views, lit
+            # and less well registered, would not improve it); or not this frame (video: at texture_fuse_hz)
             st.texture_version = self.textures[st.side].version if st.side in self.textures else None
             return False
         from .texture import combine, observe

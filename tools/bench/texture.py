@@ -10,9 +10,10 @@ Writes a picture: ground truth | fused (ground-truth mesh, stereo) | fused (pipe
     python -m tools.bench.texture [--sequences 2] [--frames 60] [--kind mixed|turn] [--lighting flat|random]
                                   [--delight] [--out docs/images/texture_fusion.png]
 
-PSNR is over the texels seen at least once, after one least-squares gain per colour channel (the images are
-lit: albedo times shading, which a texture taken from images keeps, so the gain removes the mean lighting).
-"Whole atlas" fills the unseen texels from the skin model (texture.skin_fill); the push-pull fill it replaced is
+PSNR is of the texture as shipped (``TextureFusion.image``), over the texels seen at least once, after one
+least-squares gain per colour channel (the images are lit: albedo times shading, which a texture taken from
+images keeps, so the gain removes the mean lighting). The skin model (texture.skin_fill) fills the unseen texels
+and replaces seen ones too far from skin to be skin; "whole atlas" with push-pull's fill (nothing replaced) is
 given beside it for the pipeline rows.
 """
 import argparse
@@ -32,9 +33,10 @@ CHECKPOINTS = (1, 5, 15, 30, 60)
 
 
 def psnr(fusion: TextureFusion, truth: np.ndarray, first: np.ndarray | None = None) -> tuple:
-    """PSNR over the seen texels, over the whole atlas (unseen texels filled from the skin model), coverage, PSNR
-    over ``first`` (the texels the first frame saw: whether later frames improve what is known or spoil it), and
-    over the whole atlas with push-pull's fill instead."""
+    """PSNR of the texture as shipped (``TextureFusion.image``: seen texels as fused, but those too far from the
+    skin model to be skin replaced by it; unseen ones filled from it) over the seen texels, over the whole atlas,
+    coverage, over ``first`` (the texels the first frame saw: whether later frames improve what is known or spoil
+    it); and over the whole atlas with push-pull's fill instead of the skin model (nothing replaced)."""
     valid = fusion.atlas.valid
     seen = fusion.seen & valid
     if not seen.any():
@@ -44,14 +46,14 @@ def psnr(fusion: TextureFusion, truth: np.ndarray, first: np.ndarray | None = No
     plain = fusion.image() / 255.0
     fusion.skin_model = skin
     img = fusion.image() / 255.0
-    est, gt = plain[seen], truth[seen] / 255.0
+    est, gt = img[seen], truth[seen] / 255.0
     gain = (est * gt).sum(0) / np.maximum((est * est).sum(0), 1e-9)
 
     def db(image, mask):
         mse = ((image[mask] * gain - truth[mask] / 255.0) ** 2).mean()
         return float(10 * np.log10(1.0 / max(mse, 1e-12)))
 
-    return db(plain, seen), db(img, valid), float(seen[valid].mean()), db(plain, first) \
+    return db(img, seen), db(img, valid), float(seen[valid].mean()), db(img, first) \
         if first is not None and first.any() else float("nan"), db(plain, valid)
 
 

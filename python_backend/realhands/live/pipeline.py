@@ -23,7 +23,7 @@ import numpy as np
 
 from ..capture.sources import CapturedFrame, Source
 from ..config import LiveConfig
-from ..errors import RealHandsError
+from ..errors import ConfigError, RealHandsError
 from ..metrics import joint_errors
 from ..reconstruct import Reconstructor, SecondView, realtime_threads
 from ..streaming.protocol import StreamProtocol
@@ -169,8 +169,11 @@ class LivePipeline:
         #: a guided capture (realhands.personal.HandCapture) fed every reconstructed frame; its progress goes out
         #: in the stats messages, and the run ends when it is done
         self.capture = capture
+        self._captured = threading.Event()
         self.publisher, self.recorder, self.on_result, self.log = publisher, recorder, on_result, log
         self.reconstruct_only = reconstruct_only  # frame indices (a re-run of a real-time recording), None: all
+        if capture is not None and not self.cfg.texture_size:
+            raise ConfigError("the guided capture needs the texture: a texture_size above 0")
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
         self.rec.warm_up()  # one-off costs (MediaPipe graph, UV atlases) before the first frame, not during it
         self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz,
@@ -210,7 +213,7 @@ class LivePipeline:
         it = iter(self.source)
         try:
             n = 0
-            while not self.stop_event.is_set():
+            while not self.stop_event.is_set() and not self._captured.is_set():
                 if pace:
                     wait = t_start + n / self.source.fps - time.monotonic()
                     if wait > 0:
@@ -282,7 +285,7 @@ class LivePipeline:
         # snapshot textures here, where they are written
         work.textures = self.protocol.take_textures(self.rec.textures, [h.handedness for h in work.hands])
         if self.capture is not None and self.capture.update(self.rec, work.hands).done:
-            self.stop_event.set()  # captured: the frames after this one are not needed
+            self._captured.set()  # captured: no more frames are read; this one and those in flight go out
 
     def _publish_one(self, work: _Work):
         t = time.perf_counter()

@@ -71,8 +71,18 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
         if on_result is not None:
             on_result(result)
 
-    pipeline = LivePipeline(source, live, publisher=publisher, recorder=recorder, model_path=cfg.model.path,
-                            on_result=each, log=lambda m: print(m, file=sys.stderr), capture=capture)
+    try:  # a bad setting (e.g. a --hand of another model) fails here: nothing opened is left open
+        pipeline = LivePipeline(source, live, publisher=publisher, recorder=recorder, model_path=cfg.model.path,
+                                on_result=each, log=lambda m: print(m, file=sys.stderr), capture=capture)
+    except BaseException:
+        if bar is not None:
+            bar.close()
+        source.close()
+        if recorder is not None:
+            recorder.close()
+        if publisher is not None:
+            publisher.close()
+        raise
     previous = signal.getsignal(signal.SIGTERM)
     try:
         signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())  # a service manager's stop: finish cleanly
@@ -131,14 +141,10 @@ def capture_hand(cfg: Config, out: str | Path, source_name: str | None = None, s
     CAPTURE_REFINE_ITERATIONS steps of silhouette refinement, its progress
     published in the stats messages, until every region is seen well (or the source ends, ``frames`` or
     ``duration_s`` pass, or Ctrl-C); the hand is then written to ``out``. Returns (PersonalHand, RunReport)."""
-    from ..errors import OutputError
     from ..personal import HandCapture
+    from ..personal.hand import check_folder
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} is a file, not a folder for the personal hand")
-    if (out / "hand.json").exists() and not force:  # before minutes of capture, not after
-        raise OutputError(f"{out} already holds a personal hand: choose another folder, or --force to replace it")
+    out = check_folder(out, force)  # before minutes of capture, not after
     live = dataclasses.replace(cfg.live, texture_size=max(cfg.live.texture_size, CAPTURE_TEXTURE_SIZE),
                                texture_delight=True, texture_fuse_hz=CAPTURE_FUSE_HZ, realtime=False, hands=(),
                                refine_iterations=max(cfg.live.refine_iterations, CAPTURE_REFINE_ITERATIONS),

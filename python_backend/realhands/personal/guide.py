@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..texture.atlas import normalised_quality
+
 #: the regions, by the rest normal's z: back > SIDE_NZ, palm < -SIDE_NZ, sides in between
 REGIONS = ("back", "palm", "sides")
 SIDE_NZ = 0.4
@@ -26,12 +28,10 @@ DONE_INSTRUCTION = "Done: your hand is captured"
 #: share of a region's texels to be seen well for the region to be complete (the sides: partly hidden by the
 #: neighbouring fingers whatever the hand does)
 TARGETS = {"back": 0.85, "palm": 0.85, "sides": 0.75}
-#: a texel of a GOOD_QUALITY_ATLAS-texel atlas counts as seen well from this view quality on (projection.observe:
-#: facing, footprint, mask edge); a finer atlas's texels are smaller, so the same view gives them a proportionally
-#: lower quality (the footprint term), and the threshold scales with them: the same views complete a capture at
-#: any atlas size
+#: a texel counts as seen well from this view quality on (projection.observe: facing, footprint, mask edge), as
+#: an atlas of texture.atlas.REFERENCE_ATLAS texels has it (``normalised_quality``): the same views complete a
+#: capture at any atlas size
 GOOD_QUALITY = 0.15
-GOOD_QUALITY_ATLAS = 256
 
 
 @dataclass
@@ -66,10 +66,9 @@ class CaptureGuide:
         self.masks = {"back": valid & (nz > SIDE_NZ), "palm": valid & (nz < -SIDE_NZ),
                       "sides": valid & (np.abs(nz) <= SIDE_NZ)}
         self.valid = valid
-        self.good_quality = GOOD_QUALITY * min(1.0, GOOD_QUALITY_ATLAS / atlas.size)
 
     def progress(self, fusion) -> CaptureProgress:
-        good = fusion.seen & (fusion.best >= self.good_quality)
+        good = fusion.seen & (normalised_quality(fusion.best, fusion.atlas.size) >= GOOD_QUALITY)
         seen = {name: float(good[m].mean()) if m.any() else 1.0 for name, m in self.masks.items()}
         progress = {name: min(1.0, seen[name] / TARGETS[name]) for name in REGIONS}
         step, instruction = "done", DONE_INSTRUCTION

@@ -11,7 +11,8 @@ A folder holds one hand (one side):
     observed.png    how well each texel was seen (0: filled in)
     hand.glb        the user's hand in its rest pose with that texture, for any 3D tool
 
-Written deterministically (a fixed zip timestamp), so a hand loaded and saved again is byte for byte the same.
+Written deterministically (a fixed zip timestamp, sorted keys), so a hand loaded and saved again is byte for byte
+the same (with the same versions of zlib, OpenCV and trimesh).
 """
 from __future__ import annotations
 
@@ -30,14 +31,16 @@ from ..errors import OutputError, PersonalHandError
 
 FORMAT = "realhands-personal-hand"
 FORMAT_VERSION = 1
+NUM_BETAS = 10
 FILES = ("hand.json", "hand.npz", "albedo.png", "observed.png", "hand.glb")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def model_fingerprint(data) -> str:
-    """Which hand model a saved hand belongs to: a hash of its rest mesh (vertices and faces) and shape basis."""
+    """Which hand model a saved hand belongs to: a hash of its rest mesh (vertices and faces), shape basis and UVs."""
     h = hashlib.sha1()
-    for a in (data.v_template, data.faces, data.shapedirs):
+    for a in (data.v_template, data.faces, data.shapedirs, data.uv if data.uv is not None else np.zeros(0),
+              data.faces_uv if data.faces_uv is not None else np.zeros(0, np.int64)):
         h.update(np.ascontiguousarray(np.asarray(a, np.float32 if np.asarray(a).dtype.kind == "f" else np.int64))
                  .tobytes())
     return h.hexdigest()[:16]
@@ -58,8 +61,10 @@ class PersonalHand:
         if self.side not in SIDES:
             raise PersonalHandError(f"a personal hand's side is left or right, not {self.side!r}")
         self.betas = np.asarray(self.betas, np.float64).reshape(-1)
+        if self.betas.shape != (NUM_BETAS,):
+            raise PersonalHandError(f"a personal hand's shape is {NUM_BETAS} betas, got {self.betas.shape[0]}")
         colour = np.asarray(self.texture["colour"], np.float32)
-        S = colour.shape[0]
+        S = colour.shape[0] if colour.ndim == 3 else -1
         if colour.shape != (S, S, 3) or np.asarray(self.texture["best"]).shape != (S, S) or \
                 np.asarray(self.texture["seen"]).shape != (S, S):
             raise PersonalHandError("a personal hand's texture is (S,S,3) colour with (S,S) best and seen, got "
@@ -96,11 +101,11 @@ class PersonalHand:
                                     "(realhands capture-hand), or run with the model it was captured with (--model)")
         if self.vertex_offsets is not None and self.vertex_offsets.shape != (model.data.num_vertices, 3):
             raise PersonalHandError(f"the personal hand's vertex offsets are {self.vertex_offsets.shape}, the model "
-                                    f"has {model.num_vertices} vertices")
+                                    f"has {model.data.num_vertices} vertices")
 
     def fill_fusion(self, fusion) -> None:
         """Start ``fusion`` (a TextureFusion, any atlas size) from this hand's texture: its colours and how well
-        each texel was seen, so later views improve it and worse ones cannot overwrite it."""
+        each texel was seen (a fusion continued from it keeps what was seen well)."""
         import cv2
 
         S = fusion.atlas.size
@@ -111,7 +116,8 @@ class PersonalHand:
             num = cv2.resize(colour * w[..., None], (S, S), interpolation=interp)
             den = cv2.resize(w, (S, S), interpolation=interp)
             colour = num / np.maximum(den, 1e-9)[..., None]
-            best = cv2.resize(best * seen, (S, S), interpolation=interp)
+            # a view's quality is inversely proportional to the texel's size (texture.atlas.normalised_quality)
+            best = np.clip(cv2.resize(best * seen, (S, S), interpolation=interp) * self.texture_size / S, 0.0, 1.0)
             seen = den > 1e-6
         fusion.reset()
         keep = seen & fusion.atlas.valid
@@ -126,13 +132,12 @@ class PersonalHand:
         """Write the hand to ``folder`` (made if missing). A folder that already holds a hand is replaced only with
         ``force``. ``model`` (the HandModel it was captured with): also write albedo.png, observed.png and
         hand.glb."""
-        folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise OutputError(f"{folder} is a file, not a folder for the personal hand")
-        if (folder / "hand.json").exists() and not force:
-            raise OutputError(f"{folder} already holds a personal hand: choose another folder, or --force to "
-                              "replace it")
+        folder = check_folder(folder, force)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "hand.json").unlink(missing_ok=True)  # replacing: the folder is incomplete until it is rewritten
+        for name in ("albedo.png", "observed.png", "hand.glb"):  # no pictures of the hand that was there before
+            if model is None:
+                (folder / name).unlink(missing_ok=True)
         manifest = {"format": FORMAT, "version": FORMAT_VERSION, "side": self.side, "model": self.model,
                     "betas": [float(b) for b in self.betas], "texture_size": self.texture_size,
                     "vertex_offsets": self.vertex_offsets is not None, "info": self.info}
@@ -166,8 +171,12 @@ class PersonalHand:
         with torch.no_grad():
             out = model(betas=torch.as_tensor(self.betas[: model.num_betas], dtype=dt)[None], vertex_offsets=offsets)
         tmp = folder / ".hand.tmp.glb"
-        fusion.export_glb(tmp, out.vertices[0].numpy(), model.data.faces)
-        os.replace(tmp, folder / "hand.glb")
+        try:
+            fusion.export_glb(tmp, out.vertices[0].numpy(), model.data.faces)
+            os.replace(tmp, folder / "hand.glb")
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"could not write {folder / 'hand.glb'}: {exc}") from None
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> PersonalHand:
@@ -205,6 +214,17 @@ class PersonalHand:
                        dict(manifest.get("info") or {}))
         except (KeyError, TypeError, ValueError) as exc:
             raise PersonalHandError(f"{folder}: {exc}") from None
+
+
+def check_folder(folder: str | os.PathLike, force: bool = False) -> Path:
+    """``folder`` as a Path, if a personal hand may be written there: not a file, and not holding a hand already
+    unless ``force``."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is a file, not a folder for the personal hand")
+    if (folder / "hand.json").exists() and not force:
+        raise OutputError(f"{folder} already holds a personal hand: choose another folder, or --force to replace it")
+    return folder
 
 
 def _npz_bytes(arrays: dict) -> bytes:

@@ -88,6 +88,15 @@ class SkinRegions:
 
 #: the palm side's weight is sigmoid(-normal_z x this): a soft border along the sides of the hand and fingers
 PALMAR_SHARPNESS = 6.0
+#: a view's quality for a texel falls with the texel's size (projection.observe's footprint term: image pixels
+#: across one texel), so a finer atlas's texels get proportionally lower qualities from the same view; thresholds
+#: on quality are stated for an atlas of this size (``normalised_quality``)
+REFERENCE_ATLAS = 256
+
+
+def normalised_quality(quality: np.ndarray, size: int) -> np.ndarray:
+    """View qualities of an atlas of ``size`` texels as an atlas of REFERENCE_ATLAS would have them (capped at 1)."""
+    return np.clip(np.asarray(quality, np.float32) * max(1.0, size / REFERENCE_ATLAS), 0.0, 1.0)
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """One view's contribution to the texture: image colours fetched for the texels that view sees.
 
-A texel counts when its surface point projects inside the image (and inside the hand mask, if given), passes
-a depth test against the mesh rasterised in that view (nothing of the hand in front of it), and faces the
-camera at less than a grazing angle. Its weight is the view's quality for that texel (``fusion`` keeps the best
-views by it), the product of: the angle (1 facing the camera, 0 at ``min_cos``), the resolution (image pixels
-across one texel, capped at 1: a far or foreshortened texel is seen through fewer pixels, so its colour is
-blurred with its neighbours') and, with a mask, the distance inside the mask's edge.
+A texel counts when its surface point projects inside the image (and inside the hand mask, if given, and the
+mesh's own outline), passes a depth test (nothing of the hand in front of it: a z-buffer of the texels' own
+points in small cells), and faces the camera at less than a grazing angle. Its weight is the view's quality for
+that texel (``fusion`` keeps the best views by it), the product of: the angle (1 facing the camera, 0 at
+``min_cos``), the resolution (image pixels across one texel, capped at 1: a far or foreshortened texel is seen
+through fewer pixels, so its colour is blurred with its neighbours') and the distance inside the outline's edge.
 Vertices are in that camera's coordinates (metres, OpenCV axes); ``camera`` is a realhands.Camera.
 """
 from __future__ import annotations
@@ -57,6 +57,7 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     ok = z > 1e-3
     x, y = project_points(p[None], K, eps=1e-3)[0].numpy().T
     ok = ok.numpy() & (x >= 0) & (x <= W - 1) & (y >= 0) & (y <= H - 1)
+    surface = np.nonzero(ok)[0]  # every texel in view, whichever way it faces: the depth test's z-buffer
     cos = (-(n * p).sum(1) / p.norm(dim=1).clamp_min(1e-9)).numpy()
     w = np.clip((cos - min_cos) / (1.0 - min_cos), 0.0, 1.0)
     # resolution: image pixels across one texel = focal length x texel size (m) x sqrt(foreshortening) / depth
@@ -75,27 +76,34 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     # the cell: DEPTH_CELL_PX, or larger where the atlas's texels land further apart than that (a close hand, a
     # coarse atlas), so that every cell the surface covers holds a texel
     cell = int(max(DEPTH_CELL_PX, np.ceil(np.percentile(focal * texel_m[cand] / zs[cand], 90))))
-    x0, y0 = int(max(0, np.floor(x[cand].min()) - 1)), int(max(0, np.floor(y[cand].min()) - 1))
-    x1, y1 = int(min(W, np.ceil(x[cand].max()) + 2)), int(min(H, np.ceil(y[cand].max()) + 2))
+    # the window: the hand's texels and a margin of empty cells, so that the outline's distance below is measured
+    # to empty cells on every side
+    pad = cell * 2 + int(np.ceil(mask_erode + edge_falloff))
+    x0, y0 = int(np.floor(x[surface].min())) - pad, int(np.floor(y[surface].min())) - pad
+    x1, y1 = int(np.ceil(x[surface].max())) + pad + 1, int(np.ceil(y[surface].max())) + pad + 1
     cw, ch = (x1 - x0) // cell + 1, (y1 - y0) // cell + 1
-    key = ((y[cand] - y0) // cell).astype(np.int64) * cw + ((x[cand] - x0) // cell).astype(np.int64)
+    key = ((y - y0) // cell).astype(np.int64) * cw + ((x - x0) // cell).astype(np.int64)
     zbuf = np.full(ch * cw, np.inf)
-    np.minimum.at(zbuf, key, zs[cand])
+    np.minimum.at(zbuf, key[surface], zs[surface])
     c = np.clip(cos[cand], min_cos, 1.0)
     slant = cell * zs[cand] / focal * np.sqrt(1.0 - c * c) / c  # the depth a slanted surface spans in a cell
-    ok[cand] &= zs[cand] <= zbuf[key] + depth_tolerance + slant
-    xi = np.clip(np.round(x - 0.5).astype(np.int64) - x0, 0, x1 - x0 - 1)
-    yi = np.clip(np.round(y - 0.5).astype(np.int64) - y0, 0, y1 - y0 - 1)
+    ok[cand] &= zs[cand] <= zbuf[key[cand]] + depth_tolerance + slant
+    xi = np.round(x - 0.5).astype(np.int64) - x0
+    yi = np.round(y - 0.5).astype(np.int64) - y0
     covered = cv2.morphologyEx(np.isfinite(zbuf).reshape(ch, cw).astype(np.uint8), cv2.MORPH_CLOSE,
                                np.ones((3, 3), np.uint8))  # the mesh's outline, pinholes closed
-    depth_inside = np.repeat(np.repeat(covered, cell, 0), cell, 1)[: y1 - y0, : x1 - x0].astype(bool)
+    inside = np.repeat(np.repeat(covered, cell, 0), cell, 1)[: y1 - y0, : x1 - x0].astype(bool)
     # on hand pixels — inside the mesh's own outline and the mask, when there is one — and trusted less near the
     # edge: colours there mix in background through blur, and through the fit's misalignment (without a mask, e.g.
     # the other view of a stereo pair, the mesh's outline is all there is)
-    inside = depth_inside
-    if mask is not None:
-        inside &= np.asarray(mask, bool)[y0:y1, x0:x1]
-    d = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)[yi, xi]
+    if mask is not None:  # the window may reach past the image: outside it, no hand
+        m = np.zeros_like(inside)
+        iy0, ix0 = max(0, y0), max(0, x0)
+        iy1, ix1 = min(H, y1), min(W, x1)
+        m[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = np.asarray(mask, bool)[iy0:iy1, ix0:ix1]
+        inside &= m
+    d = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)[np.clip(yi, 0, y1 - y0 - 1),
+                                                                       np.clip(xi, 0, x1 - x0 - 1)]
     ok &= d > mask_erode
     if edge_falloff > 0:
         w = w * np.clip((d - mask_erode) / edge_falloff, 0.0, 1.0)

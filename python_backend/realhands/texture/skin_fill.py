@@ -14,7 +14,8 @@ measures the rest from what was seen:
 Unseen texels then take their region's colour (mixed by the texel's palm-side and nail weights, so the border
 along the sides of the fingers is soft) plus the seen texels' variation around the model, spread by push-pull,
 so seen skin continues smoothly into filled skin without carrying its colour across regions. Seen texels far from
-the model (background at the outline of a misaligned mesh, highlights, occluders) are filled the same way.
+the model and not seen well (background at the outline of a misaligned mesh, highlights, occluders) are filled
+the same way; what was seen well stays, skin-like or not (a tattoo, a ring).
 
     atlas_image, model = skin_fill(colour, seen, quality, atlas.regions)
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .atlas import SkinRegions
+from .atlas import SkinRegions, normalised_quality
 from .fill import push_pull_fill
 
 #: the palm's colour is the back's moved towards this pale pink by palm_lift(back) (sRGB 0-1)
@@ -36,13 +37,17 @@ NAIL_MIX = 0.45
 #: dark the back is (dark skin's palms are light too), and undoing palm_lift made the backs of light hands in real
 #: palm-on photos nearly black (tools.eval.texture_photos, 2026-11-27): the prediction stays close to the palm.
 BACK_FROM_PALM_LIFT = 0.2
-#: a region is measured when its seen texels' summed quality reaches this share of its texels
+#: a region is measured when its seen texels' summed quality (normalised_quality) reaches this share of its texels
 MIN_REGION_SHARE = 0.05
 #: texels that belong to a region for measuring it: weight >= this
 REGION_CORE = 0.8
 #: seen texels further than this many robust deviations (and OUTLIER_MIN, RGB 0-1) from the model are not skin
 OUTLIER_SIGMA = 4.0
 OUTLIER_MIN = 0.15
+#: ... and seen at best with less than this quality (normalised_quality): what was seen well stays, unlike skin as
+#: it may look (a tattoo, a ring, nail polish on one nail); what a misaligned mesh paints on its outline is seen
+#: near the edge, where the weights fall
+OUTLIER_MAX_QUALITY = 0.6
 
 
 def palm_lift(back: np.ndarray) -> float:
@@ -84,7 +89,7 @@ def _cores(regions: SkinRegions) -> tuple:
 
 def _fit(colour: np.ndarray, idx: np.ndarray, quality: np.ndarray, regions: SkinRegions) -> SkinModel | None:
     cores, sizes = _cores(regions)
-    w = np.clip(np.nan_to_num(quality[idx]), 0.0, None)
+    w = normalised_quality(np.nan_to_num(quality[idx]), regions.palmar.shape[0])
     c = colour[idx]
     means, measured = {}, {}
     for name, core, size in zip(("back", "palm", "nail"), cores, sizes, strict=True):
@@ -107,8 +112,9 @@ def _fit(colour: np.ndarray, idx: np.ndarray, quality: np.ndarray, regions: Skin
 def skin_fill(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, regions: SkinRegions) \
         -> tuple[np.ndarray, SkinModel | None]:
     """The whole atlas (S,S,3): seen texels as they are, unseen ones — and seen ones too far from the model to be
-    skin (background or a sleeve that a misaligned mesh put on the hand's outline, a highlight, an occluder: more
-    than OUTLIER_SIGMA robust deviations and OUTLIER_MIN in RGB from their region's colour) — from the skin model
+    skin and not seen well (background or a sleeve that a misaligned mesh put on the hand's outline, a highlight,
+    an occluder: more than OUTLIER_SIGMA robust deviations and OUTLIER_MIN in RGB from their region's colour, best
+    quality under OUTLIER_MAX_QUALITY) — from the skin model
     plus the seen skin's variation around it (push-pull); the texels between the charts too (seam padding). And
     the model (None: no region seen enough to fit one; then push-pull alone)."""
     S = colour.shape[0]
@@ -119,7 +125,8 @@ def skin_fill(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, regions
         return push_pull_fill(colour, seen), None
     p, n = regions.palmar.reshape(-1), regions.nail.reshape(-1)
     d = np.linalg.norm(flat[idx] - model.base(p[idx], n[idx]), axis=-1)
-    keep = idx[d <= max(OUTLIER_SIGMA * 1.4826 * float(np.median(d)), OUTLIER_MIN)]
+    far = d > max(OUTLIER_SIGMA * 1.4826 * float(np.median(d)), OUTLIER_MIN)
+    keep = idx[~(far & (normalised_quality(quality.reshape(-1)[idx], S) < OUTLIER_MAX_QUALITY))]
     model = _fit(flat, keep, quality.reshape(-1), regions) or model
     base = model.base(regions.palmar, regions.nail).reshape(-1, 3)
     known = np.zeros(S * S, bool)

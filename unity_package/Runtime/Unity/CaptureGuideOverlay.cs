@@ -1,3 +1,4 @@
+using RealHands.Core.Transport;
 using RealHands.Core.Wire;
 using UnityEngine;
 
@@ -24,7 +25,11 @@ namespace RealHands
         /// <summary>The capture's step as last received: "back", "palm", "sides", "done", or empty (none runs).</summary>
         public string Step { get { var s = Stats; return s != null ? s.CaptureStep : ""; } }
 
-        StatsMessage Stats { get { return client != null ? client.BackendStats : null; } }
+        /// <summary>The backend's last heartbeat while it is receiving (a stopped backend's last capture is not shown).</summary>
+        StatsMessage Stats
+        {
+            get { return client != null && client.Stats.State == ConnectionState.Receiving ? client.BackendStats : null; }
+        }
 
         void OnGUI()
         {
