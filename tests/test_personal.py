@@ -76,8 +76,11 @@ def test_background_on_the_outline_is_not_taken_for_skin(skin):
     rest = seen & ~blob
     assert np.abs(filled[rest] - truth[rest]).mean() < 0.01  # real skin detail is not mistaken for an outlier
     quality = np.full(seen.shape, 0.5, np.float32)
-    quality[blob] = 0.9  # the same patch seen squarely and sharply: a tattoo, not background; it stays
-    kept, _ = skin_fill(colour, seen, quality, atlas.regions)
+    confidence = np.full(seen.shape, 0.25, np.float32)  # one view
+    filled, _ = skin_fill(colour, seen, quality, atlas.regions, confidence)
+    assert np.abs(filled[blob] - truth[blob]).mean() < 0.1
+    confidence[blob] = 2.0  # the same patch, agreed on by many views: a tattoo, not background; it stays
+    kept, _ = skin_fill(colour, seen, quality, atlas.regions, confidence)
     assert np.array_equal(kept[blob], colour[blob])
 
 

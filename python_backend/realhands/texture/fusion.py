@@ -120,7 +120,7 @@ class TextureFusion:
             return push_pull_fill(self.colour, seen), None
         from .skin_fill import skin_fill
 
-        return skin_fill(self.colour, seen, self.best, self.atlas.regions)
+        return skin_fill(self.colour, seen, self.best, self.atlas.regions, self.confidence)
 
     def observed(self) -> np.ndarray:
         """(S,S) uint8: how well each texel was seen (its best view's quality x 255); 0 where the texture shows

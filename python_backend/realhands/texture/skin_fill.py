@@ -14,8 +14,8 @@ measures the rest from what was seen:
 Unseen texels then take their region's colour (mixed by the texel's palm-side and nail weights, so the border
 along the sides of the fingers is soft) plus the seen texels' variation around the model, spread by push-pull,
 so seen skin continues smoothly into filled skin without carrying its colour across regions. Seen texels far from
-the model and not seen well (background at the outline of a misaligned mesh, highlights, occluders) are filled
-the same way; what was seen well stays, skin-like or not (a tattoo, a ring).
+the model (background at the outline of a misaligned mesh, highlights, occluders) are filled the same way, unless
+views agreed on them again and again (a tattoo stays).
 
     atlas_image, model = skin_fill(colour, seen, quality, atlas.regions)
 """
@@ -44,10 +44,10 @@ REGION_CORE = 0.8
 #: seen texels further than this many robust deviations (and OUTLIER_MIN, RGB 0-1) from the model are not skin
 OUTLIER_SIGMA = 4.0
 OUTLIER_MIN = 0.15
-#: ... and seen at best with less than this quality (normalised_quality): what was seen well stays, unlike skin as
-#: it may look (a tattoo, a ring, nail polish on one nail); what a misaligned mesh paints on its outline is seen
-#: near the edge, where the weights fall
-OUTLIER_MAX_QUALITY = 0.6
+#: ... unless views agree on it with this much weight (TextureFusion.confidence: the summed squared qualities of the
+#: agreeing views, ~3 good views): what was seen again and again stays, unlike skin as it may look (a tattoo, a
+#: ring); what a misaligned mesh paints on its outline changes from view to view
+OUTLIER_KEEP_CONFIDENCE = 1.0
 
 
 def palm_lift(back: np.ndarray) -> float:
@@ -109,12 +109,12 @@ def _fit(colour: np.ndarray, idx: np.ndarray, quality: np.ndarray, regions: Skin
     return SkinModel(*(np.asarray(means[k], np.float64) for k in ("back", "palm", "nail")), measured)
 
 
-def skin_fill(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, regions: SkinRegions) \
-        -> tuple[np.ndarray, SkinModel | None]:
+def skin_fill(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, regions: SkinRegions,
+              confidence: np.ndarray | None = None) -> tuple[np.ndarray, SkinModel | None]:
     """The whole atlas (S,S,3): seen texels as they are, unseen ones — and seen ones too far from the model to be
-    skin and not seen well (background or a sleeve that a misaligned mesh put on the hand's outline, a highlight,
-    an occluder: more than OUTLIER_SIGMA robust deviations and OUTLIER_MIN in RGB from their region's colour, best
-    quality under OUTLIER_MAX_QUALITY) — from the skin model
+    skin (background or a sleeve that a misaligned mesh put on the hand's outline, a highlight, an occluder: more
+    than OUTLIER_SIGMA robust deviations and OUTLIER_MIN in RGB from their region's colour, and, given the texels'
+    ``confidence`` (S,S), not confirmed by views agreeing with OUTLIER_KEEP_CONFIDENCE) — from the skin model
     plus the seen skin's variation around it (push-pull); the texels between the charts too (seam padding). And
     the model (None: no region seen enough to fit one; then push-pull alone)."""
     S = colour.shape[0]
@@ -126,7 +126,10 @@ def skin_fill(colour: np.ndarray, seen: np.ndarray, quality: np.ndarray, regions
     p, n = regions.palmar.reshape(-1), regions.nail.reshape(-1)
     d = np.linalg.norm(flat[idx] - model.base(p[idx], n[idx]), axis=-1)
     far = d > max(OUTLIER_SIGMA * 1.4826 * float(np.median(d)), OUTLIER_MIN)
-    keep = idx[~(far & (normalised_quality(quality.reshape(-1)[idx], S) < OUTLIER_MAX_QUALITY))]
+    if confidence is not None:
+        far &= normalised_quality(np.sqrt(np.maximum(confidence.reshape(-1)[idx], 0.0)), S) ** 2 \
+            < OUTLIER_KEEP_CONFIDENCE
+    keep = idx[~far]
     model = _fit(flat, keep, quality.reshape(-1), regions) or model
     base = model.base(regions.palmar, regions.nail).reshape(-1, 3)
     known = np.zeros(S * S, bool)
