@@ -104,7 +104,7 @@ def add_parsers(sub) -> None:
         sp.add_argument("--curve-key", help="server .key_secret file (realhands keys): CURVE-encrypt (LAN mode)")
         sp.add_argument("--curve-clients", help="folder of admitted client .key files (default: any)")
 
-    def live_args(sp):
+    def live_args(sp, hand: bool = True):
         sp.add_argument("--mono", action="store_true", help="use only the left view of a stereo source")
         sp.add_argument("--refine-iterations", type=int, help="silhouette refinement steps (needs a mask)")
         sp.add_argument("--mask", choices=MASK_SOURCES, help="silhouette for refinement and texture (default auto)")
@@ -116,9 +116,10 @@ def add_parsers(sub) -> None:
         sp.add_argument("--extrapolate-ms", type=float,
                         help="move tracked hands to their publish time along their motion, at most this many ms "
                              "past the capture (default 0: send them as measured; e.g. 100)")
-        sp.add_argument("--hand", action="append", metavar="DIR",
-                        help="the user's saved hand (realhands capture-hand): its shape, rig and texture are "
-                             "published from the first frame; once per side")
+        if hand:
+            sp.add_argument("--hand", action="append", metavar="DIR",
+                            help="the user's saved hand (realhands capture-hand): its shape, rig and texture are "
+                                 "published from the first frame; once per side")
         sp.add_argument("--model", help="MANO-format model file or folder")
 
     for name, helptext in (("run", "the live pipeline: capture -> hands -> ZeroMQ (and a recording)"),
@@ -153,7 +154,7 @@ def add_parsers(sub) -> None:
     c.add_argument("--no-publish", action="store_true", help="do not publish (the progress then shows here only)")
     c.add_argument("--force", action="store_true", help="replace a personal hand already in OUT")
     stream_args(c)
-    live_args(c)
+    live_args(c, hand=False)  # a capture measures the hand afresh
     c.set_defaults(func=cmd_capture_hand)
     rp = sub.add_parser("replay", help="re-publish a recording, or re-run the pipeline on it (--rerun)")
     rp.add_argument("recording")
