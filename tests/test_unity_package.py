@@ -118,3 +118,60 @@ def test_live_csharp_subscriber_receives_the_python_publisher(built, tmp_path):
     assert r["hands_skinned"] >= 50 and r["rig_vertices"] > 1000
     assert r["latency_ms_median"] is not None and 0 <= r["latency_ms_median"] < 1000
     assert "jpeg" in r["texture"] or "png" in r["texture"]
+
+
+# Names the five-minute guide uses that are Unity's or XR Hands', not ours (each: where it comes from).
+EXTERNAL_GUIDE_NAMES = {
+    "Add package from disk": "the Package Manager's + menu",
+    "Camera Offset": "the XR Origin's child object (XR Core Utilities / XR Interaction Toolkit)",
+    "Main Camera": "the XR Origin's camera object",
+}
+
+
+def _nicify(name: str) -> str:
+    """A field's label in Unity's inspector (ObjectNames.NicifyVariableName for plain camelCase fields)."""
+    import re
+
+    name = re.sub(r"^(m_|_|k)(?=[A-Z_])", "", name)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name[:1].upper() + name[1:])
+
+
+def test_the_five_minute_guide_names_only_what_exists():
+    """The guide (Documentation~/index.md) walked through against the code, step by step: every menu path, component,
+    inspector field, created object, sample and state it names in italics, and every component and setting of its
+    components table, exists in the package's C# (or is one of Unity's own, listed with where it comes from)."""
+    import re
+
+    sources = "\n".join(p.read_text() for d in ("Runtime/Unity", "Runtime/XRHands", "Editor", "Runtime/Core")
+                        for p in (PKG / d).rglob("*.cs"))
+    components = dict(re.findall(r'AddComponentMenu\("(RealHands/([^"]+))"\)', sources))
+    leaves = set(components.values())
+    menus = {m.replace("/", " > ") for m in re.findall(r'MenuItem\("([^"]+)"', sources)}
+    objects = set(re.findall(r'new GameObject\("([^"]+)"\)', sources))  # the menu's objects ...
+    scene = set(re.findall(r"m_Name: (.+)", (PKG / "Samples~" / "TwoHands" / "TwoHands.unity").read_text()))
+    assert {"RealHands", "Tracking Camera"} <= objects & scene  # ... and the sample's: the same names
+    fields = {_nicify(f) for f in re.findall(r"public\s+(?!static|const|override|event|sealed|class|enum|struct|"
+                                             r"void|bool Try)[\w<>\[\],.]+\s+(\w+)\s*(?:=[^;]*)?;", sources)}
+    states = set(re.search(r"enum ConnectionState \{([^}]*)\}", sources).group(1).replace(" ", "").split(","))
+    samples = {s["displayName"] for s in json.loads((PKG / "package.json").read_text())["samples"]}
+    guide = (PKG / "Documentation~" / "index.md").read_text()
+    missing = []
+    for phrase in re.findall(r"(?<!\*)\*([^*\n]+)\*(?!\*)", guide):
+        if "→" in phrase:  # Add Component → RealHands → <component>
+            ok = phrase.split("→")[-1].strip() in leaves and phrase.split("→")[1].strip() == "RealHands"
+        elif ">" in phrase:  # a menu path
+            ok = phrase in menus
+        else:
+            ok = phrase in leaves | objects | fields | states | samples | set(EXTERNAL_GUIDE_NAMES)
+        if not ok:
+            missing.append(phrase)
+    table = re.search(r"\| component \| what it does \| main settings \|\n\| --- .*?\n((?:\|.*\n)+)", guide).group(1)
+    for row in table.strip().splitlines():
+        name, _, settings = (c.strip() for c in row.strip("|").split("|"))
+        missing += [f"component {n}" for n in name.split(" + ") if n not in leaves and n != "provider"]
+        for s in settings.split(", "):  # written as the inspector's label in lower case ("camera anchor"); a
+            label = " ".join(w[:1].upper() + w[1:] for w in s.split())  # word may name a longer field ("fade")
+            if label not in fields and not any(f.startswith(label + " ") for f in fields):
+                missing.append(f"setting {s} of {name}")
+    assert not missing, f"the guide names what the package does not have: {missing}"
+    assert {"Hand Avatar", "RealHands Client", "XR Hands Bridge", "Capture Guide Overlay"} <= leaves

@@ -39,7 +39,7 @@ namespace RealHands.Editor
         {
             var root = new GameObject("RealHands");
             var client = root.AddComponent<RealHandsClient>();
-            var camera = new GameObject("Tracking Camera (anchor)");
+            var camera = new GameObject("Tracking Camera");
             camera.transform.SetParent(root.transform, false);
             foreach (var side in new[] { Core.Wire.Handedness.Right, Core.Wire.Handedness.Left })
             {
