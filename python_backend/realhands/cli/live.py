@@ -104,6 +104,14 @@ def add_parsers(sub) -> None:
         sp.add_argument("--curve-key", help="server .key_secret file (realhands keys): CURVE-encrypt (LAN mode)")
         sp.add_argument("--curve-clients", help="folder of admitted client .key files (default: any)")
 
+    def bounds_args(sp, synthetic_frames: int, unless: str = ""):
+        """The source's calibration and how long a session runs."""
+        sp.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
+        sp.add_argument("--frames", type=positive(int), help=f"stop after this many frames{unless}")
+        sp.add_argument("--duration", type=positive(float), help=f"stop after this many seconds{unless}")
+        sp.add_argument("--synthetic-frames", type=positive(int), default=synthetic_frames,
+                        help="length of a rendered synthetic:KIND sequence (rendered before it plays)")
+
     def live_args(sp, hand: bool = True):
         sp.add_argument("--mono", action="store_true", help="use only the left view of a stereo source")
         sp.add_argument("--refine-iterations", type=int, help="silhouette refinement steps (needs a mask)")
@@ -128,12 +136,8 @@ def add_parsers(sub) -> None:
         r.add_argument("--source", help="synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | REC.mcap "
                                         "(default: synthetic, the shipped stereo clip; synthetic sources loop "
                                         "until --frames/--duration or Ctrl+C)")
-        r.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
         r.add_argument("--record", help="record the session to this .mcap file")
-        r.add_argument("--frames", type=positive(int), help="stop after this many frames")
-        r.add_argument("--duration", type=positive(float), help="stop after this many seconds")
-        r.add_argument("--synthetic-frames", type=positive(int), default=90,
-                       help="length of a rendered synthetic:KIND sequence (rendered before it plays)")
+        bounds_args(r, synthetic_frames=90)
         r.add_argument("--no-publish", action="store_true", help="do not open a ZeroMQ socket")
         r.add_argument("--force", action="store_true", help="replace an existing --record file")
         stream_args(r)
@@ -146,11 +150,7 @@ def add_parsers(sub) -> None:
                    help="as for run (default synthetic:turn: a rendered hand turning over); a stereo source also "
                         "measures the hand's size")
     c.add_argument("--side", choices=SIDES, help="the hand to capture (default: the first one seen)")
-    c.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
-    c.add_argument("--frames", type=positive(int), help="stop after this many frames, captured or not")
-    c.add_argument("--duration", type=positive(float), help="stop after this many seconds, captured or not")
-    c.add_argument("--synthetic-frames", type=positive(int), default=120,
-                   help="length of a rendered synthetic:KIND sequence")
+    bounds_args(c, synthetic_frames=120, unless=", captured or not")
     c.add_argument("--no-publish", action="store_true", help="do not publish (the progress then shows here only)")
     c.add_argument("--force", action="store_true", help="replace a personal hand already in OUT")
     stream_args(c)
