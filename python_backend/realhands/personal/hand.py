@@ -87,9 +87,7 @@ class PersonalHand:
     @classmethod
     def from_fusion(cls, side: str, model, betas, fusion, vertex_offsets=None, info: dict | None = None):
         """The hand of ``side`` from a HandModel, its shape and its TextureFusion."""
-        return cls(side, model_fingerprint(model.data), betas,
-                   {"colour": fusion.colour.copy(), "best": fusion.best.copy(), "seen": fusion.seen.copy()},
-                   vertex_offsets, dict(info or {}))
+        return cls(side, model_fingerprint(model.data), betas, fusion.state(), vertex_offsets, dict(info or {}))
 
     def check_model(self, model) -> None:
         """Refuse a hand captured with another hand model (its texture, offsets and shape would not fit)."""
@@ -119,13 +117,7 @@ class PersonalHand:
             # a view's quality is inversely proportional to the texel's size (texture.atlas.normalised_quality)
             best = np.clip(cv2.resize(best * seen, (S, S), interpolation=interp) * self.texture_size / S, 0.0, 1.0)
             seen = den > 1e-6
-        fusion.reset()
-        keep = seen & fusion.atlas.valid
-        fusion.colour[keep] = colour[keep]
-        fusion.best[keep] = best[keep]
-        fusion.confidence[keep] = best[keep] ** 2
-        fusion.seen[:] = keep
-        fusion.version += 1
+        fusion.restore(colour, best, seen)
 
     # -- files ----------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike, model=None, force: bool = False) -> Path:

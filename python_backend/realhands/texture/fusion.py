@@ -101,6 +101,21 @@ class TextureFusion:
         self.seen |= use
         self.version += 1
 
+    def state(self) -> dict:
+        """A copy of what the texture knows: {"colour" (S,S,3), "best" (S,S), "seen" (S,S)} (``restore`` takes it)."""
+        return {"colour": self.colour.copy(), "best": self.best.copy(), "seen": self.seen.copy()}
+
+    def restore(self, colour: np.ndarray, best: np.ndarray, seen: np.ndarray) -> None:
+        """Start again from a saved state (this atlas's size): the seen texels' colours and best qualities, as if
+        each had been seen once with that quality; a new version."""
+        self.reset()
+        keep = np.asarray(seen, bool) & self._valid
+        self.colour[keep] = np.asarray(colour, np.float32)[keep]
+        self.best[keep] = np.asarray(best, np.float32)[keep]
+        self.confidence[keep] = self.best[keep] ** 2
+        self.seen[:] = keep
+        self.version += 1
+
     @property
     def coverage(self) -> float:
         """Fraction of the atlas's texels seen at least once."""

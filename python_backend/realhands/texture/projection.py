@@ -82,7 +82,8 @@ def observe(atlas: UVAtlas, vertices, faces, camera: Camera, image: np.ndarray, 
     x0, y0 = int(np.floor(x[surface].min())) - pad, int(np.floor(y[surface].min())) - pad
     x1, y1 = int(np.ceil(x[surface].max())) + pad + 1, int(np.ceil(y[surface].max())) + pad + 1
     cw, ch = (x1 - x0) // cell + 1, (y1 - y0) // cell + 1
-    key = ((y - y0) // cell).astype(np.int64) * cw + ((x - x0) // cell).astype(np.int64)
+    key = np.zeros(len(x), np.int64)  # each texel's cell (for the texels in view)
+    key[surface] = ((y[surface] - y0) // cell).astype(np.int64) * cw + ((x[surface] - x0) // cell).astype(np.int64)
     zbuf = np.full(ch * cw, np.inf)
     np.minimum.at(zbuf, key[surface], zs[surface])
     c = np.clip(cos[cand], min_cos, 1.0)
