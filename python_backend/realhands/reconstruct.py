@@ -286,7 +286,7 @@ class Reconstructor:
         self._apply_hand(hand)
 
     def _apply_hand(self, hand) -> None:
-        self.shapes[hand.side] = hand.betas[:10].copy()
+        self.shapes[hand.side] = hand.betas.copy()
         hand.fill_fusion(self._fusion(hand.side, self.cfg.texture_size or hand.texture_size))
         if hand.vertex_offsets is not None:
             self._held_offsets[hand.side] = torch.as_tensor(hand.vertex_offsets,
