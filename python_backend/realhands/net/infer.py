@@ -30,6 +30,7 @@ from ..perception.crop import (
 )
 from .handnet import StereoFusion, fuse_views
 from .runtime import OnnxHandNet, stereo_weights_path
+from .uncertainty import JointSigma
 
 #: the shipped CPU model, when present
 DEFAULT_WEIGHTS = "assets/handnet_cpu.onnx"
@@ -62,6 +63,10 @@ class HandNetEstimate:
     mask: np.ndarray       # (H,W) bool
     mask_prob: np.ndarray  # (S,S) float in the crop
     crop: np.ndarray       # (2,3) image px -> crop px (includes the mirror for left hands)
+    features: np.ndarray | None = None        # (512,) the network's pooled features
+    #: (21,) how sure the network is of each keypoint: the expected 3D error after alignment, mm
+    #: (``realhands.net.uncertainty``); None when no uncertainty head ships for this network
+    joint_sigma_mm: np.ndarray | None = None
 
 
 def crop_to_camera(pose48, betas, cam, M: np.ndarray, side_px: float, left: bool, camera: Camera, model,
@@ -110,6 +115,7 @@ class HandNetRegressor:
             with np.load(sp) as z, torch.no_grad():
                 self.stereo.fc.weight.copy_(torch.from_numpy(z["weight"]))
                 self.stereo.fc.bias.copy_(torch.from_numpy(z["bias"]))
+        self.uncertainty = JointSigma.load(onnx_path)
 
     @classmethod
     def default(cls) -> HandNetRegressor | None:
@@ -150,7 +156,14 @@ class HandNetRegressor:
         params = crop_to_camera(out["pose"][0], out["shape"][0], out["cam"][0], M, side_px, left, camera,
                                 model, np.asarray(keypoints_2d, np.float64)[0])
         mask, prob = self._mask(out, 0, M_cv, image.shape)
-        return HandNetEstimate(params, mask, prob, M)
+        return HandNetEstimate(params, mask, prob, M, *self._sureness(out, 0))
+
+    def _sureness(self, out: dict, i: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The i-th crop's pooled features and, with an uncertainty head, its per-keypoint sigma (mm)."""
+        if "features" not in out:
+            return None, None
+        f = np.asarray(out["features"][i], np.float64)
+        return f, None if self.uncertainty is None else self.uncertainty.sigma_mm(f)
 
     def predict_stereo(self, images, keypoints_2d, side: str, pair: StereoPair, hand_model=None) -> HandNetEstimate:
         """The stereo variant: both views in one batch, poses fused with the learned per-parameter weights
@@ -186,4 +199,7 @@ class HandNetRegressor:
                                         ("global_orient", "hand_pose", "betas", "transl")))[0].numpy()
             params["transl"] = np.asarray(params["transl"], np.float64) + np.median(X[ok] - kp3[ok], axis=0)
         mask, prob = self._mask(out, 0, views[0][3], images[0].shape)
-        return HandNetEstimate(params, mask, prob, views[0][2])
+        features, sigma = self._sureness(out, 0)
+        if sigma is not None:  # the fused estimate: the two views' sigmas averaged (their errors are not independent)
+            sigma = 0.5 * (sigma + self._sureness(out, 1)[1])
+        return HandNetEstimate(params, mask, prob, views[0][2], features, sigma)
