@@ -122,27 +122,40 @@ def _fit_problem(n_views: int, seed: int = 1):
     if n_views == 2:
         points = kp[0] + torch.as_tensor(rng.normal(0, 0.01, (21, 3)))
         points[4] = float("nan")
+    # HandNet's keypoints (root-relative, noisy) with per-keypoint weights, as from its uncertainty head
+    net = ((kp - kp[:, :1])[0] + torch.as_tensor(rng.normal(0, 0.01, (21, 3))),
+           torch.as_tensor(rng.uniform(0.05, 3.0, 21)))
     at = dict(truth, hand_pose=truth["hand_pose"] + 0.6)  # away from the truth, some joints past their limits
     assert fitter.limit_excess(at["hand_pose"]).sum() > 0
     x = problem.pack(dict(at, image_t=fitter._to_image_params(at["transl"], K[None])))
     fp = problem.FitProblem(fitter,
                             [tuple(None if v is None else (v[0] if v.dim() == 3 or i == 4 else v).numpy()
                                    for i, v in enumerate(view)) for view in views],
-                            world.numpy(), None if points is None else points.numpy())
-    return fp, x, (fitter, at, views, world, points)
+                            world.numpy(), None if points is None else points.numpy(),
+                            (net[0].numpy(), net[1].numpy()))
+    return fp, x, (fitter, at, views, world, points, net)
 
 
-@pytest.mark.parametrize("n_views", [1, 2])
-def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views):
+@pytest.mark.parametrize("n_views,far", [(1, False), (2, False), (1, True)])
+def test_the_numpy_loss_is_the_torch_loss_and_its_jacobian_is_exact(n_views, far):
     """FitProblem's cost equals KeypointFitter.loss on the same data (two views with triangulated points, or one
-    view with the size term; confidences, a missing point, active joint limits), its Jacobian matches central
-    differences of its residuals, and its gradient is 2 J^T W r."""
-    fp, x, (fitter, at, views, world, points) = _fit_problem(n_views)
+    view with the size term; confidences, a missing point, active joint limits, HandNet's keypoints), its Jacobian
+    matches central differences of its residuals, and its gradient is 2 J^T W r. ``far``: the hand 10 times further
+    than the detections say, so that the projected-size term is active."""
+    fp, x, (fitter, at, views, world, points, net) = _fit_problem(n_views)
+    if far:
+        x = x.copy()
+        x[-1] += np.log(10.0)  # log depth
+        at = dict(at, transl=at["transl"] * 10.0)
+        band, weight = fp.terms(x)[0][1][:2]  # the projected-size term follows the view's 2D term
+        assert weight == fitter.w.projected_size
+        assert band[0, 0] == pytest.approx(-np.log(10.0 / problem.SIZE_BAND), abs=0.15)
     cost, r, g, J = fp.evaluate(x, jacobian=True)
     cost_g, grad = fp.gradient(x)
     assert cost_g == pytest.approx(cost, rel=1e-12)
     assert np.allclose(grad, 2 * J.T @ (g * r), rtol=1e-9, atol=1e-9 * np.abs(grad).max())
-    reference = fitter.loss(at, views, world[None], None if points is None else points[None])[0].item()
+    reference = fitter.loss(at, views, world[None], None if points is None else points[None],
+                            (net[0][None], net[1][None]))[0].item()
     assert abs(cost - reference) < 1e-6 * reference
     numeric = np.zeros_like(J)
     for i in range(len(x)):
@@ -299,3 +312,34 @@ def test_the_joint_limit_jacobian_does_not_jump_across_the_angle_wrap():
     limit_rows = J[-100:-10]  # the 90 joint-limit rows, before the 10 shape-prior rows
     assert np.abs(limit_rows[:, 3:6]).max() > 0.1  # the joint is past its limit: its rows are not empty
     assert np.abs(limit_rows).max() < 10.0
+
+
+@pytest.mark.parametrize("seed", [0, 8])
+def test_a_one_view_fit_with_wrong_3d_readings_stays_at_a_plausible_depth(seed):
+    """A hand 45 cm away whose world landmarks (and HandNet's start) are another hand, turned another way: without
+    the projected-size term the fit gave up on the keypoints and shrank the hand to a point hundreds of metres away
+    (462 and 1884 m for these two seeds); with it the hand stays where its keypoints put it."""
+    from scipy.spatial.transform import Rotation
+
+    from realhands.fit.keypoint_fit import FitWeights, _project
+    from realhands.synth.sampling import sample_hand_pose
+
+    model = HandModel(side="right", flat_hand_mean=True, dtype=torch.float64)
+    K = torch.tensor([[[600.0, 0, 320], [0, 600, 240], [0, 0, 1]]], dtype=torch.float64)
+    rng = np.random.default_rng(seed)
+    go = torch.as_tensor(Rotation.random(random_state=seed).as_rotvec()[None])
+    pose = torch.as_tensor(sample_hand_pose(model.data, rng)[None])
+    betas = torch.as_tensor(rng.normal(0, 0.5, (1, 10)))
+    tr = torch.tensor([[0.0, 0.0, 0.45]], dtype=torch.float64)
+    kp2d = _project(model.keypoints(go, pose, betas, tr), K).numpy() + rng.normal(0, 3, (1, 21, 2))
+    go2 = torch.as_tensor(Rotation.random(random_state=seed + 1000).as_rotvec()[None])
+    pose2 = torch.as_tensor(sample_hand_pose(model.data, rng)[None])
+    other = model.keypoints(go2, pose2, betas, tr)
+    start = {"global_orient": go2[0].numpy(), "hand_pose": pose2[0].numpy(), "betas": betas[0].numpy()}
+    depth = {}
+    for weight in (0.0, FitWeights().projected_size):
+        fitter = KeypointFitter(model, FitWeights(projected_size=weight))
+        fit = fitter.fit(kp2d, K.numpy(), (other - other[:, :1]).numpy(), articulation=start)
+        depth[weight] = float(fit.transl[0, 2])
+    assert depth[0.0] > 10.0  # the failure this guards against
+    assert 0.2 < depth[FitWeights().projected_size] < 1.0, depth

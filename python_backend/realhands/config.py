@@ -17,6 +17,7 @@ Example ``realhands.toml``::
     max_hands = 2
     smoothing_hz = 1.5   # video: One Euro minimum cut-off (0: no smoothing); smoothing_beta = 0.3
     fit_solver = "lbfgs" # the keypoint fit's optimiser: lbfgs | lm (faster, not more accurate: docs/live.md)
+    handnet_weight = 0.0 # HandNet's keypoints in the hybrid's fit by its uncertainty (0: start only; docs/handnet.md)
 
     [stream]
     endpoint = "tcp://127.0.0.1:5555"
@@ -114,6 +115,9 @@ class ReconstructConfig:
     mirrored: bool = False  # images are mirrored (selfie view): MediaPipe's handedness is then taken as it is
     landmark_offsets: bool = True  # fit detections to where MediaPipe marks the model's keypoints (fit.landmarks)
     fit_solver: str = "lbfgs"  # the keypoint fit's optimiser: lbfgs | lm (realhands.fit.keypoint_fit.SOLVERS)
+    #: the hybrid's cold fit: HandNet's keypoints as a 3D term, each weighted by how sure the network is of it
+    #: (its uncertainty head, realhands.net.uncertainty; FitWeights.handnet_3d); 0: HandNet gives only the start
+    handnet_weight: float = 0.0
     #: the user's saved hands (folders written by ``realhands capture-hand``, one per side): shape held and texture
     #: published from the first frame (realhands.personal)
     hands: tuple = ()
@@ -129,6 +133,9 @@ class ReconstructConfig:
             setattr(self, name, int(v))
         if not (math.isfinite(self.texture_fuse_hz) and self.texture_fuse_hz > 0):
             raise ConfigError(f"texture_fuse_hz must be a finite number > 0, got {self.texture_fuse_hz!r}")
+        w = self.handnet_weight
+        if not (isinstance(w, numbers.Real) and not isinstance(w, bool) and math.isfinite(w) and 0 <= w <= 100):
+            raise ConfigError(f"handnet_weight must be a number from 0 to 100, not {self.handnet_weight!r}")
         if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_hz, self.smoothing_beta)):
             raise ConfigError("smoothing_hz and smoothing_beta must be finite and >= 0 (smoothing_hz = 0: no "
                               f"smoothing), got {self.smoothing_hz!r} and {self.smoothing_beta!r}")

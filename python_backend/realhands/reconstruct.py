@@ -38,7 +38,7 @@ import torch
 from .camera import Camera, StereoPair
 from .config import ReconstructConfig
 from .conventions import MANO_PARAM_NAMES, SIDES
-from .fit.keypoint_fit import KeypointFitter, View
+from .fit.keypoint_fit import FitWeights, KeypointFitter, View
 from .fit.kinematics import KeypointKinematics, rodrigues
 from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter, quaternion_to_rotvec, rotvec_to_quaternion
@@ -250,7 +250,8 @@ class Reconstructor:
         self._pair_pool = None  # a thread for the other view's MediaPipe (detect_pair)
         self.tracker = HandTracker() if video else None
         self.models = {s: HandModel(side=s, model_path=model_path, flat_hand_mean=True) for s in SIDES}
-        self.fitters = {s: KeypointFitter(m, landmark_offsets=landmark_offsets(m) if cfg.landmark_offsets else None,
+        self.fitters = {s: KeypointFitter(m, FitWeights(handnet_3d=cfg.handnet_weight),
+                                          landmark_offsets=landmark_offsets(m) if cfg.landmark_offsets else None,
                                           solver=cfg.fit_solver)
                         for s, m in self.models.items()}
         self.textures = {}  # per handedness: realhands.texture.TextureFusion, built on first use
@@ -513,7 +514,8 @@ class Reconstructor:
         # whole estimate with a short fit; docs/RESULTS.md)
         articulation = None
         if init is None and st.estimate is not None and self.regressor == "handnet":
-            articulation = st.estimate.params
+            # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
+            articulation = dict(st.estimate.params, joint_sigma_mm=st.estimate.joint_sigma_mm)
         betas = self.shapes.get(st.side)
         # MediaPipe's 3D landmarks are a hand of the side it named (on synthetic sequences they have the chirality of
         # its label 99 % of the time when the label is right, 60 % when it is wrong). A side being decided (a new

@@ -7,6 +7,9 @@ absolute axis-angle), shape (10), translation (3). Loss:
   pixels (so near and far hands weigh the same);
 * 3D: MediaPipe's world landmarks carry metric shape and articulation but their orientation is tens of degrees
   off, so they are rotated (Kabsch) onto our root-relative joints at the start of each stage before comparing;
+* one view: the hand's 3D size against the world landmarks', and its projected size held within a factor
+  ``problem.SIZE_BAND`` of the detection's (else depth is free to run off to where the hand is a point);
+* HandNet's keypoints, in a cold fit from its estimate, weighted by its per-keypoint uncertainty (``handnet_3d``);
 * priors: a Gaussian on the pose in the model's PCA space, joint limits (anatomical angles), shape.
 
 Absolute position follows from the intrinsics and the hand's size: the initial depth is fx x (3D wrist-to-
@@ -51,6 +54,10 @@ COLD_ITERATIONS = 40
 WARM_ITERATIONS = 10
 #: a cold start first turns and places the mean hand (rotation and translation only) for this many iterations
 ORIENT_ITERATIONS = 10
+#: a HandNet keypoint whose predicted sigma is this (mm) weighs FitWeights.handnet_3d in the fit; with handnet_3d =
+#: world_3d it then pulls as hard as a MediaPipe world landmark: the order of those landmarks' per-keypoint error
+#: after alignment on the real photos (PA-MPJPE ~11 mm)
+HANDNET_REFERENCE_SIGMA_MM = 11.0
 
 
 def hand_size(points: torch.Tensor) -> torch.Tensor:
@@ -87,6 +94,16 @@ class FitWeights:
     #: our renders MediaPipe's size is off by more (synthetic mono: depth median 45.7 -> 42.7 mm, mean MPJPE 58.5 ->
     #: 61.2): the photos decide.
     world_size: float = 2.0
+    #: one view: the projected hand's size (wrist to knuckles, px) held within a factor ``problem.SIZE_BAND`` of the
+    #: detection's, by a penalty on their log ratio beyond it (like the joint limits'). Depth is otherwise free to run:
+    #: a start turned far from its keypoints, or 3D terms at odds with them, can lower the robust 2D cost by shrinking
+    #: the hand to a point tens of metres away (a real photo with HandNet's keypoints weighted in: 313 m).
+    projected_size: float = 100.0
+    #: HandNet's keypoints in a cold fit that starts from its estimate (the hybrid), when its uncertainty head ships
+    #: (``realhands.net.uncertainty``): root-relative, rotated onto the fit like the world landmarks, each weighted
+    #: by this x (HANDNET_REFERENCE_SIGMA_MM / its sigma)^2, so the fit weighs HandNet against MediaPipe's landmarks
+    #: keypoint by keypoint. 0: HandNet gives only the start (articulation and shape).
+    handnet_3d: float = 0.0
 
 
 @dataclass
@@ -222,22 +239,28 @@ class KeypointFitter:
         ang = _euler_xyz(self.frames.transpose(1, 2) @ R @ self.frames) * self.signs
         return torch.stack([torch.relu(self.limits[..., 0] - ang), torch.relu(ang - self.limits[..., 1])], -1)
 
-    def terms(self, params: dict, views: list, world_aligned, points3d=None):
+    def terms(self, params: dict, views: list, world_aligned, points3d=None, net=None):
         """The loss's terms and the keypoints (B,21,3): a list of (residuals (B,n,d), weight (B,n) or a number,
         pseudo-Huber knee or None). Each term adds weight x huber_knee(|r|^2) (or weight x |r|^2 without a knee)
         per hand. ``views``: per camera (kp2d (B,21,2), K (B,3,3), R (3,3) and t (3,) from the reference camera, or
         None for the reference itself, conf (B,21)); ``world_aligned``: MediaPipe's world landmarks, root-relative
         and already rotated onto the fit (see :meth:`fit`), or None; ``points3d``: (B,21,3) keypoints triangulated
-        from the views (NaN where unknown), or None. The optimisers minimise the same terms written in NumPy with
+        from the views (NaN where unknown), or None; ``net``: (HandNet's root-relative keypoints rotated onto the fit
+        (B,21,3), their weights (B,21)) or None. The optimisers minimise the same terms written in NumPy with
         their Jacobian (``realhands.fit.problem.FitProblem``, tested equal to these)."""
         w = self.w
         joints = self.detected(params)
         out = []
+        band = len(views) == 1 and points3d is None and w.projected_size > 0
         for kp2d, K, R, t, conf in views:
             seen = joints if R is None else joints @ R.T + t
             size = (kp2d[:, PALM[1:]] - kp2d[:, :1]).norm(dim=-1).mean(1).clamp_min(1.0)
-            out.append(((_project(seen, K) - kp2d) * (HAND_PX / size)[:, None, None], w.keypoints_2d * conf,
-                        w.knee_2d_px))
+            proj = _project(seen, K)
+            out.append(((proj - kp2d) * (HAND_PX / size)[:, None, None], w.keypoints_2d * conf, w.knee_2d_px))
+            if band:
+                r = torch.log((proj[:, PALM[1:]] - proj[:, :1]).norm(dim=-1).mean(1).clamp_min(1e-9) / size)
+                lim = float(np.log(problem.SIZE_BAND))
+                out.append(((torch.relu(r - lim) - torch.relu(-r - lim))[:, None, None], w.projected_size, None))
         if points3d is not None:
             known = torch.isfinite(points3d).all(-1).to(joints.dtype)
             per_point = torch.ones(21, dtype=joints.dtype)
@@ -249,6 +272,8 @@ class KeypointFitter:
             if points3d is None and len(views) == 1:
                 out.append((((hand_size(joints) - hand_size(world_aligned)) * CM)[:, None, None], w.world_size,
                             None))
+        if net is not None:
+            out.append(((joints - joints[:, :1] - net[0]) * CM, net[1], w.knee_3d_cm))
         dev = (params["hand_pose"] - self.mean) @ self.components.T * self.inv_std
         out.append((dev[..., None], w.pose_prior, None))
         excess = self.limit_excess(params["hand_pose"]) if w.joint_limits else None
@@ -257,9 +282,9 @@ class KeypointFitter:
         out.append((params["betas"][..., None], w.shape_prior, None))
         return out, joints
 
-    def loss(self, params: dict, views: list, world_aligned, points3d=None):
+    def loss(self, params: dict, views: list, world_aligned, points3d=None, net=None):
         """Per-hand loss (B,) and keypoints (B,21,3): the sum of :meth:`terms` (same arguments)."""
-        terms, joints = self.terms(params, views, world_aligned, points3d)
+        terms, joints = self.terms(params, views, world_aligned, points3d, net)
         return sum(term_cost(*t) for t in terms), joints
 
     def detected(self, params: dict) -> torch.Tensor:
@@ -277,9 +302,10 @@ class KeypointFitter:
         uv = project_points(transl[:, None], K, eps=1e-3)[:, 0]
         return torch.stack([uv[:, 0] / IMAGE_T_PX, uv[:, 1] / IMAGE_T_PX, torch.log(z)], -1)
 
-    def _fit_one(self, start, views, world, stages, points3d=None):
+    def _fit_one(self, start, views, world, stages, points3d=None, net=None):
         """Fit one hand (parameters (1,n) in ``start``) by stages [(free parameter names, iterations)], MediaPipe's
-        world landmarks rotated onto the fit (Kabsch) at the start of each; the loss in NumPy with its exact Jacobian
+        world landmarks (and ``net``: HandNet's root-relative keypoints (21,3) with their weights (21,)) rotated onto
+        the fit (Kabsch) at the start of each; the loss in NumPy with its exact Jacobian
         (``realhands.fit.problem``), minimised by ``self.solver``. Returns the parameters (1,n), the iterations, the
         final loss (the world landmarks re-aligned to the result) and, in NumPy, the result's keypoints where the
         detector marks them and the skeleton's (21,3)."""
@@ -293,20 +319,25 @@ class KeypointFitter:
         rel_world = None if world is None else world[0].double().numpy() - world[0, :1].double().numpy()
         kin = self.constants.kin
 
-        def aligned(marked):  # the world landmarks, root-relative, turned onto the fit's keypoints
-            if rel_world is None:
+        def aligned(marked, rel=rel_world):  # root-relative points turned onto the fit's keypoints
+            if rel is None:
                 return None
-            return rel_world @ problem.kabsch(rel_world, marked - marked[:1]).T
+            return rel @ problem.kabsch(rel, marked - marked[:1]).T
+
+        def net_term(marked):
+            return None if net is None else (aligned(marked, net[0]), net[1])
 
         minimise = levenberg_marquardt if self.solver == "lm" else lbfgs
+
         iters_done = 0
         for names, iters in stages:
-            fp = problem.FitProblem(self, np_views, aligned(problem.keypoints_at(kin, x, Kn)), p3)
+            now = problem.keypoints_at(kin, x, Kn)
+            fp = problem.FitProblem(self, np_views, aligned(now), p3, net_term(now))
             free = np.concatenate([np.full(n, name in names) for name, n in problem.LAYOUT])
             sol = minimise(fp, x, free, iters)
             x, iters_done = sol.x, iters_done + sol.iterations
         marked = problem.keypoints_at(kin, x, Kn)
-        cost = problem.FitProblem(self, np_views, aligned(marked), p3).evaluate(x)
+        cost = problem.FitProblem(self, np_views, aligned(marked), p3, net_term(marked)).evaluate(x)
         p = problem.unpack(x)
         p["transl"] = problem.image_t_to_transl(p.pop("image_t"), Kn)[0]
         final = {k: torch.as_tensor(v[None], dtype=dt) for k, v in p.items()}
@@ -326,6 +357,23 @@ class KeypointFitter:
             out[name] = v.reshape(1, -1).expand_as(start[name]).clone()
         return out
 
+    def handnet_term(self, articulation: dict | None):
+        """HandNet's keypoints as a term of a cold fit: (its root-relative keypoints where the detector marks them
+        (21,3), their weights (21,)), from its estimate's orientation, articulation and shape and its per-keypoint
+        sigma (``joint_sigma_mm`` (21,) in ``articulation``); None without a sigma or with ``handnet_3d`` = 0."""
+        if articulation is None or self.w.handnet_3d <= 0 or articulation.get("joint_sigma_mm") is None:
+            return None
+        sigma = np.asarray(articulation["joint_sigma_mm"], np.float64).reshape(21)
+        if not (np.isfinite(sigma).all() and (sigma > 0).all()):
+            return None
+        dt = self.mean.dtype
+        params = {n: torch.as_tensor(np.asarray(articulation[n], np.float64).reshape(1, -1), dtype=dt)
+                  for n in ("global_orient", "hand_pose", "betas")}
+        params["transl"] = torch.zeros(1, 3, dtype=dt)
+        with torch.no_grad():
+            kp = self.detected(params)[0].double().numpy()
+        return kp - kp[:1], self.w.handnet_3d * (HANDNET_REFERENCE_SIGMA_MM / sigma) ** 2
+
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
             iterations: int | None = None, betas=None, placement_only: bool = False,
             articulation: dict | None = None) -> FitResult:
@@ -334,7 +382,8 @@ class KeypointFitter:
         FitResult's parameters (warm start; default: cold start); ``betas`` (10,): hold the shape (a calibrated
         user: the hand's size is then known, and so is its depth); ``placement_only``: move the hand only (its
         articulation, orientation and shape held from ``init``, which it needs); ``articulation``: without ``init``,
-        the cold start's articulation and shape (:meth:`with_articulation`: HandNet's estimate)."""
+        the cold start's articulation and shape (:meth:`with_articulation`: HandNet's estimate), and with its
+        ``joint_sigma_mm`` HandNet's keypoints as a term (:meth:`handnet_term`)."""
         if placement_only and init is None:
             raise ValueError("placement_only needs init (the hand to place)")
         t0 = time.perf_counter()
@@ -356,11 +405,12 @@ class KeypointFitter:
             names = ["image_t"]
         stages = [] if warm else [(["global_orient", "image_t"], ORIENT_ITERATIONS)]
         stages.append((names, n_iter))
+        net = None if warm or placement_only else self.handnet_term(articulation)
         results, costs, total_iters, marked, joints = [], [], 0, [], []
         for b in range(kp2d.shape[0]):
             one = {k: v[b:b + 1] for k, v in start.items()}
             res, it, cost, m, j = self._fit_one(one, [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
-                                                None if world is None else world[b:b + 1], stages)
+                                                None if world is None else world[b:b + 1], stages, net=net)
             results.append(res)
             costs.append(cost.reshape(1).to(dt))
             total_iters += it
@@ -427,7 +477,8 @@ class KeypointFitter:
             # 7.1 -> 2.8 mm on clean stereo keypoints), and it happens only when a hand appears
             stages = [(["global_orient", "image_t"], ORIENT_ITERATIONS), (names, iterations or COLD_ITERATIONS),
                       (names, iterations or COLD_ITERATIONS)]
-        out, iters, cost, marked, joints = self._fit_one(start, tv, w, stages, points3d)
+        net = None if init is not None or placement_only else self.handnet_term(articulation)
+        out, iters, cost, marked, joints = self._fit_one(start, tv, w, stages, points3d, net)
         joints, marked = torch.as_tensor(joints[None], dtype=dt), torch.as_tensor(marked[None], dtype=dt)
         with torch.no_grad():
             per_view = []

@@ -2,10 +2,12 @@
 
 The same terms, weights and knees as ``KeypointFitter.terms`` (tested equal to it), for one hand: per view the
 projected keypoints against the detections (in units of the hand's size), the triangulated keypoints, MediaPipe's
-world landmarks (aligned at the start of each stage), the one-view size term, the pose prior, the joint limits and
-the shape prior. The keypoints and their derivatives come from ``realhands.fit.kinematics``; the projection, the
-world-landmark and size terms and the priors are differentiated here in closed form, the joint limits (three Euler
-angles per joint, each a function of that joint's three parameters only) by central differences per joint.
+world landmarks (aligned at the start of each stage), HandNet's keypoints (likewise; weighted by its uncertainty),
+the one-view size terms (the 3D size against the world landmarks'; the projected size within a band of the
+detection's), the pose prior, the joint limits and the shape prior. The keypoints and their derivatives come from
+``realhands.fit.kinematics``; the projection, the 3D and size terms and the priors are differentiated here in closed
+form, the joint limits (three Euler angles per joint, each a function of that joint's three parameters only) by
+central differences per joint.
 
 One evaluation with its Jacobian costs ~0.7 ms for a hand in two views on this CPU, against ~2 ms for the torch loss's
 forward and backward passes (``KeypointFitter.terms``, which stays the reference: tests hold the two equal).
@@ -17,6 +19,8 @@ import numpy as np
 from ..conventions import MANO_PARAMS, PALM_KEYPOINTS, PARAM_SLICES
 from .kinematics import KeypointKinematics, rodrigues
 
+PALM_TIPS = np.asarray(PALM_KEYPOINTS[1:])  # the knuckles: with the wrist they measure the hand's size in the image
+
 #: the packed parameter vector: the MANO parameters' order and sizes, the translation as (u, v) / IMAGE_T_PX and
 #: log z in the reference view
 LAYOUT = tuple(("image_t", n) if name == "transl" else (name, n) for name, n in MANO_PARAMS)
@@ -27,6 +31,9 @@ POSE, BETAS = PARAM_SLICES["hand_pose"], PARAM_SLICES["betas"]
 HAND_PX, CM = 40.0, 100.0
 #: the translation's image position is optimised in hundreds of pixels (one unit moves the hand by ~100 px)
 IMAGE_T_PX = 100.0
+#: one view: the projected hand's size may differ from the detection's by this factor before it is penalised
+#: (FitWeights.projected_size)
+SIZE_BAND = 4.0
 #: central-difference step of the joint-limit term's Euler angles (radians)
 LIMIT_STEP = 1e-5
 
@@ -93,10 +100,11 @@ class FitProblem:
     """One hand's fit problem. ``views``: per camera (kp2d (21,2) px, K (3,3), R (3,3) and t (3,) from the reference
     camera or None for the reference itself, confidence (21,)); ``world_aligned`` (21,3) MediaPipe's root-relative
     world landmarks rotated onto the fit, or None; ``points3d`` (21,3) triangulated keypoints (NaN where unknown) or
-    None. ``fitter``: the KeypointFitter whose model, landmark offsets, weights and priors define the loss (its
-    ``constants``)."""
+    None; ``net``: (keypoints (21,3), weights (21,)) HandNet's root-relative keypoints rotated onto the fit and their
+    weights (from its per-keypoint uncertainty), or None. ``fitter``: the KeypointFitter whose model, landmark offsets,
+    weights and priors define the loss (its ``constants``)."""
 
-    def __init__(self, fitter, views, world_aligned=None, points3d=None):
+    def __init__(self, fitter, views, world_aligned=None, points3d=None, net=None):
         self.w = w = fitter.w
         c = fitter.constants
         self.kin, self.mean, self.prior, self.bones = c.kin, c.mean, c.prior, c.bones
@@ -116,7 +124,9 @@ class FitProblem:
             per_point[0] = w.triangulated_wrist
             self.points3d = (np.nan_to_num(p), w.triangulated_3d * np.isfinite(p).all(-1) * per_point)
         self.world = None if world_aligned is None else np.asarray(world_aligned, np.float64)
+        self.net = None if net is None else (np.asarray(net[0], np.float64), np.asarray(net[1], np.float64))
         self.size_term = self.world is not None and points3d is None and len(views) == 1
+        self.band = points3d is None and len(views) == 1 and w.projected_size > 0
         if self.size_term:
             self.world_size = self._hand_size(self.world)[0]
 
@@ -128,6 +138,23 @@ class FitProblem:
             return n.sum(), None
         u = d / np.maximum(n, 1e-12)[:, None]
         return n.sum(), np.einsum("bc,bcf->f", u, dp[self.bones[:, 0]] - dp[self.bones[:, 1]])
+
+    def _size_band(self, proj, d_proj, detected_size):
+        """The projected-size term: the log ratio of the projected hand's size (mean wrist-to-knuckle distance, px)
+        to the detection's beyond log SIZE_BAND, as a residual (1,1) with its Jacobian (1,1,SIZE) from the
+        projection's (21,2,SIZE)."""
+        d = proj[PALM_TIPS] - proj[0]
+        n = np.linalg.norm(d, axis=-1)
+        size = max(float(n.mean()), 1e-9)
+        r, lim = np.log(size / detected_size), np.log(SIZE_BAND)
+        excess = max(r - lim, 0.0) - max(-r - lim, 0.0)
+        J = None
+        if d_proj is not None:
+            J = np.zeros((1, 1, SIZE))
+            if excess != 0.0:
+                u = d / np.maximum(n, 1e-12)[:, None]
+                J[0, 0] = np.einsum("kc,kcf->f", u, d_proj[PALM_TIPS] - d_proj[0]) / len(n) / size
+        return np.array([[excess]]), self.w.projected_size, None, J
 
     def _euler(self, pose15, joints=None):
         """(n,...,3) joint axis-angles -> (n,...,3) their anatomical angles (KeypointFitter.limit_excess); the 15
@@ -166,6 +193,8 @@ class FitProblem:
                 J = f * (d_seen[:, :2] - (seen[:, :2] / z[:, None])[..., None] * d_seen[:, 2:3]) / z[:, None, None]
                 J = J * scale
             out.append(((proj - kp2d) * scale, weight, w.knee_2d_px, J))
+            if self.band:
+                out.append(self._size_band(proj, None if J is None else J / scale, HAND_PX / scale))
         if self.points3d is not None:
             X, weight = self.points3d
             out.append(((pts - X) * CM, weight, w.knee_3d_cm, None if dp is None else dp * CM))
@@ -176,6 +205,9 @@ class FitProblem:
                 size, d_size = self._hand_size(pts, dp)
                 out.append((np.array([[(size - self.world_size) * CM]]), w.world_size, None,
                             None if dp is None else d_size[None, None] * CM))
+        if self.net is not None:
+            X, weight = self.net
+            out.append(((pts - pts[:1] - X) * CM, weight, w.knee_3d_cm, None if dp is None else (dp - dp[:1]) * CM))
         dev = (p_["hand_pose"] - self.mean) @ self.prior.T
         J = None
         if jacobian:
