@@ -510,7 +510,7 @@ class Reconstructor:
     def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None) -> None:
         det = st.detection
         # the hybrid: a cold fit whose start takes HandNet's articulation and shape, and the keypoints' orientation
-        # and placement (on real photos: PA-MPJPE 9.95 mm, against 10.82 from the mean pose and 13.59 from HandNet's
+        # and placement (on real photos: PA-MPJPE 9.90 mm, against 10.82 from the mean pose and 13.59 from HandNet's
         # whole estimate with a short fit; docs/RESULTS.md)
         articulation = None
         if init is None and st.estimate is not None and self.regressor == "handnet":

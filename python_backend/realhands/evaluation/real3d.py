@@ -35,6 +35,7 @@ REAL3D_VARIANTS = {
     "default": {},
     "keypoint fit": {"regressor": "fit", "mask": "none"},
     "hybrid (the default's pose)": {"regressor": "handnet", "mask": "none"},
+    "hybrid + HandNet's keypoints by its uncertainty": {"regressor": "handnet", "mask": "none", "handnet_weight": 1.0},
     "HandNet": {"regressor": "net", "mask": "none"},
     "fit + refinement 3 it. (HandNet mask)": {"regressor": "fit", "mask": "handnet", "refine_iterations": 3},
 }

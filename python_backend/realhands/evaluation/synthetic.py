@@ -24,6 +24,8 @@ VARIANTS = {
     "keypoint fit": {"regressor": "fit", "mask": "handnet"},
     "HandNet": {"regressor": "net", "mask": "handnet"},
     HYBRID: {"regressor": "handnet", "mask": "handnet"},
+    "hybrid + HandNet's keypoints by its uncertainty": {"regressor": "handnet", "mask": "handnet",
+                                                        "handnet_weight": 1.0},
     "fit + refinement 3 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 3},
     "fit + refinement 10 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 10},
     "fit + refinement 15 it.": {"regressor": "fit", "mask": "handnet", "refine_iterations": 15},
