@@ -175,3 +175,69 @@ def test_the_five_minute_guide_names_only_what_exists():
                 missing.append(f"setting {s} of {name}")
     assert not missing, f"the guide names what the package does not have: {missing}"
     assert {"Hand Avatar", "RealHands Client", "XR Hands Bridge", "Capture Guide Overlay"} <= leaves
+
+
+# ---- the skin shader ------------------------------------------------------------------------------------------
+
+def _require_glslang():
+    from tools.unity import shaders
+
+    if not shaders.glslang_present():
+        if os.environ.get("REALHANDS_REQUIRE_MONO") == "1":
+            raise RuntimeError("glslangValidator missing: run tools/install_mono.sh")
+        pytest.skip("Debian glslang-tools not installed (tools/install_mono.sh; `make test` does it)")
+    return shaders
+
+
+def test_the_skin_shader_compiles_in_every_pipeline_and_variant():
+    """Every HLSL program of the package's shaders (URP forward, built-in ForwardBase and ForwardAdd), both entry
+    points, every multi_compile keyword: glslang compiles them against the pipelines' stand-in includes."""
+    shaders = _require_glslang()
+    res = shaders.check()
+    assert not res["errors"], "\n".join(f"{k}: {v}" for k, v in res["errors"].items())
+    assert res["compiled"] >= 9
+
+
+def test_a_broken_skin_shader_fails_the_check(tmp_path):
+    """The check can fail: the same shader with one wrong call in its lighting does not compile, in any program."""
+    import shutil
+
+    shaders = _require_glslang()
+    for f in (PKG / "Runtime" / "Resources").iterdir():
+        if f.suffix in (".shader", ".hlsl", ".cginc"):
+            shutil.copy(f, tmp_path / f.name)
+    core = tmp_path / "RealHandsSkinCore.hlsl"
+    text = core.read_text()
+    assert "saturate(ndl)" in text
+    core.write_text(text.replace("saturate(ndl)", "saturate(ndl, s.wrap)"))
+    res = shaders.check([tmp_path / "RealHandsSkin.shader"])
+    assert len(res["errors"]) == res["compiled"] >= 3
+
+
+def test_the_skin_shader_is_what_the_material_and_avatar_use():
+    """The shader's name is the one SkinMaterial loads (from a Resources folder, so builds keep it); it declares what
+    HandAvatar sets (the texture as the main texture, the fade in _Color and _BaseColor) and every property its
+    programs read; one SubShader for URP, one for the built-in pipeline, a fallback; proper importers in its metas."""
+    import re
+
+    res = PKG / "Runtime" / "Resources"
+    shader = (res / "RealHandsSkin.shader").read_text()
+    cs = (PKG / "Runtime" / "Unity" / "SkinMaterial.cs").read_text()
+    name = re.search(r'^Shader "([^"]+)"', shader, re.M).group(1)
+    assert f'ShaderName = "{name}"' in cs and 'ResourcePath = "RealHandsSkin"' in cs
+    props = dict(re.findall(r"^\s*(?:\[[^\]]+\]\s*)*(_\w+)\s*\(\"[^\"]*\",\s*(\w+)", shader, re.M))
+    assert re.search(r"\[MainTexture\]\s*_MainTex", shader) and props["_MainTex"] == "2D"
+    assert props["_Color"] == "Color" and props["_BaseColor"] == "Color"
+    avatar = (PKG / "Runtime" / "Unity" / "HandAvatar.cs").read_text()
+    assert '"_Color"' in avatar and '"_BaseColor"' in avatar and "SkinMaterial.Create()" in avatar
+    read = set()
+    for f in ("RealHandsSkinURP.hlsl", "RealHandsSkinBuiltin.cginc"):
+        text = (res / f).read_text()
+        read |= set(re.findall(r"^\s*(?:half|float)\d?\s+(_[A-Z]\w*)\s*;", text, re.M))
+        read |= set(re.findall(r"^\s*(?:sampler2D|TEXTURE2D\()\s*(_[A-Z]\w*)", text, re.M))
+    assert read - {"_MainTex_ST"} == set(props), (read, set(props))
+    assert re.search(r'"RenderPipeline"\s*=\s*"UniversalPipeline"', shader)
+    assert '"LightMode" = "ForwardBase"' in shader and '"LightMode" = "ForwardAdd"' in shader
+    assert re.search(r'^\s*Fallback "', shader, re.M)
+    assert "ShaderImporter:" in (res / "RealHandsSkin.shader.meta").read_text()
+    assert "ShaderIncludeImporter:" in (res / "RealHandsSkinCore.hlsl.meta").read_text()

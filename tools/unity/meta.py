@@ -46,6 +46,11 @@ def meta_text(path: Path) -> str:
         return _common(g, "PackageManifestImporter")
     if suffix in (".md", ".json", ".txt"):
         return _common(g, "TextScriptImporter")
+    if suffix == ".shader":
+        return (f"fileFormatVersion: 2\nguid: {g}\nShaderImporter:\n  externalObjects: {{}}\n  defaultTextures: []\n"
+                "  nonModifiableTextures: []\n  userData: \n  assetBundleName: \n  assetBundleVariant: \n")
+    if suffix in (".hlsl", ".cginc"):
+        return _common(g, "ShaderIncludeImporter")
     return _common(g, "DefaultImporter")
 
 

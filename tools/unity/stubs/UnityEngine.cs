@@ -88,7 +88,13 @@ namespace UnityEngine
         public void RecalculateNormals() { }
         public void RecalculateBounds() { }
     }
-    public class Shader : Object { public static Shader Find(string name) { return null; } }
+    public class Shader : Object
+    {
+        public static Shader Find(string name) { return null; }
+        public bool isSupported { get { return true; } }
+    }
+    public class ScriptableObject : Object { }
+    public static class Resources { public static T Load<T>(string path) where T : Object { return null; } }
     public class Texture : Object { public TextureWrapMode wrapMode { get; set; } }
     public enum TextureFormat { RGB24 = 3, RGBA32 = 4 }
     public enum TextureWrapMode { Repeat, Clamp }
@@ -98,6 +104,8 @@ namespace UnityEngine
     {
         public Material(Shader s) { }
         public Material(Material m) { }
+        public void SetFloat(string name, float value) { }
+        public void EnableKeyword(string keyword) { }
         public Texture mainTexture { get; set; }
         public Color color { get; set; }
     }
@@ -135,6 +143,7 @@ namespace UnityEngine
     {
         public static void LogError(object m, Object ctx) { }
         public static void LogWarning(object m, Object ctx) { }
+        public static void LogWarning(object m) { }
         public static void LogException(Exception e, Object ctx) { }
     }
     public static class Mathf
@@ -169,7 +178,12 @@ namespace UnityEngine
     }
 }
 
-namespace UnityEngine.Rendering { public enum IndexFormat { UInt16, UInt32 } }
+namespace UnityEngine.Rendering
+{
+    public enum IndexFormat { UInt16, UInt32 }
+    public abstract class RenderPipelineAsset : ScriptableObject { }
+    public sealed class GraphicsSettings : Object { public static RenderPipelineAsset currentRenderPipeline { get { return null; } } }
+}
 
 // The subsystem types below follow the real declarations in Unity-Technologies/UnityCsReference
 // Modules/Subsystems/{SubsystemProvider,SubsystemWithProvider,SubsystemDescriptorWithProvider,SubsystemManager}.cs

@@ -15,7 +15,7 @@ namespace RealHands
     {
         public RealHandsClient client;
         public Handedness handedness = Handedness.Right;
-        [Tooltip("Material for the hand; its colour's alpha fades the hand. Empty: a default lit material.")]
+        [Tooltip("Material for the hand; its colour's alpha fades the hand. Empty: the skin material (SkinMaterial).")]
         public Material material;
         [Tooltip("Render between backend frames at display rate (adds about one camera frame of delay).")]
         public bool interpolate = true;
@@ -149,7 +149,7 @@ namespace RealHands
             _renderer.bones = Bones;
             _renderer.rootBone = Bones[0];
             _renderer.updateWhenOffscreen = true;
-            _renderer.sharedMaterial = material != null ? new Material(material) : DefaultMaterial();
+            _renderer.sharedMaterial = material != null ? new Material(material) : SkinMaterial.Create();
             _block = new MaterialPropertyBlock();
             var tex = client != null ? client.LatestTexture(handedness) : null;
             if (tex != null && applyTexture) _renderer.sharedMaterial.mainTexture = tex;
@@ -161,12 +161,6 @@ namespace RealHands
             var gathered = _layout.Gather(restModelSpace);
             for (int i = 0; i < _positions.Length; i++) _positions[i] = new Vector3(gathered[3 * i], -gathered[3 * i + 1], gathered[3 * i + 2]);
             _mesh.vertices = _positions;
-        }
-
-        static Material DefaultMaterial()
-        {
-            var shader = Shader.Find("Universal Render Pipeline/Lit") ?? Shader.Find("Standard");
-            return new Material(shader) { name = "RealHands default" };
         }
 
         static Vector3 ToUnity(Vec3d p) { return new Vector3((float)p.X, (float)-p.Y, (float)p.Z); }
