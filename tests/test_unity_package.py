@@ -190,12 +190,13 @@ def _require_glslang():
 
 
 def test_the_skin_shader_compiles_in_every_pipeline_and_variant():
-    """Every HLSL program of the package's shaders (URP forward, built-in ForwardBase and ForwardAdd), both entry
-    points, every multi_compile keyword: glslang compiles them against the pipelines' stand-in includes."""
+    """Every HLSL program of the package's shaders (URP forward, shadow caster, depth, depth-normals; built-in
+    ForwardBase, ForwardAdd, shadow caster), both entry points, with no keyword and each listed keyword alone:
+    glslang compiles them against the pipelines' stand-in includes."""
     shaders = _require_glslang()
     res = shaders.check()
     assert not res["errors"], "\n".join(f"{k}: {v}" for k, v in res["errors"].items())
-    assert res["compiled"] >= 9
+    assert res["compiled"] >= 14
 
 
 def test_a_broken_skin_shader_fails_the_check(tmp_path):
@@ -211,7 +212,7 @@ def test_a_broken_skin_shader_fails_the_check(tmp_path):
     assert "saturate(ndl)" in text
     core.write_text(text.replace("saturate(ndl)", "saturate(ndl, s.wrap)"))
     res = shaders.check([tmp_path / "RealHandsSkin.shader"])
-    assert len(res["errors"]) == res["compiled"] >= 3
+    assert len(res["errors"]) == res["compiled"] >= 7
 
 
 def test_the_skin_shader_is_what_the_material_and_avatar_use():
@@ -235,9 +236,19 @@ def test_the_skin_shader_is_what_the_material_and_avatar_use():
         text = (res / f).read_text()
         read |= set(re.findall(r"^\s*(?:half|float)\d?\s+(_[A-Z]\w*)\s*;", text, re.M))
         read |= set(re.findall(r"^\s*(?:sampler2D|TEXTURE2D\()\s*(_[A-Z]\w*)", text, re.M))
-    assert read - {"_MainTex_ST"} == set(props), (read, set(props))
+    urp_sets = {"_MainTex_ST", "_LightDirection", "_LightPosition"}
+    assert read - urp_sets == set(props), (read, set(props))
     assert re.search(r'"RenderPipeline"\s*=\s*"UniversalPipeline"', shader)
     assert '"LightMode" = "ForwardBase"' in shader and '"LightMode" = "ForwardAdd"' in shader
+    # every pass draws through the fade (its own shadow, depth and depth-normals passes; no UsePass of a shader
+    # that would not fade) and handles single-pass instanced stereo
+    modes = re.findall(r'"LightMode" = "(\w+)"', shader)
+    assert modes.count("ShadowCaster") == 2 and "DepthOnly" in modes and "DepthNormals" in modes
+    assert "UsePass" not in shader and shader.count("multi_compile_instancing") == len(modes)
+    for f in ("RealHandsSkinURP.hlsl", "RealHandsSkinBuiltin.cginc"):
+        text = (res / f).read_text()
+        assert text.count("RealHandsFade(") >= 1 and "UNITY_VERTEX_OUTPUT_STEREO" in text
+        assert "UNITY_INITIALIZE_VERTEX_OUTPUT_STEREO" in text
     assert re.search(r'^\s*Fallback "', shader, re.M)
     assert "ShaderImporter:" in (res / "RealHandsSkin.shader.meta").read_text()
     assert "ShaderIncludeImporter:" in (res / "RealHandsSkinCore.hlsl.meta").read_text()

@@ -2,9 +2,11 @@
 """Compile the Unity package's shaders' HLSL programs with glslang (Debian's glslang-tools) against stand-ins of the
 pipelines' includes (tools/unity/shader_stubs), so that syntax and type errors in our shader code show here, where
 Unity cannot run. Every HLSLPROGRAM / CGPROGRAM block of every .shader under unity_package/, each vertex and
-fragment entry point, in each keyword variant of its multi_compile lines (all off, then each keyword alone). What it
-cannot check: Unity's own compiler's platform rules and that the stand-ins' signatures match the real includes
-(they were written from URP 12 and Unity 2021.3's built-in shaders).
+fragment entry point, with no keyword and with each keyword its multi_compile lines list, alone. The built-in
+pipeline's shortcut pragmas (multi_compile_fwdbase, _fog, _instancing, _shadowcaster, ...) list no keywords: their
+macros compile in the one form the stand-ins give them (instancing and single-pass stereo on). What it cannot check:
+Unity's own compiler's platform rules, how the shader looks, and that the stand-ins' signatures match the real
+includes (they were written from URP 12 and Unity 2021.3's built-in shaders).
 
     python -m tools.unity.shaders          # prints one line per program and variant; exit 1 on any error
 """

@@ -15,11 +15,34 @@ float4 _WorldSpaceLightPos0;
 half4 unity_SHAr, unity_SHAg, unity_SHAb;
 half4 unity_FogColor;
 
+// UnityInstancing.cginc's macros, as with instancing and single-pass instanced stereo on (the stand-in's stereo eye
+// field is a plain interpolator)
+#define UNITY_VERTEX_INPUT_INSTANCE_ID uint instanceID : SV_InstanceID;
+#define UNITY_VERTEX_OUTPUT_STEREO nointerpolation uint stereoTargetEyeIndex : TEXCOORD7;
+#define UNITY_SETUP_INSTANCE_ID(input) uint unity_InstanceID_ = (input).instanceID;
+#define UNITY_TRANSFER_INSTANCE_ID(input, output) (output).instanceID = (input).instanceID
+#define UNITY_INITIALIZE_VERTEX_OUTPUT_STEREO(output) (output).stereoTargetEyeIndex = 0u
+#define UNITY_SETUP_STEREO_EYE_INDEX_POST_VERTEX(input) uint unity_StereoEyeIndex_ = (input).stereoTargetEyeIndex;
+
 struct appdata_base
 {
     float4 vertex : POSITION;
     float3 normal : NORMAL;
     float4 texcoord : TEXCOORD0;
+    UNITY_VERTEX_INPUT_INSTANCE_ID
+};
+
+struct appdata_full
+{
+    float4 vertex : POSITION;
+    float4 tangent : TANGENT;
+    float3 normal : NORMAL;
+    float4 texcoord : TEXCOORD0;
+    float4 texcoord1 : TEXCOORD1;
+    float4 texcoord2 : TEXCOORD2;
+    float4 texcoord3 : TEXCOORD3;
+    half4 color : COLOR;
+    UNITY_VERTEX_INPUT_INSTANCE_ID
 };
 
 inline float4 UnityObjectToClipPos(in float3 pos)
@@ -37,6 +60,19 @@ half3 ShadeSH9(half4 normal)
 {
     return half3(dot(unity_SHAr, normal), dot(unity_SHAg, normal), dot(unity_SHAb, normal));
 }
+
+// the shadow caster pass (as for directional and spot lights; point lights' cube shadows add a vector)
+float4 unity_LightShadowBias;
+float4 UnityClipSpaceShadowCasterPos(float4 vertex, float3 normal)
+{
+    float3 wPos = mul(unity_ObjectToWorld, vertex).xyz - UnityObjectToWorldNormal(normal) * unity_LightShadowBias.z;
+    return mul(unity_MatrixVP, float4(wPos, 1.0));
+}
+float4 UnityApplyLinearShadowBias(float4 clipPos) { return clipPos + float4(0, 0, unity_LightShadowBias.x, 0); }
+#define V2F_SHADOW_CASTER float4 pos : SV_POSITION
+#define TRANSFER_SHADOW_CASTER_NORMALOFFSET(o) o.pos = UnityClipSpaceShadowCasterPos(v.vertex, v.normal); \
+    o.pos = UnityApplyLinearShadowBias(o.pos);
+#define SHADOW_CASTER_FRAGMENT(i) return 0;
 
 #define TRANSFORM_TEX(tex, name) (tex.xy * name##_ST.xy + name##_ST.zw)
 #define UNITY_FOG_COORDS(idx) float1 fogCoord : TEXCOORD##idx;

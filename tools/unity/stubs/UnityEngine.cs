@@ -142,6 +142,7 @@ namespace UnityEngine
     public static class Debug
     {
         public static void LogError(object m, Object ctx) { }
+        public static void LogError(object m) { }
         public static void LogWarning(object m, Object ctx) { }
         public static void LogWarning(object m) { }
         public static void LogException(Exception e, Object ctx) { }

@@ -1,7 +1,8 @@
 // The user's hand in the engine: albedo from the live or saved texture atlas, lit as skin (wrap lighting with a
-// scatter colour, a soft sheen), faded by screen-door transparency. A SubShader for the Universal Render Pipeline and
-// one for the built-in pipeline; HDRP uses its own Lit shader as subsurface-scattering skin (RealHands.SkinMaterial).
-// The lighting itself is RealHandsSkinCore.hlsl. HandAvatar sets _MainTex, and the fade in _Color and _BaseColor's alpha.
+// scatter colour, a soft sheen), faded by screen-door transparency in every pass (colour, shadows, depth). A
+// SubShader for the Universal Render Pipeline and one for the built-in pipeline; HDRP uses its own Lit shader as
+// subsurface-scattering skin (RealHands.SkinMaterial). The lighting itself is RealHandsSkinCore.hlsl. HandAvatar sets
+// _MainTex, and the fade in _Color's and _BaseColor's alpha.
 Shader "RealHands/Skin"
 {
     Properties
@@ -23,6 +24,7 @@ Shader "RealHands/Skin"
             Name "ForwardLit"
             Tags { "LightMode" = "UniversalForward" }
             HLSLPROGRAM
+            #pragma target 3.5
             #pragma vertex vert
             #pragma fragment frag
             #pragma multi_compile _ _MAIN_LIGHT_SHADOWS _MAIN_LIGHT_SHADOWS_CASCADE _MAIN_LIGHT_SHADOWS_SCREEN
@@ -30,11 +32,56 @@ Shader "RealHands/Skin"
             #pragma multi_compile _ _ADDITIONAL_LIGHT_SHADOWS
             #pragma multi_compile_fragment _ _SHADOWS_SOFT
             #pragma multi_compile_fog
+            #pragma multi_compile_instancing
             #include "RealHandsSkinURP.hlsl"
             ENDHLSL
         }
-        UsePass "Universal Render Pipeline/Lit/SHADOWCASTER"
-        UsePass "Universal Render Pipeline/Lit/DEPTHONLY"
+        Pass
+        {
+            Name "ShadowCaster"
+            Tags { "LightMode" = "ShadowCaster" }
+            ZWrite On
+            ZTest LEqual
+            ColorMask 0
+            HLSLPROGRAM
+            #pragma target 3.5
+            #pragma vertex vert
+            #pragma fragment frag
+            #pragma multi_compile_vertex _ _CASTING_PUNCTUAL_LIGHT_SHADOW
+            #pragma multi_compile_instancing
+            #define REALHANDS_SHADOW_CASTER
+            #include "RealHandsSkinURP.hlsl"
+            ENDHLSL
+        }
+        Pass
+        {
+            Name "DepthOnly"
+            Tags { "LightMode" = "DepthOnly" }
+            ZWrite On
+            ColorMask 0
+            HLSLPROGRAM
+            #pragma target 3.5
+            #pragma vertex vert
+            #pragma fragment frag
+            #pragma multi_compile_instancing
+            #define REALHANDS_DEPTH_ONLY
+            #include "RealHandsSkinURP.hlsl"
+            ENDHLSL
+        }
+        Pass
+        {
+            Name "DepthNormals"
+            Tags { "LightMode" = "DepthNormals" }
+            ZWrite On
+            HLSLPROGRAM
+            #pragma target 3.5
+            #pragma vertex vert
+            #pragma fragment frag
+            #pragma multi_compile_instancing
+            #define REALHANDS_DEPTH_NORMALS
+            #include "RealHandsSkinURP.hlsl"
+            ENDHLSL
+        }
     }
 
     SubShader
@@ -45,11 +92,12 @@ Shader "RealHands/Skin"
             Name "FORWARD"
             Tags { "LightMode" = "ForwardBase" }
             CGPROGRAM
+            #pragma target 3.5
             #pragma vertex vert
             #pragma fragment frag
-            #pragma target 3.0
             #pragma multi_compile_fwdbase
             #pragma multi_compile_fog
+            #pragma multi_compile_instancing
             #include "RealHandsSkinBuiltin.cginc"
             ENDCG
         }
@@ -60,12 +108,27 @@ Shader "RealHands/Skin"
             Blend One One
             ZWrite Off
             CGPROGRAM
+            #pragma target 3.5
             #pragma vertex vert
             #pragma fragment frag
-            #pragma target 3.0
             #pragma multi_compile_fwdadd_fullshadows
             #pragma multi_compile_fog
+            #pragma multi_compile_instancing
             #define REALHANDS_FORWARD_ADD
+            #include "RealHandsSkinBuiltin.cginc"
+            ENDCG
+        }
+        Pass
+        {
+            Name "ShadowCaster"
+            Tags { "LightMode" = "ShadowCaster" }
+            CGPROGRAM
+            #pragma target 3.5
+            #pragma vertex vert
+            #pragma fragment frag
+            #pragma multi_compile_shadowcaster
+            #pragma multi_compile_instancing
+            #define REALHANDS_SHADOW_CASTER
             #include "RealHandsSkinBuiltin.cginc"
             ENDCG
         }

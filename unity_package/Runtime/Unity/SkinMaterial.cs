@@ -27,7 +27,8 @@ namespace RealHands
             return type;
         }
 
-        /// <summary>A new skin material for the current pipeline (the caller owns and destroys it).</summary>
+        /// <summary>A new skin material for the current pipeline (the caller owns and destroys it); Unity's error
+        /// shader, with an error logged, when no usable shader exists.</summary>
         public static Material Create()
         {
             if (CurrentPipeline() == "HDRP")
@@ -39,6 +40,7 @@ namespace RealHands
                     hd.SetFloat("_MaterialID", HdrpSubsurfaceScattering);
                     hd.EnableKeyword("_MATERIAL_FEATURE_SUBSURFACE_SCATTERING");
                     hd.SetFloat("_Smoothness", 0.35f);
+                    ValidateHdrp(hd);
                     return hd;
                 }
             }
@@ -47,9 +49,28 @@ namespace RealHands
             if (skin != null && skin.isSupported) return new Material(skin) { name = "RealHands skin" };
             var fallback = Shader.Find("Universal Render Pipeline/Lit");
             if (fallback == null) fallback = Shader.Find("Standard");
-            Debug.LogWarning("RealHands: the skin shader is not available here; the hand uses " +
-                             (fallback != null ? fallback.name : "no") + " shader instead");
+            if (fallback == null)
+            {
+                Debug.LogError("RealHands: neither the skin shader nor a lit shader of this render pipeline is " +
+                               "available: give Hand Avatar a material (the hand is drawn with Unity's error shader)");
+                return new Material(Shader.Find("Hidden/InternalErrorShader")) { name = "RealHands (no shader)" };
+            }
+            Debug.LogWarning("RealHands: the skin shader is not available here; the hand uses " + fallback.name);
             return new Material(fallback) { name = "RealHands default" };
+        }
+
+        /// <summary>HDRP keeps a Lit material's keywords, passes and stencil in step with its properties only when
+        /// it is validated (HDMaterial.ValidateMaterial, HDRP 12+); called by reflection, since this assembly does
+        /// not reference HDRP. Player builds keep the subsurface variant only when a material asset uses it: for
+        /// builds, save this material as an asset (or give Hand Avatar your own skin material).</summary>
+        static void ValidateHdrp(Material material)
+        {
+            var type = System.Type.GetType(
+                "UnityEngine.Rendering.HighDefinition.HDMaterial, Unity.RenderPipelines.HighDefinition.Runtime");
+            var validate = type != null ? type.GetMethod("ValidateMaterial", new[] { typeof(Material) }) : null;
+            if (validate != null) validate.Invoke(null, new object[] { material });
+            else Debug.LogWarning("RealHands: HDRP's HDMaterial.ValidateMaterial not found; check the hand " +
+                                  "material's Material Type (Subsurface Scattering) in the inspector");
         }
     }
 }

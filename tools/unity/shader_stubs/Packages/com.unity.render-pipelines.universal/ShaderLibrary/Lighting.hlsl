@@ -55,6 +55,22 @@ Light GetAdditionalLight(uint i, float3 positionWS)
     return light;
 }
 
+Light GetAdditionalLight(uint i, float3 positionWS, half4 shadowMask)
+{
+    Light light = GetAdditionalLight(i, positionWS);
+    light.shadowAttenuation = shadowMask.x;
+    return light;
+}
+
+float4 _ShadowBias;  // x: depth bias, y: normal bias
+float3 ApplyShadowBias(float3 positionWS, float3 normalWS, float3 lightDirection)
+{
+    float invNdotL = 1.0 - saturate(dot(lightDirection, normalWS));
+    float scale = invNdotL * _ShadowBias.y;
+    positionWS = lightDirection * _ShadowBias.xxx + positionWS;
+    return normalWS * scale.xxx + positionWS;
+}
+
 half3 SampleSH(half3 normalWS)
 {
     half4 n = half4(normalWS, 1.0);
