@@ -13,6 +13,7 @@ from realhands.model import HandModel
 from realhands.net.uncertainty import (
     SIGMA_RANGE_MM,
     JointSigma,
+    UncertaintyHead,
     aligned_errors,
     nll,
     save_head,
@@ -35,6 +36,8 @@ def test_aligned_errors_ignore_the_rotation_and_find_a_moved_keypoint():
     moved[1, 8] += 0.02 * R[:, 0]  # one fingertip 2 cm off
     e = np.linalg.norm(aligned_errors(moved, truth), axis=-1)
     assert e[0].max() < 1e-9 and e[1].argmax() == 8 and e[1, 8] > 0.015
+    assert np.abs(aligned_errors(rng.normal(0, 0.05, (3, 21, 3)), truth[[0, 1, 0]])[:, 0]).max() == 0  # as the fit:
+    # wrist-relative, turned about the wrist
 
 
 def test_the_head_learns_which_keypoints_are_unsure_and_round_trips_for_its_network_only(tmp_path):
@@ -169,3 +172,51 @@ def test_no_sigma_or_a_bad_one_leaves_the_term_out():
     rel, w = fitter.handnet_term(dict(art, joint_sigma_mm=np.full(21, 22.0)))
     assert rel.shape == (21, 3) and np.allclose(rel[0], 0) and np.allclose(w, 0.25)
     assert KeypointFitter(model).handnet_term(dict(art, joint_sigma_mm=np.full(21, 22.0))) is None  # weight 0
+
+
+@pytest.mark.parametrize("damage", ["no digest", "version text", "version array", "version 1.5", "mean as text",
+                                    "std zero", "weights cut"])
+def test_a_damaged_head_file_is_one_clear_error(tmp_path, damage):
+    """Any head file this version cannot use, whatever is wrong with it, is a ModelFileError naming the file."""
+    onnx = tmp_path / "net.onnx"
+    onnx.write_bytes(b"a network")
+    path = save_head(UncertaintyHead(), uncertainty_path(onnx), onnx)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    change = {"no digest": ("onnx_sha256", None), "version text": ("version", np.asarray("1")),
+              "version array": ("version", np.asarray([1, 1])), "version 1.5": ("version", np.asarray(1.5)),
+              "mean as text": ("mean", np.asarray(["x"] * 512)), "std zero": ("std", np.zeros(512, np.float32)),
+              "weights cut": ("net.0.weight", np.zeros((3, 3), np.float32))}[damage]
+    if change[1] is None:
+        arrays.pop(change[0])
+    else:
+        arrays[change[0]] = change[1]
+    np.savez(path, **arrays)
+    with pytest.raises(ModelFileError, match=path.name):
+        JointSigma.load(onnx)
+
+
+def test_a_second_start_from_the_mean_hand_keeps_the_lower_loss():
+    """``also_from_mean``: a cold fit from HandNet's (here wrong) articulation is also run from the mean hand, and
+    the result is the fit with the lower loss, whichever start found it, in one view and in two."""
+    from realhands.fit.keypoint_fit import View
+
+    model, truth, wrong, K = _case()
+    kp = model.keypoints(*(truth[k] for k in ("global_orient", "hand_pose", "betas", "transl")))
+    world = (kp - kp[:, :1]).numpy()
+    art = {k: wrong[k][0].numpy() for k in ("global_orient", "hand_pose", "betas")}
+    fitter = KeypointFitter(model)
+    kp2d = _project(kp, K).numpy()
+    one = {name: fitter.fit(kp2d, K.numpy(), world, **kw) for name, kw in
+           (("net", {"articulation": art}), ("mean", {}), ("both", {"articulation": art, "also_from_mean": True}))}
+    cost = {k: float(v.objective[0]) for k, v in one.items()}
+    assert cost["both"] == pytest.approx(min(cost["net"], cost["mean"]), rel=1e-9)
+    assert abs(cost["net"] - cost["mean"]) > 1e-3  # (two different minima: the choice matters here)
+    cam = Camera(600.0, 600.0, 320.0, 240.0)
+    T = np.eye(4)
+    T[0, 3] = -0.063
+    right = (kp[0].numpy() @ T[:3, :3].T + T[:3, 3])
+    views = [View(kp2d[0], cam), View(_project(torch.as_tensor(right[None]), K).numpy()[0], cam, T)]
+    two = {name: float(fitter.fit_views(views, world[0], **kw).objective[0]) for name, kw in
+           (("net", {"articulation": art}), ("mean", {}), ("both", {"articulation": art, "also_from_mean": True}))}
+    assert two["both"] == pytest.approx(min(two["net"], two["mean"]), rel=1e-9)

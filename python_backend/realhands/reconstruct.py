@@ -512,6 +512,9 @@ class Reconstructor:
         # the hybrid: a cold fit whose start takes HandNet's articulation and shape, and the keypoints' orientation
         # and placement (on real photos: PA-MPJPE 9.90 mm, against 10.82 from the mean pose and 13.59 from HandNet's
         # whole estimate with a short fit; docs/RESULTS.md)
+        # An image (not video) also fits from the mean hand and keeps the lower loss: two local minima tried where
+        # time allows (real photos: PA-MPJPE 9.90 -> 9.61 mm; in video it gained nothing and tripled the frame's
+        # cost, docs/perception_fit.md)
         articulation = None
         if init is None and st.estimate is not None and self.regressor == "handnet":
             # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
@@ -537,14 +540,15 @@ class Reconstructor:
             views = [View(det.keypoints_2d, st.camera, confidence=conf[0]),
                      View(st.second.keypoints_2d, pair.right, pair.T_right_from_left, confidence=conf[1])]
             fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held,
-                                                  articulation=articulation)
+                                                  articulation=articulation, also_from_mean=not self.video)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:
             fit = self.fitters[st.side].fit(det.keypoints_2d[None], st.camera.K[None],
                                             None if world is None else world[None],
                                             None if conf[0] is None else conf[0][None], init=init, betas=betas,
-                                            placement_only=st.pose_held, articulation=articulation)
+                                            placement_only=st.pose_held, articulation=articulation,
+                                            also_from_mean=not self.video)
             st.views, st.reprojection_px = 1, float(fit.reprojection_px[0])
             st.objective = float(fit.objective[0])
         st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})

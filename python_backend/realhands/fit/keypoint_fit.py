@@ -376,14 +376,15 @@ class KeypointFitter:
 
     def fit(self, keypoints_2d, K, world=None, confidence=None, init: dict | None = None,
             iterations: int | None = None, betas=None, placement_only: bool = False,
-            articulation: dict | None = None) -> FitResult:
+            articulation: dict | None = None, also_from_mean: bool = False) -> FitResult:
         """Fit B hands (each on its own). keypoints_2d (B,21,2) px; K (B,3,3); world (B,21,3) m or None;
         confidence (B,21) (0 leaves a keypoint out, also of the reprojection error); ``init``: a previous
         FitResult's parameters (warm start; default: cold start); ``betas`` (10,): hold the shape (a calibrated
         user: the hand's size is then known, and so is its depth); ``placement_only``: move the hand only (its
         articulation, orientation and shape held from ``init``, which it needs); ``articulation``: without ``init``,
         the cold start's articulation and shape (:meth:`with_articulation`: HandNet's estimate), and with its
-        ``joint_sigma_mm`` HandNet's keypoints as a term (:meth:`handnet_term`)."""
+        ``joint_sigma_mm`` HandNet's keypoints as a term (:meth:`handnet_term`); ``also_from_mean``: a cold fit
+        with ``articulation`` also starts from the mean hand, and the lower loss wins (two local minima tried)."""
         if placement_only and init is None:
             raise ValueError("placement_only needs init (the hand to place)")
         t0 = time.perf_counter()
@@ -393,13 +394,18 @@ class KeypointFitter:
         world = None if world is None else torch.as_tensor(np.asarray(world), dtype=dt)
         conf = torch.ones(kp2d.shape[:2], dtype=dt) if confidence is None else torch.as_tensor(confidence, dtype=dt)
         warm = init is not None
-        start = ({k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()} if warm
-                 else self.with_articulation(self.initial_guess(kp2d, K, world), articulation))
+        if warm:
+            starts = [{k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()}]
+        else:
+            guess = self.initial_guess(kp2d, K, world)
+            starts = [self.with_articulation(guess, articulation)]
+            if also_from_mean and articulation is not None and not placement_only:
+                starts.append(guess)
         n_iter = iterations or (WARM_ITERATIONS if warm else COLD_ITERATIONS)
         names = ["global_orient", "hand_pose", "betas", "image_t"]
         if betas is not None:
-            start = dict(start, betas=torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
-                         .expand(kp2d.shape[0], -1))
+            held = torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt).expand(kp2d.shape[0], -1)
+            starts = [dict(st, betas=held) for st in starts]
             names.remove("betas")
         if placement_only:
             names = ["image_t"]
@@ -408,9 +414,11 @@ class KeypointFitter:
         net = None if warm or placement_only else self.handnet_term(articulation)
         results, costs, total_iters, marked, joints = [], [], 0, [], []
         for b in range(kp2d.shape[0]):
-            one = {k: v[b:b + 1] for k, v in start.items()}
-            res, it, cost, m, j = self._fit_one(one, [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
-                                                None if world is None else world[b:b + 1], stages, net=net)
+            tries = [self._fit_one({k: v[b:b + 1] for k, v in st.items()},
+                                   [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
+                                   None if world is None else world[b:b + 1], stages, net=net) for st in starts]
+            res, _, cost, m, j = min(tries, key=lambda t: float(t[2]))  # the lowest loss
+            it = sum(t[1] for t in tries)
             results.append(res)
             costs.append(cost.reshape(1).to(dt))
             total_iters += it
@@ -428,13 +436,15 @@ class KeypointFitter:
 
     # ---- several views ------------------------------------------------------------------------------------------
     def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
-                  betas=None, placement_only: bool = False, articulation: dict | None = None) -> FitResult:
+                  betas=None, placement_only: bool = False, articulation: dict | None = None,
+                  also_from_mean: bool = False) -> FitResult:
         """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
         its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
         ``init``: a start (the previous frame), else a cold start from the triangulated
         keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only;
-        ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``); ``articulation``: the cold start's
-        articulation and shape (as in :meth:`fit`). ``extra`` of the result:
+        ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``); ``articulation``,
+        ``also_from_mean``: the cold start's articulation and shape, and a second start (as in :meth:`fit`).
+        ``extra`` of the result:
         ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
         confidence > 0)."""
         if placement_only and init is None:
@@ -460,14 +470,19 @@ class KeypointFitter:
         points3d = None if X is None or np.isnan(X).all() else torch.as_tensor(X[None], dtype=dt)
         w = None if world is None else torch.as_tensor(np.asarray(world, np.float64)[None], dtype=dt)
         if init is not None:
-            start = {k: torch.as_tensor(np.asarray(val), dtype=dt).reshape(1, -1) for k, val in init.items()}
-        elif points3d is not None and torch.isfinite(points3d[0, PALM]).all():
-            start = self.with_articulation(self.guess_from_points(points3d), articulation)
+            starts = [{k: torch.as_tensor(np.asarray(val), dtype=dt).reshape(1, -1) for k, val in init.items()}]
         else:
-            start = self.with_articulation(self.initial_guess(tv[0][0], tv[0][1], w), articulation)
+            if points3d is not None and torch.isfinite(points3d[0, PALM]).all():
+                guess = self.guess_from_points(points3d)
+            else:
+                guess = self.initial_guess(tv[0][0], tv[0][1], w)
+            starts = [self.with_articulation(guess, articulation)]
+            if also_from_mean and articulation is not None and not placement_only:
+                starts.append(guess)
         names = ["global_orient", "hand_pose", "betas", "image_t"]
         if betas is not None:
-            start["betas"] = torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
+            held = torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
+            starts = [dict(st, betas=held) for st in starts]
             names.remove("betas")
         if placement_only:
             names = ["image_t"]
@@ -478,7 +493,9 @@ class KeypointFitter:
             stages = [(["global_orient", "image_t"], ORIENT_ITERATIONS), (names, iterations or COLD_ITERATIONS),
                       (names, iterations or COLD_ITERATIONS)]
         net = None if init is not None or placement_only else self.handnet_term(articulation)
-        out, iters, cost, marked, joints = self._fit_one(start, tv, w, stages, points3d, net)
+        tries = [self._fit_one(st, tv, w, stages, points3d, net) for st in starts]
+        out, _, cost, marked, joints = min(tries, key=lambda t: float(t[2]))  # the lowest loss
+        iters = sum(t[1] for t in tries)
         joints, marked = torch.as_tensor(joints[None], dtype=dt), torch.as_tensor(marked[None], dtype=dt)
         with torch.no_grad():
             per_view = []
