@@ -8,10 +8,11 @@ MediaPipe's own detection of the view) on synthetic stereo renders that carry Me
 keypoint's 3D error after rotational alignment, and fits the head by the Gaussian negative log-likelihood. Prints
 how well the predicted sigmas rank and cover the errors on a held-out tenth, and draws that (reliability picture).
 
-    python -m tools.build.uncertainty_head --data data/det31 --first-shard 60      # ~15 min here
-    python -m tools.build.uncertainty_head --data DIR --limit 200 --out /tmp/head.npz   # a quick look
+    python -m tools.build.uncertainty_head --data data/det31 --first-shard 60 --force  # ~7 min here
+    python -m tools.build.uncertainty_head --data DIR --limit 200 --out /tmp/head.npz --picture /tmp/u.png  # a look
 
-The shipped model's training used seed 31's shards 0-47: the default starts at shard 60.
+The shipped model's training used seed 31's shards 0-47: the default starts at shard 60. Crops are split by
+sample (both views of a sample on the same side): 80 % train, 10 % choose the epoch, 10 % report.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def collect(data: Path, first: int, limit: int | None, onnx: str) -> dict:
         raise SystemExit(f"{data}: no finished shard from {first} on")
     reg = HandNetRegressor(onnx)
     models = {s: HandModel(side=s, flat_hand_mean=True) for s in ("left", "right")}
-    feats, errs, sides, skipped = [], [], [], 0
+    feats, errs, sides, samples, skipped = [], [], [], [], 0
     total = min(limit or 10**9, len(shards) * int(meta["shard_size"]))
     bar = tqdm(total=total, desc="samples", unit="sample")
     done = 0
@@ -74,38 +75,44 @@ def collect(data: Path, first: int, limit: int | None, onnx: str) -> dict:
                 feats.append(est.features)
                 errs.append(aligned_errors(kp[None], truth[None])[0] * 1000.0)
                 sides.append(s["side"] == "left")
+                samples.append(done)
         if done >= total:
             break
     bar.close()
     print(f"{len(feats)} crops from {done} samples (shards {shards[0]}..{k}); {skipped} views MediaPipe missed")
-    return {"features": np.stack(feats), "errors": np.stack(errs), "left": np.array(sides)}
+    return {"features": np.stack(feats), "errors": np.stack(errs), "left": np.array(sides), "sample": np.array(samples)}
 
 
-def train(features: np.ndarray, errors: np.ndarray, seed: int = 0, epochs: int = 300):
-    """The head trained on nine tenths of the crops, and how it does on the other tenth."""
-    order = np.random.default_rng(seed).permutation(len(features))
-    n_val = max(1, int(len(order) * VALIDATION_SHARE))
-    val, tr = order[:n_val], order[n_val:]
+def train(features: np.ndarray, errors: np.ndarray, sample: np.ndarray, seed: int = 0, epochs: int = 300):
+    """The head trained on 80 % of the samples' crops, its epoch chosen on 10 %, and how it does on the last 10 %
+    (split by sample, so a sample's two views are never on both sides)."""
+    ids = np.unique(sample)
+    ids = ids[np.random.default_rng(seed).permutation(len(ids))]
+    n = max(1, int(len(ids) * VALIDATION_SHARE))
+    in_val = np.isin(sample, ids[:n])
+    in_test = np.isin(sample, ids[n:2 * n])
+    tr, val, test = np.flatnonzero(~in_val & ~in_test), np.flatnonzero(in_val), np.flatnonzero(in_test)
     head, best = train_head(features, errors, tr, val, epochs, seed, progress=True)
     with torch.no_grad():
-        sig_val = torch.exp(head(torch.as_tensor(features[val], dtype=torch.float32))).numpy()
+        sig = torch.exp(head(torch.as_tensor(features[test], dtype=torch.float32))).numpy()
     const = np.sqrt((errors[tr] ** 2).sum(-1).mean(0) / 3)  # the per-keypoint constant the head must beat
-    err_val = np.linalg.norm(errors[val], axis=-1)
-    report = evaluate(sig_val, err_val, errors[val], const)
+    err = np.linalg.norm(errors[test], axis=-1)
+    report = evaluate(sig[:, 1:], err[:, 1:], errors[test][:, 1:], const[1:])  # the wrist's error is 0 by definition
     report["val_nll"] = best
-    return head, report, (sig_val, err_val)
+    report["train_crops"], report["val_crops"] = len(tr), len(val)
+    return head, report, (sig[:, 1:], err[:, 1:])
 
 
 def evaluate(sigma: np.ndarray, err: np.ndarray, vec: np.ndarray, const: np.ndarray) -> dict:
-    """How the sigmas (N,21) explain the errors (N,21) mm: rank correlation per crop and keypoint, coverage of the
-    3D Gaussian's 50 % / 90 % radii, and the NLL against a constant sigma per keypoint."""
+    """How the sigmas (N,K) explain the errors (N,K) mm (K keypoints): rank correlation per crop and keypoint,
+    coverage of the 3D Gaussian's 50 % / 90 % radii, and the NLL against a constant sigma per keypoint."""
     from scipy.stats import spearmanr
 
     def nll_np(s):
         return float((3 * np.log(s) + 0.5 * (vec ** 2).sum(-1) / s ** 2).mean())
 
     r50, r90 = 1.5382, 2.5003  # chi distribution (3 dof) quantiles
-    per_keypoint = [spearmanr(sigma[:, j], err[:, j])[0] for j in range(1, sigma.shape[1])]  # (the wrist: 0 error)
+    per_keypoint = [spearmanr(sigma[:, j], err[:, j])[0] for j in range(sigma.shape[1])]
     return {"spearman": float(spearmanr(sigma.ravel(), err.ravel())[0]),
             "spearman_within_keypoint": float(np.nanmean(per_keypoint)),
             "within_50": float((err <= r50 * sigma).mean()), "within_90": float((err <= r90 * sigma).mean()),
@@ -154,7 +161,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=None, help="the ONNX model (default: the shipped one)")
     ap.add_argument("--out", type=Path, default=None, help="default: beside the model")
     ap.add_argument("--cache", type=Path, default=None, help="keep the collected features and errors here")
-    ap.add_argument("--picture", type=Path, default=Path("docs/images/handnet_uncertainty.png"))
+    ap.add_argument("--picture", type=Path, default=None,
+                    help="the reliability picture (default: docs/images/handnet_uncertainty.png for the shipped head)")
     ap.add_argument("--force", action="store_true", help="replace an existing head file")
     args = ap.parse_args(argv)
     onnx = args.model or str(default_weights())
@@ -163,6 +171,10 @@ def main(argv=None) -> int:
         print(f"{out} exists: pass --force to replace it", file=sys.stderr)
         return 2
     t0 = time.time()
+    if args.cache and args.cache.suffix != ".npz":
+        args.cache = args.cache.with_name(args.cache.name + ".npz")  # (np.savez would add it)
+    if args.picture is None and args.out is None and args.model is None:
+        args.picture = Path("docs/images/handnet_uncertainty.png")
     if args.cache and args.cache.is_file():
         with np.load(args.cache) as z:
             got = {k: z[k] for k in z.files}
@@ -170,8 +182,11 @@ def main(argv=None) -> int:
         got = collect(args.data, args.first_shard, args.limit, onnx)
         if args.cache:
             np.savez(args.cache, **got)
-    head, report, (sig, err) = train(got["features"], got["errors"])
-    print(f"held-out crops {report['crops']}: Spearman(sigma, error) {report['spearman']:.3f} (within a keypoint "
+    if "sample" not in got:
+        raise SystemExit(f"{args.cache}: made by an older version of this tool (no sample ids): delete it")
+    head, report, (sig, err) = train(got["features"], got["errors"], got["sample"])
+    print(f"{report['train_crops']} training crops, {report['val_crops']} to choose the epoch; "
+          f"held-out crops {report['crops']}: Spearman(sigma, error) {report['spearman']:.3f} (within a keypoint "
           f"{report['spearman_within_keypoint']:.3f}); errors within the "
           f"50 % radius {report['within_50']:.1%}, within the 90 % radius {report['within_90']:.1%}; NLL "
           f"{report['nll_head']:.3f} against {report['nll_constant']:.3f} for a constant sigma per keypoint")

@@ -2,10 +2,11 @@
 
 HandNet's ONNX model already returns its 512-d pooled ``features`` (the regressor's input). The head maps them to
 the expected error of each of HandNet's 21 keypoints, as a standard deviation in millimetres: the spread of the
-keypoint's 3D error after HandNet's root-relative hand is turned onto the truth (a rotation about the centroid,
-as the fit aligns it, ``realhands.fit.problem.kabsch``). Trained by ``python -m tools.build.uncertainty_head`` with
-the Gaussian negative log-likelihood of those errors (3-D isotropic), on synthetic renders that HandNet was not
-trained on, with MediaPipe's own detections making the crops and heatmaps, exactly as at run time.
+keypoint's 3D error after HandNet's wrist-relative hand is turned onto the truth, exactly as the fit compares them
+(:func:`aligned_errors`; the wrist's own error is 0 there, so its sigma is not used). Trained by
+``python -m tools.build.uncertainty_head`` with the Gaussian negative log-likelihood of those errors (3-D
+isotropic), on synthetic renders that HandNet was not trained on, with MediaPipe's own detections making the crops
+and heatmaps, exactly as at run time.
 
 The hybrid fit uses it (``FitWeights.handnet_3d``): HandNet's keypoints become a 3D term beside MediaPipe's world
 landmarks, each keypoint weighted by (``HANDNET_REFERENCE_SIGMA_MM`` / its sigma)^2, so a joint HandNet is sure of pulls
@@ -74,7 +75,8 @@ def train_head(features: np.ndarray, errors: np.ndarray, train: np.ndarray, val:
     head.mean.copy_(X[train].mean(0))
     head.std.copy_(X[train].std(0).clamp_min(1e-3))
     with torch.no_grad():  # start at each keypoint's RMS error per axis over the training crops
-        head.net[2].bias.copy_(torch.log(E[train].norm(dim=-1).pow(2).mean(0).div(3).sqrt()))
+        rms = E[train].norm(dim=-1).pow(2).mean(0).div(3).sqrt()
+        head.net[2].bias.copy_(torch.log(rms.clamp(*SIGMA_RANGE_MM)))  # (the wrist's error is 0: the lower bound)
         head.net[2].weight.mul_(0.1)
     opt = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=1e-2)
     best, best_state = float("inf"), None
@@ -92,20 +94,21 @@ def train_head(features: np.ndarray, errors: np.ndarray, train: np.ndarray, val:
         if v < best:
             best, best_state = v, {k: t.clone() for k, t in head.state_dict().items()}
         bar.set_postfix(val_nll=f"{v:.3f}", refresh=False)
+    if best_state is None:
+        raise ValueError("the uncertainty head's validation loss was never finite: check the errors and features")
     head.load_state_dict(best_state)
     return head.eval(), best
 
 
 def aligned_errors(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(N,21,3) per-keypoint 3D errors (the input's unit) of root-relative keypoints ``predicted`` (N,21,3) turned
-    onto ``truth`` (N,21,3) by the rotation about their centroids that fits them best (as the fit aligns them)."""
+    """(N,21,3) per-keypoint 3D errors (the input's unit) exactly as the fit's HandNet term forms them: the
+    wrist-relative keypoints ``predicted`` (N,21,3) turned onto the wrist-relative ``truth`` (N,21,3) by the rotation
+    that fits their centred shapes best (``realhands.fit.problem.kabsch``), about the wrist; the wrist's error is 0."""
     from ..fit.problem import kabsch
 
     p = predicted - predicted[:, :1]
     t = truth - truth[:, :1]
-    R = kabsch(p, t)
-    moved = np.einsum("nij,nkj->nki", R, p - p.mean(1, keepdims=True)) + t.mean(1, keepdims=True)
-    return moved - t
+    return np.einsum("nij,nkj->nki", kabsch(p, t), p) - t
 
 
 def file_digest(path: str | Path) -> str:
@@ -140,6 +143,27 @@ def save_head(head: UncertaintyHead, path: str | Path, onnx_path, info: dict | N
     return path
 
 
+_SHAPES = {"net.0.weight": (HIDDEN, FEATURES), "net.0.bias": (HIDDEN,), "net.2.weight": (JOINTS, HIDDEN),
+           "net.2.bias": (JOINTS,), "mean": (FEATURES,), "std": (FEATURES,)}
+
+
+def _invalid(arrays: dict) -> str | None:
+    """Why a head file's arrays are not a head of this version, or None."""
+    v = arrays.get("version")
+    if v is None or v.shape != () or v.dtype.kind not in "iu" or int(v) != VERSION:
+        return f"version {None if v is None else v.tolist()!r}, expected {VERSION}"
+    d = arrays.get("onnx_sha256")
+    if d is None or d.shape != () or d.dtype.kind != "U" or len(str(d)) != 64:
+        return "no network digest"
+    for k, shape in _SHAPES.items():
+        a = arrays.get(k)
+        if a is None or a.shape != shape or a.dtype.kind != "f" or not np.isfinite(a).all():
+            return f"'{k}' missing or not {shape} finite numbers"
+    if not (arrays["std"] > 0).all():
+        return "'std' not positive"
+    return None
+
+
 class JointSigma:
     """The trained head at run time, in NumPy: ``JointSigma.load(onnx_path)`` (None when no head ships for that
     network) and ``sigma_mm(features)``."""
@@ -160,18 +184,13 @@ class JointSigma:
         except Exception as e:  # noqa: BLE001 - any unreadable file is the same error for the user
             raise ModelFileError(f"{path}: unreadable uncertainty head ({type(e).__name__}: {e}); rebuild it with "
                                  "`python -m tools.build.uncertainty_head` or delete it") from None
-        if int(arrays.get("version", -1)) != VERSION:
-            raise ModelFileError(f"{path}: uncertainty head version {arrays.get('version')} is not {VERSION}; "
-                                 "rebuild it with `python -m tools.build.uncertainty_head`")
-        shapes = {"net.0.weight": (HIDDEN, FEATURES), "net.0.bias": (HIDDEN,), "net.2.weight": (JOINTS, HIDDEN),
-                  "net.2.bias": (JOINTS,), "mean": (FEATURES,), "std": (FEATURES,)}
-        for k, shape in shapes.items():
-            if k not in arrays or arrays[k].shape != shape or not np.isfinite(arrays[k]).all():
-                raise ModelFileError(f"{path}: '{k}' missing or not {shape} finite values; rebuild it with "
-                                     "`python -m tools.build.uncertainty_head`")
+        why = _invalid(arrays)
+        if why:
+            raise ModelFileError(f"{path}: not an uncertainty head this version reads ({why}); rebuild it with "
+                                 "`python -m tools.build.uncertainty_head --force` or delete it")
         if str(arrays["onnx_sha256"]) != file_digest(onnx_path):
             return None  # trained for another network: its features mean something else here
-        return cls({k: np.asarray(v, np.float64) for k, v in arrays.items() if k in shapes})
+        return cls({k: np.asarray(v, np.float64) for k, v in arrays.items() if k in _SHAPES})
 
     def sigma_mm(self, features: np.ndarray) -> np.ndarray:
         """features (512,) or (B,512) -> sigma (21,) or (B,21) mm."""
