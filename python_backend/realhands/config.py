@@ -162,7 +162,7 @@ class ReconstructConfig:
         """What "auto" means: the hybrid ("handnet": the keypoint fit from HandNet's articulation and shape, the
         keypoints' orientation and placement) when HandNet's weights are installed, else the keypoint fit ("fit").
         On real photos with 3D ground truth (docs/RESULTS.md, 2026-11-27) the hybrid beat the fit from the mean
-        hand and MediaPipe's own landmarks: PA-MPJPE 9.90 against 10.82 and 11.31 mm, root-relative 20.5 against
+        hand and MediaPipe's own landmarks: PA-MPJPE 9.61 against 10.82 and 11.31 mm, root-relative 20.4 against
         21.3 and 25.7, wrist 15.2 against 16.9 mm."""
         if self.regressor == "auto":
             return "handnet" if handnet_available else "fit"

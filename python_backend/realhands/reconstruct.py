@@ -510,8 +510,8 @@ class Reconstructor:
     def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None) -> None:
         det = st.detection
         # the hybrid: a cold fit whose start takes HandNet's articulation and shape, and the keypoints' orientation
-        # and placement (on real photos: PA-MPJPE 9.90 mm, against 10.82 from the mean pose and 13.59 from HandNet's
-        # whole estimate with a short fit; docs/RESULTS.md)
+        # and placement (on real photos: PA-MPJPE 9.61 mm with the two starts below, against 10.82 from the mean pose
+        # and 13.59 from HandNet's whole estimate with a short fit; docs/RESULTS.md)
         # An image (not video) also fits from the mean hand and keeps the lower loss: two local minima tried where
         # time allows (real photos: PA-MPJPE 9.90 -> 9.61 mm; in video it gained nothing and tripled the frame's
         # cost, docs/perception_fit.md)
