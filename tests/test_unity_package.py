@@ -55,7 +55,9 @@ def test_core_has_no_unity_dependency_and_package_layout():
         assert (PKG / f).is_file(), f
     asmdefs = {p.stem: json.loads(p.read_text()) for p in PKG.rglob("*.asmdef")}
     assert set(asmdefs) == {"RealHands.Core", "RealHands.Runtime", "RealHands.XRHands", "RealHands.Editor",
-                            "RealHands.Core.Tests", "RealHands.Runtime.Tests"}
+                            "RealHands.Core.Tests", "RealHands.Runtime.Tests", "RealHands.Samples.XRHands"}
+    sample = asmdefs["RealHands.Samples.XRHands"]  # compiles only where XR Hands is installed, as our XR layer
+    assert sample["defineConstraints"] == ["REALHANDS_XR_HANDS"] and "Unity.XR.Hands" in sample["references"]
     assert asmdefs["RealHands.Core"]["noEngineReferences"] and not asmdefs["RealHands.Core"]["references"]
     assert asmdefs["RealHands.Editor"]["includePlatforms"] == ["Editor"]
     xr = asmdefs["RealHands.XRHands"]
@@ -252,3 +254,65 @@ def test_the_skin_shader_is_what_the_material_and_avatar_use():
     assert re.search(r'^\s*Fallback "', shader, re.M)
     assert "ShaderImporter:" in (res / "RealHandsSkin.shader.meta").read_text()
     assert "ShaderIncludeImporter:" in (res / "RealHandsSkinCore.hlsl.meta").read_text()
+
+
+# ---- the sample scenes ------------------------------------------------------------------------------------------
+
+#: scripts of other packages the samples use, by the GUID of their .cs file in that package
+FOREIGN_SCRIPTS = {"e0cb9aa70a22847b5925ee5f067c10a9": "Unity.XR.CoreUtils.XROrigin (com.unity.xr.core-utils)"}
+
+
+def _scene_objects(path: Path) -> dict:
+    """{fileID: (class id, body)} of a Unity scene file."""
+    import re
+
+    parts = re.split(r"^--- !u!(\d+) &(\d+)\n", path.read_text(), flags=re.M)
+    return {int(parts[i + 1]): (int(parts[i]), parts[i + 2]) for i in range(1, len(parts), 3)}
+
+
+@pytest.mark.parametrize("scene", ["TwoHands/TwoHands.unity", "XRHands/XRHands.unity"])
+def test_the_sample_scenes_are_whole(scene):
+    """Every reference in a sample scene resolves inside it; parents and children agree; every script is one of
+    the package's (by its .meta GUID) or a named foreign one; every field the scene sets on our scripts is a public
+    field of that class."""
+    import re
+
+    objects = _scene_objects(PKG / "Samples~" / scene)
+    ours = {}
+    for cs in PKG.rglob("*.cs"):
+        meta_text = cs.with_name(cs.name + ".meta").read_text()
+        ours[re.search(r"guid: (\w+)", meta_text).group(1)] = cs
+    for fid, (cls, body) in objects.items():
+        for ref in re.findall(r"\{fileID: (\d+)(?:, guid|\})", body):
+            if int(ref) not in (0, 11500000):
+                assert int(ref) in objects, f"{scene}: object {fid} refers to missing {ref}"
+        if cls == 4:  # Transform
+            father = int(re.search(r"m_Father: \{fileID: (\d+)\}", body).group(1))
+            if father:
+                assert f"{{fileID: {fid}}}" in objects[father][1], f"{scene}: {fid} not a child of its father"
+            for child in re.findall(r"^  - \{fileID: (\d+)\}", body.split("m_Father")[0], re.M):
+                assert f"m_Father: {{fileID: {fid}}}" in objects[int(child)][1]
+        if cls == 114:  # MonoBehaviour
+            guid = re.search(r"m_Script: \{fileID: 11500000, guid: (\w+)", body).group(1)
+            assert guid in ours or guid in FOREIGN_SCRIPTS, f"{scene}: unknown script {guid}"
+            if guid in ours:
+                source = ours[guid].read_text()
+                fields = re.findall(r"^  (\w+): ", body.split("m_EditorClassIdentifier:")[1], re.M)
+                for f in fields:
+                    assert re.search(rf"public [\w<>\[\]]+ {f}\b", source), f"{scene}: {ours[guid].name} has no {f}"
+
+
+def test_the_xr_hands_sample_has_an_xr_origin_and_the_bridge_in_its_session_space():
+    objects = _scene_objects(PKG / "Samples~/XRHands/XRHands.unity")
+    from tools.unity import meta
+
+    bodies = [b for c, b in objects.values() if c == 114]
+    origin = next(b for b in bodies if "e0cb9aa70a22847b5925ee5f067c10a9" in b)
+    offset = int(origin.split("m_CameraFloorOffsetObject: {fileID: ")[1].split("}")[0])
+    offset_transform = next(f for f, (c, b) in objects.items() if c == 4 and f"m_GameObject: {{fileID: {offset}}}" in b)
+    bridge = next(b for b in bodies if meta.guid("Runtime/XRHands/RealHandsXRHandsBridge.cs") in b)
+    assert f"sessionSpace: {{fileID: {offset_transform}}}" in bridge
+    client = next(f for f, (c, b) in objects.items() if c == 114 and meta.guid("Runtime/Unity/RealHandsClient.cs") in b)
+    assert f"client: {{fileID: {client}}}" in bridge
+    pkg = json.loads((PKG / "package.json").read_text())
+    assert any(s["path"] == "Samples~/XRHands" for s in pkg["samples"])

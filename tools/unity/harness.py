@@ -77,9 +77,10 @@ def _defines(names: list[str]) -> list[str]:
 
 
 def check_unity_layer(out: Path = DEFAULT_OUT) -> Path:
-    """Type-check Runtime/Unity, Runtime/XRHands, Editor and Tests/Runtime against the UnityEngine stand-in
-    (tools/unity/stubs), the XR Hands layer once per XR_HANDS_VERSIONS entry (each in its own folder, the stand-in
-    built with that version's declarations). Returns the Runtime layer built against the newest stand-in."""
+    """Type-check Runtime/Unity, Runtime/XRHands, the XR Hands sample, Editor and Tests/Runtime against the UnityEngine
+    stand-in (tools/unity/stubs), the XR Hands layer and sample once per XR_HANDS_VERSIONS entry (each in its own
+    folder, the stand-in built with that version's declarations). Returns the Runtime layer built against the newest
+    stand-in."""
     core = out / "RealHands.Core.dll"
     stub_sources = _sources(ROOT / "tools/unity/stubs")
     runtime = None
@@ -96,6 +97,9 @@ def check_unity_layer(out: Path = DEFAULT_OUT) -> Path:
         except RuntimeError as e:
             raise RuntimeError(f"against XR Hands {version}: {e}") from e
         runtime = (stubs, rt)
+        # the XR Hands sample's script, with the define its asmdef gets from an installed XR Hands
+        _mcs(["-target:library", f"-out:{where / 'RealHands.Samples.XRHands.dll'}", "-define:REALHANDS_XR_HANDS",
+              f"-r:{stubs}", *_sources(PKG / "Samples~/XRHands")])
     stubs, rt = runtime
     _mcs(["-target:library", f"-out:{out / 'RealHands.Editor.dll'}", "-define:UNITY_EDITOR", f"-r:{core}",
           f"-r:{stubs}", f"-r:{rt}", *_sources(PKG / "Editor")])

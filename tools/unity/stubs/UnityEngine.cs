@@ -24,11 +24,17 @@ namespace UnityEngine
         public GameObject(string name) { }
         public Transform transform { get { return null; } }
         public T AddComponent<T>() where T : Component { return null; }
+        public T GetComponent<T>() { return default(T); }
+        public void SetActive(bool value) { }
+        public static GameObject CreatePrimitive(PrimitiveType type) { return null; }
     }
+    public enum PrimitiveType { Sphere = 0, Capsule = 1, Cylinder = 2, Cube = 3, Plane = 4, Quad = 5 }
+    public class Collider : Component { }
     public class Transform : Component, System.Collections.IEnumerable
     {
         public Vector3 localPosition { get; set; }
         public Quaternion localRotation { get; set; }
+        public Vector3 localScale { get; set; }
         public Vector3 position { get; set; }
         public Quaternion rotation { get; set; }
         public Transform parent { get; set; }

@@ -10,6 +10,9 @@
 //   Runtime/XRHandSubsystemDescriptor.cs at ac3f259b (1.4.3), c2cb869a (1.5.0-pre.4); 1.1 per its API documentation.
 // - XRHandSubsystemProvider (GetHandLayout, TryUpdateHands; TryGetMeshData from 1.6): Runtime/XRHandSubsystemProvider.cs
 //   at c2cb869a (1.5.0-pre.4), d7d9f3bf (1.6.0); 1.1 from Tests/Runtime/TestHandProvider.cs at 1878b52a (1.1.0).
+// - XRHand (GetJoint, rootPose, handedness, isTracked), XRHandJoint.TryGetPose, XRHandSubsystem.leftHand/rightHand:
+//   Runtime/XRHand.cs, Runtime/XRHandJoint.cs, Runtime/XRHandSubsystem.cs at 1878b52a (1.1.0); the same members in
+//   the later versions' XRHandSubsystem.cs (leftHand => GetHand(Handedness.Left)).
 // - XRHandProviderUtility.CreateJoint (Handedness first, from 1.1.0) and SubsystemUpdater (every version):
 //   Runtime/XRHandProviderUtility.cs at c5f7e38c (1.1.0-pre.3), b8667683 (1.4.0), d7d9f3bf (1.6.0).
 // - Meshing (from 1.6.0-pre.1): Runtime/Meshing/*.cs at 0a9d28d7.
@@ -30,12 +33,24 @@ namespace UnityEngine.XR.Hands
         HighFidelityPose = 1 << 5,
 #endif
     }
-    public struct XRHandJoint { }
+    public struct XRHandJoint
+    {
+        public bool TryGetPose(out Pose pose) { pose = new Pose(); return false; }
+    }
+    public struct XRHand
+    {
+        public XRHandJoint GetJoint(XRHandJointID id) { return new XRHandJoint(); }
+        public Pose rootPose { get { return new Pose(); } }
+        public Handedness handedness { get { return Handedness.Invalid; } }
+        public bool isTracked { get { return false; } }
+    }
     public class XRHandSubsystem : SubsystemWithProvider<XRHandSubsystem, XRHandSubsystemDescriptor, ProviderImplementation.XRHandSubsystemProvider>
     {
         [Flags] public enum UpdateSuccessFlags { None = 0, LeftHandRootPose = 1, LeftHandJoints = 2, RightHandRootPose = 4, RightHandJoints = 8, All = 15 }
         public enum UpdateType { Dynamic, BeforeRender }
         public virtual UpdateSuccessFlags TryUpdateHands(UpdateType updateType) { return UpdateSuccessFlags.None; }
+        public XRHand leftHand { get { return new XRHand(); } }
+        public XRHand rightHand { get { return new XRHand(); } }
     }
     public class XRHandSubsystemDescriptor : SubsystemDescriptorWithProvider<XRHandSubsystem, ProviderImplementation.XRHandSubsystemProvider>
     {
