@@ -198,7 +198,7 @@ def test_the_skin_shader_compiles_in_every_pipeline_and_variant():
     shaders = _require_glslang()
     res = shaders.check()
     assert not res["errors"], "\n".join(f"{k}: {v}" for k, v in res["errors"].items())
-    assert res["compiled"] >= 14
+    assert res["compiled"] >= 16
 
 
 def test_a_broken_skin_shader_fails_the_check(tmp_path):
@@ -250,7 +250,9 @@ def test_the_skin_shader_is_what_the_material_and_avatar_use():
     for f in ("RealHandsSkinURP.hlsl", "RealHandsSkinBuiltin.cginc"):
         text = (res / f).read_text()
         assert text.count("RealHandsFade(") >= 1 and "UNITY_VERTEX_OUTPUT_STEREO" in text
-        assert "UNITY_INITIALIZE_VERTEX_OUTPUT_STEREO" in text
+        assert "UNITY_INITIALIZE_VERTEX_OUTPUT_STEREO" in text and "UNITY_SETUP_STEREO_EYE_INDEX_POST_VERTEX" in text
+    # URP: forward-only, so the Deferred path draws it too (with its depth-normals-only pass)
+    assert "UniversalForwardOnly" in modes and "DepthNormalsOnly" in modes and "UniversalForward" not in modes
     assert re.search(r'^\s*Fallback "', shader, re.M)
     assert "ShaderImporter:" in (res / "RealHandsSkin.shader.meta").read_text()
     assert "ShaderIncludeImporter:" in (res / "RealHandsSkinCore.hlsl.meta").read_text()

@@ -82,7 +82,7 @@ def main() -> int:
         score(OLD_HYBRID, {k: getattr(hyb, k)[0].numpy() for k in MANO_PARAM_NAMES},
               t_net + (time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        hyb = fitters[side].fit(kp[None], camera.K[None], articulation=est.params)
+        hyb = fitters[side].fit(kp[None], camera.K[None], articulation=est.params, also_from_mean=True)
         score(HYBRID, {k: getattr(hyb, k)[0].numpy() for k in MANO_PARAM_NAMES},
               t_net + (time.perf_counter() - t) * 1000)
     summary = {k: {m_: float(np.mean(v)) for m_, v in r.items()} for k, r in rows.items()}

@@ -113,7 +113,8 @@ def real_photo_section(annotations: Path, docs: Path) -> str:
              f"**Reading it.** The default is {verdict} MediaPipe's world landmarks on both PA-MPJPE and "
              "root-relative MPJPE. The default regressor is the hybrid because it wins here: the keypoint fit "
              "started from HandNet's articulation and shape, with the orientation and placement from the keypoints "
-             "(HandNet alone, trained on renders only, reads the fingers better than it turns and places the hand); "
+             "(HandNet alone, trained on renders only, reads the fingers better than it turns and places the hand), "
+             "and, for a photo, also from the mean hand, the lower loss kept (two local minima tried); "
              "HandNet also gives the mask (realhands.config).",
              f"Command: `realhands eval real3d {_shown(annotations)}` (or this script), "
              f"{datetime.date.today().isoformat()}.", f"<!-- {LEAD}:end -->", ""]

@@ -157,6 +157,12 @@ def _kabsch(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
                            dtype=src.dtype)
 
 
+def _loss_order(fit_one_result) -> tuple:
+    """Sort key of ``_fit_one`` results: lowest loss first, a NaN loss last (``min`` would keep a NaN met first)."""
+    cost = float(fit_one_result[2])
+    return (not np.isfinite(cost), cost)
+
+
 def _pseudo_huber(r2: torch.Tensor, c: float) -> torch.Tensor:
     return c * c * (torch.sqrt(1.0 + r2 / (c * c)) - 1.0)
 
@@ -417,7 +423,7 @@ class KeypointFitter:
             tries = [self._fit_one({k: v[b:b + 1] for k, v in st.items()},
                                    [(kp2d[b:b + 1], K[b:b + 1], None, None, conf[b:b + 1])],
                                    None if world is None else world[b:b + 1], stages, net=net) for st in starts]
-            res, _, cost, m, j = min(tries, key=lambda t: float(t[2]))  # the lowest loss
+            res, _, cost, m, j = min(tries, key=_loss_order)  # the lowest loss
             it = sum(t[1] for t in tries)
             results.append(res)
             costs.append(cost.reshape(1).to(dt))
@@ -494,7 +500,7 @@ class KeypointFitter:
                       (names, iterations or COLD_ITERATIONS)]
         net = None if init is not None or placement_only else self.handnet_term(articulation)
         tries = [self._fit_one(st, tv, w, stages, points3d, net) for st in starts]
-        out, _, cost, marked, joints = min(tries, key=lambda t: float(t[2]))  # the lowest loss
+        out, _, cost, marked, joints = min(tries, key=_loss_order)  # the lowest loss
         iters = sum(t[1] for t in tries)
         joints, marked = torch.as_tensor(joints[None], dtype=dt), torch.as_tensor(marked[None], dtype=dt)
         with torch.no_grad():

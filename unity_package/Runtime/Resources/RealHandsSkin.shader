@@ -22,7 +22,7 @@ Shader "RealHands/Skin"
         Pass
         {
             Name "ForwardLit"
-            Tags { "LightMode" = "UniversalForward" }
+            Tags { "LightMode" = "UniversalForwardOnly" }
             HLSLPROGRAM
             #pragma target 3.5
             #pragma vertex vert
@@ -77,6 +77,21 @@ Shader "RealHands/Skin"
             #pragma target 3.5
             #pragma vertex vert
             #pragma fragment frag
+            #pragma multi_compile_instancing
+            #define REALHANDS_DEPTH_NORMALS
+            #include "RealHandsSkinURP.hlsl"
+            ENDHLSL
+        }
+        Pass
+        {
+            Name "DepthNormalsOnly"
+            Tags { "LightMode" = "DepthNormalsOnly" }
+            ZWrite On
+            HLSLPROGRAM
+            #pragma target 3.5
+            #pragma vertex vert
+            #pragma fragment frag
+            #pragma multi_compile_fragment _ _GBUFFER_NORMALS_OCT
             #pragma multi_compile_instancing
             #define REALHANDS_DEPTH_NORMALS
             #include "RealHandsSkinURP.hlsl"

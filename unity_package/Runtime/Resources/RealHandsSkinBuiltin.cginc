@@ -70,6 +70,7 @@ v2f vert(appdata_full v)
 
 half4 frag(v2f i) : SV_Target
 {
+    UNITY_SETUP_STEREO_EYE_INDEX_POST_VERTEX(i);  // the eye's shadow slice and camera position
     RealHandsFade(_Color.a, i.pos.xy);
     RealHandsSkinSurface s;
     s.albedo = tex2D(_MainTex, i.uv).rgb * _Color.rgb;

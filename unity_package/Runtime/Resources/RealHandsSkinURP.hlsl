@@ -1,7 +1,8 @@
-// RealHands skin in the Universal Render Pipeline: the forward pass (main light with its shadows, cascaded or
-// screen-space; the additional lights of the forward path with theirs; ambient light probes; fog) and, with
-// REALHANDS_SHADOW_CASTER / REALHANDS_DEPTH_ONLY / REALHANDS_DEPTH_NORMALS, the shadow, depth and depth-normals
-// passes. Every pass applies the screen-door fade, so a fading hand's shadow, depth and SSAO fade with it, and
+// RealHands skin in the Universal Render Pipeline: the forward pass (forward-only, so the Deferred path draws it
+// too; main light with its shadows, cascaded or screen-space; the additional lights of the forward path with
+// theirs; ambient light probes; fog) and, with REALHANDS_SHADOW_CASTER / REALHANDS_DEPTH_ONLY /
+// REALHANDS_DEPTH_NORMALS, the shadow, depth and depth-normals passes (the latter packed octahedrally where the
+// Deferred path's accurate G-buffer normals ask for it, _GBUFFER_NORMALS_OCT). Every pass applies the screen-door fade, so a fading hand's shadow, depth and SSAO fade with it, and
 // every pass shares one UnityPerMaterial layout (SRP Batcher). Single-pass instanced stereo (XR) throughout.
 #ifndef REALHANDS_SKIN_URP_INCLUDED
 #define REALHANDS_SKIN_URP_INCLUDED
@@ -85,7 +86,12 @@ half4 frag(Varyings input) : SV_Target
 #if defined(REALHANDS_SHADOW_CASTER) || defined(REALHANDS_DEPTH_ONLY)
     return 0;
 #elif defined(REALHANDS_DEPTH_NORMALS)
-    return half4(NormalizeNormalPerPixel(input.normalWS), 0.0);
+    #if defined(_GBUFFER_NORMALS_OCT)
+        float2 octahedral = PackNormalOctQuadEncode(normalize(input.normalWS));  // [-1, 1]
+        return half4(PackFloat2To888(saturate(octahedral * 0.5 + 0.5)), 0.0);
+    #else
+        return half4(NormalizeNormalPerPixel(input.normalWS), 0.0);
+    #endif
 #else
     RealHandsSkinSurface s;
     s.albedo = SAMPLE_TEXTURE2D(_MainTex, sampler_MainTex, input.uv).rgb * _BaseColor.rgb;

@@ -47,6 +47,21 @@ float4 ComputeScreenPos(float4 positionCS)
     return o;
 }
 real3 NormalizeNormalPerPixel(real3 normalWS) { return normalize(normalWS); }
+// core's Packing.hlsl
+float2 PackNormalOctQuadEncode(float3 n)
+{
+    n *= rcp(max(dot(abs(n), 1.0), 1e-6));
+    float t = saturate(-n.z);
+    return n.xy + (n.xy >= 0.0 ? t : -t);
+}
+float3 PackFloat2To888(float2 f)
+{
+    uint2 i = (uint2)(f * 4095.5);
+    uint2 hi = i >> 8;
+    uint2 lo = i & 255;
+    uint3 cb = uint3(lo, hi.x | (hi.y << 4));
+    return cb / 255.0;
+}
 real ComputeFogFactor(float zPositionCS) { return real(saturate(1.0 - zPositionCS)); }
 half3 MixFog(half3 fragColor, half fogFactor) { return lerp(unity_FogColor.rgb, fragColor, fogFactor); }
 
