@@ -212,3 +212,25 @@ def test_a_model_without_uvs_gets_cached_xatlas_uvs(tmp_path, monkeypatch):
     stripped = type(data)(**{**data.__dict__, "uv": None, "faces_uv": None})
     atlas = UVAtlas.for_model(stripped, 64)
     assert atlas.valid.mean() > 0.3
+
+
+def test_a_view_weighs_how_well_the_mesh_sits_on_its_mask(scene, monkeypatch):
+    """A mask that the fitted mesh does not match (shifted 10 px) lowers every texel's weight by the registration
+    (how well the mesh's outline and the mask cover each other) to REGISTRATION_POWER, so a misplaced frame cannot
+    outweigh a well-placed one in the fusion; a matching mask keeps the weights; without the factor the inner texels
+    weigh the same either way."""
+    from realhands.texture import projection
+
+    data, v, faces, K, atlas, truth, image, mask = scene
+    shifted = np.roll(mask, 10, axis=1)
+
+    def inner_ratio(m):
+        plain, masked = observe(atlas, v, faces, K, image), observe(atlas, v, faces, K, image, mask=m)
+        both = (plain.weight > 0.3) & (masked.weight > 0)
+        return float(np.median(masked.weight[both] / plain.weight[both]))
+
+    assert projection.REGISTRATION_POWER > 0
+    aligned, off = inner_ratio(mask), inner_ratio(shifted)
+    assert aligned > 0.9 and off < 0.8 * aligned, (aligned, off)
+    monkeypatch.setattr(projection, "REGISTRATION_POWER", 0.0)
+    assert inner_ratio(shifted) == pytest.approx(1.0, abs=0.02)
