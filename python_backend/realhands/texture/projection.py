@@ -36,10 +36,10 @@ DEPTH_CELL_PX = 2
 
 #: a view with a mask weighs its registration to this power: how well the fitted mesh's outline and the mask cover
 #: each other (``_registration``, 1 where they agree to a cell), so a frame the fit misplaces cannot outweigh a
-#: well-placed one. `tools.bench.texture --kind
-#: turn --frames 90 --delight --refine 10`, seen texels after 90 frames: pipeline mono 24.0 -> 25.2 dB, stereo 25.1 ->
-#: 25.5, the share seen unchanged (0: off; with the plain IoU as the measure, which a perfect fit does not reach at
-#: the outline's cell size: 4 gave 25.4 / 25.4, 8 gave 26.0 / 25.0 but 85 % seen instead of 95).
+#: well-placed one. `tools.bench.texture --kind turn --frames 90 --delight --refine 10`, seen texels after 90 frames:
+#: pipeline mono 24.0 -> 25.2 dB, stereo 25.1 -> 25.5, the share seen unchanged (0: off; with the plain IoU as the
+#: measure, which a perfect fit does not reach at the outline's cell size: 4 gave 25.4 / 25.4, 8 gave 26.0 / 25.0
+#: but 85 % seen instead of 95).
 REGISTRATION_POWER = 4.0
 
 
