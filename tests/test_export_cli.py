@@ -102,6 +102,12 @@ def test_config_validation(tmp_path):
         Config.from_toml(p)
     p.write_text("[live]\nregressor = 'fit'\nmask = 'handnet'\n")
     assert Config.from_toml(p).live.regressor == "fit"
+    for bad in ("'a lot'", "true", "nan", "-1", "1e9"):  # HandNet's keypoint weight: a number from 0 to 100
+        p.write_text(f"[reconstruct]\nhandnet_weight = {bad}\n")
+        with pytest.raises(ConfigError, match=r"\[reconstruct\] handnet_weight must be"):
+            Config.from_toml(p)
+    p.write_text("[reconstruct]\nhandnet_weight = 1\n")
+    assert Config.from_toml(p).reconstruct.handnet_weight == 1
 
 
 def test_demo_writes_renders_and_meshes(tmp_path):
