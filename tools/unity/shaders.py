@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.unity.harness import ToolMissing
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "unity_package"
 STUBS = Path(__file__).resolve().parent / "shader_stubs"
@@ -27,10 +29,6 @@ GLSLANG = "glslangValidator"
 
 _BLOCK = re.compile(r"(HLSLPROGRAM|CGPROGRAM)(.*?)(ENDHLSL|ENDCG)", re.S)
 _PRAGMA = re.compile(r"^[ \t]*#pragma[ \t]+(\w+)[ \t]*(.*)$", re.M)
-
-
-class ToolMissing(RuntimeError):
-    pass
 
 
 def glslang_present() -> bool:

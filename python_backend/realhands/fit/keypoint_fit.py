@@ -363,6 +363,14 @@ class KeypointFitter:
             out[name] = v.reshape(1, -1).expand_as(start[name]).clone()
         return out
 
+    def _cold_starts(self, guess: dict, articulation: dict | None, also_from_mean: bool) -> list[dict]:
+        """A cold fit's starts: ``guess`` with HandNet's articulation and shape (:meth:`with_articulation`), and with
+        ``also_from_mean`` the mean hand's ``guess`` itself as a second (the lower loss wins)."""
+        starts = [self.with_articulation(guess, articulation)]
+        if also_from_mean and articulation is not None:
+            starts.append(guess)
+        return starts
+
     def handnet_term(self, articulation: dict | None):
         """HandNet's keypoints as a term of a cold fit: (its root-relative keypoints where the detector marks them
         (21,3), their weights (21,)), from its estimate's orientation, articulation and shape and its per-keypoint
@@ -403,10 +411,7 @@ class KeypointFitter:
         if warm:
             starts = [{k: torch.as_tensor(np.asarray(v), dtype=dt) for k, v in init.items()}]
         else:
-            guess = self.initial_guess(kp2d, K, world)
-            starts = [self.with_articulation(guess, articulation)]
-            if also_from_mean and articulation is not None and not placement_only:
-                starts.append(guess)
+            starts = self._cold_starts(self.initial_guess(kp2d, K, world), articulation, also_from_mean)
         n_iter = iterations or (WARM_ITERATIONS if warm else COLD_ITERATIONS)
         names = ["global_orient", "hand_pose", "betas", "image_t"]
         if betas is not None:
@@ -482,9 +487,7 @@ class KeypointFitter:
                 guess = self.guess_from_points(points3d)
             else:
                 guess = self.initial_guess(tv[0][0], tv[0][1], w)
-            starts = [self.with_articulation(guess, articulation)]
-            if also_from_mean and articulation is not None and not placement_only:
-                starts.append(guess)
+            starts = self._cold_starts(guess, articulation, also_from_mean)
         names = ["global_orient", "hand_pose", "betas", "image_t"]
         if betas is not None:
             held = torch.as_tensor(np.asarray(betas, np.float64)[None, :10], dtype=dt)
