@@ -176,6 +176,38 @@ def test_a_session_starts_from_the_saved_hand(right_data, tmp_path):
         rec.close()
 
 
+def test_a_saved_hand_takes_no_views_so_its_mask_is_never_computed(right_data, tmp_path):
+    """Video with the user's saved right hand (the shipped clip shows a right hand): its texture is the saved one,
+    so no frame takes a view for it and HandNet never runs for a mask (with the fit as the regressor, nothing else
+    asks for HandNet); without the saved hand it runs at the texture's cadence."""
+    from realhands.live.sources import open_source
+    from realhands.reconstruct import Reconstructor
+
+    model, hand = _hand(right_data, size=64)
+    hand.save(tmp_path / "me")
+    frames = [f for _, f in zip(range(20), open_source("synthetic", loop=False), strict=False)]
+
+    def handnet_calls(**choices) -> tuple[int, int]:
+        rec = Reconstructor(video=True, regressor="fit", texture_size=64, **choices)
+        count, predict = [0], rec.handnet.predict
+
+        def counted(*args, **kwargs):
+            count[0] += 1
+            return predict(*args, **kwargs)
+
+        rec.handnet.predict = counted
+        try:
+            hands = sum(len(rec(f.views[0], f.camera, timestamp=f.capture_ns / 1e9)) for f in frames)
+        finally:
+            rec.close()
+        return count[0], hands
+
+    n, hands = handnet_calls(hands=(str(tmp_path / "me"),))
+    assert hands >= 15 and n == 0, (n, hands)
+    n, hands = handnet_calls()
+    assert n >= hands // 4, (n, hands)  # (the counting sees HandNet when the texture takes views)
+
+
 def test_the_guided_capture_completes_on_the_turning_sequence_and_a_run_starts_from_it(tmp_path):
     """`realhands capture-hand` on the synthetic hand turning over (stereo, MediaPipe, the default reconstruction):
     the progress it publishes reaches every region, the hand it writes reloads, and `realhands run --hand` then

@@ -379,7 +379,9 @@ class Reconstructor:
         self._states = states
         for st in states:
             st.timings_ms["detect"] = detect_ms / max(len(detections), 1)
-            if self.video and self.cfg.texture_size:
+            if st.side in self.hands:  # the user's saved hand keeps its texture: no view, and so no mask, for it
+                st.texture_due = False
+            elif self.video and self.cfg.texture_size:
                 st.texture_due = timestamp - self._textured.get(st.side, -np.inf) >= 1.0 / self.cfg.texture_fuse_hz
                 st.texture_view = self._texture_turn.get(st.side, 0) if second_view is not None else 0
             self._timed(st, "handnet", self.estimate, image, True)
