@@ -191,10 +191,9 @@ class FitProblem:
                 d_seen = dp if R is None else np.einsum("cd,ndf->ncf", R, dp)
                 f = np.array([K[0, 0], K[1, 1]])[None, :, None]
                 J = f * (d_seen[:, :2] - (seen[:, :2] / z[:, None])[..., None] * d_seen[:, 2:3]) / z[:, None, None]
-                J = J * scale
-            out.append(((proj - kp2d) * scale, weight, w.knee_2d_px, J))
-            if self.band:
-                out.append(self._size_band(proj, None if J is None else J / scale, HAND_PX / scale))
+            out.append(((proj - kp2d) * scale, weight, w.knee_2d_px, None if J is None else J * scale))
+            if self.band:  # (the detection's size is HAND_PX / scale)
+                out.append(self._size_band(proj, J, HAND_PX / scale))
         if self.points3d is not None:
             X, weight = self.points3d
             out.append(((pts - X) * CM, weight, w.knee_3d_cm, None if dp is None else dp * CM))

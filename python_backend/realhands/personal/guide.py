@@ -65,7 +65,6 @@ class CaptureGuide:
         valid, nz = atlas.valid, atlas.regions.normal_z
         self.masks = {"back": valid & (nz > SIDE_NZ), "palm": valid & (nz < -SIDE_NZ),
                       "sides": valid & (np.abs(nz) <= SIDE_NZ)}
-        self.valid = valid
 
     def progress(self, fusion) -> CaptureProgress:
         good = fusion.seen & (normalised_quality(fusion.best, fusion.atlas.size) >= GOOD_QUALITY)
@@ -76,8 +75,7 @@ class CaptureGuide:
             if progress[name] < 1.0:
                 step, instruction = name, text
                 break
-        coverage = float((fusion.seen & self.valid)[self.valid].mean())
-        return CaptureProgress(progress, seen, coverage, step, instruction)
+        return CaptureProgress(progress, seen, fusion.coverage, step, instruction)
 
 
 def empty_progress() -> CaptureProgress:
