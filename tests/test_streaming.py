@@ -416,6 +416,24 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
     assert empty and not any(empty[1:]), seen  # at most the first of those still says "lost", then nothing
 
 
+def test_the_real_time_scope_holds_torch_and_blas_threads_and_restores_them():
+    """Inside ``realtime_threads`` (around LivePipeline.run) torch and NumPy's BLAS run on their real-time thread
+    counts (an idle OpenBLAS worker spins in the kernel: docs/live.md); outside, the defaults are back."""
+    from threadpoolctl import threadpool_info
+
+    from realhands.reconstruct import REALTIME_BLAS_THREADS, REALTIME_TORCH_THREADS, realtime_threads
+
+    def blas():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before_blas, before_torch = blas(), torch.get_num_threads()
+    assert before_blas, "NumPy's BLAS is not visible to threadpoolctl"
+    with realtime_threads():
+        assert all(n == REALTIME_BLAS_THREADS for n in blas()), blas()
+        assert torch.get_num_threads() == min(before_torch, REALTIME_TORCH_THREADS)
+    assert blas() == before_blas and torch.get_num_threads() == before_torch
+
+
 def test_replay_republishes_the_recorded_bytes_exactly(session):
     import threading
 

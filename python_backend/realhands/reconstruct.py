@@ -74,6 +74,10 @@ SMOOTH_ORIENT_SCALE = 10.0
 #: posing (~1 ms) take 3-4 ms on average with a long tail, the whole mono frame 27.7 -> 22.5 ms (same frames,
 #: 2026-11-27). Elsewhere torch keeps its default (refinement's autograd is heavier and has the machine to itself).
 REALTIME_TORCH_THREADS = 1
+#: Real time: NumPy's BLAS (OpenBLAS) threads. With its default (a thread per core) its idle worker spins on
+#: sched_yield after every threaded product and kept ~0.6 of a core busy in the kernel: the mono live pipeline used
+#: 8.2 s of CPU (2.8 of it system time) for 5 s of video, 5.4 s (0.2) with one thread (2026-11-27, docs/live.md).
+REALTIME_BLAS_THREADS = 1
 #: the stereo pair's other view has no mask of its own (HandNet runs on the reference view): its texture
 #: observations count this much, so they fill what the reference view did not see well rather than overwrite it
 #: (tools.bench.texture --kind turn, pipeline stereo, 90 frames: see docs/refinement.md)
@@ -82,14 +86,17 @@ SECOND_VIEW_TEXTURE_WEIGHT = 0.5
 
 @contextmanager
 def realtime_threads():
-    """torch's intra-op threads set to REALTIME_TORCH_THREADS while inside, restored after: around a real-time
-    pipeline. Set it before the pipeline's threads start (a thread that already ran parallel torch work keeps its own
-    pool)."""
+    """torch's intra-op threads set to REALTIME_TORCH_THREADS and NumPy's BLAS threads to REALTIME_BLAS_THREADS
+    while inside, restored after: around a real-time pipeline. Set it before the pipeline's threads start (a thread
+    that already ran parallel torch work keeps its own pool)."""
+    from threadpoolctl import threadpool_limits
+
     before = torch.get_num_threads()
     if before > REALTIME_TORCH_THREADS:
         torch.set_num_threads(REALTIME_TORCH_THREADS)
     try:
-        yield
+        with threadpool_limits(limits=REALTIME_BLAS_THREADS, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
 
