@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from realhands.config import LiveConfig
+from realhands.errors import ConfigError
 from realhands.model import HandModel
-from realhands.reconstruct import HandResult
+from realhands.reconstruct import HandResult, Reconstructor
 from realhands.streaming import (
     HandPublisher,
     HandSubscriber,
@@ -414,6 +415,53 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
         assert re.fullmatch(r"(nt*l)+", states), (side, seen)
     empty = [hands for frame, hands in seen if frame >= 20]  # the scene is empty from frame 20 on
     assert empty and not any(empty[1:]), seen  # at most the first of those still says "lost", then nothing
+
+
+def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_holds_a_frame():
+    """Real time with the texture on: a due texture view (its mask, projection, fusion) is fused by the texture
+    stage, never in the reconstruction stage; the fused textures go out with later frames, their versions rising;
+    and a texture stage slowed to 0.4 s a view skips views (counted) while the frames keep the pace they have with
+    no texture at all (the same clip, run before it)."""
+    import threading
+
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    src = SyntheticSource(num_frames=24, resolution="320x240", stereo=True)
+    runs = {}
+    for texture_size in (0, 64):
+        ep = f"tcp://127.0.0.1:{_port()}"
+        pub, sub = HandPublisher(ep), HandSubscriber(ep, topics=("frame", "texture"))
+        time.sleep(0.3)
+        pipe = LivePipeline(src, LiveConfig(texture_size=texture_size, texture_fuse_hz=30.0), publisher=pub)
+        assert pipe.cfg.realtime and pipe.texture_stage == bool(texture_size)
+        fuse, threads = pipe.rec.run_texture_job, []
+
+        def slow_fuse(job, fuse=fuse, threads=threads):  # the real fusion, made slow, noting where it runs
+            threads.append(threading.current_thread().name)
+            time.sleep(0.4)
+            return fuse(job)
+
+        pipe.rec.run_texture_job = slow_fuse
+        try:
+            report = pipe.run()
+            received = _drain(sub, 1.0)
+        finally:
+            pipe.close()
+            sub.close()
+            pub.close()
+        assert report.errors == 0, report.error_messages
+        runs[texture_size] = (report, threads, received)
+    (plain, _, _), (report, threads, received) = runs[0], runs[64]
+    assert threads and set(threads) == {"texture"}, threads
+    # 24 frames in 0.8 s, a view due every frame: the slowed stage fuses 2-3 of them and skips the rest
+    assert 1 <= report.texture_views <= 4 and report.texture_views_skipped >= 5, report.summary()
+    assert report.frames_out >= plain.frames_out - 3, (report.frames_out, plain.frames_out)
+    assert np.median(report.latency_ms) < np.median(plain.latency_ms) + 30, (report.latency_ms, plain.latency_ms)
+    versions = [b["version"] for kind, b in received if kind == "texture"]
+    assert versions and versions == sorted(versions), received
+    with pytest.raises(ConfigError, match="refinement"):
+        Reconstructor(LiveConfig(refine_iterations=2), video=True).defer_textures()
 
 
 def test_the_real_time_scope_holds_torch_and_blas_threads_and_restores_them():

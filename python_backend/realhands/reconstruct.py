@@ -28,6 +28,7 @@ realhands.config.ReconstructConfig; ``Reconstructor(**choices)`` takes its field
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import torch
 from .camera import Camera, StereoPair
 from .config import ReconstructConfig
 from .conventions import MANO_PARAM_NAMES, SIDES
+from .errors import ConfigError
 from .fit.keypoint_fit import FitWeights, KeypointFitter, View
 from .fit.kinematics import KeypointKinematics, rodrigues
 from .fit.landmarks import landmark_offsets
@@ -110,6 +112,23 @@ class SecondView:
     image: np.ndarray
     pair: StereoPair
     detections: list | None = None
+
+
+@dataclass
+class TextureJob:
+    """One hand's texture view, left by ``solve`` for ``run_texture_job`` (``Reconstructor.defer_textures``): what
+    the texture stage reads, taken at the frame. ``vertices`` (V,3) the posed mesh, m, in the first view's camera;
+    ``views``: which of the frame's views it takes in (0 the first, with ``mask`` or one made from ``keypoints_2d``;
+    1 the stereo pair's other, ``second_view``)."""
+
+    side: str
+    vertices: torch.Tensor
+    camera: Camera
+    image: np.ndarray
+    keypoints_2d: np.ndarray
+    views: list
+    second_view: SecondView | None = None
+    mask: np.ndarray | None = None
 
 
 @dataclass
@@ -269,6 +288,9 @@ class Reconstructor:
         self._shape_samples: dict[str, list] = {s: [] for s in SIDES}
         self._states: list[HandState] = []  # the hands of the frame being solved
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
+        #: None: each due texture view is fused in its frame; a list: ``solve`` leaves them here (defer_textures)
+        self.texture_jobs: list | None = None
+        self._texture_lock = threading.Lock()  # the fused textures, when another thread fuses them
         self._texture_turn: dict[str, int] = {}  # video, stereo: which view each side's texture takes in next
         self._last_timestamp = 0.0
         self._frame = 0
@@ -610,8 +632,10 @@ class Reconstructor:
         return J + dirs @ np.asarray(betas, np.float64)
 
     def _wants_mask(self, st: HandState) -> bool:
-        """Video: whether this frame uses the hand's mask (refinement, or the texture taking in the reference view)."""
-        return bool(self.cfg.refine_iterations or (self.cfg.texture_size and st.texture_due and st.texture_view == 0))
+        """Video: whether this frame uses the hand's mask (refinement, or the texture taking in the reference view
+        in the frame: a deferred texture view makes its own)."""
+        return bool(self.cfg.refine_iterations or (self.cfg.texture_size and st.texture_due and st.texture_view == 0
+                                                   and self.texture_jobs is None))
 
     def mask(self, st: HandState, image: np.ndarray) -> bool:
         """The hand's silhouette from the chosen source (``self.mask_source``); in video only when it is used."""
@@ -622,11 +646,14 @@ class Reconstructor:
                 return False
             st.mask = st.estimate.mask  # it came with the estimate
         else:
-            from .perception.segment import grabcut_mask, hsv_skin_mask
-
-            st.mask = grabcut_mask(image, st.detection.keypoints_2d) if self.mask_source == "grabcut" \
-                else hsv_skin_mask(image)
+            st.mask = self._image_mask(image, st.detection.keypoints_2d)
         return True
+
+    def _image_mask(self, image: np.ndarray, keypoints_2d: np.ndarray) -> np.ndarray:
+        """The mask of the sources that work on the image alone (grabcut, hsv)."""
+        from .perception.segment import grabcut_mask, hsv_skin_mask
+
+        return grabcut_mask(image, keypoints_2d) if self.mask_source == "grabcut" else hsv_skin_mask(image)
 
     def refine(self, st: HandState) -> bool:
         """Silhouette refinement of the parameters and per-vertex offsets against the mask; a diverged
@@ -650,26 +677,59 @@ class Reconstructor:
             # and less well registered, would not improve it); or not this frame (video: at texture_fuse_hz)
             st.texture_version = self.textures[st.side].version if st.side in self.textures else None
             return False
-        from .texture import combine, observe
-
-        fusion = self._fusion(st.side)
-        vertices, faces = st.posed().vertices[0], st.model.faces_tensor
-        delight = self.cfg.texture_delight
         views = [0, 1] if second_view is not None else [0]
         if self.video and second_view is not None:  # one view a time, taking turns: a stereo frame's texture costs
             views = [st.texture_view]  # what a mono one does (docs/live.md)
             self._texture_turn[st.side] = 1 - st.texture_view
-        obs = []
-        if 0 in views:
-            obs.append(observe(fusion.atlas, vertices, faces, st.camera, image, mask=st.mask, delight=delight))
-        if 1 in views:
-            pair = second_view.pair
-            o = observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, second_view.image, delight=delight)
-            obs.append(dataclasses.replace(o, weight=o.weight * SECOND_VIEW_TEXTURE_WEIGHT))
-        fusion.update(obs[0] if len(obs) == 1 else combine(obs))
-        st.texture_version = fusion.version
         self._textured[st.side] = self._last_timestamp
+        job = TextureJob(st.side, st.posed().vertices[0], st.camera, image,
+                         np.array(st.detection.keypoints_2d), views, second_view, st.mask)
+        if self.texture_jobs is not None:  # another thread fuses it (defer_textures); this frame goes on at once
+            self.texture_jobs.append(job)
+            st.texture_version = self.textures[st.side].version if st.side in self.textures else None
+            return True
+        st.texture_version = self.run_texture_job(job)
         return True
+
+    def defer_textures(self) -> None:
+        """From now on ``solve`` does not fuse a due texture view in its frame: it leaves a TextureJob in
+        ``texture_jobs``, for ``run_texture_job`` in another thread (the live pipeline's texture stage), so a frame
+        that feeds the texture (its mask, projection and fusion, ~30 ms a view on 2 cores) is published as fast as
+        any other. The fused textures are then read under ``texture_lock()``. Not with refinement, which needs the
+        mask in the frame."""
+        if self.cfg.refine_iterations:
+            raise ConfigError("textures cannot be deferred with refinement on (it takes the mask in the frame)")
+        self.texture_jobs = []
+
+    def texture_lock(self):
+        """Held while a texture view is fused: hold it to read ``textures`` while another thread fuses."""
+        return self._texture_lock
+
+    def run_texture_job(self, job: TextureJob) -> int:
+        """Fuse one texture view into its side's atlas (``texture``'s work: the mask of the first view when it has
+        none, each view's projection, the fusion); returns the texture's new version."""
+        from .texture import combine, observe
+
+        mask = job.mask
+        if 0 in job.views and mask is None and self.mask_source != "none":
+            if self.mask_source == "handnet":
+                mask = self.handnet.predict(job.image, job.keypoints_2d, job.side, job.camera,
+                                            self.models[job.side]).mask
+            else:
+                mask = self._image_mask(job.image, job.keypoints_2d)
+        fusion = self._fusion(job.side)
+        faces, delight = self.models[job.side].faces_tensor, self.cfg.texture_delight
+        vertices, obs = job.vertices, []
+        if 0 in job.views:
+            obs.append(observe(fusion.atlas, vertices, faces, job.camera, job.image, mask=mask, delight=delight))
+        if 1 in job.views:
+            pair = job.second_view.pair
+            o = observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, job.second_view.image,
+                        delight=delight)
+            obs.append(dataclasses.replace(o, weight=o.weight * SECOND_VIEW_TEXTURE_WEIGHT))
+        with self._texture_lock:
+            fusion.update(obs[0] if len(obs) == 1 else combine(obs))
+            return fusion.version
 
     def forget_lost(self, seen: set) -> None:
         """A hand that left the view starts cold next time."""
@@ -682,8 +742,8 @@ class Reconstructor:
         from .texture import TextureFusion, UVAtlas
 
         if side not in self.textures:
-            self.textures[side] = TextureFusion(UVAtlas.for_model(self.models[side].data,
-                                                                  size or self.cfg.texture_size))
+            fusion = TextureFusion(UVAtlas.for_model(self.models[side].data, size or self.cfg.texture_size))
+            self.textures.setdefault(side, fusion)
         return self.textures[side]
 
 

@@ -120,6 +120,10 @@ class RunReport:
     accuracy: list = field(default_factory=list)  # per frame with ground truth: FrameResult.accuracy
     rig_bytes: int = 0
     texture_bytes: list = field(default_factory=list)
+    #: real time: texture views fused by the texture stage, and those it was still busy for (skipped: the next due
+    #: view comes a fraction of a second later; no frame waits for the texture)
+    texture_views: int = 0
+    texture_views_skipped: int = 0
 
     @property
     def fps(self) -> float:
@@ -139,6 +143,7 @@ class RunReport:
                 "seconds": round(self.seconds, 2),
                 "fps": round(self.fps, 2), "latency_ms": stats(self.latency_ms),
                 "stage_ms": {k: stats(v) for k, v in self.stage_ms.items()},
+                "texture_views": self.texture_views, "texture_views_skipped": self.texture_views_skipped,
                 "bytes_per_hand_frame": stats(self.hand_frame_bytes), "rig_bytes": self.rig_bytes,
                 "texture_bytes": stats(self.texture_bytes),
                 "mpjpe_mm": mean("mpjpe_mm"), "root_relative_mpjpe_mm": mean("root_relative_mpjpe_mm"),
@@ -176,6 +181,14 @@ class LivePipeline:
             raise ConfigError("the guided capture needs the texture: a texture_size above 0")
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
         self.rec.warm_up()  # one-off costs (MediaPipe graph, UV atlases) before the first frame, not during it
+        #: real time: texture views are fused in a stage of their own, beside the frames (Reconstructor.
+        #: defer_textures); not in a re-run or a demo (every frame processed, the texture as reproducible as the
+        #: joints), a guided capture (it reads the texture every frame) or with refinement (mask in the frame)
+        self.texture_stage = bool(self.cfg.realtime and self.cfg.texture_size and capture is None
+                                  and not self.cfg.refine_iterations)
+        if self.texture_stage:
+            self.rec.defer_textures()
+        self._textures_out: dict = {}  # the texture stage's snapshots not yet published: {side: (version, image)}
         self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz,
                                        extrapolate_ms=self.cfg.extrapolate_ms)
         self.stop_event = threading.Event()
@@ -282,10 +295,41 @@ class LivePipeline:
             else None
         work.hands = self.rec.solve(frame.views[0], work.detections, frame.camera, timestamp=frame.capture_ns / 1e9,
                                     detect_ms=work.detect_ms, second_view=second)
-        # snapshot textures here, where they are written
-        work.textures = self.protocol.take_textures(self.rec.textures, [h.handedness for h in work.hands])
+        if self.texture_stage:  # the texture stage fuses this frame's views; what it finished goes out now
+            jobs, self.rec.texture_jobs = self.rec.texture_jobs, []
+            if jobs:
+                self._texture_slot.put(jobs, self.stop_event)
+            with self._lock:
+                work.textures, self._textures_out = self._textures_out, {}
+        else:  # snapshot textures here, where they are written
+            work.textures = self.protocol.take_textures(self.rec.textures, [h.handedness for h in work.hands])
         if self.capture is not None and self.capture.update(self.rec, work.hands).done:
             self._captured.set()  # captured: no more frames are read; this one and those in flight go out
+
+    def _texture(self, inp: _Slot):
+        """The texture stage (real time): fuses the views the reconstruction stage left (Reconstructor.
+        run_texture_job) and snapshots the textures due for publishing (StreamProtocol.take_textures)."""
+        while True:
+            try:
+                jobs = inp.get(0.1)
+            except queue.Empty:
+                continue
+            if jobs is _END:
+                return
+            for job in jobs:
+                t = time.perf_counter()
+                try:
+                    self.rec.run_texture_job(job)
+                    out = self.protocol.take_textures(self.rec.textures, [job.side])
+                except Exception as exc:
+                    self._error("texture", exc)
+                    continue
+                ms = (time.perf_counter() - t) * 1000
+                with self._lock:
+                    self._textures_out.update(out)
+                    self.report.texture_views += 1
+                    self.report.stage_ms.setdefault("texture", []).append(ms)
+                    self._recent["texture"].append(ms)
 
     def _publish_one(self, work: _Work):
         t = time.perf_counter()
@@ -361,12 +405,19 @@ class LivePipeline:
         """Process the source until it ends, ``max_frames`` or ``duration_s`` pass, or ``stop()``."""
         drop = self.cfg.realtime
         slots = self._slots = [_Slot(drop) for _ in range(3)]
+        self._texture_slot = _Slot(drop=True)  # a view the texture stage is too busy for is skipped, not queued
+
+        def reconstruction():
+            self._loop("reconstruction", slots[1], slots[2], self._reconstruct)
+            self._texture_slot.put(_END, self.stop_event)
+
         threads = [threading.Thread(target=self._capture, args=(slots[0], max_frames, duration_s), name="capture"),
                    threading.Thread(target=self._loop, args=("perception", slots[0], slots[1], self._perceive),
                                     name="perception"),
-                   threading.Thread(target=self._loop, args=("reconstruction", slots[1], slots[2], self._reconstruct),
-                                    name="reconstruction"),
+                   threading.Thread(target=reconstruction, name="reconstruction"),
                    threading.Thread(target=self._publish, args=(slots[2],), name="publish")]
+        if self.texture_stage:
+            threads.append(threading.Thread(target=self._texture, args=(self._texture_slot,), name="texture"))
         self._t0 = time.monotonic()
         with realtime_threads():  # torch on one core while MediaPipe works on the other (reconstruct.py)
             for th in threads:
@@ -382,6 +433,7 @@ class LivePipeline:
                     th.join(5.0)
         self.report.seconds = time.monotonic() - self._t0
         self.report.dropped = sum(s.dropped for s in slots)
+        self.report.texture_views_skipped = self._texture_slot.dropped
         return self.report
 
     def close(self):
