@@ -531,14 +531,19 @@ class Reconstructor:
         lost = st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d)
         if init is not None and st.trusted_reference and lost:
             params, err, views, objective = st.params, st.reprojection_px, st.views, st.objective
-            if st.estimate is None and image is not None and self.regressor == "handnet":  # its cold start
+            # a hand seen in two views restarts from its triangulated keypoints, short (keypoint_fit.
+            # RESTART_ITERATIONS: as accurate, a third of the time); in one view from HandNet's articulation
+            if st.second is None and st.estimate is None and image is not None and self.regressor == "handnet":
                 self.estimate(st, image)
-            self._fit_from(st, None, second_view)
+            self._fit_from(st, None, second_view, restart=True)
             if err <= st.reprojection_px:
                 st.set_params(params)
                 st.reprojection_px, st.views, st.objective = err, views, objective
 
-    def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None) -> None:
+    def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None,
+                  restart: bool = False) -> None:
+        """One fit of ``st`` from ``init`` (warm) or cold; ``restart``: a cold fit of a tracked hand that the warm
+        fit lost (two views: short, KeypointFitter.fit_views)."""
         det = st.detection
         # the hybrid: a cold fit whose start takes HandNet's articulation and shape, and the keypoints' orientation
         # and placement (on real photos: PA-MPJPE 9.61 mm with the two starts below, against 10.82 from the mean pose
@@ -550,6 +555,11 @@ class Reconstructor:
         if init is None and st.estimate is not None and self.regressor == "handnet":
             # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
             articulation = dict(st.estimate.params, joint_sigma_mm=st.estimate.joint_sigma_mm)
+        elif restart and st.key in self._previous:  # the mean gesture, the shape the hand was tracked with (its size
+            # does not change when it moves fast: from the mean shape, the clean jump of tests/test_stereo.py came
+            # out at root-relative 22.8 mm, from the tracked one at 9.0)
+            articulation = {"hand_pose": self.fitters[st.side].mean.numpy(),
+                            "betas": np.asarray(self._previous[st.key]["betas"], np.float64).reshape(-1)}
         betas = self.shapes.get(st.side)
         # MediaPipe's 3D landmarks are a hand of the side it named (on synthetic sequences they have the chirality of
         # its label 99 % of the time when the label is right, 60 % when it is wrong). A side being decided (a new
@@ -571,7 +581,8 @@ class Reconstructor:
             views = [View(det.keypoints_2d, st.camera, confidence=conf[0]),
                      View(st.second.keypoints_2d, pair.right, pair.T_right_from_left, confidence=conf[1])]
             fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held,
-                                                  articulation=articulation, also_from_mean=not self.video)
+                                                  articulation=articulation, also_from_mean=not self.video,
+                                                  restart=restart)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:

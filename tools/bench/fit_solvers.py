@@ -53,9 +53,9 @@ def run(sequences: list[dict], solver: str, stereo: bool) -> dict:
     rows, ms, accel, wrong, frames, cold = [], [], [], 0, 0, [0]
     fit_from = reconstruct.Reconstructor._fit_from
 
-    def counting(self, st, init, second_view):  # count the cold fits (acquisitions and restarts)
+    def counting(self, st, init, second_view, **kw):  # count the cold fits (acquisitions and restarts)
         cold[0] += init is None
-        return fit_from(self, st, init, second_view)
+        return fit_from(self, st, init, second_view, **kw)
 
     reconstruct.Reconstructor._fit_from = counting
     try:

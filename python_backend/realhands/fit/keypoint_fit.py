@@ -54,6 +54,13 @@ COLD_ITERATIONS = 40
 WARM_ITERATIONS = 10
 #: a cold start first turns and places the mean hand (rotation and translation only) for this many iterations
 ORIENT_ITERATIONS = 10
+#: a restart of a tracked hand seen in two views (its warm fit lost it): the orientation stage, then one stage of
+#: this many iterations instead of two of COLD_ITERATIONS. The stereo benchmark's six sequences (2026-11-27): the
+#: same accuracy (absolute / root-relative / PA-MPJPE 21.7 / 19.0 / 11.0 -> 21.6 / 18.9 / 10.9 mm, the restart
+#: starting from the triangulated keypoints with the mean gesture and the tracked shape rather than from HandNet's
+#: estimate), and the live clip's frames that restart (a fifth of them) ~110 -> ~45 ms: stereo in real time 20 ->
+#: 27 fps (docs/live.md)
+RESTART_ITERATIONS = 20
 #: a HandNet keypoint whose predicted sigma is this (mm) weighs FitWeights.handnet_3d in the fit; with handnet_3d =
 #: world_3d it then pulls as hard as a MediaPipe world landmark: the order of those landmarks' per-keypoint error
 #: after alignment on the real photos (PA-MPJPE ~11 mm)
@@ -448,13 +455,14 @@ class KeypointFitter:
     # ---- several views ------------------------------------------------------------------------------------------
     def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
                   betas=None, placement_only: bool = False, articulation: dict | None = None,
-                  also_from_mean: bool = False) -> FitResult:
+                  also_from_mean: bool = False, restart: bool = False) -> FitResult:
         """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
         its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
         ``init``: a start (the previous frame), else a cold start from the triangulated
         keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only;
         ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``); ``articulation``,
-        ``also_from_mean``: the cold start's articulation and shape, and a second start (as in :meth:`fit`).
+        ``also_from_mean``: the cold start's articulation and shape, and a second start (as in :meth:`fit`);
+        ``restart``: a cold start of a tracked hand, RESTART_ITERATIONS long (one stage after the orientation's).
         ``extra`` of the result:
         ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
         confidence > 0)."""
@@ -501,6 +509,8 @@ class KeypointFitter:
             # 7.1 -> 2.8 mm on clean stereo keypoints), and it happens only when a hand appears
             stages = [(["global_orient", "image_t"], ORIENT_ITERATIONS), (names, iterations or COLD_ITERATIONS),
                       (names, iterations or COLD_ITERATIONS)]
+            if restart:
+                stages = stages[:1] + [(names, iterations or RESTART_ITERATIONS)]
         net = None if init is not None or placement_only else self.handnet_term(articulation)
         tries = [self._fit_one(st, tv, w, stages, points3d, net) for st in starts]
         out, _, cost, marked, joints = min(tries, key=_loss_order)  # the lowest loss
