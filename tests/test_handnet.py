@@ -439,7 +439,14 @@ def test_shipped_model_beats_the_mean_pose_on_held_out_renders():
         mean = dict(est.params, hand_pose=np.asarray(m.data.hands_mean, np.float32), betas=np.zeros(10))
         mean_err.append(mpvpe(verts(mean), gt, align="procrustes"))
         assert est.mask.shape == img.shape[:2] and est.mask.any()
+        # without its mask (the graph without the segmentation decoder): the same estimate, no mask
+        bare = reg.predict(img, kp, s["side"], sample_pair(s).left, m, mask=False)
+        assert bare.mask is None and bare.mask_prob is None
+        for k, v in est.params.items():
+            assert np.allclose(bare.params[k], v, atol=1e-5), k
+        assert np.allclose(bare.features, est.features, atol=1e-5)
     assert np.mean(net_err) < 16 and np.mean(net_err) < np.mean(mean_err) - 3, (net_err, mean_err)
+    assert reg.net._pose_only is not None  # onnx is installed with the perception extra: the bare graph is built
 
 
 def _rot(v):

@@ -466,8 +466,8 @@ def test_the_default_run_streams_at_once_and_keeps_streaming():
 def test_handnet_runs_on_schedule_not_on_every_tracked_frame():
     """Video on the shipped 30 fps clip (one view): with the fit as the regressor and no texture, HandNet never
     runs; with the texture it runs for the mask at the texture's cadence (10 Hz: about every third frame); the
-    hybrid runs it when a hand is acquired or its fit restarts cold, not while the fit follows it. Counted at
-    HandNet's own entry."""
+    hybrid runs it when a hand is acquired or its fit restarts cold, not while the fit follows it, and then
+    without its mask (no frame uses it). Counted at HandNet's own entry."""
     from realhands.live.sources import open_source
     from realhands.reconstruct import Reconstructor
 
@@ -480,6 +480,7 @@ def test_handnet_runs_on_schedule_not_on_every_tracked_frame():
 
         def counted(*args, **kwargs):
             count[0] += 1
+            masks.append(kwargs.get("mask", True))
             return predict(*args, **kwargs)
 
         rec.handnet.predict = counted
@@ -489,13 +490,17 @@ def test_handnet_runs_on_schedule_not_on_every_tracked_frame():
         rec.close()
         return count[0], hands
 
+    masks = []
     n, hands = calls(regressor="fit", texture_size=0)
     assert hands >= 25 and n == 0
     n, hands = calls(regressor="fit", texture_size=64)
     assert hands >= 25 and hands / 4 <= n <= hands / 2, (n, hands)  # every ~3rd frame at 10 Hz of 30 fps
+    assert all(masks), masks  # for the texture's mask
+    masks.clear()
     n, hands = calls(regressor="handnet", texture_size=0)
     # acquisition, and the cold restarts of a warm fit that lost the hand (REFIT_SHARE): never every frame
     assert hands >= 25 and 1 <= n <= hands // 2, (n, hands)
+    assert not any(masks), masks  # the pose alone: no frame uses the mask, so the network runs without its decoder
 
 
 def test_stereo_video_textures_one_view_at_a_time_taking_turns():

@@ -468,12 +468,13 @@ class Reconstructor:
         "handnet" and "net"), or the mask when refinement or the texture (at its cadence) takes it."""
         if self.handnet is None or (self.regressor == "fit" and self.mask_source != "handnet"):
             return False
+        mask = self.mask_source == "handnet" and (not self.video or self._wants_mask(st))
         if when_needed and self.video:
             pose = self.regressor == "net" or (self.regressor == "handnet" and st.key not in self._previous)
-            mask = self.mask_source == "handnet" and self._wants_mask(st)
             if not (pose or mask):
                 return False
-        st.estimate = self.handnet.predict(image, st.detection.keypoints_2d, st.side, st.camera, st.model)
+        # the mask only when this frame uses it: without it the network takes half the time (a cold start's pose)
+        st.estimate = self.handnet.predict(image, st.detection.keypoints_2d, st.side, st.camera, st.model, mask=mask)
         return True
 
     def fit(self, st: HandState, image: np.ndarray | None = None, second_view: SecondView | None = None) -> bool:

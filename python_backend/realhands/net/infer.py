@@ -60,8 +60,8 @@ def move_to_other_camera(params: dict, R: np.ndarray, t: np.ndarray, model) -> d
 @dataclass
 class HandNetEstimate:
     params: dict           # global_orient (3,), hand_pose (45,), betas (10,), transl (3,)
-    mask: np.ndarray       # (H,W) bool
-    mask_prob: np.ndarray  # (S,S) float in the crop
+    mask: np.ndarray | None       # (H,W) bool; None when asked without (HandNetRegressor.predict)
+    mask_prob: np.ndarray | None  # (S,S) float in the crop
     crop: np.ndarray       # (2,3) image px -> crop px (includes the mirror for left hands)
     features: np.ndarray | None = None        # (512,) the network's pooled features
     #: (21,) how sure the network is of each keypoint: the expected 3D error after alignment, mm
@@ -145,17 +145,18 @@ class HandNetRegressor:
         return back > 0.5, prob
 
     def predict(self, image: np.ndarray, keypoints_2d: np.ndarray, side: str, camera: Camera,
-                hand_model=None) -> HandNetEstimate:
-        """``image`` (H,W,3) uint8 RGB; ``keypoints_2d`` (21,2) px; ``side`` 'right'/'left'; ``camera`` the image's."""
+                hand_model=None, mask: bool = True) -> HandNetEstimate:
+        """``image`` (H,W,3) uint8 RGB; ``keypoints_2d`` (21,2) px; ``side`` 'right'/'left'; ``camera`` the image's;
+        ``mask`` False: the estimate without its mask (``mask`` and ``mask_prob`` None), in half the time."""
         from ..model import HandModel
 
         left = side == "left"
         crop, heat, M, M_cv, side_px = self._crop(image, keypoints_2d, left)
-        out = self.net(crop[None], heat[None])
+        out = self.net(crop[None], heat[None], mask=mask)
         model = hand_model or HandModel(side=side, flat_hand_mean=True)
         params = crop_to_camera(out["pose"][0], out["shape"][0], out["cam"][0], M, side_px, left, camera,
                                 model, np.asarray(keypoints_2d, np.float64)[0])
-        mask, prob = self._mask(out, 0, M_cv, image.shape)
+        mask, prob = self._mask(out, 0, M_cv, image.shape) if mask else (None, None)
         return HandNetEstimate(params, mask, prob, M, *self._sureness(out, 0))
 
     def _sureness(self, out: dict, i: int) -> tuple[np.ndarray | None, np.ndarray | None]:
