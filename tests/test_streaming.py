@@ -451,6 +451,7 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
             sub.close()
             pub.close()
         assert report.errors == 0, report.error_messages
+        assert pipe._textures_out == {}  # what the texture stage snapshotted went out, the last ones after the run
         runs[texture_size] = (report, threads, received)
     (plain, _, _), (report, threads, received) = runs[0], runs[64]
     assert threads and set(threads) == {"texture"}, threads

@@ -290,7 +290,7 @@ class Reconstructor:
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
         #: None: each due texture view is fused in its frame; a list: ``solve`` leaves them here (defer_textures)
         self.texture_jobs: list | None = None
-        self._texture_lock = threading.Lock()  # the fused textures, when another thread fuses them
+        self._texture_lock = threading.Lock()  # a fusion against a reset, when another thread fuses
         self._texture_turn: dict[str, int] = {}  # video, stereo: which view each side's texture takes in next
         self._last_timestamp = 0.0
         self._frame = 0
@@ -335,8 +335,9 @@ class Reconstructor:
         self._textured.clear()
         self._texture_turn.clear()
         self._frame = 0
-        for fusion in self.textures.values():
-            fusion.reset()
+        with self._texture_lock:
+            for fusion in self.textures.values():
+                fusion.reset()
         for hand in self.hands.values():  # the user's saved hand is where every video starts
             self._apply_hand(hand)
 
@@ -553,14 +554,16 @@ class Reconstructor:
         # time allows (real photos: PA-MPJPE 9.90 -> 9.61 mm; in video it gained nothing and tripled the frame's
         # cost, docs/perception_fit.md)
         articulation = None
-        if init is None and st.estimate is not None and self.regressor == "handnet":
-            # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
-            articulation = dict(st.estimate.params, joint_sigma_mm=st.estimate.joint_sigma_mm)
-        elif restart and st.key in self._previous:  # the mean gesture, the shape the hand was tracked with (its size
-            # does not change when it moves fast: from the mean shape, the clean jump of tests/test_stereo.py came
-            # out at root-relative 22.8 mm, from the tracked one at 9.0)
+        if restart and st.second is not None and st.key in self._previous:
+            # two views restart from the mean gesture and the shape the hand was tracked with (its size does not
+            # change when it moves fast: from the mean shape, the clean jump of tests/test_stereo.py came out at
+            # root-relative 22.8 mm, from the tracked one at 9.0), whether or not HandNet ran this frame for the
+            # mask (so a real-time run, whose texture stage makes its own masks, re-runs exactly)
             articulation = {"hand_pose": self.fitters[st.side].mean.numpy(),
                             "betas": np.asarray(self._previous[st.key]["betas"], np.float64).reshape(-1)}
+        elif init is None and st.estimate is not None and self.regressor == "handnet":
+            # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
+            articulation = dict(st.estimate.params, joint_sigma_mm=st.estimate.joint_sigma_mm)
         betas = self.shapes.get(st.side)
         # MediaPipe's 3D landmarks are a hand of the side it named (on synthetic sequences they have the chirality of
         # its label 99 % of the time when the label is right, 60 % when it is wrong). A side being decided (a new
@@ -707,15 +710,11 @@ class Reconstructor:
         """From now on ``solve`` does not fuse a due texture view in its frame: it leaves a TextureJob in
         ``texture_jobs``, for ``run_texture_job`` in another thread (the live pipeline's texture stage), so a frame
         that feeds the texture (its mask, projection and fusion, ~30 ms a view on 2 cores) is published as fast as
-        any other. The fused textures are then read under ``texture_lock()``. Not with refinement, which needs the
-        mask in the frame."""
+        any other. The fused textures are then that thread's to read (a fusion and ``reset`` hold a lock). Not with
+        refinement, which needs the mask in the frame."""
         if self.cfg.refine_iterations:
             raise ConfigError("textures cannot be deferred with refinement on (it takes the mask in the frame)")
         self.texture_jobs = []
-
-    def texture_lock(self):
-        """Held while a texture view is fused: hold it to read ``textures`` while another thread fuses."""
-        return self._texture_lock
 
     def run_texture_job(self, job: TextureJob) -> int:
         """Fuse one texture view into its side's atlas (``texture``'s work: the mask of the first view when it has

@@ -37,10 +37,11 @@ STAGES = ("capture", "perception", "reconstruction", "publish")
 
 
 class _Slot:
-    """A one-item hand-over between stages; ``drop``: a put replaces an item not yet taken (counted)."""
+    """A one-item hand-over between stages; ``drop``: a put replaces an item not yet taken (counted, ``size(item)``
+    each: 1, or the views of a list of texture jobs)."""
 
-    def __init__(self, drop: bool):
-        self.q, self.drop, self.dropped = queue.Queue(maxsize=1), drop, 0
+    def __init__(self, drop: bool, size=lambda item: 1):
+        self.q, self.drop, self.dropped, self.size = queue.Queue(maxsize=1), drop, 0, size
 
     def put(self, item, stop: threading.Event):
         if item is _END:
@@ -65,9 +66,19 @@ class _Slot:
             if old is _END:  # keep the end marker
                 self.q.put_nowait(old)
             else:
-                self.dropped += 1
+                self.dropped += self.size(old)
         except queue.Empty:
             pass
+
+    def finish(self, stop: threading.Event):
+        """The end marker after the item still waiting has been taken (not dropped), unless ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                self.q.put(_END, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self.put(_END, stop)
 
     def get(self, timeout: float):
         return self.q.get(timeout=timeout)
@@ -405,11 +416,14 @@ class LivePipeline:
         """Process the source until it ends, ``max_frames`` or ``duration_s`` pass, or ``stop()``."""
         drop = self.cfg.realtime
         slots = self._slots = [_Slot(drop) for _ in range(3)]
-        self._texture_slot = _Slot(drop=True)  # a view the texture stage is too busy for is skipped, not queued
+        # a view the texture stage is too busy for is skipped, not queued
+        self._texture_slot = _Slot(drop=True, size=len)
 
         def reconstruction():
-            self._loop("reconstruction", slots[1], slots[2], self._reconstruct)
-            self._texture_slot.put(_END, self.stop_event)
+            try:
+                self._loop("reconstruction", slots[1], slots[2], self._reconstruct)
+            finally:  # the views still waiting are fused, then the texture stage ends
+                self._texture_slot.finish(self.stop_event)
 
         threads = [threading.Thread(target=self._capture, args=(slots[0], max_frames, duration_s), name="capture"),
                    threading.Thread(target=self._loop, args=("perception", slots[0], slots[1], self._perceive),
@@ -434,7 +448,19 @@ class LivePipeline:
         self.report.seconds = time.monotonic() - self._t0
         self.report.dropped = sum(s.dropped for s in slots)
         self.report.texture_views_skipped = self._texture_slot.dropped
+        self._send_last_textures()
         return self.report
+
+    def _send_last_textures(self):
+        """What the texture stage fused after the last frame went out: sent (and recorded) on its own."""
+        with self._lock:
+            textures, self._textures_out = self._textures_out, {}
+        messages = self.protocol.textures(textures)
+        for m in messages:
+            if self.publisher is not None:
+                self.publisher.send(m)
+        if self.recorder is not None and messages:
+            self.recorder.add_messages(messages)
 
     def close(self):
         self.rec.close()

@@ -207,8 +207,11 @@ class OnnxHandNet:
         import onnxruntime as ort
 
         outputs = [o for o in self.outputs if o != "mask_logits"]
-        graph = Extractor(onnx.load(str(path))).extract_model(self.inputs, outputs)
-        return ort.InferenceSession(graph.SerializeToString(), opts, providers=providers_), outputs
+        try:
+            graph = Extractor(onnx.load(str(path))).extract_model(self.inputs, outputs)
+            return ort.InferenceSession(graph.SerializeToString(), opts, providers=providers_), outputs
+        except Exception:  # a graph the extractor cannot cut (custom ops, external data): the whole one serves
+            return None
 
     def __call__(self, rgb: np.ndarray, heatmaps: np.ndarray | None = None, mask: bool = True) -> dict[str, np.ndarray]:
         """The network's outputs by name for a batch of crops; ``mask`` False: without ``mask_logits`` (faster)."""

@@ -94,9 +94,13 @@ class StreamProtocol:
         self.seq += 1
         out.append(Outgoing("frame", encode("frame", frame_body(self.seq, source_frame, capture_ns, bodies)),
                             hands=len(bodies)))
-        for side, (version, image) in (textures or {}).items():
-            out.append(Outgoing("texture", encode("texture", texture_body(side, version, image)), side, version))
-        return out
+        return out + self.textures(textures or {})
+
+    @staticmethod
+    def textures(textures: dict) -> list[Outgoing]:
+        """The texture messages of ``textures`` ({side: (version, (S,S,3) uint8 image)}, from ``take_textures``)."""
+        return [Outgoing("texture", encode("texture", texture_body(side, version, image)), side, version)
+                for side, (version, image) in textures.items()]
 
     def _rig_due(self, side: str, betas: np.ndarray) -> Outgoing | None:
         rig = self._rigs.get(side)
