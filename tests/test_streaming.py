@@ -463,6 +463,11 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
     assert versions and versions == sorted(versions), received
     with pytest.raises(ConfigError, match="refinement"):
         Reconstructor(LiveConfig(refine_iterations=2), video=True).defer_textures()
+    # a re-run (every frame) fuses in the texture stage too, each view in turn: it fits exactly as its real-time
+    # recording did (no mask made in the frame, so no restart started from it)
+    pipe = LivePipeline(src, LiveConfig(realtime=False, texture_size=64))
+    assert pipe.texture_stage and pipe.rec.texture_jobs == []
+    pipe.close()
 
 
 def test_the_real_time_scope_holds_torch_and_blas_threads_and_restores_them():

@@ -554,16 +554,17 @@ class Reconstructor:
         # time allows (real photos: PA-MPJPE 9.90 -> 9.61 mm; in video it gained nothing and tripled the frame's
         # cost, docs/perception_fit.md)
         articulation = None
-        if restart and st.second is not None and st.key in self._previous:
-            # two views restart from the mean gesture and the shape the hand was tracked with (its size does not
-            # change when it moves fast: from the mean shape, the clean jump of tests/test_stereo.py came out at
-            # root-relative 22.8 mm, from the tracked one at 9.0), whether or not HandNet ran this frame for the
-            # mask (so a real-time run, whose texture stage makes its own masks, re-runs exactly)
-            articulation = {"hand_pose": self.fitters[st.side].mean.numpy(),
-                            "betas": np.asarray(self._previous[st.key]["betas"], np.float64).reshape(-1)}
-        elif init is None and st.estimate is not None and self.regressor == "handnet":
+        if init is None and st.estimate is not None and self.regressor == "handnet":
             # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
             articulation = dict(st.estimate.params, joint_sigma_mm=st.estimate.joint_sigma_mm)
+        elif restart and st.second is not None and st.key in self._previous:
+            # two views restart (HandNet not asked) from the mean gesture and the shape the hand was tracked with (its
+            # size does not change when it moves fast: from the mean shape, the clean jump of tests/test_stereo.py
+            # came out at root-relative 22.8 mm, from the tracked one at 9.0). HandNet's estimate, when this frame
+            # made one for the mask (the texture fused in the frame: the guided capture), is the start instead; the
+            # live pipeline fuses in its texture stage in real time and in re-runs alike, so both restart the same
+            articulation = {"hand_pose": self.fitters[st.side].mean.numpy(),
+                            "betas": np.asarray(self._previous[st.key]["betas"], np.float64).reshape(-1)}
         betas = self.shapes.get(st.side)
         # MediaPipe's 3D landmarks are a hand of the side it named (on synthetic sequences they have the chirality of
         # its label 99 % of the time when the label is right, 60 % when it is wrong). A side being decided (a new

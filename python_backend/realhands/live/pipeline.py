@@ -192,11 +192,12 @@ class LivePipeline:
             raise ConfigError("the guided capture needs the texture: a texture_size above 0")
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
         self.rec.warm_up()  # one-off costs (MediaPipe graph, UV atlases) before the first frame, not during it
-        #: real time: texture views are fused in a stage of their own, beside the frames (Reconstructor.
-        #: defer_textures); not in a re-run or a demo (every frame processed, the texture as reproducible as the
-        #: joints), a guided capture (it reads the texture every frame) or with refinement (mask in the frame)
-        self.texture_stage = bool(self.cfg.realtime and self.cfg.texture_size and capture is None
-                                  and not self.cfg.refine_iterations)
+        #: texture views are fused in a stage of their own, beside the frames (Reconstructor.defer_textures): in real
+        #: time a view the stage is busy for is skipped; in a re-run or the demo (every frame processed) each waits
+        #: its turn, so the texture is as reproducible as the joints, and a re-run fits exactly as its real-time
+        #: recording did (no mask made in the frame). Not for a guided capture (it reads the texture every frame)
+        #: or with refinement (it takes the mask in the frame)
+        self.texture_stage = bool(self.cfg.texture_size and capture is None and not self.cfg.refine_iterations)
         if self.texture_stage:
             self.rec.defer_textures()
         self._textures_out: dict = {}  # the texture stage's snapshots not yet published: {side: (version, image)}
@@ -416,8 +417,8 @@ class LivePipeline:
         """Process the source until it ends, ``max_frames`` or ``duration_s`` pass, or ``stop()``."""
         drop = self.cfg.realtime
         slots = self._slots = [_Slot(drop) for _ in range(3)]
-        # a view the texture stage is too busy for is skipped, not queued
-        self._texture_slot = _Slot(drop=True, size=len)
+        # in real time a view the texture stage is too busy for is skipped, not queued
+        self._texture_slot = _Slot(drop, size=len)
 
         def reconstruction():
             try:
