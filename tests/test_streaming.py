@@ -168,6 +168,18 @@ def test_malformed_messages_give_clear_errors(hand):
     assert decode([frames[0], msgpack.packb(extra)])[1]["seq"] == 7  # newer minor, unknown field: read fine
 
 
+def _run_and_drain(pipe, pub, sub):
+    """Run a live pipeline to its end, then what its subscriber received; everything closed after."""
+    try:
+        report = pipe.run()
+        received = _drain(sub, 1.0)
+    finally:
+        pipe.close()
+        sub.close()
+        pub.close()
+    return report, received
+
+
 def _drain(sub, seconds=1.5):
     got, deadline = [], time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -398,13 +410,7 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
         return solve(*args, **kwargs)
 
     pipe.rec.solve = slow_solve
-    try:
-        report = pipe.run()
-        received = _drain(sub, 1.0)
-    finally:
-        pipe.close()
-        sub.close()
-        pub.close()
+    report, received = _run_and_drain(pipe, pub, sub)
     assert report.frames_in == 30 and report.errors == 0
     assert report.dropped >= 10 and report.frames_out + report.dropped == report.frames_in
     assert max(report.latency_ms) < 1500 and np.median(report.latency_ms) < 600, report.latency_ms
@@ -443,13 +449,7 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
             return fuse(job)
 
         pipe.rec.run_texture_job = slow_fuse
-        try:
-            report = pipe.run()
-            received = _drain(sub, 1.0)
-        finally:
-            pipe.close()
-            sub.close()
-            pub.close()
+        report, received = _run_and_drain(pipe, pub, sub)
         assert report.errors == 0, report.error_messages
         assert pipe._textures_out == {}  # what the texture stage snapshotted went out, the last ones after the run
         runs[texture_size] = (report, threads, received)

@@ -80,8 +80,18 @@ class _Slot:
                 continue
         self.put(_END, stop)
 
-    def get(self, timeout: float):
-        return self.q.get(timeout=timeout)
+    def items(self, on_idle=None):
+        """The items put, in order, until the end marker; ``on_idle()`` each 0.1 s nothing comes."""
+        while True:
+            try:
+                item = self.q.get(timeout=0.1)
+            except queue.Empty:
+                if on_idle is not None:
+                    on_idle()
+                continue
+            if item is _END:
+                return
+            yield item
 
 
 @dataclass
@@ -267,14 +277,7 @@ class LivePipeline:
 
     def _loop(self, name: str, inp: _Slot, out: _Slot, step):
         """A middle stage: ``step(work)`` on every item from ``inp``, then on to ``out``; errors skip the item."""
-        while True:
-            try:
-                work = inp.get(0.1)
-            except queue.Empty:
-                continue
-            if work is _END:
-                out.put(_END, self.stop_event)
-                return
+        for work in inp.items():
             try:
                 t = time.perf_counter()
                 step(work)
@@ -285,6 +288,7 @@ class LivePipeline:
                     self.report.skipped += 1
             except Exception as exc:
                 self._error(name, exc, work.frame)
+        out.put(_END, self.stop_event)
 
     def _perceive(self, work: _Work):
         t = time.perf_counter()
@@ -319,15 +323,9 @@ class LivePipeline:
             self._captured.set()  # captured: no more frames are read; this one and those in flight go out
 
     def _texture(self, inp: _Slot):
-        """The texture stage (real time): fuses the views the reconstruction stage left (Reconstructor.
-        run_texture_job) and snapshots the textures due for publishing (StreamProtocol.take_textures)."""
-        while True:
-            try:
-                jobs = inp.get(0.1)
-            except queue.Empty:
-                continue
-            if jobs is _END:
-                return
+        """The texture stage: fuses the views the reconstruction stage left (Reconstructor.run_texture_job) and
+        snapshots the textures due for publishing (StreamProtocol.take_textures)."""
+        for jobs in inp.items():
             for job in jobs:
                 t = time.perf_counter()
                 try:
@@ -397,20 +395,13 @@ class LivePipeline:
             self.recorder.add_messages([msg])
 
     def _publish(self, inp: _Slot):
-        while True:
-            try:
-                work = inp.get(0.1)
-            except queue.Empty:
-                self._heartbeat()
-                continue
-            if work is _END:
-                self._heartbeat(force=True)
-                return
+        for work in inp.items(on_idle=self._heartbeat):
             try:
                 self._publish_one(work)
                 self._heartbeat()
             except Exception as exc:
                 self._error("publish", exc, work.frame)
+        self._heartbeat(force=True)
 
     # -- running --------------------------------------------------------------------------------------------
     def run(self, max_frames: int | None = None, duration_s: float | None = None) -> RunReport:
