@@ -54,8 +54,13 @@ COLD_ITERATIONS = 40
 WARM_ITERATIONS = 10
 #: a cold start first turns and places the mean hand (rotation and translation only) for this many iterations
 ORIENT_ITERATIONS = 10
-#: a restart of a tracked hand seen in two views (its warm fit lost it): the orientation stage, then one stage of
-#: this many iterations instead of two of COLD_ITERATIONS. The stereo benchmark's six sequences (2026-11-27): the
+#: a restart of a tracked hand seen in two views (its warm fit lost it): one stage of this many iterations instead
+#: of two of COLD_ITERATIONS, after the orientation stage only where the triangulated palm did not turn and place
+#: the start (Kabsch, ``guess_from_points``): there the orientation stage only cost time. Without it the stereo
+#: benchmark (cached detections) went 21.6 / 18.9 / 10.9 -> 21.4 / 18.7 / 10.8 mm, wrist depth 8.7 -> 8.0 mm,
+#: jitter 4.8 -> 4.7 mm/frame², and a restart is a third shorter (25 iterations instead: 22.3 / 18.8 / 10.9; an
+#: acquisition without its orientation stage too: 21.8 / 18.9 / 10.9, jitter 5.0, so acquisitions keep it).
+#: Before (2026-11-27), the stereo benchmark's six sequences: the
 #: same accuracy (absolute / root-relative / PA-MPJPE 21.7 / 19.0 / 11.0 -> 21.6 / 18.9 / 10.9 mm, the restart
 #: starting from the triangulated keypoints with the mean gesture and the tracked shape rather than from HandNet's
 #: estimate), and the live clip's frames that restart (a fifth of them) ~110 -> ~45 ms: stereo in real time 20 ->
@@ -488,10 +493,11 @@ class KeypointFitter:
             X[~(X[:, 2] > 0.05)] = np.nan  # behind or at the cameras: a mismatch, not a point
         points3d = None if X is None or np.isnan(X).all() else torch.as_tensor(X[None], dtype=dt)
         w = None if world is None else torch.as_tensor(np.asarray(world, np.float64)[None], dtype=dt)
+        from_points = init is None and points3d is not None and bool(torch.isfinite(points3d[0, PALM]).all())
         if init is not None:
             starts = [{k: torch.as_tensor(np.asarray(val), dtype=dt).reshape(1, -1) for k, val in init.items()}]
         else:
-            if points3d is not None and torch.isfinite(points3d[0, PALM]).all():
+            if from_points:
                 guess = self.guess_from_points(points3d)
             else:
                 guess = self.initial_guess(tv[0][0], tv[0][1], w)
@@ -509,8 +515,8 @@ class KeypointFitter:
             # 7.1 -> 2.8 mm on clean stereo keypoints), and it happens only when a hand appears
             stages = [(["global_orient", "image_t"], ORIENT_ITERATIONS), (names, iterations or COLD_ITERATIONS),
                       (names, iterations or COLD_ITERATIONS)]
-            if restart:
-                stages = stages[:1] + [(names, iterations or RESTART_ITERATIONS)]
+            if restart:  # turned and placed by the triangulated palm already: no orientation stage
+                stages = ([] if from_points else stages[:1]) + [(names, iterations or RESTART_ITERATIONS)]
         net = None if init is not None or placement_only else self.handnet_term(articulation)
         tries = [self._fit_one(st, tv, w, stages, points3d, net) for st in starts]
         out, _, cost, marked, joints = min(tries, key=_loss_order)  # the lowest loss
