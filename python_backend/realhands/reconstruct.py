@@ -341,14 +341,26 @@ class Reconstructor:
         for hand in self.hands.values():  # the user's saved hand is where every video starts
             self._apply_hand(hand)
 
-    def warm_up(self) -> None:
-        """Pay one-off costs now: MediaPipe's first run, the texture atlases, one fit per hand."""
-        self.detector.detect(np.zeros((64, 64, 3), np.uint8))
+    def warm_up(self, views: int = 1) -> None:
+        """Pay one-off costs now: MediaPipe's first run (in each of ``views`` views: 2 for a stereo source), HandNet's
+        first runs (with and without its mask), the texture atlases, one fit per hand. Without it the live stereo
+        pipeline's first frame took ~250 ms (the second view's MediaPipe graph made on the spot, HandNet's sessions
+        run for the first time) and the five frames behind it were dropped."""
+        blank = np.zeros((64, 64, 3), np.uint8)
+        for view in range(views):
+            self.detect(blank, view=view)
         cam = Camera(500.0, 500.0, 320.0, 240.0, 640, 480)
         for side, model in self.models.items():  # the first fit pays torch's one-off costs
             with torch.no_grad():
                 kp = model(transl=torch.tensor([[0.0, 0.0, 0.5]])).keypoints[0].numpy().astype(np.float64)
             self.fitters[side].fit(cam.project(kp)[None], cam.K[None])
+        if self.handnet is not None:
+            side, model = next(iter(self.models.items()))
+            with torch.no_grad():
+                kp = cam.project(model(transl=torch.tensor([[0.0, 0.0, 0.5]])).keypoints[0].numpy().astype(np.float64))
+            image = np.zeros((cam.height, cam.width, 3), np.uint8)
+            for mask in (False, True):
+                self.handnet.predict(image, kp, side, cam, hand_model=model, mask=mask)
         if self.cfg.texture_size:
             for side in self.models:
                 self._fusion(side)

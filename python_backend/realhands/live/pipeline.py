@@ -201,7 +201,8 @@ class LivePipeline:
         if capture is not None and not self.cfg.texture_size:
             raise ConfigError("the guided capture needs the texture: a texture_size above 0")
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
-        self.rec.warm_up()  # one-off costs (MediaPipe graph, UV atlases) before the first frame, not during it
+        # one-off costs (MediaPipe's graphs, HandNet's first runs, UV atlases) before the first frame, not during it
+        self.rec.warm_up(views=2 if self.cfg.stereo and getattr(source, "stereo", False) else 1)
         #: texture views are fused in a stage of their own, beside the frames (Reconstructor.defer_textures): in real
         #: time a view the stage is busy for is skipped; in a re-run or the demo (every frame processed) each waits
         #: its turn, so the texture is as reproducible as the joints, and a re-run fits exactly as its real-time
