@@ -497,10 +497,7 @@ class KeypointFitter:
         if init is not None:
             starts = [{k: torch.as_tensor(np.asarray(val), dtype=dt).reshape(1, -1) for k, val in init.items()}]
         else:
-            if from_points:
-                guess = self.guess_from_points(points3d)
-            else:
-                guess = self.initial_guess(tv[0][0], tv[0][1], w)
+            guess = self.guess_from_points(points3d) if from_points else self.initial_guess(tv[0][0], tv[0][1], w)
             starts = self._cold_starts(guess, articulation, also_from_mean)
         names = ["global_orient", "hand_pose", "betas", "image_t"]
         if betas is not None:
