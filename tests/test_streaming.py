@@ -423,6 +423,52 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
     assert empty and not any(empty[1:]), seen  # at most the first of those still says "lost", then nothing
 
 
+def test_a_frame_names_the_texture_it_carries_as_its_hands_newest():
+    """The texture stage fuses a view while the reconstruction stage goes on; a texture finished after a frame's hand
+    was fitted (its version read then) goes out with that frame, which must name it as the hand's newest
+    (``texture_version``), not the one before. The race is made certain: each fit waits for a fusion in flight."""
+    import threading
+
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    src = SyntheticSource(num_frames=16, resolution="320x240", stereo=True)
+    ep = f"tcp://127.0.0.1:{_port()}"
+    pub, sub = HandPublisher(ep), HandSubscriber(ep, topics=("frame", "texture"))
+    time.sleep(0.3)
+    pipe = LivePipeline(src, LiveConfig(texture_size=64, texture_fuse_hz=30.0, texture_hz=30.0), publisher=pub)
+    fuse, solve, busy = pipe.rec.run_texture_job, pipe.rec.solve, threading.Event()
+
+    def slow_fuse(job, fuse=fuse):
+        busy.set()
+        try:
+            time.sleep(0.05)
+            return fuse(job)
+        finally:
+            busy.clear()
+
+    def solve_then_wait(*args, solve=solve, **kwargs):  # the hand's version is read, then the fusion finishes
+        hands = solve(*args, **kwargs)
+        time.sleep(0.01)
+        end = time.monotonic() + 2.0
+        while busy.is_set() and time.monotonic() < end:
+            time.sleep(0.005)
+        return hands
+
+    pipe.rec.run_texture_job, pipe.rec.solve = slow_fuse, solve_then_wait
+    report, received = _run_and_drain(pipe, pub, sub)
+    assert report.errors == 0, report.error_messages
+    # a frame's messages: the frame, then its textures (the last frame is left out: the textures fused after it
+    # follow it too, at the end of the run)
+    carried, last_frame = 0, max(i for i, (kind, _) in enumerate(received) if kind == "frame")
+    for (kind, body), (kind_before, frame) in zip(received[1:last_frame], received[:last_frame - 1], strict=True):
+        if kind == "texture" and kind_before == "frame":
+            hands = [h for h in frame["hands"] if h["handedness"] == body["handedness"]]
+            assert not hands or hands[0]["texture_version"] == body["version"], (hands[0], body["version"])
+            carried += bool(hands)
+    assert carried >= 2, [(k, b.get("version")) for k, b in received]
+
+
 def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_holds_a_frame():
     """Real time with the texture on: a due texture view (its mask, projection, fusion) is fused by the texture
     stage, never in the reconstruction stage; the fused textures go out with later frames, their versions rising;
