@@ -26,9 +26,9 @@ import torch
 from tqdm import tqdm
 
 from realhands.conventions import KEYPOINT_NAMES, SIDES
-from realhands.fit.landmarks import OFFSETS_FILE, measure_offsets, model_fingerprint
+from realhands.fit.landmarks import OFFSETS_FILE, measure_offsets
 from realhands.live.sources import SyntheticSource
-from realhands.model import HandModel
+from realhands.model import HandModel, model_fingerprint
 from realhands.perception.mediapipe_hands import HandDetector
 
 KINDS = ("grasp", "pinch", "count", "wave", "mixed", "enter_exit")
@@ -92,9 +92,9 @@ def main() -> int:
     doc = json.loads(args.out.read_text()) if args.out.is_file() else {}
     doc.setdefault("models", {})
     doc["about"] = ("Where MediaPipe Hands 0.10.21 marks each keypoint, relative to the model's skeleton: per model "
-                    "file (fingerprint of its rest mesh, per side), (21,3) metres in the frame of the joint that "
-                    "carries the keypoint. Written by `python -m tools.build.landmark_offsets`; see "
-                    "realhands/fit/landmarks.py.")
+                    "file (realhands.model.model_fingerprint: its rest mesh, shape basis and UVs, per side), (21,3) "
+                    "metres in the frame of the joint that carries the keypoint. Written by `python -m "
+                    "tools.build.landmark_offsets`; see realhands/fit/landmarks.py.")
     doc["models"][fingerprint] = {"right": entry["right"]}
     doc["models"][left_fp] = {"left": entry["left"]}
     doc.setdefault("measured", {})[fingerprint] = {

@@ -11,11 +11,11 @@ triangulated, expressed in the true pose's joint frames, the median over a few h
 
 The fit then compares detections with ``model.keypoints(..., landmark_offsets=offsets)`` and reports the
 skeleton's joints. Offsets belong to one model file: they load only for the model they were measured on
-(``model_fingerprint``); another model (official MANO files) fits without them until measured for it.
+(``realhands.model.model_fingerprint``, the one such hash, which saved personal hands use
+too); another model (official MANO files) fits without them until measured for it.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -23,16 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
+from ..model.io import model_fingerprint
 
 #: The measured offsets shipped with our hand model.
 OFFSETS_FILE = Path(__file__).resolve().parent.parent / "assets" / "landmark_offsets.json"
-
-
-def model_fingerprint(model) -> str:
-    """A short hash of a HandModel's (or HandModelData's) rest mesh: which model file offsets belong to."""
-    data = getattr(model, "data", model)
-    v = np.ascontiguousarray(np.asarray(data.v_template, np.float32))
-    return hashlib.sha256(v.tobytes()).hexdigest()[:16]
 
 
 @lru_cache(maxsize=8)

@@ -11,6 +11,7 @@ A left model is the right model mirrored when no left file is found next to the 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import os
 import pickle
@@ -410,3 +411,16 @@ def load_model_data(side: str = "right", model_path: str | os.PathLike | None = 
     if mirrored or data.side != side:
         data = mirror_model(data)
     return data
+
+
+def model_fingerprint(model) -> str:
+    """Which hand model file something belongs to (a saved personal hand, measured landmark offsets): a short hash
+    of a HandModel's (or HandModelData's) rest mesh (vertices and faces), shape basis and UVs, per side (a mirrored
+    left model has its own)."""
+    data = getattr(model, "data", model)
+    h = hashlib.sha1()
+    for a in (data.v_template, data.faces, data.shapedirs, data.uv if data.uv is not None else np.zeros(0),
+              data.faces_uv if data.faces_uv is not None else np.zeros(0, np.int64)):
+        a = np.asarray(a)
+        h.update(np.ascontiguousarray(a, np.float32 if a.dtype.kind == "f" else np.int64).tobytes())
+    return h.hexdigest()[:16]

@@ -16,7 +16,6 @@ the same (with the same versions of zlib, OpenCV and trimesh).
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -28,22 +27,13 @@ import numpy as np
 
 from ..conventions import SIDES
 from ..errors import OutputError, PersonalHandError
+from ..model.io import model_fingerprint
 
 FORMAT = "realhands-personal-hand"
 FORMAT_VERSION = 1
 NUM_BETAS = 10
 FILES = ("hand.json", "hand.npz", "albedo.png", "observed.png", "hand.glb")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def model_fingerprint(data) -> str:
-    """Which hand model a saved hand belongs to: a hash of its rest mesh (vertices and faces), shape basis and UVs."""
-    h = hashlib.sha1()
-    for a in (data.v_template, data.faces, data.shapedirs, data.uv if data.uv is not None else np.zeros(0),
-              data.faces_uv if data.faces_uv is not None else np.zeros(0, np.int64)):
-        h.update(np.ascontiguousarray(np.asarray(a, np.float32 if np.asarray(a).dtype.kind == "f" else np.int64))
-                 .tobytes())
-    return h.hexdigest()[:16]
 
 
 @dataclass
