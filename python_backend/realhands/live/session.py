@@ -2,6 +2,7 @@
 re-run the pipeline on its inputs and compare), ``listen`` (print what a publisher sends)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import signal
@@ -53,54 +54,37 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
     ``capture``: a guided capture (realhands.personal.HandCapture) to feed, ending the run when done; ``loop``:
     synthetic sources play on until bounded or stopped."""
     live = cfg.live
-    publisher = make_publisher(cfg, endpoint) if publish else None  # first: a wrong endpoint or key fails at once
-    try:
+    with contextlib.ExitStack() as opened:  # whatever fails, everything opened so far is closed, newest first
+        publisher = make_publisher(cfg, endpoint) if publish else None  # first: a wrong endpoint or key fails at once
+        if publisher is not None:
+            opened.callback(publisher.close)
         source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
                              model_path=cfg.model.path, stereo=live.stereo, loop=loop)
+        opened.callback(source.close)  # (the pipeline's capture stage closes it when it ends; twice is harmless)
         recorder = RecordingSink.open(record, source, live, publisher.endpoint if publisher else None) \
             if record else None
-    except BaseException:
-        if publisher is not None:
-            publisher.close()
-        raise
-    bar = _Progress(frames or getattr(source, "__len__", lambda: None)()) if progress else None
-
-    def each(result):
+        if recorder is not None:
+            opened.callback(recorder.close)  # writes the summary: a complete, indexed file
+        bar = _Progress(frames or getattr(source, "__len__", lambda: None)()) if progress else None
         if bar is not None:
-            bar(result)
-        if on_result is not None:
-            on_result(result)
+            opened.callback(bar.close)
 
-    try:  # a bad setting (e.g. a --hand of another model) fails here: nothing opened is left open
+        def each(result):
+            if bar is not None:
+                bar(result)
+            if on_result is not None:
+                on_result(result)
+
+        # a bad setting (e.g. a --hand of another model) fails here: nothing opened is left open
         pipeline = LivePipeline(source, live, publisher=publisher, recorder=recorder, model_path=cfg.model.path,
                                 on_result=each, log=lambda m: print(m, file=sys.stderr), capture=capture)
-    except BaseException:
-        if bar is not None:
-            bar.close()
-        source.close()
-        if recorder is not None:
-            recorder.close()
-        if publisher is not None:
-            publisher.close()
-        raise
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())  # a service manager's stop: finish cleanly
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        report = pipeline.run(max_frames=frames, duration_s=duration_s)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        if bar is not None:
-            bar.close()
-        pipeline.close()
-        if recorder is not None:
-            recorder.close()  # writes the summary: a complete, indexed file
-        if publisher is not None:
-            publisher.close()
-    return report
+        opened.callback(pipeline.close)
+        try:
+            previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())  # a service manager's stop
+            opened.callback(signal.signal, signal.SIGTERM, previous)
+        except ValueError:  # not the main thread
+            pass
+        return pipeline.run(max_frames=frames, duration_s=duration_s)
 
 
 #: the guided capture's texture: finer than the live default's, every frame taken in, the shading divided out, and
