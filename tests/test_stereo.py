@@ -584,10 +584,8 @@ def test_warm_up_for_two_views_pays_the_first_frames_one_off_costs_before_it():
         return predict(*args, **kwargs)
 
     rec.handnet.predict = counted
+    rec.warm_up()  # one view: no second graph
+    assert rec._detector2 is None and sorted(masks) == [False, True]
     rec.warm_up(views=2)
-    assert rec._detector2 is not None and sorted(masks) == [False, True]
+    assert rec._detector2 is not None and sorted(masks) == [False, False, True, True]
     rec.close()
-    mono = Reconstructor(video=True, texture_size=0, mask="none", regressor="fit")
-    mono.warm_up()
-    assert mono._detector2 is None and mono.handnet is None  # one view: no second graph; no HandNet: nothing to warm
-    mono.close()

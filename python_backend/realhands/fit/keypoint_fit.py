@@ -467,7 +467,8 @@ class KeypointFitter:
         keypoints; ``betas`` (10,): hold the shape (a calibrated user) and fit pose and placement only;
         ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``); ``articulation``,
         ``also_from_mean``: the cold start's articulation and shape, and a second start (as in :meth:`fit`);
-        ``restart``: a cold start of a tracked hand, RESTART_ITERATIONS long (one stage after the orientation's).
+        ``restart``: a cold start of a tracked hand, RESTART_ITERATIONS long (one stage, after the orientation stage
+        only where the palm was not triangulated).
         ``extra`` of the result:
         ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
         confidence > 0)."""

@@ -60,7 +60,13 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
             opened.callback(publisher.close)
         source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
                              model_path=cfg.model.path, stereo=live.stereo, loop=loop)
-        opened.callback(source.close)  # (the pipeline's capture stage closes it when it ends; twice is harmless)
+        pipeline = None
+
+        def close_source():  # once the pipeline exists, its capture stage closes the source (in its own thread)
+            if pipeline is None:
+                source.close()
+
+        opened.callback(close_source)
         recorder = RecordingSink.open(record, source, live, publisher.endpoint if publisher else None) \
             if record else None
         if recorder is not None:
@@ -81,9 +87,10 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
         opened.callback(pipeline.close)
         try:
             previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())  # a service manager's stop
-            opened.callback(signal.signal, signal.SIGTERM, previous)
         except ValueError:  # not the main thread
-            pass
+            previous = None
+        if previous is not None:  # (None: a handler set outside Python, which cannot be put back)
+            opened.callback(signal.signal, signal.SIGTERM, previous)
         return pipeline.run(max_frames=frames, duration_s=duration_s)
 
 
