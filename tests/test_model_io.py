@@ -168,3 +168,16 @@ def test_model_resolution_order(right_data, tmp_path, monkeypatch):
     monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "nope"))
     with pytest.raises(ModelFileError, match="not a folder"):
         resolve_model_path("right")
+
+
+def test_part_mask_names_the_labelled_vertices_and_none_without_labels(right_data):
+    """Our model labels its nails (five plates, a small share of its vertices); a model without part labels
+    (official MANO files) or a part it does not have gives no vertices, never an error."""
+    import dataclasses
+
+    nails = right_data.part_mask("nail")
+    assert nails.shape == (right_data.num_vertices,) and nails.dtype == bool and 0 < nails.sum() < nails.size // 4
+    assert (right_data.vertex_parts[nails] == list(right_data.part_names).index("nail")).all()
+    assert not right_data.part_mask("tattoo").any()
+    bare = dataclasses.replace(right_data, vertex_parts=None, part_names=None)
+    assert not bare.part_mask("nail").any() and bare.part_mask("nail").shape == nails.shape

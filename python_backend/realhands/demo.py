@@ -55,7 +55,7 @@ def run_demo(config: Config) -> dict:
             v = model(hand_pose=torch.as_tensor(pose[None], dtype=torch.float32)).vertices[0].numpy()
         centre = 0.5 * (v.min(0) + v.max(0))
         cam = orbit_camera(centre, 0.44, 40.0 if side == "right" else -40.0, 55.0, size=(320, 320))
-        img = render_mesh(v, data.faces, cam, part_colors(data.vertex_parts, data.part_names, len(v)))
+        img = render_mesh(v, data.faces, cam, part_colors(data))
         Image.fromarray(img).save(out / f"{side}_{name}.png")
         tiles[side].append(img)
         for ext in (".obj", ".glb"):

@@ -27,7 +27,7 @@ def render_library(model: HandModel, size: int = 256) -> np.ndarray:
     rows = []
     poses = torch.as_tensor(data.pose_library, dtype=torch.float32)
     out = model(hand_pose=poses - model.hand_mean)
-    colors = part_colors(data.vertex_parts, data.part_names, data.num_vertices)
+    colors = part_colors(data)
     for i, name in enumerate(data.pose_names):
         v = out.vertices[i].detach().numpy()
         centre = 0.5 * (v.min(0) + v.max(0))

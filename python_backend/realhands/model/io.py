@@ -73,6 +73,13 @@ class HandModelData:
     def num_vertices(self) -> int:
         return int(self.v_template.shape[0])
 
+    def part_mask(self, name: str) -> np.ndarray:
+        """(V,) bool: the vertices labelled as part ``name`` (e.g. "nail"); all False where the model labels no
+        such part (official MANO files label none)."""
+        if self.vertex_parts is None or self.part_names is None or name not in list(self.part_names):
+            return np.zeros(self.num_vertices, bool)
+        return np.asarray(self.vertex_parts) == list(self.part_names).index(name)
+
     @property
     def parents(self) -> list[int]:
         p = [int(x) for x in self.kintree_table[0]]

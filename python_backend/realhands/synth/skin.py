@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..conventions import FINGER_JOINTS
-from ..texture.atlas import PALMAR_SHARPNESS, rasterize_uv
+from ..texture.atlas import PALMAR_SHARPNESS, normals_and_areas, rasterize_uv
 
 #: Skin albedos as photographed (sRGB 0-1), lightest to darkest, spanning the ten tones of the Monk Skin Tone
 #: scale (Google, 2022). The Monk swatches themselves are annotation references and look grey or yellow when
@@ -42,15 +42,10 @@ def bake_texel_maps(data, size: int = 512) -> TexelMaps:
     valid = face >= 0
     f = torch.as_tensor(data.faces)[face.clamp_min(0)]  # (S,S,3) 3D vertex ids of the texel's face
     v = torch.as_tensor(data.v_template, dtype=torch.float32)
-    tri = v[torch.as_tensor(data.faces)]
-    fn = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
-    vn = torch.zeros_like(v).index_add_(0, torch.as_tensor(data.faces).reshape(-1), fn.repeat_interleave(3, 0))
-    vn = vn / vn.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    vn = normals_and_areas(v, torch.as_tensor(data.faces))[0]
     position = (v[f] * bary[..., None]).sum(-2)
     normal = F.normalize((vn[f] * bary[..., None]).sum(-2), dim=-1)
-    nail = torch.zeros(len(v))
-    if data.vertex_parts is not None and data.part_names is not None and "nail" in list(data.part_names):
-        nail = torch.as_tensor(data.vertex_parts == list(data.part_names).index("nail"), dtype=torch.float32)
+    nail = torch.as_tensor(data.part_mask("nail"), dtype=torch.float32)
     nail_map = (nail[f] * bary).sum(-1)
     zero = ~valid
     position[zero], normal[zero], nail_map[zero] = 0, 0, 0

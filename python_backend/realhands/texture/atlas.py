@@ -133,9 +133,7 @@ class UVAtlas:
         vn = normals_and_areas(torch.as_tensor(np.asarray(data.v_template, np.float64)), torch.as_tensor(faces))[0]
         n = (vn.numpy()[f] * bary[..., None]).sum(1)
         nz = n[:, 2] / np.maximum(np.linalg.norm(n, axis=1), 1e-12)
-        nail = np.zeros(len(data.v_template))
-        if data.vertex_parts is not None and data.part_names is not None and "nail" in list(data.part_names):
-            nail = (np.asarray(data.vertex_parts) == list(data.part_names).index("nail")).astype(np.float64)
+        nail = data.part_mask("nail").astype(np.float64)
         from .fill import push_pull_fill
 
         maps, valid = [], self.valid

@@ -15,11 +15,10 @@ SKIN_RGB = (0.86, 0.66, 0.55)
 NAIL_RGB = (0.94, 0.80, 0.77)
 
 
-def part_colors(vertex_parts: np.ndarray | None, part_names, num_vertices: int) -> np.ndarray:
-    """(V,3) preview colours: skin, with nails lighter when the model labels them."""
-    colors = np.tile(np.asarray(SKIN_RGB), (num_vertices, 1))
-    if vertex_parts is not None and part_names is not None and "nail" in list(part_names):
-        colors[vertex_parts == list(part_names).index("nail")] = NAIL_RGB
+def part_colors(data) -> np.ndarray:
+    """(V,3) preview colours of a HandModelData's vertices: skin, with nails lighter when the model labels them."""
+    colors = np.tile(np.asarray(SKIN_RGB), (data.num_vertices, 1))
+    colors[data.part_mask("nail")] = NAIL_RGB
     return colors
 
 
