@@ -374,3 +374,24 @@ def test_selfie_images_keep_their_handedness_with_mirrored(renders):
         assert [d.handedness for d in plain.detect(s.rgb_left)] == [s.side]
         assert [d.handedness for d in mirror.detect(selfie)] == [s.side]
         assert [d.handedness for d in plain.detect(selfie)] == ["left" if s.side == "right" else "right"]
+
+
+def test_a_model_without_measured_landmark_offsets_is_announced_once(monkeypatch, tmp_path):
+    """A hand model the landmark offsets were not measured for (an official MANO file) fits without them; the
+    Reconstructor says so in one note naming the model and the command that measures them, which ``realhands
+    reconstruct`` and the live process print; our model (offsets shipped) and a fit told not to use them have none."""
+    import realhands.reconstruct as reconstruct
+    from realhands.batch import reconstruct_files
+
+    assert reconstruct.Reconstructor(texture_size=0).notes == []
+    assert reconstruct.Reconstructor(texture_size=0, landmark_offsets=False).notes == []
+    monkeypatch.setattr(reconstruct, "landmark_offsets", lambda model: None)
+    rec = reconstruct.Reconstructor(texture_size=0)
+    assert len(rec.notes) == 1 and "right, left" in rec.notes[0] and "tools.build.landmark_offsets" in rec.notes[0]
+    assert all(f.offsets is None for f in rec.fitters.values())
+    from PIL import Image
+
+    Image.new("RGB", (64, 48)).save(tmp_path / "empty.png")  # no hand: one line without hands
+    printed = []
+    summary = reconstruct_files([str(tmp_path / "empty.png")], tmp_path / "out.jsonl", log=printed.append)
+    assert summary.written == 1 and printed == rec.notes, printed

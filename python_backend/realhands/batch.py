@@ -71,6 +71,8 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
     cfg = dataclasses.replace(cfg, texture_size=(cfg.texture_size or BATCH_TEXTURE_SIZE) if texture_dir else 0,
                               mask=cfg.mask if (cfg.refine_iterations or texture_dir) else "none")
     images = Reconstructor(cfg, model_path=model_path)
+    for note in images.notes:
+        log(note)
     summary = BatchSummary()
     last_vertices: dict = {}  # (id of a Reconstructor, side) -> its newest mesh, for the textured GLB
 

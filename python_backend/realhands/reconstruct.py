@@ -44,7 +44,7 @@ from .fit.keypoint_fit import FitWeights, KeypointFitter, View
 from .fit.kinematics import KeypointKinematics, rodrigues
 from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter, quaternion_to_rotvec, rotvec_to_quaternion
-from .model import HandModel
+from .model import HandModel, model_fingerprint
 from .perception.mediapipe_hands import HandDetection, HandDetector, mirror_world
 from .perception.tracking import HandTracker, Track, hand_size_px, match_views
 
@@ -276,10 +276,20 @@ class Reconstructor:
         self._pair_pool = None  # a thread for the other view's MediaPipe (detect_pair)
         self.tracker = HandTracker() if video else None
         self.models = {s: HandModel(side=s, model_path=model_path, flat_hand_mean=True) for s in SIDES}
-        self.fitters = {s: KeypointFitter(m, FitWeights(handnet_3d=cfg.handnet_weight),
-                                          landmark_offsets=landmark_offsets(m) if cfg.landmark_offsets else None,
+        offsets = {s: landmark_offsets(m) if cfg.landmark_offsets else None for s, m in self.models.items()}
+        self.fitters = {s: KeypointFitter(m, FitWeights(handnet_3d=cfg.handnet_weight), landmark_offsets=offsets[s],
                                           solver=cfg.fit_solver)
                         for s, m in self.models.items()}
+        #: what a user should know about this set-up, one line each (the CLI and the live process print them)
+        self.notes: list[str] = []
+        missing = [s for s in SIDES if cfg.landmark_offsets and offsets[s] is None]
+        if missing:
+            self.notes.append(
+                f"note: no landmark offsets were measured for this hand model ({', '.join(missing)}: "
+                f"{', '.join(model_fingerprint(self.models[s]) for s in missing)}), so MediaPipe's keypoints are "
+                "fitted to the skeleton's joints as they are (on our model the offsets are worth 0.8 mm PA-MPJPE on "
+                "real photos, docs/perception_fit.md); measure them once for this model with `python -m "
+                "tools.build.landmark_offsets --model-path MODEL` (it adds them to the offsets the fit reads)")
         self.textures = {}  # per handedness: realhands.texture.TextureFusion, built on first use
         self._refiners = {}  # per handedness, built on first use (mesh topology is computed once)
         self._previous: dict = {}  # video: each hand's last fitted (unsmoothed) parameters, by track

@@ -201,6 +201,8 @@ class LivePipeline:
         if capture is not None and not self.cfg.texture_size:
             raise ConfigError("the guided capture needs the texture: a texture_size above 0")
         self.rec = Reconstructor(self.cfg, video=True, model_path=model_path)
+        for note in self.rec.notes:
+            self.log(note)
         # one-off costs (MediaPipe's graphs, HandNet's first runs, UV atlases) before the first frame, not during it
         self.rec.warm_up(views=2 if self.cfg.stereo and getattr(source, "stereo", False) else 1)
         #: texture views are fused in a stage of their own, beside the frames (Reconstructor.defer_textures): in real
