@@ -395,3 +395,13 @@ def test_a_model_without_measured_landmark_offsets_is_announced_once(monkeypatch
     printed = []
     summary = reconstruct_files([str(tmp_path / "empty.png")], tmp_path / "out.jsonl", log=printed.append)
     assert summary.written == 1 and printed == rec.notes, printed
+    assert reconstruct.Reconstructor(texture_size=0, regressor="net").notes == []  # no keypoint fit: nothing to say
+    from realhands.config import LiveConfig
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    printed.clear()
+    pipe = LivePipeline(SyntheticSource(num_frames=1, resolution="160x120"), LiveConfig(texture_size=0),
+                        log=printed.append)
+    assert printed == pipe.rec.notes == rec.notes, printed
+    pipe.close()

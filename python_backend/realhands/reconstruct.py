@@ -282,7 +282,7 @@ class Reconstructor:
                         for s, m in self.models.items()}
         #: what a user should know about this set-up, one line each (the CLI and the live process print them)
         self.notes: list[str] = []
-        missing = [s for s in SIDES if cfg.landmark_offsets and offsets[s] is None]
+        missing = [s for s in SIDES if cfg.landmark_offsets and offsets[s] is None and self.regressor != "net"]
         if missing:
             self.notes.append(
                 f"note: no landmark offsets were measured for this hand model ({', '.join(missing)}: "

@@ -242,7 +242,8 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
     # the frames the recorded run reconstructed (real time drops some): the re-run reconstructs the same ones, so
     # tracking and smoothing see what they saw then
     pipeline = LivePipeline(source, live, model_path=cfg.model.path, on_result=each,
-                            reconstruct_only=getattr(source, "reconstructed", None))
+                            reconstruct_only=getattr(source, "reconstructed", None),
+                            log=lambda m: print(m, file=sys.stderr))  # stdout carries the JSON report
     try:
         pipeline.run()
     finally:
