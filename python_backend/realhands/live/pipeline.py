@@ -320,10 +320,6 @@ class LivePipeline:
                 self._texture_slot.put(jobs, self.stop_event)
             with self._lock:
                 work.textures, self._textures_out = self._textures_out, {}
-            for h in work.hands:  # the hand's newest texture is the one its frame carries (fused after it was fitted)
-                if h.handedness in work.textures:
-                    h.texture_version = max(-1 if h.texture_version is None else h.texture_version,
-                                            work.textures[h.handedness][0])
         else:  # snapshot textures here, where they are written
             work.textures = self.protocol.take_textures(self.rec.textures, [h.handedness for h in work.hands])
         if self.capture is not None and self.capture.update(self.rec, work.hands).done:

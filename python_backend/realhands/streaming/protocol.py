@@ -81,6 +81,8 @@ class StreamProtocol:
             state = "tracked" if self._tracking.get(side) in ("tracked", "new") else "new"
             self._tracking[side] = state
             body = hand_body(h, self.models[side], self._rigs[side], state, self.send_offsets)
+            if textures and side in textures:  # the hand's newest texture is at least the one this frame carries
+                body["texture_version"] = max(body["texture_version"], int(textures[side][0]))  # (fused after the fit)
             self._last_hands[side] = body  # as measured
             if state == "new":
                 self.extrapolator.forget(side)
