@@ -331,6 +331,8 @@ def test_crafted_sparse_matrices_in_a_model_file_are_refused(tmp_path, monkeypat
     ("[reconstruct]\nmax_hands = 0\n", "max_hands"), ("[live]\ntexture_size = 1000000\n", "texture_size"),
     ("[live]\nextrapolate_ms = -5\n", "extrapolate_ms"), ("[live]\nextrapolate_ms = nan\n", "extrapolate_ms"),
     ("[live]\nextrapolate_ms = 10000\n", "extrapolate_ms"), ("[reconstruct]\nfit_solver = \"adam\"\n", "fit_solver"),
+    ("[live]\npalm_search_frames = 0\n", "palm_search_frames"),
+    ("[live]\npalm_search_frames = 2.5\n", "palm_search_frames"),
 ])
 def test_bad_config_values_are_one_clear_error(tmp_path, toml, match):
     """14, 20."""

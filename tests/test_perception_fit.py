@@ -405,3 +405,72 @@ def test_a_model_without_measured_landmark_offsets_is_announced_once(monkeypatch
                         log=printed.append)
     assert printed == pipe.rec.notes == rec.notes, printed
     pipe.close()
+
+
+@pytest.fixture(scope="module")
+def clip_views():
+    """The left views of the shipped synthetic clip's first 40 frames (one right hand, 640x480)."""
+    from realhands.live.sources import DEMO_CLIP
+    from realhands.recording import recording_source
+
+    src = recording_source(DEMO_CLIP)
+    try:
+        return [f.views[0] for f, _ in zip(src, range(40), strict=False)]
+    finally:
+        src.close()
+
+
+def _keypoints(res, shape):
+    h, w = shape[:2]
+    return [np.array([[p.x * w, p.y * h] for p in lms.landmark]) for lms in (res.multi_hand_landmarks or [])]
+
+
+def test_the_palm_search_cadence_is_mediapipes_tracker_with_fewer_searches(clip_views):
+    """palm_search_frames=1 is mp.solutions.hands exactly; at 10, a tracked hand is tracked exactly as MediaPipe
+    tracks it, and the palm detector runs on a tenth of the frames (and after a doubtful reading: handedness changed
+    or unsure) instead of on every frame where fewer hands than allowed are tracked."""
+    import mediapipe as mp
+
+    from realhands.perception.mediapipe_hands import DOUBTFUL_SCORE, HandDetector
+
+    legacy = mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=2)
+    with HandDetector(static_image_mode=False, palm_search_frames=1, mirrored=True) as same, \
+            HandDetector(static_image_mode=False, palm_search_frames=10, mirrored=True) as sparse:
+        labels, unsure = [], []
+        for img in clip_views:
+            ref = _keypoints(legacy.process(img), img.shape)
+            a, b = same.detect(img), sparse.detect(img)
+            assert len(a) == len(ref)
+            for d, r in zip(a, ref, strict=True):
+                np.testing.assert_array_equal(d.keypoints_2d, r)
+            assert b, "the sparse cadence lost the tracked hand"
+            labels.append(sorted(d.handedness for d in b))
+            unsure.append(any(d.score < DOUBTFUL_SCORE for d in b))
+            for d in b:  # every hand it reports is one MediaPipe reports, to the bit
+                assert min(np.abs(d.keypoints_2d - r).max() for r in ref) == 0.0
+    legacy.close()
+    assert same.palm_searches >= len(clip_views) - 1  # one hand in view, two allowed: MediaPipe searches each frame
+    doubtful = sum((len(a) == len(b) and a != b) or low
+                   for a, b, low in zip(labels[:-1], labels[1:], unsure[1:], strict=True))
+    assert sparse.palm_searches <= len(clip_views) // 10 + 1 + doubtful
+    assert sparse.palm_searches < same.palm_searches / 2
+
+
+def test_a_second_hand_is_found_within_the_palm_search_cadence(clip_views):
+    """One hand tracked; from frame 5 a second hand (the first's mirror image: a left hand) is in view too. MediaPipe
+    finds it on the next palm search: within palm_search_frames frames; none is found while it is not there. (A
+    still scene: the palm detector's verdict on a frame then does not depend on which frame it runs on.)"""
+    from realhands.perception.mediapipe_hands import HandDetector
+
+    one = np.roll(clip_views[29], -200, axis=1)  # the right hand moved to the image's left half
+    two = np.ascontiguousarray(np.concatenate([one[:, :320], one[:, ::-1][:, 320:]], axis=1))
+    with HandDetector(static_image_mode=True) as still:
+        assert sorted(d.handedness for d in still.detect(two)) == ["left", "right"]
+    frames = [one] * 5 + [two] * 25
+    for every in (1, 10):
+        with HandDetector(static_image_mode=False, palm_search_frames=every) as det:
+            found = [sorted(d.handedness for d in det.detect(f)) for f in frames]
+        assert all(f == ["right"] for f in found[:5])
+        first = next(i for i, f in enumerate(found) if f == ["left", "right"])
+        assert 5 <= first < 5 + every, (every, found)
+        assert all(f == ["left", "right"] for f in found[first:])

@@ -15,6 +15,7 @@ Example ``realhands.toml``::
     mask = "auto"        # auto | handnet | grabcut | hsv | none (see ReconstructConfig.mask_source)
     refine_iterations = 0
     max_hands = 2
+    palm_search_frames = 10  # video: look for a hand not yet tracked every N frames (1: every frame, MediaPipe's own)
     smoothing_hz = 1.5   # video: One Euro minimum cut-off (0: no smoothing); smoothing_beta = 0.3
     fit_solver = "lbfgs" # the keypoint fit's optimiser: lbfgs | lm (faster, not more accurate: docs/live.md)
     handnet_weight = 0.0 # HandNet's keypoints in the hybrid's fit by its uncertainty (0: start only; docs/handnet.md)
@@ -109,6 +110,11 @@ class ReconstructConfig:
     texture_delight: bool = False  # divide each view's fitted shading out of the texture (realhands.texture.lighting)
     texture_fuse_hz: float = 10.0  # video: how often a hand's texture takes in a new view (its mask then comes too)
     max_hands: int = 2
+    #: video: while some but fewer than ``max_hands`` hands are tracked, MediaPipe's palm detector looks for a new one
+    #: every this many frames (10: a third of a second at 30 fps); 1 is MediaPipe's own behaviour, every frame, which
+    #: with one hand in view doubles MediaPipe's cost (realhands.perception.mediapipe_hands). No hand tracked: every
+    #: frame
+    palm_search_frames: int = 10
     smoothing_hz: float = 1.5  # video: One Euro filter minimum cut-off (Hz); 0 turns smoothing off
     smoothing_beta: float = 0.3  # video: how fast the cut-off rises with speed
     handnet: str = ""  # a HandNet ONNX file; "" is the shipped realhands/assets/handnet_cpu.onnx
@@ -126,10 +132,10 @@ class ReconstructConfig:
         check_choice("mask", self.mask, MASK_SOURCES)
         check_choice("fit_solver", self.fit_solver, FIT_SOLVERS)
         check_choice("regressor", self.regressor, REGRESSORS)
-        for name in ("refine_iterations", "texture_size", "max_hands"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < (1 if name == "max_hands" else 0):
-                raise ConfigError(f"{name} must be a whole number >= {1 if name == 'max_hands' else 0}, got {v!r}")
+        for name in ("refine_iterations", "texture_size", "max_hands", "palm_search_frames"):
+            v, least = getattr(self, name), 1 if name in ("max_hands", "palm_search_frames") else 0
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < least:
+                raise ConfigError(f"{name} must be a whole number >= {least}, got {v!r}")
             setattr(self, name, int(v))
         if not (math.isfinite(self.texture_fuse_hz) and self.texture_fuse_hz > 0):
             raise ConfigError(f"texture_fuse_hz must be a finite number > 0, got {self.texture_fuse_hz!r}")

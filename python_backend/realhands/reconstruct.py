@@ -271,7 +271,7 @@ class Reconstructor:
         self.mask_source = cfg.mask_source(self.handnet is not None)
         self.video = video
         self.smoothing = cfg.smoothing if video else None
-        self.detector = HandDetector(static_image_mode=not video, max_num_hands=cfg.max_hands, mirrored=cfg.mirrored)
+        self.detector = self._make_detector()
         self._detector2 = None  # the stereo pair's other view (its own tracking state), made on first use
         self._pair_pool = None  # a thread for the other view's MediaPipe (detect_pair)
         self.tracker = HandTracker() if video else None
@@ -382,6 +382,11 @@ class Reconstructor:
         if self._detector2 is not None:
             self._detector2.close()
 
+    def _make_detector(self) -> HandDetector:
+        """One view's MediaPipe: video mode tracks between frames and looks for new hands at its own cadence."""
+        return HandDetector(static_image_mode=not self.video, max_num_hands=self.cfg.max_hands,
+                            mirrored=self.cfg.mirrored, palm_search_frames=self.cfg.palm_search_frames)
+
     # -- the whole frame ----------------------------------------------------------------------------------------
     def detect(self, image: np.ndarray, view: int = 0) -> list[HandDetection]:
         """MediaPipe's hands in an RGB image (H,W,3): the first stage, separate so a pipeline can run it in its
@@ -390,8 +395,7 @@ class Reconstructor:
         if view == 0:
             return self.detector.detect(check_image(image))
         if self._detector2 is None:
-            self._detector2 = HandDetector(static_image_mode=not self.video, max_num_hands=self.cfg.max_hands,
-                                           mirrored=self.cfg.mirrored)
+            self._detector2 = self._make_detector()
         return self._detector2.detect(check_image(image))
 
     def detect_pair(self, left: np.ndarray, right: np.ndarray) -> tuple[list[HandDetection], list[HandDetection]]:

@@ -295,8 +295,8 @@ class LivePipeline:
 
     def _perceive(self, work: _Work):
         t = time.perf_counter()
-        # one view after the other: on 2 cores the reconstruction stage is the bottleneck, and detecting both views
-        # at once (Reconstructor.detect_pair) took its core (stereo benchmark: 13.1 -> 11.4 fps, textured 8.8 -> 4.8)
+        # one view after the other: on 2 cores detecting both views at once (Reconstructor.detect_pair) takes the
+        # other stages' core (docs/live.md: fewer frames published, more dropped)
         work.detections = self.rec.detect(work.frame.views[0])
         if self.cfg.stereo and work.frame.stereo:  # the other view too: the stereo fit places the hand from both
             work.detections2 = self.rec.detect(work.frame.views[1], view=1)
