@@ -5,8 +5,10 @@ other, every frame processed (no real-time dropping).
     python -m tools.bench.cost                          # 2 sequences x 150 frames of the stereo benchmark's
     python -m tools.bench.cost --markdown docs/live.md  # also write the table between markers
 
-Per path (mono: the left view; stereo: both views), per frame: MediaPipe Hands alone in video mode (what an app
-using MediaPipe pays), and ``Reconstructor(video=True)`` with the live defaults (its own MediaPipe included), without
+Per path (mono: the left view; stereo: both views), per frame: MediaPipe Hands alone in video mode as
+``mp.solutions.hands`` runs it (what an app using MediaPipe pays: with one hand in view and two allowed, its palm
+detector runs on every frame; the ratios are to this), the same graph at the pipeline's palm-search cadence
+(``palm_search_frames``), and ``Reconstructor(video=True)`` with the live defaults (its own MediaPipe included), without
 and with the texture (256-texel atlas, fused at ``texture_fuse_hz``), with the live process's thread settings
 (``realtime_threads``). The ratio is of the means: what a second of
 video costs. The machine is noisy; ratios measured in one run are what compare.
@@ -36,8 +38,9 @@ def _time(frames, step) -> list[float]:
     return ms
 
 
-def mediapipe_alone(frames, stereo: bool) -> list[float]:
-    rec = Reconstructor(video=True, texture_size=0)
+def mediapipe_alone(frames, stereo: bool, palm_search_frames: int = 1) -> list[float]:
+    """MediaPipe's hands in each frame and nothing else; palm_search_frames 1 is ``mp.solutions.hands`` itself."""
+    rec = Reconstructor(video=True, texture_size=0, palm_search_frames=palm_search_frames)
     try:
         return _time(frames, lambda f: (rec.detect(f.views[0]), rec.detect(f.views[1], view=1) if stereo else None))
     finally:
@@ -71,26 +74,30 @@ def main() -> int:
     ap.add_argument("--markdown", nargs="*", default=[], help="files to write the table into (between markers)")
     args = ap.parse_args()
     t0 = time.time()
-    runs = {(p, k): [] for p in ("mono", "stereo") for k in ("mediapipe", "default", "textured")}
+    runs = {(p, k): [] for p in ("mono", "stereo") for k in ("mediapipe", "cadence", "default", "textured")}
+    cadence = LiveConfig().palm_search_frames
     for q in tqdm(range(args.sequences), desc="sequences", unit="seq"):
         kind, side = KINDS[q % len(KINDS)], ("right", "left")[q % 2]
         frames = list(SyntheticSource(kind=kind, num_frames=args.frames, seed=args.seed + q, side=side, stereo=True))
         for path in ("mono", "stereo"):
             stereo = path == "stereo"
             runs[path, "mediapipe"] += mediapipe_alone(frames, stereo)
+            runs[path, "cadence"] += mediapipe_alone(frames, stereo, cadence)
             runs[path, "default"] += default(frames, stereo, 0)
             runs[path, "textured"] += default(frames, stereo, LiveConfig().texture_size)
     lines = [f"{args.sequences} sequences x {args.frames} frames of the stereo benchmark (640x480, 30 fps), every "
              "frame processed, one process, one path after the other; ms per frame: mean (median, p90).", "",
-             "| path | MediaPipe alone | default, no texture | ratio | default, with the texture | ratio |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             f"| path | MediaPipe alone | MediaPipe, palm search every {cadence} frames | default, no texture | ratio "
+             "| default, with the texture | ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
 
     def cell(ms):
         return f"{np.mean(ms):.1f} ({np.median(ms):.1f}, {np.percentile(ms, 90):.1f})"
 
     for path in ("mono", "stereo"):
         mp = np.mean(runs[path, "mediapipe"])
-        lines.append(f"| {path} | {cell(runs[path, 'mediapipe'])} | {cell(runs[path, 'default'])} | "
+        lines.append(f"| {path} | {cell(runs[path, 'mediapipe'])} | {cell(runs[path, 'cadence'])} | "
+                     f"{cell(runs[path, 'default'])} | "
                      f"{np.mean(runs[path, 'default']) / mp:.2f}x | {cell(runs[path, 'textured'])} | "
                      f"{np.mean(runs[path, 'textured']) / mp:.2f}x |")
     command = f"python -m tools.bench.cost --sequences {args.sequences} --frames {args.frames}"
