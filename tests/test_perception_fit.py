@@ -433,8 +433,8 @@ def test_the_palm_search_cadence_is_mediapipes_tracker_with_fewer_searches(clip_
 
     from realhands.perception.mediapipe_hands import DOUBTFUL_SCORE, HandDetector
 
-    legacy = mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=2)
-    with HandDetector(static_image_mode=False, palm_search_frames=1, mirrored=True) as same, \
+    with mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=2) as legacy, \
+            HandDetector(static_image_mode=False, palm_search_frames=1, mirrored=True) as same, \
             HandDetector(static_image_mode=False, palm_search_frames=10, mirrored=True) as sparse:
         labels, unsure = [], []
         for img in clip_views:
@@ -448,7 +448,6 @@ def test_the_palm_search_cadence_is_mediapipes_tracker_with_fewer_searches(clip_
             unsure.append(any(d.score < DOUBTFUL_SCORE for d in b))
             for d in b:  # every hand it reports is one MediaPipe reports, to the bit
                 assert min(np.abs(d.keypoints_2d - r).max() for r in ref) == 0.0
-    legacy.close()
     assert same.palm_searches >= len(clip_views) - 1  # one hand in view, two allowed: MediaPipe searches each frame
     doubtful = sum((len(a) == len(b) and a != b) or low
                    for a, b, low in zip(labels[:-1], labels[1:], unsure[1:], strict=True))
@@ -468,9 +467,64 @@ def test_a_second_hand_is_found_within_the_palm_search_cadence(clip_views):
         assert sorted(d.handedness for d in still.detect(two)) == ["left", "right"]
     frames = [one] * 5 + [two] * 25
     for every in (1, 10):
+        found, searched = [], []
         with HandDetector(static_image_mode=False, palm_search_frames=every) as det:
-            found = [sorted(d.handedness for d in det.detect(f)) for f in frames]
+            for f in frames:
+                before = det.palm_searches
+                found.append(sorted(d.handedness for d in det.detect(f)))
+                searched.append(det.palm_searches > before)
         assert all(f == ["right"] for f in found[:5])
         first = next(i for i, f in enumerate(found) if f == ["left", "right"])
-        assert 5 <= first < 5 + every, (every, found)
+        # found on the first frame the graph was asked to search (not before: the gate works), within the cadence
+        assert first == next(i for i in range(5, len(frames)) if searched[i]), (every, found, searched)
+        assert first < 5 + every, (every, found)
         assert all(f == ["left", "right"] for f in found[first:])
+        if every == 10:
+            assert first > 5  # the still scene's reading is sure: the cadence, not a doubt, found it
+
+
+def test_when_the_palm_detector_runs(monkeypatch):
+    """The cadence's rule, frame by frame, on MediaPipe's readings made up (its graph replaced): every frame with no
+    hand tracked; every Nth frame while fewer hands than allowed are; the frame after a handedness change or an
+    unsure reading; never with max_num_hands tracked; a frame whose processing fails changes nothing."""
+    from types import SimpleNamespace as NS
+
+    from realhands.perception.mediapipe_hands import DOUBTFUL_SCORE, HandDetector
+
+    sure, unsure = 0.95, DOUBTFUL_SCORE / 2
+    frames = [  # (MediaPipe's readings of the frame: label, handedness score), whether the palm detector runs on it
+        ([("Left", sure)], True),  # nothing tracked before
+        ([("Left", sure)], False), ([("Left", sure)], False), ([("Left", sure)], False),
+        ([("Left", sure)], True),  # the 4th frame since the last search
+        ([("Right", sure)], False),
+        ([("Right", unsure)], True),  # after a relabelling
+        ([("Right", sure)], True),  # after an unsure reading
+        ([("Right", sure), ("Left", unsure)], False),
+        ([("Right", sure)], False),  # two hands tracked (max_num_hands): never, unsure or not
+        ("fail", False),  # the frame's processing fails: nothing changes
+        ([], False),
+        ([], True),  # nothing tracked
+    ]
+    asked = []
+
+    def process(inputs):
+        asked.append(inputs["detect_palms"])
+        readings = frames[len(asked) - 1][0]
+        if readings == "fail":
+            raise RuntimeError("a graph error")
+        point = NS(x=0.5, y=0.5, z=0.0)
+        return NS(multi_hand_landmarks=[NS(landmark=[point] * 21) for _ in readings] or None,
+                  multi_hand_world_landmarks=[NS(landmark=[point] * 21) for _ in readings] or None,
+                  multi_handedness=[NS(classification=[NS(label=lab, score=sc)]) for lab, sc in readings] or None)
+
+    with HandDetector(static_image_mode=False, palm_search_frames=4) as det:
+        monkeypatch.setattr(det._hands, "process", process)
+        image = np.zeros((48, 64, 3), np.uint8)
+        for readings, _ in frames:
+            if readings == "fail":
+                with pytest.raises(RuntimeError):
+                    det.detect(image)
+            else:
+                assert len(det.detect(image)) == len(readings)
+    assert asked == [runs for _, runs in frames]
+    assert det.palm_searches == sum(runs for readings, runs in frames if readings != "fail")

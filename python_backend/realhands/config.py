@@ -111,9 +111,9 @@ class ReconstructConfig:
     texture_fuse_hz: float = 10.0  # video: how often a hand's texture takes in a new view (its mask then comes too)
     max_hands: int = 2
     #: video: while some but fewer than ``max_hands`` hands are tracked, MediaPipe's palm detector looks for a new one
-    #: every this many frames (10: a third of a second at 30 fps); 1 is MediaPipe's own behaviour, every frame, which
-    #: with one hand in view doubles MediaPipe's cost (realhands.perception.mediapipe_hands). No hand tracked: every
-    #: frame
+    #: every this many processed frames (10: a third of a second at 30 fps when every frame is processed) and after a
+    #: doubtful reading; 1 is MediaPipe's own behaviour, every frame, which with one hand in view doubles MediaPipe's
+    #: cost (realhands.perception.mediapipe_hands). No hand tracked: every frame; max_hands tracked: never
     palm_search_frames: int = 10
     smoothing_hz: float = 1.5  # video: One Euro filter minimum cut-off (Hz); 0 turns smoothing off
     smoothing_beta: float = 0.3  # video: how fast the cut-off rises with speed

@@ -87,8 +87,8 @@ def main() -> int:
             runs[path, "textured"] += default(frames, stereo, LiveConfig().texture_size)
     lines = [f"{args.sequences} sequences x {args.frames} frames of the stereo benchmark (640x480, 30 fps), every "
              "frame processed, one process, one path after the other; ms per frame: mean (median, p90).", "",
-             f"| path | MediaPipe alone | MediaPipe, palm search every {cadence} frames | default, no texture | ratio "
-             "| default, with the texture | ratio |",
+             f"| path | MediaPipe alone | MediaPipe, palm search at the cadence ({cadence}) | default, no texture "
+             "| ratio | default, with the texture | ratio |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
 
     def cell(ms):

@@ -20,6 +20,7 @@ tracking. 1 (the default here) reproduces MediaPipe exactly (tested); the pipeli
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,8 @@ class HandDetector:
         min_detection_confidence, min_tracking_confidence, model_complexity: passed to MediaPipe.
         mirrored: input images are mirrored (selfie view).
         palm_search_frames: video mode: while some but fewer than ``max_num_hands`` hands are tracked, look for new
-            ones every this many frames (1: every frame, as MediaPipe does; with none tracked: every frame).
+            ones every this many processed frames and after a doubtful reading (1: every frame, as MediaPipe does;
+            with none tracked: every frame; with ``max_num_hands`` tracked: never, as MediaPipe).
     """
 
     def __init__(self, static_image_mode: bool = True, max_num_hands: int = 2,
@@ -68,7 +70,7 @@ class HandDetector:
             from mediapipe.python.solutions import hands as mp_hands
         except ImportError as exc:  # pragma: no cover - the perception extra is installed by make
             raise ImportError("MediaPipe is missing: pip install 'realhands[perception]' (mediapipe==0.10.21)") from exc
-        if isinstance(palm_search_frames, bool) or int(palm_search_frames) != palm_search_frames \
+        if not isinstance(palm_search_frames, numbers.Integral) or isinstance(palm_search_frames, bool) \
                 or palm_search_frames < 1:
             raise ValueError(f"palm_search_frames must be a whole number >= 1, got {palm_search_frames!r}")
         self._hands = SolutionBase(
