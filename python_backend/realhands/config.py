@@ -34,6 +34,7 @@ Example ``realhands.toml``::
     mask = "auto"
     regressor = "auto"
     texture_size = 256   # 0: no texture
+    texture_fuse_hz = 5.0  # views taken into the texture per second (reconstruct: 10)
     texture_hz = 2.0     # texture messages per second per hand, at most
     send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
     extrapolate_ms = 0   # move tracked hands to their publish time along their motion, at most this far (ms; 0: off)
@@ -214,6 +215,10 @@ class LiveConfig(ReconstructConfig):
     source: str = "synthetic"
     stereo: bool = True
     texture_size: int = 256
+    #: the live texture takes in a view 5 times a second, not 10 (``realhands reconstruct``'s): on the 2-core CPU the
+    #: texture stage (HandNet's mask, the projection) competes with the frames; at 5 Hz the live stereo latency's p95
+    #: fell from 85-94 to 65-82 ms, and the fused texture was level (mono) or better (stereo; docs/live.md)
+    texture_fuse_hz: float = 5.0
     texture_hz: float = 2.0
     send_offsets: bool = True
     realtime: bool = True  # pace file sources at their frame rate and drop frames a slow stage cannot take

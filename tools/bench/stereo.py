@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from realhands.config import LiveConfig
 from realhands.live.sources import SyntheticSource
 from realhands.metrics import acceleration_errors_mm, joint_errors
 from realhands.reconstruct import Reconstructor, SecondView
@@ -72,7 +73,6 @@ def run_path(source: SyntheticSource, stereo: bool, smoothing: bool) -> dict:
 
 
 def live_fps(source: SyntheticSource, stereo: bool, texture_size: int = 0) -> dict:
-    from realhands.config import LiveConfig
     from realhands.live import LivePipeline
 
     was, source.stereo = source.stereo, stereo
@@ -143,7 +143,9 @@ def main() -> int:
                      f"{np.median([r['depth_mm'] for r in rows]) if rows else float('nan'):.1f} | {length} | "
                      f"{100 * p['wrong'] / max(p['frames'], 1):.1f} % | {np.mean(p['accel']):.1f} / "
                      f"{np.mean(p['accel_raw']):.1f} | {np.median(p['ms']):.0f} | {fps:.1f} | {lat:.0f} |")
-    lines += ["", "Real time with the live default's textures on (256-texel atlas, fused at 10 Hz, sent at 2 Hz), "
+    default = LiveConfig()
+    lines += ["", f"Real time with the live default's textures on ({default.texture_size}-texel atlas, fused at "
+              f"{default.texture_fuse_hz:g} Hz, sent at {default.texture_hz:g} Hz), "
               "first two sequences: " + ", ".join(
                   f"{name} {np.mean([x['fps'] for x in v]):.1f} fps, latency p50 "
                   f"{np.median([x['latency'] for x in v if x['latency'] is not None]):.0f} ms"
