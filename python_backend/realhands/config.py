@@ -216,8 +216,9 @@ class LiveConfig(ReconstructConfig):
     stereo: bool = True
     texture_size: int = 256
     #: the live texture takes in a view 5 times a second, not 10 (``realhands reconstruct``'s): on the 2-core CPU the
-    #: texture stage (HandNet's mask, the projection) competes with the frames; at 5 Hz the live stereo latency's p95
-    #: fell from 85-94 to 65-82 ms, and the fused texture was level (mono) or better (stereo; docs/live.md)
+    #: texture stage (HandNet's mask, the projection) competes with the frames; over six alternating rounds the live
+    #: stereo latency's median p95 went 94.5 -> 87 ms (noisy: the later rounds were mixed), and the fused texture was
+    #: level (mono) or better (stereo; docs/live.md)
     texture_fuse_hz: float = 5.0
     texture_hz: float = 2.0
     send_offsets: bool = True

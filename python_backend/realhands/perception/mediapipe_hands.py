@@ -139,33 +139,24 @@ class HandDetector:
         return out
 
 
-_GRAPH = None
-
-
 def _tracking_graph(mp_hands):
     """``mp.solutions.hands``'s graph (the wheel's hand_landmark_tracking_cpu.binarypb) with its palm detector gated
     by an input stream, ``detect_palms`` (bool, one per frame), instead of by "fewer hands tracked than allowed"."""
-    global _GRAPH
-    if _GRAPH is None:
-        import mediapipe
-        from mediapipe.framework import calculator_pb2
+    import mediapipe
+    from mediapipe.framework import calculator_pb2
 
-        graph = calculator_pb2.CalculatorGraphConfig()
-        graph.ParseFromString((Path(mediapipe.__file__).parent.parent / mp_hands._BINARYPB_FILE_PATH).read_bytes())
-        gated = [n for n in graph.node
-                 if n.calculator == "GateCalculator" and "DISALLOW:prev_has_enough_hands" in n.input_stream]
-        if len(gated) != 1:  # pragma: no cover - only another mediapipe than the pinned one
-            raise RuntimeError("this mediapipe's hand tracking graph has no palm-detection gate where 0.10.21 has "
-                               "it; install mediapipe==0.10.21")
-        streams = [("ALLOW:detect_palms" if x == "DISALLOW:prev_has_enough_hands" else x)
-                   for x in gated[0].input_stream]
-        del gated[0].input_stream[:]
-        gated[0].input_stream.extend(streams)
-        nodes = [n for n in graph.node if n.calculator != "NormalizedRectVectorHasMinSizeCalculator"]
-        del graph.node[:]
-        graph.node.extend(nodes)
-        graph.input_stream.append("DETECT_PALMS:detect_palms")
-        _GRAPH = graph
-    copy = type(_GRAPH)()
-    copy.CopyFrom(_GRAPH)
-    return copy
+    graph = calculator_pb2.CalculatorGraphConfig()
+    graph.ParseFromString((Path(mediapipe.__file__).parent.parent / mp_hands._BINARYPB_FILE_PATH).read_bytes())
+    gated = [n for n in graph.node
+             if n.calculator == "GateCalculator" and "DISALLOW:prev_has_enough_hands" in n.input_stream]
+    if len(gated) != 1:  # pragma: no cover - only another mediapipe than the pinned one
+        raise RuntimeError("this mediapipe's hand tracking graph has no palm-detection gate where 0.10.21 has it; "
+                           "install mediapipe==0.10.21")
+    streams = [("ALLOW:detect_palms" if x == "DISALLOW:prev_has_enough_hands" else x) for x in gated[0].input_stream]
+    del gated[0].input_stream[:]
+    gated[0].input_stream.extend(streams)
+    nodes = [n for n in graph.node if n.calculator != "NormalizedRectVectorHasMinSizeCalculator"]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.input_stream.append("DETECT_PALMS:detect_palms")
+    return graph
