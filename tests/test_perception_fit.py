@@ -363,6 +363,51 @@ def test_the_stages_run_alone_and_compose_into_solve(renders):
     assert set(whole.timings_ms) == {"detect", "handnet", "fit", "mask", "refine", "texture"}
 
 
+def test_a_hand_fitted_in_two_views_is_smoothed_with_the_stereo_cut_off(renders):
+    """Video smoothing follows a step of the wrist faster for a hand fitted in two views (smoothing_stereo_hz) than
+    for one fitted in one (smoothing_hz), by the One Euro filter's own gain; smoothing_stereo_hz = 0 passes a
+    two-view frame as fitted; a bad value is one clear error."""
+    import math
+
+    from realhands.config import ConfigError
+    from realhands.reconstruct import HandState, Reconstructor
+
+    s = renders[0]
+    still = Reconstructor(mask="none", texture_size=0)
+    det = still.detect(s.rgb_left)[0]
+    st = HandState(det.handedness, det, s.camera, still.models[det.handedness])
+    assert still.fit(st)
+    fitted = {k: v.clone() for k, v in st.params.items()}
+    step = 0.02  # m, along x, between two frames 1/30 s apart
+
+    def followed(rec, views):
+        """The share of the step the smoothed wrist took."""
+        st.views = views
+        st.set_params(fitted)
+        rec.smooth(st, 0.0)
+        before = st.params["transl"][0, 0].item()
+        moved = dict(fitted, transl=fitted["transl"] + torch.tensor([[step, 0.0, 0.0]], dtype=torch.float64))
+        st.set_params(moved)
+        rec.smooth(st, 1 / 30)
+        rec.reset()
+        return (st.params["transl"][0, 0].item() - before) / step
+
+    def gain(hz, beta=0.3, dt=1 / 30):  # the One Euro filter's gain on this step (its speed term from dx = step/dt)
+        d_alpha = 1 / (1 + 1 / (2 * math.pi * 1.0 * dt))
+        cutoff = hz + beta * d_alpha * step / dt
+        return 1 / (1 + 1 / (2 * math.pi * cutoff * dt))
+
+    rec = Reconstructor(video=True, mask="none", texture_size=0, smoothing_hz=1.5, smoothing_stereo_hz=3.0)
+    one, two = followed(rec, 1), followed(rec, 2)
+    assert one == pytest.approx(gain(1.5), abs=1e-6) and two == pytest.approx(gain(3.0), abs=1e-6)
+    assert two > one * 1.5
+    raw = Reconstructor(video=True, mask="none", texture_size=0, smoothing_stereo_hz=0)
+    assert followed(raw, 2) == pytest.approx(1.0) and followed(raw, 1) == pytest.approx(gain(1.5), abs=1e-6)
+    for bad in (-1.0, float("nan"), "3", True):
+        with pytest.raises(ConfigError, match="smoothing_stereo_hz"):
+            Reconstructor(smoothing_stereo_hz=bad)
+
+
 def test_selfie_images_keep_their_handedness_with_mirrored(renders):
     """A selfie camera shows a mirror image: the same hand flipped left to right. With mirrored=True the detector
     reports the person's actual hand for it, as mirrored=False does for the unflipped image."""

@@ -17,6 +17,7 @@ Example ``realhands.toml``::
     max_hands = 2
     palm_search_frames = 10  # video: look for a hand not yet tracked every N frames (1: every frame, MediaPipe's own)
     smoothing_hz = 1.5   # video: One Euro minimum cut-off (0: no smoothing); smoothing_beta = 0.3
+    smoothing_stereo_hz = 3.0  # ... for a hand fitted in two views (half as noisy: less lag for the same steadiness)
     fit_solver = "lbfgs" # the keypoint fit's optimiser: lbfgs | lm (faster, not more accurate: docs/live.md)
     handnet_weight = 0.0 # HandNet's keypoints in the hybrid's fit by its uncertainty (0: start only; docs/handnet.md)
 
@@ -117,6 +118,10 @@ class ReconstructConfig:
     #: cost (realhands.perception.mediapipe_hands). No hand tracked: every frame; max_hands tracked: never
     palm_search_frames: int = 10
     smoothing_hz: float = 1.5  # video: One Euro filter minimum cut-off (Hz); 0 turns smoothing off
+    #: video: the minimum cut-off (Hz) for a hand fitted in two views (a stereo pair): that fit jitters half as much
+    #: as one view's, so its filter can follow twice as fast for the same steadiness (a first-order low-pass at
+    #: 1.5 Hz lags a slow movement by ~0.1 s; docs/live.md, "Smoothing"); 0: such hands are not smoothed
+    smoothing_stereo_hz: float = 3.0
     smoothing_beta: float = 0.3  # video: how fast the cut-off rises with speed
     handnet: str = ""  # a HandNet ONNX file; "" is the shipped realhands/assets/handnet_cpu.onnx
     mirrored: bool = False  # images are mirrored (selfie view): MediaPipe's handedness is then taken as it is
@@ -143,9 +148,10 @@ class ReconstructConfig:
         w = self.handnet_weight
         if not (isinstance(w, numbers.Real) and not isinstance(w, bool) and math.isfinite(w) and 0 <= w <= 100):
             raise ConfigError(f"handnet_weight must be a number from 0 to 100, not {self.handnet_weight!r}")
-        if not all(math.isfinite(v) and v >= 0 for v in (self.smoothing_hz, self.smoothing_beta)):
-            raise ConfigError("smoothing_hz and smoothing_beta must be finite and >= 0 (smoothing_hz = 0: no "
-                              f"smoothing), got {self.smoothing_hz!r} and {self.smoothing_beta!r}")
+        for name in ("smoothing_hz", "smoothing_stereo_hz", "smoothing_beta"):
+            v = getattr(self, name)
+            if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v >= 0):
+                raise ConfigError(f"{name} must be a finite number >= 0 (smoothing_hz = 0: no smoothing), got {v!r}")
         if self.texture_size > MAX_TEXTURE_SIZE:
             raise ConfigError(f"texture_size must be at most {MAX_TEXTURE_SIZE} texels, got {self.texture_size}")
         if isinstance(self.hands, (str, bytes)) or not isinstance(self.hands, (list, tuple)) or \
@@ -157,9 +163,9 @@ class ReconstructConfig:
             raise ConfigError("refinement needs a mask: set mask to auto, handnet, grabcut or hsv (--mask)")
 
     @property
-    def smoothing(self) -> tuple[float, float] | None:
-        """One Euro (min_cutoff Hz, beta) in video mode, or None."""
-        return (self.smoothing_hz, self.smoothing_beta) if self.smoothing_hz > 0 else None
+    def smoothing(self) -> tuple[float, float, float] | None:
+        """One Euro (min_cutoff Hz of a hand fitted in one view, in two views, beta) in video mode, or None."""
+        return (self.smoothing_hz, self.smoothing_stereo_hz, self.smoothing_beta) if self.smoothing_hz > 0 else None
 
     def wants_handnet(self) -> bool:
         """Whether HandNet is to be loaded: for the pose unless the fit alone is asked for, and for the mask."""

@@ -643,15 +643,21 @@ class Reconstructor:
         orientation as a quaternion (no axis-angle wrap-around), the finger joints' rotations and the shape."""
         if self.smoothing is None:
             return False
+        mono_hz, stereo_hz, beta = self.smoothing
+        cutoff = stereo_hz if st.views >= 2 else mono_hz  # a two-view fit is steadier: its filter follows faster
+        if cutoff <= 0:  # (smoothing_stereo_hz = 0) this frame as fitted; the filter starts afresh after it
+            self._filters.pop(st.key, None)
+            return False
         p = {k: v[0].detach().numpy().astype(np.float64) for k, v in st.params.items()}
         R = rodrigues(p["global_orient"])
         wrist_rest = self._wrist_rest(st.model, p["betas"])
         q = rotvec_to_quaternion(p["global_orient"])
         flt = self._filters.get(st.key)
         if flt is None:
-            flt = self._filters[st.key] = OneEuroFilter(*self.smoothing)
+            flt = self._filters[st.key] = OneEuroFilter(cutoff, beta)
         elif flt.value is not None and np.dot(flt.value[:4], q) < 0:
             q = -q  # the same rotation, on the filter's side of the quaternion sphere
+        flt.min_cutoff = cutoff
         # the finger joints scaled up: the filter's speed term (beta x speed) then follows fast gestures
         flat = np.concatenate([q * SMOOTH_ORIENT_SCALE, p["hand_pose"] * SMOOTH_POSE_SCALE, p["betas"],
                                p["transl"] + R @ wrist_rest])
