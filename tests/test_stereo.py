@@ -297,6 +297,67 @@ def test_views_naming_the_other_side_of_a_held_hand_give_only_its_wrist_and_knuc
           {"mirrored keypoints believed": believed}, margin=10.0, limit=10.0)
 
 
+def test_a_side_settled_in_one_view_is_settled_again_when_both_views_name_the_other(two_hands):
+    """A left hand enters seen by one camera, which MediaPipe calls "right" (sure of it): the track is settled as
+    right from that one view. When both cameras see it and both name it "left", the side is reopened and settled by
+    fitting both sides in both views: the same track is the left hand from then on, placed as it is. Without the
+    reopening it stayed right for the whole clip (a tuning sequence, seed 808: 150 frames on the wrong side)."""
+    from realhands.reconstruct import Reconstructor, SecondView
+
+    models, frames = two_hands
+    pair = StereoPair(CAM, CAM, _rig(2)[1])
+    img = np.zeros((480, 640, 3), np.uint8)
+    rec = Reconstructor(video=True, texture_size=0, regressor="fit", mask="none", landmark_offsets=False,
+                        smoothing_hz=0)
+    sides, ids = [], set()
+    for i, f in enumerate(frames[:8]):
+        kp = f["left"]
+        first = _detections(models["left"], kp, "right" if i < 3 else "left")
+        second = [] if i < 3 else [_detections(models["left"], kp, "left", pair.T_right_from_left)]
+        hands = rec.solve(img, [first], CAM, timestamp=i / 30, second_view=SecondView(img, pair, second))
+        assert len(hands) == 1
+        sides.append(hands[0].handedness)
+        ids.add(hands[0].track_id)
+        if i >= 3:
+            assert hands[0].views == 2 and joint_errors(hands[0].joints_3d, kp)["mpjpe_mm"] < 15.0, i
+    assert sides == ["right"] * 3 + ["left"] * 5 and len(ids) == 1, sides
+
+
+def test_only_a_side_settled_in_one_view_is_reopened_and_only_by_both_views():
+    """The tracker's rule, on made-up readings: a side settled in one view is confirmed by two views naming it and
+    is then never reopened; one view naming the other side, or the two views disagreeing, reopens nothing; a side
+    another tracked hand holds is not taken."""
+    from realhands.perception.tracking import HandTracker
+
+    model = HandModel(side="right", flat_hand_mean=True)
+    _, kp = _hand(model, seed=1)
+
+    def settled(labels_then, second_then, views=1):
+        tracker = HandTracker()
+        t = tracker.update([_detections(model, kp, "right")])[0]
+        t.decided, t.settled_views = True, views
+        for label, second in zip(labels_then, second_then, strict=True):
+            tracker.update([_detections(model, kp, label)], [second])
+        return t
+
+    assert settled(["left"], ["left"]).side == "left"  # reopened
+    t = settled(["left"], ["left"])
+    assert not t.decided and not t.certain and t.reopened
+    assert settled(["left"], ["left"], views=2).side == "right"  # settled in two views: held
+    t = settled(["right", "left"], ["right", "left"])  # confirmed by both views first
+    assert t.side == "right" and t.settled_views == 2 and t.decided
+    for labels, seconds in ((["left"], [None]), (["left"], ["right"]), (["right"], ["left"])):
+        t = settled(labels, seconds)
+        assert t.side == "right" and t.decided and t.settled_views == 1, (labels, seconds)
+    # another hand holds "left": the first is not reopened as left
+    tracker = HandTracker()
+    a, b = tracker.update([_detections(model, kp, "right"), _detections(model, kp + [0.2, 0, 0], "left")])
+    a.decided = b.decided = True
+    a.settled_views = 1
+    tracker.update([_detections(model, kp, "left"), _detections(model, kp + [0.2, 0, 0], "left")], ["left", "left"])
+    assert a.side == "right" and a.decided
+
+
 def test_mediapipe_seeing_one_hand_twice_is_one_hand():
     from realhands.perception.tracking import HandTracker
 

@@ -478,6 +478,11 @@ class Reconstructor:
         seconds = seconds or [None] * len(detections)
         if self.tracker is not None:
             tracks = self.tracker.update(detections, [None if s is None else s.handedness for s in seconds])
+            for t in tracks:
+                if t is not None and t.reopened:  # its side is to be settled again: no start from the other side
+                    self._previous.pop(t.id, None)
+                    self._filters.pop(t.id, None)
+                    t.reopened = False
             return [(t.side, det, t, sec) for t, det, sec in zip(tracks, detections, seconds, strict=True)
                     if t is not None]
         out, seen = [], set()
@@ -531,6 +536,8 @@ class Reconstructor:
                     st.set_params(trial.params)
                     st.reprojection_px, st.objective = trial.reprojection_px, trial.objective
             if st.track is not None:
+                if not st.track.decided:
+                    st.track.settled_views = st.views
                 st.track.side, st.track.decided = st.side, True
             self.calibrate_shape(st)
         if self.video:

@@ -50,6 +50,11 @@ class Track:
     frames: int = 1
     missed: int = 0  # frames since it was last detected
     decided: bool = False  # the side is settled (by the first fit: Reconstructor.fit), held from then on
+    #: the views that settled the side: 2 when two views saw the hand (a fit of both sides in both, or both views'
+    #: labels naming the held side later); a side settled in one view is settled again (``reopened``) the first
+    #: time both views name the other side
+    settled_views: int = 0
+    reopened: bool = False  # this frame: the side was reopened (the reconstructor forgets the hand's warm start)
 
 
 def match_detection(detections: list, gt_2d: np.ndarray, max_px: float | None = None):
@@ -125,6 +130,8 @@ class HandTracker:
                 t = Track(self._next_id, side, certain, centres[i], sizes[i], frames=0)
                 self._next_id += 1
                 out[i] = t
+            elif t.decided and t.settled_views < 2 and second_labels[i] is not None:
+                self._check_side(t, det.handedness, second_labels[i], out)
             if t.frames:
                 t.velocity = 0.5 * t.velocity + 0.5 * (centres[i] - t.centre) / (1 + t.missed)
             t.centre, t.size, t.frames, t.missed = centres[i], sizes[i], t.frames + 1, 0
@@ -134,6 +141,20 @@ class HandTracker:
                 t.missed += 1
         self.tracks = seen + [t for t in self.tracks if t not in seen and t.missed <= LOST_FRAMES]
         return [t if isinstance(t, Track) else None for t in out]
+
+
+    @staticmethod
+    def _check_side(t: Track, label: str, second_label: str, out: list) -> None:
+        """A side settled in one view meets its first two-view reading: both views naming the held side confirm it;
+        both naming the other (free) side reopen it: it becomes that side, undecided, and the next fit settles it
+        by fitting both sides in both views, where the hand's chirality is measurable (a hand that entered in one
+        view under a wrong, unsure label would otherwise keep the mirrored side as long as it stays tracked)."""
+        if label != second_label:
+            return
+        if label == t.side:
+            t.settled_views = 2
+        elif not any(isinstance(x, Track) and x is not t and x.side == label for x in out):
+            t.side, t.decided, t.certain, t.reopened = label, False, False, True
 
 
 def match_views(left: list[HandDetection], right: list[HandDetection], pair: StereoPair) -> list[int | None]:
