@@ -502,7 +502,9 @@ class Reconstructor:
             return False
         mask = self.mask_source == "handnet" and (not self.video or self._wants_mask(st))
         if when_needed and self.video:
-            pose = self.regressor == "net" or (self.regressor == "handnet" and st.key not in self._previous)
+            # a new hand seen in two views starts from its triangulated keypoints (as a restart does): no HandNet
+            pose = self.regressor == "net" or (self.regressor == "handnet" and st.key not in self._previous
+                                               and st.second is None)
             if not (pose or mask):
                 return False
         # the mask only when this frame uses it: without it the network takes half the time (a cold start's pose)
@@ -525,7 +527,8 @@ class Reconstructor:
             if self._decide_side(st, image):
                 other = "left" if st.side == "right" else "right"
                 trial = HandState(other, st.detection, st.camera, self.models[other], second=st.second, track=None)
-                if self.regressor == "handnet":  # its start; the fit alone needs no HandNet here
+                if self.regressor == "handnet" and (trial.second is None or not self.video):  # its start (one
+                    # view; two views in video start from the triangulated keypoints); the fit alone needs no HandNet
                     self.estimate(trial, image)
                 self._fit_side(trial, image, second_view)
                 # the other side explains the keypoints clearly better (its fit's loss, priors and joint limits
@@ -586,6 +589,9 @@ class Reconstructor:
         # An image (not video) also fits from the mean hand and keeps the lower loss: two local minima tried where
         # time allows (real photos: PA-MPJPE 9.90 -> 9.61 mm; in video it gained nothing and tripled the frame's
         # cost, docs/perception_fit.md)
+        # In video a new hand seen in two views is not given HandNet's estimate (``estimate``): it starts, as a
+        # restart does, from its triangulated keypoints with the mean gesture (stereo benchmark and 12 tuning
+        # sequences: level in accuracy, an acquisition 25-75 ms shorter; docs/live.md)
         articulation = None
         if init is None and st.estimate is not None and self.regressor == "handnet":
             # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
