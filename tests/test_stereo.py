@@ -323,6 +323,31 @@ def test_a_side_settled_in_one_view_is_settled_again_when_both_views_name_the_ot
     assert sides == ["right"] * 3 + ["left"] * 5 and len(ids) == 1, sides
 
 
+def test_one_view_a_side_mediapipe_keeps_naming_the_other_way_is_voted_over_once(two_hands):
+    """Mono: a left hand enters called "right" (sure of it) and MediaPipe names it "left" from then on. The track is
+    settled right on its first frame; once MediaPipe's labels outvote it (VOTE_RATIO over VOTE_FRAMES frames) the
+    side is reopened and settled again by fitting both sides: the same track is the left hand from then on."""
+    from realhands.perception.tracking import VOTE_FRAMES
+    from realhands.reconstruct import Reconstructor
+
+    models, frames = two_hands
+    clip = frames + frames[::-1]  # back and forth: 24 frames
+    img = np.zeros((480, 640, 3), np.uint8)
+    rec = Reconstructor(video=True, texture_size=0, regressor="fit", mask="none", landmark_offsets=False,
+                        smoothing_hz=0)
+    sides, ids = [], set()
+    for i, f in enumerate(clip):
+        det = _detections(models["left"], f["left"], "right" if i == 0 else "left")
+        hands = rec.solve(img, [det], CAM, timestamp=i / 30)
+        assert len(hands) == 1
+        sides.append(hands[0].handedness)
+        ids.add(hands[0].track_id)
+        if sides[-1] == "left":
+            assert joint_errors(hands[0].joints_3d, f["left"])["mpjpe_mm"] < 25.0, i
+    flip = VOTE_FRAMES - 1  # the frame the vote reaches VOTE_FRAMES frames
+    assert sides == ["right"] * flip + ["left"] * (len(clip) - flip) and len(ids) == 1, sides
+
+
 def test_only_a_side_settled_in_one_view_is_reopened_and_only_by_both_views():
     """The tracker's rule, on made-up readings: a side settled in one view is confirmed by two views naming it and
     is then never reopened; one view naming the other side, or the two views disagreeing, reopens nothing; a side
@@ -356,6 +381,39 @@ def test_only_a_side_settled_in_one_view_is_reopened_and_only_by_both_views():
     a.settled_views = 1
     tracker.update([_detections(model, kp, "left"), _detections(model, kp + [0.2, 0, 0], "left")], ["left", "left"])
     assert a.side == "right" and a.decided
+
+
+def test_the_label_vote_reopens_a_one_view_side_once_and_only_past_its_ratio():
+    """The vote's rule on made-up labels: the other side named with VOTE_RATIO times the held side's summed score
+    over VOTE_FRAMES frames reopens a side settled in one view, once; a lower ratio, fewer frames, or a side
+    settled in two views reopen nothing."""
+    from realhands.perception.tracking import VOTE_FRAMES, VOTE_RATIO, HandTracker
+
+    model = HandModel(side="right", flat_hand_mean=True)
+    _, kp = _hand(model, seed=1)
+
+    def run(labels, views=1):
+        tracker = HandTracker()
+        t = tracker.update([_detections(model, kp, labels[0][0], score=labels[0][1])])[0]
+        t.decided, t.settled_views = True, views
+        flips = []
+        for label, score in labels[1:]:
+            tracker.update([_detections(model, kp, label, score=score)])
+            if t.reopened:
+                flips.append(t.frames)
+                t.reopened, t.decided = False, True  # the reconstructor's fit settles it again
+        return t, flips
+
+    t, flips = run([("right", 0.8)] + [("left", 0.9)] * 40)
+    assert t.side == "left" and flips == [VOTE_FRAMES] and t.voted  # once, at the VOTE_FRAMES-th frame
+    # just under the ratio over the whole clip: held (one frame "right" at 0.9 for every VOTE_RATIO - 0.5 "left")
+    under = [("right", 0.9)] + ([("left", 0.9)] * int(VOTE_RATIO - 0.5) + [("right", 0.9)]) * 12
+    assert run(under)[0].side == "right"
+    assert run([("right", 0.8)] + [("left", 0.9)] * (VOTE_FRAMES - 2))[0].side == "right"  # too few frames
+    assert run([("right", 0.8)] + [("left", 0.9)] * 40, views=2)[0].side == "right"  # settled in two views
+    # voted once: a hand that MediaPipe keeps calling the other side after its reopening is not flipped again
+    t, flips = run([("right", 0.8)] + [("left", 0.9)] * 20 + [("right", 0.99)] * 200)
+    assert len(flips) == 1 and t.side == "left"
 
 
 def test_mediapipe_seeing_one_hand_twice_is_one_hand():
