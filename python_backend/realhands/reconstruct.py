@@ -50,6 +50,11 @@ from .perception.tracking import HandTracker, Track, hand_size_px, match_views
 
 #: Stereo fits a side's shape is measured over before it is held (about a second of tracking at 30 fps).
 SHAPE_CALIBRATION_FRAMES = 30
+#: ... of which this many, evenly spaced, are then fitted again to convergence (SHAPE_REFIT_ITERATIONS from their own
+#: result, one per following two-view frame: ~15 ms each) and their shapes' median is held. A warm fit's ten
+#: iterations leave the shape near the mean (small hands came out long, large ones short): the benchmark's and 12
+#: tuning sequences' calibrated hand length 7.4 -> 6.0 mm off (mean of 17), the joints level (docs/live.md)
+SHAPE_REFITS, SHAPE_REFIT_ITERATIONS = 10, 40
 #: Video: a warm-started fit whose keypoints miss the detections by more than this share of the hand's size in the
 #: image (mean px; a good fit: ~0.03) is redone from the cold start.
 REFIT_SHARE = 0.08
@@ -202,6 +207,7 @@ class HandState:
     #: video with a stereo pair: which camera's view the texture takes in this time (0: the reference, with the mask;
     #: 1: the other); the views take turns (TextureFusion of both at once: still images)
     texture_view: int = 0
+    fit_views: tuple | None = None  # the last two-view fit's (views, MediaPipe's world landmarks or None)
     timings_ms: dict = field(default_factory=dict)
     _output: object | None = None
 
@@ -295,7 +301,8 @@ class Reconstructor:
         self._previous: dict = {}  # video: each hand's last fitted (unsmoothed) parameters, by track
         self._filters: dict = {}
         self.shapes: dict[str, np.ndarray] = {}  # side -> the user's calibrated shape (10,), held once measured
-        self._shape_samples: dict[str, list] = {s: [] for s in SIDES}
+        self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # (views, world, params) of calibration fits
+        self._shape_refits: dict[str, list] = {s: [] for s in SIDES}  # the shapes of those fitted again
         self._states: list[HandState] = []  # the hands of the frame being solved
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
         #: None: each due texture view is fused in its frame; a list: ``solve`` leaves them here (defer_textures)
@@ -338,7 +345,7 @@ class Reconstructor:
         self._previous.clear()
         self._filters.clear()
         self.shapes.clear()
-        for samples in self._shape_samples.values():
+        for samples in (*self._shape_samples.values(), *self._shape_refits.values()):
             samples.clear()
         if self.tracker is not None:
             self.tracker.reset()
@@ -627,6 +634,7 @@ class Reconstructor:
             fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held,
                                                   articulation=articulation, also_from_mean=not self.video,
                                                   restart=restart)
+            st.fit_views = (views, world)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:
@@ -640,15 +648,22 @@ class Reconstructor:
         st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
 
     def calibrate_shape(self, st: HandState) -> bool:
-        """The user's shape, measured by the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views
+        """The user's shape, measured over the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views
         measure a hand's true size) whose every keypoint was taken in both views (no mirrored reading), then held:
-        bone lengths stop breathing and the engine's rig is sent once."""
-        if st.views < 2 or st.trusted_views < 2 or st.side in self.shapes:
+        bone lengths stop breathing and the engine's rig is sent once. Once they are collected, each following such
+        frame fits one of SHAPE_REFITS of them again to convergence; the median of those shapes is held."""
+        if st.views < 2 or st.trusted_views < 2 or st.side in self.shapes or st.fit_views is None:
             return False
-        samples = self._shape_samples[st.side]
-        samples.append(st.params["betas"][0].detach().numpy().astype(np.float64))
-        if len(samples) >= SHAPE_CALIBRATION_FRAMES:
-            self.shapes[st.side] = np.median(np.stack(samples), axis=0)
+        samples, refits = self._shape_samples[st.side], self._shape_refits[st.side]
+        if len(samples) < SHAPE_CALIBRATION_FRAMES:
+            samples.append((*st.fit_views, {k: v.detach().numpy().copy() for k, v in st.params.items()}))
+            return True
+        pick = np.linspace(0, len(samples) - 1, SHAPE_REFITS).round().astype(int)[len(refits)]
+        views, world, params = samples[pick]
+        fit = self.fitters[st.side].fit_views(views, world, init=params, iterations=SHAPE_REFIT_ITERATIONS)
+        refits.append(fit.betas[0].detach().numpy().astype(np.float64))
+        if len(refits) >= SHAPE_REFITS:
+            self.shapes[st.side] = np.median(np.stack(refits), axis=0)
         return True
 
     def smooth(self, st: HandState, timestamp: float) -> bool:
