@@ -380,13 +380,14 @@ def test_a_hand_fitted_in_two_views_is_smoothed_with_the_stereo_cut_off(renders)
     fitted = {k: v.clone() for k, v in st.params.items()}
     step = 0.02  # m, along x, between two frames 1/30 s apart
 
-    def followed(rec, views):
-        """The share of the step the smoothed wrist took."""
-        st.views = views
+    def followed(rec, views, first_views=None):
+        """The share of the step the smoothed wrist took (the frame before it fitted in ``first_views`` views)."""
+        st.views = first_views or views
         st.set_params(fitted)
         rec.smooth(st, 0.0)
         before = st.params["transl"][0, 0].item()
         moved = dict(fitted, transl=fitted["transl"] + torch.tensor([[step, 0.0, 0.0]], dtype=torch.float64))
+        st.views = views
         st.set_params(moved)
         rec.smooth(st, 1 / 30)
         rec.reset()
@@ -401,6 +402,9 @@ def test_a_hand_fitted_in_two_views_is_smoothed_with_the_stereo_cut_off(renders)
     one, two = followed(rec, 1), followed(rec, 2)
     assert one == pytest.approx(gain(1.5), abs=1e-6) and two == pytest.approx(gain(3.0), abs=1e-6)
     assert two > one * 1.5
+    # one filter across frames: the cut-off follows the views each frame was fitted in
+    assert followed(rec, 2, first_views=1) == pytest.approx(gain(3.0), abs=1e-6)
+    assert followed(rec, 1, first_views=2) == pytest.approx(gain(1.5), abs=1e-6)
     raw = Reconstructor(video=True, mask="none", texture_size=0, smoothing_stereo_hz=0)
     assert followed(raw, 2) == pytest.approx(1.0) and followed(raw, 1) == pytest.approx(gain(1.5), abs=1e-6)
     for bad in (-1.0, float("nan"), "3", True):

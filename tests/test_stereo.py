@@ -393,6 +393,30 @@ def test_the_users_shape_is_measured_from_two_views_then_held():
     assert "right" not in rec.shapes and not rec._shape_samples["right"] and not rec._shape_refits["right"]
 
 
+def test_a_new_hand_fitted_as_the_other_side_keeps_that_sides_inputs_for_its_shape(two_hands):
+    """A left hand both cameras see, which MediaPipe calls "right" with its 3D landmarks of a right hand: fitted as
+    both sides, the left wins, and the calibration sample it leaves holds the landmarks mirrored for the left hand
+    (the winning fit's inputs, not the losing side's)."""
+    from realhands.perception.mediapipe_hands import mirror_world
+    from realhands.reconstruct import Reconstructor, SecondView
+
+    models, frames = two_hands
+    pair = StereoPair(CAM, CAM, _rig(2)[1])
+    img = np.zeros((480, 640, 3), np.uint8)
+    rec = Reconstructor(video=True, texture_size=0, regressor="fit", mask="none", landmark_offsets=False,
+                        smoothing_hz=0)
+    kp = frames[0]["left"]
+    first = _detections(models["left"], kp, "right", score=0.6)
+    first.world_landmarks = mirror_world(first.world_landmarks)  # a right hand's landmarks, as MediaPipe names it
+    second = _detections(models["left"], kp, "right", pair.T_right_from_left, score=0.6)
+    hands = rec.solve(img, [first], CAM, timestamp=0.0, second_view=SecondView(img, pair, [second]))
+    assert [h.handedness for h in hands] == ["left"] and hands[0].views == 2
+    (views, world, _), = rec._shape_samples["left"]
+    assert not rec._shape_samples["right"]
+    np.testing.assert_allclose(world, mirror_world(first.world_landmarks))
+    assert views[0].keypoints_2d is first.keypoints_2d
+
+
 def test_only_a_side_settled_in_one_view_is_reopened_and_only_by_both_views():
     """The tracker's rule, on made-up readings: a side settled in one view is confirmed by two views naming it and
     is then never reopened; one view naming the other side, or the two views disagreeing, reopens nothing; a side

@@ -17,7 +17,7 @@ Example ``realhands.toml``::
     max_hands = 2
     palm_search_frames = 10  # video: look for a hand not yet tracked every N frames (1: every frame, MediaPipe's own)
     smoothing_hz = 1.5   # video: One Euro minimum cut-off (0: no smoothing); smoothing_beta = 0.3
-    smoothing_stereo_hz = 3.0  # ... for a hand fitted in two views (half as noisy: less lag for the same steadiness)
+    smoothing_stereo_hz = 3.0  # ... for a hand fitted in two views (half as noisy: less lag; smoothing_hz = 0: off too)
     fit_solver = "lbfgs" # the keypoint fit's optimiser: lbfgs | lm (faster, not more accurate: docs/live.md)
     handnet_weight = 0.0 # HandNet's keypoints in the hybrid's fit by its uncertainty (0: start only; docs/handnet.md)
 
@@ -121,6 +121,7 @@ class ReconstructConfig:
     #: video: the minimum cut-off (Hz) for a hand fitted in two views (a stereo pair): that fit jitters half as much
     #: as one view's, so its filter can follow twice as fast for the same steadiness (a first-order low-pass at
     #: 1.5 Hz lags a slow movement by ~0.1 s; docs/live.md, "Smoothing"); 0: such hands are not smoothed
+    #: (smoothing_hz = 0 turns smoothing off for every hand, this included)
     smoothing_stereo_hz: float = 3.0
     smoothing_beta: float = 0.3  # video: how fast the cut-off rises with speed
     handnet: str = ""  # a HandNet ONNX file; "" is the shipped realhands/assets/handnet_cpu.onnx

@@ -53,7 +53,7 @@ SHAPE_CALIBRATION_FRAMES = 30
 #: ... of which this many, evenly spaced, are then fitted again to convergence (SHAPE_REFIT_ITERATIONS from their own
 #: result, one per following two-view frame: ~15 ms each) and their shapes' median is held. A warm fit's ten
 #: iterations leave the shape near the mean (small hands came out long, large ones short): the benchmark's and 12
-#: tuning sequences' calibrated hand length 7.4 -> 6.0 mm off (mean of 17), the joints level (docs/live.md)
+#: tuning sequences' calibrated hand length 7.4 -> 6.2 mm off (mean of 16-17), the joints level (docs/live.md)
 SHAPE_REFITS, SHAPE_REFIT_ITERATIONS = 10, 40
 #: Video: a warm-started fit whose keypoints miss the detections by more than this share of the hand's size in the
 #: image (mean px; a good fit: ~0.03) is redone from the cold start.
@@ -534,8 +534,9 @@ class Reconstructor:
             if self._decide_side(st, image):
                 other = "left" if st.side == "right" else "right"
                 trial = HandState(other, st.detection, st.camera, self.models[other], second=st.second, track=None)
-                if self.regressor == "handnet" and (trial.second is None or not self.video):  # its start (one
-                    # view; two views in video start from the triangulated keypoints); the fit alone needs no HandNet
+                if self.regressor == "handnet" and (trial.second is None or not self.video or st.estimate is not None):
+                    # its start as the named side's: HandNet's articulation (one view, an image, or a frame that made
+                    # the mask), else, in video with two views, the triangulated keypoints; the fit alone needs none
                     self.estimate(trial, image)
                 self._fit_side(trial, image, second_view)
                 # the other side explains the keypoints clearly better (its fit's loss, priors and joint limits
@@ -543,6 +544,7 @@ class Reconstructor:
                 if np.isfinite(trial.objective) and not trial.objective >= SIDE_MARGIN * st.objective:  # (a NaN
                     # loss of the named side loses to any finite one)
                     st.side, st.model, st.estimate, st.views = other, trial.model, trial.estimate, trial.views
+                    st.fit_views = trial.fit_views
                     st.set_params(trial.params)
                     st.reprojection_px, st.objective = trial.reprojection_px, trial.objective
             if st.track is not None:
@@ -664,7 +666,22 @@ class Reconstructor:
         refits.append(fit.betas[0].detach().numpy().astype(np.float64))
         if len(refits) >= SHAPE_REFITS:
             self.shapes[st.side] = np.median(np.stack(refits), axis=0)
+            samples.clear()
+            refits.clear()
         return True
+
+    def stereo_shape(self, side: str) -> np.ndarray | None:
+        """The shape two views measured for ``side`` (10,): the held one; before it is held, the median of the
+        calibration fits made again so far, else of the calibration fits themselves; None if no two-view fit counted
+        yet (a guided capture that ends early keeps what stereo measured)."""
+        if side in self.shapes:
+            return self.shapes[side]
+        if self._shape_refits[side]:
+            return np.median(np.stack(self._shape_refits[side]), axis=0)
+        if self._shape_samples[side]:
+            return np.median(np.stack([np.asarray(p["betas"], np.float64).reshape(-1)
+                                       for *_, p in self._shape_samples[side]]), axis=0)
+        return None
 
     def smooth(self, st: HandState, timestamp: float) -> bool:
         """One Euro filter (video mode) in the space the user sees: the wrist's position in metres, the hand's

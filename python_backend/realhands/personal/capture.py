@@ -65,8 +65,9 @@ class HandCapture:
         rec = rec if rec is not None else self._rec
         if rec is None or self.side is None or self.side not in rec.textures or self.frames == 0:
             raise PersonalHandError("no hand was captured: nothing was seen in the frames (is a hand in view?)")
-        stereo = self.side in rec.shapes
-        betas = rec.shapes[self.side] if stereo else np.median(np.stack(self._betas), axis=0)
+        measured = rec.stereo_shape(self.side)
+        stereo = measured is not None
+        betas = measured if stereo else np.median(np.stack(self._betas), axis=0)
         offsets = np.median(np.stack(self._offsets), axis=0) if self._offsets else None
         info = {"shape_source": "stereo" if stereo else "mono", "frames": self.frames,
                 "complete": self.last.done, **self.last.to_json()}
