@@ -350,11 +350,11 @@ def test_one_view_a_side_mediapipe_keeps_naming_the_other_way_is_voted_over_once
 
 def test_the_users_shape_is_measured_from_two_views_then_held():
     """Stereo video of a known hand (~10 % larger than the mean, turning, changing its gesture, moving; 3 px of
-    noise on every keypoint): the shape is collected over SHAPE_CALIBRATION_FRAMES two-view frames whose views
-    both name the side, SHAPE_REFITS of them are fitted again one per following frame, and the median is held
-    from then on — within 3 mm of the true hand length, where the mean hand is 22 mm short. Frames with a view
-    naming the other side do not count; reset() measures again."""
-    from realhands.reconstruct import SHAPE_CALIBRATION_FRAMES, SHAPE_REFITS, Reconstructor, SecondView
+    noise on every keypoint): the shape is measured over SHAPE_CALIBRATION_FRAMES two-view frames whose views
+    both name the side and held from then on — within 3 mm of the true hand length, where the mean hand is 22 mm
+    short. Frames with a view naming the other side do not count; before it is held, stereo_shape gives the
+    median so far; reset() measures again."""
+    from realhands.reconstruct import SHAPE_CALIBRATION_FRAMES, Reconstructor, SecondView
 
     model = HandModel(side="right", flat_hand_mean=True)
     pair = StereoPair(CAM, CAM, _rig(2)[1])
@@ -365,7 +365,7 @@ def test_the_users_shape_is_measured_from_two_views_then_held():
                         smoothing_hz=0)
     img = np.zeros((480, 640, 3), np.uint8)
     truth = _hand_length(model, params["betas"])
-    needed = SHAPE_CALIBRATION_FRAMES + SHAPE_REFITS
+    needed = SHAPE_CALIBRATION_FRAMES
     for i in range(needed + 5):
         turn = Rotation.from_euler("y", 25 * np.sin(i / 6), degrees=True)
         p = dict(params, global_orient=(turn * Rotation.from_rotvec(params["global_orient"])).as_rotvec(),
@@ -384,19 +384,19 @@ def test_the_users_shape_is_measured_from_two_views_then_held():
         rec.solve(img, [first], CAM, timestamp=i / 30, second_view=SecondView(img, pair, [second]))
         counted = i + 1 - 5 if i >= 14 else min(i + 1, 10)
         assert ("right" in rec.shapes) == (counted >= needed), (i, counted)
+        assert rec.stereo_shape("right") is not None
     held = rec.shapes["right"].copy()
     assert abs(_hand_length(model, held) - truth) < 0.003
     assert abs(_hand_length(model, np.zeros(10)) - truth) > 0.015  # what the mean hand would be
     rec.solve(img, [first], CAM, timestamp=(needed + 5) / 30, second_view=SecondView(img, pair, [second]))
     assert np.array_equal(rec.shapes["right"], held)  # held
     rec.reset()
-    assert "right" not in rec.shapes and not rec._shape_samples["right"] and not rec._shape_refits["right"]
+    assert "right" not in rec.shapes and rec.stereo_shape("right") is None
 
 
-def test_a_new_hand_fitted_as_the_other_side_keeps_that_sides_inputs_for_its_shape(two_hands):
+def test_a_new_hand_fitted_as_the_other_side_measures_that_sides_shape(two_hands):
     """A left hand both cameras see, which MediaPipe calls "right" with its 3D landmarks of a right hand: fitted as
-    both sides, the left wins, and the calibration sample it leaves holds the landmarks mirrored for the left hand
-    (the winning fit's inputs, not the losing side's)."""
+    both sides, the left wins, and its fit counts towards the left hand's shape, not the right's."""
     from realhands.perception.mediapipe_hands import mirror_world
     from realhands.reconstruct import Reconstructor, SecondView
 
@@ -411,10 +411,7 @@ def test_a_new_hand_fitted_as_the_other_side_keeps_that_sides_inputs_for_its_sha
     second = _detections(models["left"], kp, "right", pair.T_right_from_left, score=0.6)
     hands = rec.solve(img, [first], CAM, timestamp=0.0, second_view=SecondView(img, pair, [second]))
     assert [h.handedness for h in hands] == ["left"] and hands[0].views == 2
-    (views, world, _), = rec._shape_samples["left"]
-    assert not rec._shape_samples["right"]
-    np.testing.assert_allclose(world, mirror_world(first.world_landmarks))
-    assert views[0].keypoints_2d is first.keypoints_2d
+    assert rec.stereo_shape("left") is not None and rec.stereo_shape("right") is None
 
 
 def test_only_a_side_settled_in_one_view_is_reopened_and_only_by_both_views():

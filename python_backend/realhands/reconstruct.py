@@ -50,11 +50,6 @@ from .perception.tracking import HandTracker, Track, hand_size_px, match_views
 
 #: Stereo fits a side's shape is measured over before it is held (about a second of tracking at 30 fps).
 SHAPE_CALIBRATION_FRAMES = 30
-#: ... of which this many, evenly spaced, are then fitted again to convergence (SHAPE_REFIT_ITERATIONS from their own
-#: result, one per following two-view frame: ~15 ms each) and their shapes' median is held. A warm fit's ten
-#: iterations leave the shape near the mean (small hands came out long, large ones short): the benchmark's and 12
-#: tuning sequences' calibrated hand length 7.4 -> 6.2 mm off (mean of 16-17), the joints level (docs/live.md)
-SHAPE_REFITS, SHAPE_REFIT_ITERATIONS = 10, 40
 #: Video: a warm-started fit whose keypoints miss the detections by more than this share of the hand's size in the
 #: image (mean px; a good fit: ~0.03) is redone from the cold start.
 REFIT_SHARE = 0.08
@@ -207,7 +202,6 @@ class HandState:
     #: video with a stereo pair: which camera's view the texture takes in this time (0: the reference, with the mask;
     #: 1: the other); the views take turns (TextureFusion of both at once: still images)
     texture_view: int = 0
-    fit_views: tuple | None = None  # the last two-view fit's (views, MediaPipe's world landmarks or None)
     timings_ms: dict = field(default_factory=dict)
     _output: object | None = None
 
@@ -301,8 +295,7 @@ class Reconstructor:
         self._previous: dict = {}  # video: each hand's last fitted (unsmoothed) parameters, by track
         self._filters: dict = {}
         self.shapes: dict[str, np.ndarray] = {}  # side -> the user's calibrated shape (10,), held once measured
-        self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # (views, world, params) of calibration fits
-        self._shape_refits: dict[str, list] = {s: [] for s in SIDES}  # the shapes of those fitted again
+        self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # the calibration fits' shapes (10,)
         self._states: list[HandState] = []  # the hands of the frame being solved
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
         #: None: each due texture view is fused in its frame; a list: ``solve`` leaves them here (defer_textures)
@@ -345,7 +338,7 @@ class Reconstructor:
         self._previous.clear()
         self._filters.clear()
         self.shapes.clear()
-        for samples in (*self._shape_samples.values(), *self._shape_refits.values()):
+        for samples in self._shape_samples.values():
             samples.clear()
         if self.tracker is not None:
             self.tracker.reset()
@@ -544,7 +537,6 @@ class Reconstructor:
                 if np.isfinite(trial.objective) and not trial.objective >= SIDE_MARGIN * st.objective:  # (a NaN
                     # loss of the named side loses to any finite one)
                     st.side, st.model, st.estimate, st.views = other, trial.model, trial.estimate, trial.views
-                    st.fit_views = trial.fit_views
                     st.set_params(trial.params)
                     st.reprojection_px, st.objective = trial.reprojection_px, trial.objective
             if st.track is not None:
@@ -636,7 +628,6 @@ class Reconstructor:
             fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held,
                                                   articulation=articulation, also_from_mean=not self.video,
                                                   restart=restart)
-            st.fit_views = (views, world)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:
@@ -650,38 +641,24 @@ class Reconstructor:
         st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
 
     def calibrate_shape(self, st: HandState) -> bool:
-        """The user's shape, measured over the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views
+        """The user's shape, measured by the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two views
         measure a hand's true size) whose every keypoint was taken in both views (no mirrored reading), then held:
-        bone lengths stop breathing and the engine's rig is sent once. Once they are collected, each following such
-        frame fits one of SHAPE_REFITS of them again to convergence; the median of those shapes is held."""
-        if st.views < 2 or st.trusted_views < 2 or st.side in self.shapes or st.fit_views is None:
+        bone lengths stop breathing and the engine's rig is sent once."""
+        if st.views < 2 or st.trusted_views < 2 or st.side in self.shapes:
             return False
-        samples, refits = self._shape_samples[st.side], self._shape_refits[st.side]
-        if len(samples) < SHAPE_CALIBRATION_FRAMES:
-            samples.append((*st.fit_views, {k: v.detach().numpy().copy() for k, v in st.params.items()}))
-            return True
-        pick = np.linspace(0, len(samples) - 1, SHAPE_REFITS).round().astype(int)[len(refits)]
-        views, world, params = samples[pick]
-        fit = self.fitters[st.side].fit_views(views, world, init=params, iterations=SHAPE_REFIT_ITERATIONS)
-        refits.append(fit.betas[0].detach().numpy().astype(np.float64))
-        if len(refits) >= SHAPE_REFITS:
-            self.shapes[st.side] = np.median(np.stack(refits), axis=0)
-            samples.clear()
-            refits.clear()
+        samples = self._shape_samples[st.side]
+        samples.append(st.params["betas"][0].detach().numpy().astype(np.float64))
+        if len(samples) >= SHAPE_CALIBRATION_FRAMES:
+            self.shapes[st.side] = np.median(np.stack(samples), axis=0)
         return True
 
     def stereo_shape(self, side: str) -> np.ndarray | None:
-        """The shape two views measured for ``side`` (10,): the held one; before it is held, the median of the
-        calibration fits made again so far, else of the calibration fits themselves; None if no two-view fit counted
-        yet (a guided capture that ends early keeps what stereo measured)."""
+        """The shape two views measured for ``side`` (10,): the held one, else (before it is held) the median of
+        the calibration fits so far; None if no two-view fit counted yet (a guided capture that ends early keeps what
+        stereo measured)."""
         if side in self.shapes:
             return self.shapes[side]
-        if self._shape_refits[side]:
-            return np.median(np.stack(self._shape_refits[side]), axis=0)
-        if self._shape_samples[side]:
-            return np.median(np.stack([np.asarray(p["betas"], np.float64).reshape(-1)
-                                       for *_, p in self._shape_samples[side]]), axis=0)
-        return None
+        return np.median(np.stack(self._shape_samples[side]), axis=0) if self._shape_samples[side] else None
 
     def smooth(self, st: HandState, timestamp: float) -> bool:
         """One Euro filter (video mode) in the space the user sees: the wrist's position in metres, the hand's
