@@ -494,6 +494,13 @@ class Reconstructor:
             out.append((side, det, None, sec))
         return out
 
+    def _starts_from_handnet(self, st: HandState) -> bool:
+        """Whether a cold fit of ``st`` (acquisition, restart) starts from HandNet's articulation: with the hybrid,
+        in one view, or for an image. In video a hand seen in two views starts from its triangulated keypoints with
+        the mean gesture instead (restarts: as accurate, a third of the time; acquisitions: level in accuracy on the
+        stereo benchmark and 12 tuning sequences, 25-75 ms shorter; docs/live.md)."""
+        return self.regressor == "handnet" and (st.second is None or not self.video)
+
     def estimate(self, st: HandState, image: np.ndarray, when_needed: bool = False) -> bool:
         """HandNet's MANO estimate and mask, when HandNet gives the pose or the mask. ``when_needed`` (video): only
         when this frame uses it: the pose of a hand the fit does not follow from the previous frame (regressors
@@ -502,9 +509,7 @@ class Reconstructor:
             return False
         mask = self.mask_source == "handnet" and (not self.video or self._wants_mask(st))
         if when_needed and self.video:
-            # a new hand seen in two views starts from its triangulated keypoints (as a restart does): no HandNet
-            pose = self.regressor == "net" or (self.regressor == "handnet" and st.key not in self._previous
-                                               and st.second is None)
+            pose = self.regressor == "net" or (self._starts_from_handnet(st) and st.key not in self._previous)
             if not (pose or mask):
                 return False
         # the mask only when this frame uses it: without it the network takes half the time (a cold start's pose)
@@ -527,9 +532,8 @@ class Reconstructor:
             if self._decide_side(st, image):
                 other = "left" if st.side == "right" else "right"
                 trial = HandState(other, st.detection, st.camera, self.models[other], second=st.second, track=None)
-                if self.regressor == "handnet" and (trial.second is None or not self.video or st.estimate is not None):
-                    # its start as the named side's: HandNet's articulation (one view, an image, or a frame that made
-                    # the mask), else, in video with two views, the triangulated keypoints; the fit alone needs none
+                if self._starts_from_handnet(trial) or st.estimate is not None:  # the named side's kind of start
+                    # (HandNet's articulation also when this frame made its estimate for a mask)
                     self.estimate(trial, image)
                 self._fit_side(trial, image, second_view)
                 # the other side explains the keypoints clearly better (its fit's loss, priors and joint limits
@@ -572,7 +576,7 @@ class Reconstructor:
             params, err, views, objective = st.params, st.reprojection_px, st.views, st.objective
             # a hand seen in two views restarts from its triangulated keypoints, short (keypoint_fit.
             # RESTART_ITERATIONS: as accurate, a third of the time); in one view from HandNet's articulation
-            if st.second is None and st.estimate is None and image is not None and self.regressor == "handnet":
+            if st.estimate is None and image is not None and self._starts_from_handnet(st):
                 self.estimate(st, image)
             self._fit_from(st, None, second_view, restart=True)
             if err <= st.reprojection_px:
@@ -590,9 +594,7 @@ class Reconstructor:
         # An image (not video) also fits from the mean hand and keeps the lower loss: two local minima tried where
         # time allows (real photos: PA-MPJPE 9.90 -> 9.61 mm; in video it gained nothing and tripled the frame's
         # cost, docs/perception_fit.md)
-        # In video a new hand seen in two views is not given HandNet's estimate (``estimate``): it starts, as a
-        # restart does, from its triangulated keypoints with the mean gesture (stereo benchmark and 12 tuning
-        # sequences: level in accuracy, an acquisition 25-75 ms shorter; docs/live.md)
+        # (In video a hand seen in two views gets no HandNet estimate for its start: _starts_from_handnet)
         articulation = None
         if init is None and st.estimate is not None and self.regressor == "handnet":
             # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)

@@ -156,7 +156,6 @@ class HandTracker:
         self.tracks = seen + [t for t in self.tracks if t not in seen and t.missed <= LOST_FRAMES]
         return [t if isinstance(t, Track) else None for t in out]
 
-
     @staticmethod
     def _check_side(t: Track, label: str, second_label: str, out: list) -> None:
         """A side settled in one view meets its first two-view reading: both views naming the held side confirm it;
