@@ -323,6 +323,48 @@ def test_a_side_settled_in_one_view_is_settled_again_when_both_views_name_the_ot
     assert sides == ["right"] * 3 + ["left"] * 5 and len(ids) == 1, sides
 
 
+
+def test_a_reopened_track_takes_back_the_texture_it_fed_under_the_wrong_side(two_hands):
+    """The left hand of the test above, settled "right" in one view, feeds the right hand's texture (its views
+    projected through the right model's UV layout) before both views reopen it as left. The reopening drops that
+    texture, a view of it still queued for the texture stage included, so a right hand starts from a clean atlas;
+    the left hand's texture gets the views from then on. A side another track fed too is not touched."""
+    from realhands.reconstruct import Reconstructor, SecondView
+
+    models, frames = two_hands
+    pair = StereoPair(CAM, CAM, _rig(2)[1])
+    img = np.full((480, 640, 3), 150, np.uint8)
+    rec = Reconstructor(video=True, texture_size=64, texture_fuse_hz=30, regressor="fit", mask="none",
+                        landmark_offsets=False, smoothing_hz=0)
+    rec.defer_textures()
+    jobs, seen_right = [], []
+    for i, f in enumerate(frames[:6]):
+        kp = f["left"]
+        first = _detections(models["left"], kp, "right" if i < 3 else "left")
+        second = [] if i < 3 else [_detections(models["left"], kp, "left", pair.T_right_from_left)]
+        hands = rec.solve(img, [first], CAM, timestamp=i / 30, second_view=SecondView(img, pair, second))
+        assert [h.handedness for h in hands] == ["right" if i < 3 else "left"]
+        jobs += rec.texture_jobs
+        rec.texture_jobs.clear()
+        if i == 1:  # the texture stage fuses what frames 0 and 1 left; frame 2's view is still queued
+            for job in jobs:
+                rec.run_texture_job(job)
+            jobs.clear()
+            seen_right.append(int(rec.textures["right"].seen.sum()))
+    assert seen_right[0] > 0  # the wrong side's texture had taken in the hand's views
+    version = rec.textures["right"].version
+    for job in jobs:  # frame 2's right view (queued before the reopening) and frames 3-5's left views
+        rec.run_texture_job(job)
+    assert not rec.textures["right"].seen.any() and rec.textures["right"].version == version
+    assert rec.textures["left"].seen.sum() > 0
+
+    # a right texture that another hand (track) fed too is kept when the reopened track leaves it
+    rec.reset()
+    rec._texture_feeders["right"].add("another hand")
+    rec._fusion("right").seen[:] = True
+    rec.disown(1, "right")
+    assert rec.textures["right"].seen.all()
+
 def test_one_view_a_side_mediapipe_keeps_naming_the_other_way_is_voted_over_once(two_hands):
     """Mono: a left hand enters called "right" (sure of it) and MediaPipe names it "left" from then on. The track is
     settled right on its first frame; once MediaPipe's labels outvote it (VOTE_RATIO over VOTE_FRAMES frames) the
@@ -448,6 +490,15 @@ def test_only_a_side_settled_in_one_view_is_reopened_and_only_by_both_views():
     tracker.update([_detections(model, kp, "left"), _detections(model, kp + [0.2, 0, 0], "left")], ["left", "left"])
     assert a.side == "right" and a.decided
 
+    # another hand holds "left" but was missed this frame (briefly lost, still tracked): still not reopened as left,
+    # or the lost hand would come back to a second left track
+    tracker = HandTracker()
+    a, b = tracker.update([_detections(model, kp, "right"), _detections(model, kp + [0.2, 0, 0], "left")])
+    a.decided = b.decided = True
+    a.settled_views = 1
+    tracker.update([_detections(model, kp, "left")], ["left"])
+    assert b.missed == 1 and b in tracker.tracks
+    assert a.side == "right" and a.decided
 
 def test_the_label_vote_reopens_a_one_view_side_once_and_only_past_its_ratio():
     """The vote's rule on made-up labels: the other side named with VOTE_RATIO times the held side's summed score

@@ -129,6 +129,7 @@ class TextureJob:
     views: list
     second_view: SecondView | None = None
     mask: np.ndarray | None = None
+    generation: int = 0  # the side's texture generation it was taken for: a job outlived by a reset is dropped
 
 
 @dataclass
@@ -302,6 +303,10 @@ class Reconstructor:
         self.texture_jobs: list | None = None
         self._texture_lock = threading.Lock()  # a fusion against a reset, when another thread fuses
         self._texture_turn: dict[str, int] = {}  # video, stereo: which view each side's texture takes in next
+        self._texture_generation: dict[str, int] = dict.fromkeys(SIDES, 0)  # each side's, raised by a reset of it
+        #: video: per side, the tracks whose frames fed its texture (a track reopened as the other side takes back what
+        #: it alone fed: Reconstructor.disown)
+        self._texture_feeders: dict[str, set] = {s: set() for s in SIDES}
         self._last_timestamp = 0.0
         self._frame = 0
         self.hands: dict = {}  # side -> the user's saved hand (realhands.personal.PersonalHand), loaded
@@ -345,9 +350,13 @@ class Reconstructor:
         self._textured.clear()
         self._texture_turn.clear()
         self._frame = 0
+        for feeders in self._texture_feeders.values():
+            feeders.clear()
         with self._texture_lock:
             for fusion in self.textures.values():
                 fusion.reset()
+            for side in self._texture_generation:  # a deferred job taken before the reset is not fused after it
+                self._texture_generation[side] += 1
         for hand in self.hands.values():  # the user's saved hand is where every video starts
             self._apply_hand(hand)
 
@@ -482,7 +491,8 @@ class Reconstructor:
                 if t is not None and t.reopened:  # its side is to be settled again: no start from the other side
                     self._previous.pop(t.id, None)
                     self._filters.pop(t.id, None)
-                    t.reopened = False
+                    self.disown(t.id, t.reopened)
+                    t.reopened = None
             return [(t.side, det, t, sec) for t, det, sec in zip(tracks, detections, seconds, strict=True)
                     if t is not None]
         out, seen = [], set()
@@ -754,8 +764,10 @@ class Reconstructor:
             views = [st.texture_view]  # what a mono one does (docs/live.md)
             self._texture_turn[st.side] = 1 - st.texture_view
         self._textured[st.side] = self._last_timestamp
+        self._texture_feeders[st.side].add(st.key)
         job = TextureJob(st.side, st.posed().vertices[0], st.camera, image,
-                         np.array(st.detection.keypoints_2d), views, second_view, st.mask)
+                         np.array(st.detection.keypoints_2d), views, second_view, st.mask,
+                         self._texture_generation[st.side])
         if self.texture_jobs is not None:  # another thread fuses it (defer_textures); this frame goes on at once
             self.texture_jobs.append(job)
             st.texture_version = self.textures[st.side].version if st.side in self.textures else None
@@ -796,8 +808,26 @@ class Reconstructor:
                         delight=delight)
             obs.append(dataclasses.replace(o, weight=o.weight * SECOND_VIEW_TEXTURE_WEIGHT))
         with self._texture_lock:
-            fusion.update(obs[0] if len(obs) == 1 else combine(obs))
+            if job.generation == self._texture_generation[job.side]:  # else its side was reset since (reset, disown)
+                fusion.update(obs[0] if len(obs) == 1 else combine(obs))
             return fusion.version
+
+    def disown(self, key, side: str) -> None:
+        """Track ``key``, held as ``side`` until now, was reopened as the other side: its frames were fitted with
+        the wrong model and their texture views projected through that model's (mirrored) UV layout. When that track
+        alone fed ``side``'s texture, the texture is dropped (views of it still queued for the texture stage too),
+        so a hand of that side starts it afresh; what other hands fed with it cannot be told apart and is kept, and
+        a saved hand's texture is never touched. (Its shape needs no such care: only two views that both name the
+        held side calibrate it, and they settle the side for good, perception.tracking.)"""
+        if side in self.hands or self._texture_feeders[side] != {key}:
+            return
+        with self._texture_lock:
+            if side in self.textures:
+                self.textures[side].reset()
+            self._texture_generation[side] += 1
+        self._textured.pop(side, None)
+        self._texture_turn.pop(side, None)
+        self._texture_feeders[side].clear()
 
     def forget_lost(self, seen: set) -> None:
         """A hand that left the view starts cold next time."""

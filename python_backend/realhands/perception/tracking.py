@@ -62,7 +62,9 @@ class Track:
     settled_views: int = 0
     votes: dict = field(default_factory=dict)  # side -> MediaPipe's summed label score over the track's frames
     voted: bool = False  # reopened once by the vote (never again)
-    reopened: bool = False  # this frame: the side was reopened (the reconstructor forgets the hand's warm start)
+    #: this frame: the side was reopened; the side it held until now (the reconstructor forgets the hand's warm start
+    #: and what its frames fed into that side's texture and shape); None otherwise
+    reopened: str | None = None
 
 
 def match_detection(detections: list, gt_2d: np.ndarray, max_px: float | None = None):
@@ -139,11 +141,12 @@ class HandTracker:
                 self._next_id += 1
                 out[i] = t
             elif t.decided and t.settled_views < 2 and second_labels[i] is not None:
-                self._check_side(t, det.handedness, second_labels[i], out)
+                self._check_side(t, det.handedness, second_labels[i], out + self.tracks)
             t.votes[det.handedness] = t.votes.get(det.handedness, 0.0) + det.score
             if t.decided and t.settled_views < 2 and not t.voted and t.frames + 1 >= VOTE_FRAMES:
                 other = "left" if t.side == "right" else "right"
-                if t.votes.get(other, 0.0) >= VOTE_RATIO * t.votes.get(t.side, 0.0) and _free(other, t, out):
+                outvoted = t.votes.get(other, 0.0) >= VOTE_RATIO * t.votes.get(t.side, 0.0)
+                if outvoted and _free(other, t, out + self.tracks):
                     self._reopen(t, other)
                     t.voted, t.votes = True, {}
             if t.frames:
@@ -172,11 +175,13 @@ class HandTracker:
     @staticmethod
     def _reopen(t: Track, side: str) -> None:
         """The track becomes ``side``, undecided and unsure: its next fit settles it by fitting both sides."""
-        t.side, t.decided, t.certain, t.reopened = side, False, False, True
+        t.side, t.decided, t.certain, t.reopened = side, False, False, t.side
 
 
 def _free(side: str, t: Track, tracks: list) -> bool:
-    """Whether no hand in ``tracks`` other than ``t`` holds ``side``."""
+    """Whether no hand in ``tracks`` other than ``t`` holds ``side``: this frame's tracks and the tracker's, a hand
+    missed for a few frames (LOST_FRAMES) included: it still holds its side, and when it is found again two
+    tracks would hold one side."""
     return not any(isinstance(x, Track) and x is not t and x.side == side for x in tracks)
 
 
