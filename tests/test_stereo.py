@@ -297,6 +297,45 @@ def test_views_naming_the_other_side_of_a_held_hand_give_only_its_wrist_and_knuc
           {"mirrored keypoints believed": believed}, margin=10.0, limit=10.0)
 
 
+
+def test_a_hand_whose_restart_lost_to_its_warm_fit_rests_from_restarts(two_hands, monkeypatch):
+    """A restart that loses to the warm fit it redid (the warm fit is kept) says the keypoints, not the fit, are
+    what the fit misses: the hand is not restarted again for RESTART_REST_FRAMES frames, then may be. Every warm
+    fit counts as lost here (REFIT_SHARE 0), so without the rest each frame would restart."""
+    import realhands.reconstruct as reconstruct
+    from realhands.reconstruct import RESTART_REST_FRAMES, Reconstructor, SecondView
+
+    monkeypatch.setattr(reconstruct, "REFIT_SHARE", 0.0)
+    models, frames = two_hands
+    pair = StereoPair(CAM, CAM, _rig(2)[1])
+    img = np.zeros((480, 640, 3), np.uint8)
+    rec = Reconstructor(video=True, texture_size=0, regressor="fit", mask="none", landmark_offsets=False,
+                        smoothing_hz=0)
+    fit_views, restarted = rec.fitters["right"].fit_views, []
+
+    def noted(*args, **kwargs):
+        restarted[-1] |= kwargs.get("restart", False)
+        return fit_views(*args, **kwargs)
+
+    rec.fitters["right"].fit_views = noted
+    rests = []  # per frame: the last frame of the hand's rest after it, or None
+    for i, f in enumerate(frames + frames[::-1]):
+        restarted.append(False)
+        kp = f["right"]
+        view = SecondView(img, pair, [_detections(models["right"], kp, "right", pair.T_right_from_left)])
+        hands = rec.solve(img, [_detections(models["right"], kp, "right")], CAM, timestamp=i / 30, second_view=view)
+        assert len(hands) == 1 and hands[0].views == 2
+        assert joint_errors(hands[0].joints_3d, kp)["mpjpe_mm"] < 15.0, i
+        rests.append(rec._restart_rest.get(hands[0].track_id))
+    lost = [i for i in range(1, len(rests)) if rests[i] is not None and rests[i] != rests[i - 1]]
+    assert lost, "no restart lost to the warm fit: the case does not test the rest"
+    for i in lost:
+        assert rests[i] == i + 1 + RESTART_REST_FRAMES  # (the reconstructor counts frames from 1)
+        window = range(i + 1, min(i + RESTART_REST_FRAMES + 1, len(rests)))
+        assert not any(restarted[j] for j in window), (i, restarted)
+        if i + RESTART_REST_FRAMES + 1 < len(rests):
+            assert restarted[i + RESTART_REST_FRAMES + 1], (i, restarted)  # restarts again after its rest
+
 def test_a_side_settled_in_one_view_is_settled_again_when_both_views_name_the_other(two_hands):
     """A left hand enters seen by one camera, which MediaPipe calls "right" (sure of it): the track is settled as
     right from that one view. When both cameras see it and both name it "left", the side is reopened and settled by

@@ -53,6 +53,13 @@ SHAPE_CALIBRATION_FRAMES = 30
 #: Video: a warm-started fit whose keypoints miss the detections by more than this share of the hand's size in the
 #: image (mean px; a good fit: ~0.03) is redone from the cold start.
 REFIT_SHARE = 0.08
+#: Video: after a cold restart that lost to the warm fit it redid (the warm fit kept), the hand is not restarted for
+#: this many frames: its keypoints are what the warm fit misses (MediaPipe's reading), not the fit. On 12 tuning
+#: sequences (stereo, MediaPipe's detections cached, every frame) half the two-view restarts were such (51 of 100);
+#: with 5 frames of rest 58 restarts ran instead of 100, the reconstruction's p95 per frame 22.1 -> 10.4 ms, accuracy
+#: level (absolute / root-relative 22.12 / 22.46 -> 22.10 / 22.48 mm; 3 frames: 64 restarts, 22.06 / 22.43). One view's
+#: restarts (from HandNet's articulation) practically never lose (0 of 27 on the benchmark's sequences).
+RESTART_REST_FRAMES = 5
 #: a new hand fitted as both sides takes the other side than the one MediaPipe named only when that fit's loss is
 #: below this share of the named side's: chirality is weakly observable for a small, far hand (a mirrored hand at
 #: another depth projects almost the same), and a coin flip there is worse than MediaPipe's label
@@ -294,6 +301,7 @@ class Reconstructor:
         self.textures = {}  # per handedness: realhands.texture.TextureFusion, built on first use
         self._refiners = {}  # per handedness, built on first use (mesh topology is computed once)
         self._previous: dict = {}  # video: each hand's last fitted (unsmoothed) parameters, by track
+        self._restart_rest: dict = {}  # video: by track, the last frame of its rest from restarts (RESTART_REST_FRAMES)
         self._filters: dict = {}
         self.shapes: dict[str, np.ndarray] = {}  # side -> the user's calibrated shape (10,), held once measured
         self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # the calibration fits' shapes (10,)
@@ -342,6 +350,7 @@ class Reconstructor:
         included."""
         self._previous.clear()
         self._filters.clear()
+        self._restart_rest.clear()
         self.shapes.clear()
         for samples in self._shape_samples.values():
             samples.clear()
@@ -491,6 +500,7 @@ class Reconstructor:
                 if t is not None and t.reopened:  # its side is to be settled again: no start from the other side
                     self._previous.pop(t.id, None)
                     self._filters.pop(t.id, None)
+                    self._restart_rest.pop(t.id, None)
                     self.disown(t.id, t.reopened)
                     t.reopened = None
             return [(t.side, det, t, sec) for t, det, sec in zip(tracks, detections, seconds, strict=True)
@@ -578,20 +588,23 @@ class Reconstructor:
         articulation and shape with the hybrid, else the mean hand's). A warm fit that no longer
         explains the keypoints (lost in a wrong minimum after fast motion or a bad detection) is redone from
         the cold start, and the better of the two is kept — unless the first view's detection names the other side
-        than the hand's held one: a cold start from its keypoints would start from a mirrored reading."""
+        than the hand's held one: a cold start from its keypoints would start from a mirrored reading, or the hand
+        rests from restarts after one lost to its warm fit (RESTART_REST_FRAMES)."""
         init = self._previous.get(st.key) if self.video else None
         self._fit_from(st, init, second_view)
         lost = st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d)
-        if init is not None and st.trusted_reference and lost:
+        resting = self._restart_rest.get(st.key, -1) >= self._frame
+        if init is not None and st.trusted_reference and lost and not resting:
             params, err, views, objective = st.params, st.reprojection_px, st.views, st.objective
             # a hand seen in two views restarts from its triangulated keypoints, short (keypoint_fit.
             # RESTART_ITERATIONS: as accurate, a third of the time); in one view from HandNet's articulation
             if st.estimate is None and image is not None and self._starts_from_handnet(st):
                 self.estimate(st, image)
             self._fit_from(st, None, second_view, restart=True)
-            if err <= st.reprojection_px:
+            if err <= st.reprojection_px:  # the warm fit was the better: it stays, and the hand rests from restarts
                 st.set_params(params)
                 st.reprojection_px, st.views, st.objective = err, views, objective
+                self._restart_rest[st.key] = self._frame + RESTART_REST_FRAMES
 
     def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None,
                   restart: bool = False) -> None:
@@ -835,6 +848,7 @@ class Reconstructor:
             if key not in seen:
                 self._previous.pop(key)
                 self._filters.pop(key, None)
+                self._restart_rest.pop(key, None)
 
     def _fusion(self, side: str, size: int | None = None):
         from .texture import TextureFusion, UVAtlas
