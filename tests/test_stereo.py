@@ -364,45 +364,71 @@ def test_a_side_settled_in_one_view_is_settled_again_when_both_views_name_the_ot
 
 
 def test_a_reopened_track_takes_back_the_texture_it_fed_under_the_wrong_side(two_hands):
-    """The left hand of the test above, settled "right" in one view, feeds the right hand's texture (its views
-    projected through the right model's UV layout) before both views reopen it as left. The reopening drops that
-    texture, a view of it still queued for the texture stage included, so a right hand starts from a clean atlas;
-    the left hand's texture gets the views from then on. A side another track fed too is not touched."""
+    """A right hand feeds the right hand's texture, then leaves. A left hand enters seen by one camera, called
+    "right" (sure of it): settled right, it feeds the right hand's texture too (its views through the right model's
+    UV layout). Both views then name it "left" and its fit settles it left: the right hand's texture goes back to
+    what the right hand left, the left hand's view still queued for the texture stage dropped, and the left hand's
+    own texture takes its views from then on. A hand reopened whose fit keeps its side keeps its texture."""
     from realhands.reconstruct import Reconstructor, SecondView
 
     models, frames = two_hands
     pair = StereoPair(CAM, CAM, _rig(2)[1])
     img = np.full((480, 640, 3), 150, np.uint8)
-    rec = Reconstructor(video=True, texture_size=64, texture_fuse_hz=30, regressor="fit", mask="none",
+    rec = Reconstructor(video=True, texture_size=64, texture_fuse_hz=60, regressor="fit", mask="none",
                         landmark_offsets=False, smoothing_hz=0)
     rec.defer_textures()
-    jobs, seen_right = [], []
-    for i, f in enumerate(frames[:6]):
-        kp = f["left"]
-        first = _detections(models["left"], kp, "right" if i < 3 else "left")
-        second = [] if i < 3 else [_detections(models["left"], kp, "left", pair.T_right_from_left)]
-        hands = rec.solve(img, [first], CAM, timestamp=i / 30, second_view=SecondView(img, pair, second))
-        assert [h.handedness for h in hands] == ["right" if i < 3 else "left"]
-        jobs += rec.texture_jobs
+    right = rec._fusion("right")
+    # (hand, its side's model, frame, first view's label, second view's label or None); None: no hand in view
+    steps = [("right", 0, "right", None), ("right", 1, "right", None), ("right", 2, "right", None), None,
+             ("left", 0, "right", None), ("left", 1, "right", None), ("left", 2, "right", None),
+             ("left", 3, "left", "left"), ("left", 4, "left", "left"), ("left", 5, "left", "left")]
+    queued, sides, ids = [], [], []
+    for i, step in enumerate(steps):
+        dets, second = [], []
+        if step is not None:
+            hand, k, label, label2 = step
+            kp = frames[k][hand]
+            dets = [_detections(models[hand], kp, label)]
+            second = [] if label2 is None else [_detections(models[hand], kp, label2, pair.T_right_from_left)]
+        hands = rec.solve(img, dets, CAM, timestamp=i / 30, second_view=SecondView(img, pair, second))
+        sides.append([h.handedness for h in hands])
+        ids.append([h.track_id for h in hands])
+        queued += rec.texture_jobs
         rec.texture_jobs.clear()
-        if i == 1:  # the texture stage fuses what frames 0 and 1 left; frame 2's view is still queued
-            for job in jobs:
+        if i == 2:
+            for job in queued:
                 rec.run_texture_job(job)
-            jobs.clear()
-            seen_right.append(int(rec.textures["right"].seen.sum()))
-    assert seen_right[0] > 0  # the wrong side's texture had taken in the hand's views
-    version = rec.textures["right"].version
-    for job in jobs:  # frame 2's right view (queued before the reopening) and frames 3-5's left views
-        rec.run_texture_job(job)
-    assert not rec.textures["right"].seen.any() and rec.textures["right"].version == version
-    assert rec.textures["left"].seen.sum() > 0
+            queued.clear()
+            left_by_right = right.seen.copy()  # what the right hand left
+            assert left_by_right.any()
+        if i == 5:  # the texture stage fuses the left hand's first two views; the third stays queued
+            for job in queued:
+                rec.run_texture_job(job)
+            queued.clear()
+            assert (right.seen & ~left_by_right).any()  # the wrong side's texture took in the left hand's views
+    assert sides == [["right"]] * 3 + [[]] + [["right"]] * 3 + [["left"]] * 3, sides
+    assert ids[0][0] != ids[4][0] and ids[4][0] == ids[9][0]  # two hands: the left one kept its track
+    version = right.version
+    assert [rec.run_texture_job(job) is None for job in queued] == [True, False, False, False]
+    assert (right.seen == left_by_right).all() and right.version == version
+    assert rec.textures["left"].seen.any()
 
-    # a right texture that another hand (track) fed too is kept when the reopened track leaves it
+    # a hand reopened whose fit keeps its side (both views misnamed a right hand "left") keeps its texture
     rec.reset()
-    rec._texture_feeders["right"].add("another hand")
-    rec._fusion("right").seen[:] = True
-    rec.disown(1, "right")
-    assert rec.textures["right"].seen.all()
+    rec._texture_checkpoint.clear()
+    for i in range(4):
+        kp = frames[i]["right"]
+        second = [] if i < 3 else [_detections(models["right"], kp, "left", pair.T_right_from_left)]
+        hands = rec.solve(img, [_detections(models["right"], kp, "right" if i < 3 else "left")], CAM,
+                          timestamp=i / 30, second_view=SecondView(img, pair, second))
+        assert [h.handedness for h in hands] == ["right"], i
+        for job in rec.texture_jobs:
+            rec.run_texture_job(job)
+        rec.texture_jobs.clear()
+        if i == 2:
+            before = right.seen.copy()
+    assert before.any() and (right.seen >= before).all()
+
 
 def test_one_view_a_side_mediapipe_keeps_naming_the_other_way_is_voted_over_once(two_hands):
     """Mono: a left hand enters called "right" (sure of it) and MediaPipe names it "left" from then on. The track is
@@ -557,7 +583,7 @@ def test_the_label_vote_reopens_a_one_view_side_once_and_only_past_its_ratio():
             tracker.update([_detections(model, kp, label, score=score)])
             if t.reopened:
                 flips.append(t.frames)
-                t.reopened, t.decided = False, True  # the reconstructor's fit settles it again
+                t.reopened, t.decided = None, True  # the reconstructor's fit settles it again
         return t, flips
 
     t, flips = run([("right", 0.8)] + [("left", 0.9)] * 40)

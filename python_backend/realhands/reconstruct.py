@@ -137,6 +137,7 @@ class TextureJob:
     second_view: SecondView | None = None
     mask: np.ndarray | None = None
     generation: int = 0  # the side's texture generation it was taken for: a job outlived by a reset is dropped
+    key: object = None  # the hand's (its track's id in video)
 
 
 @dataclass
@@ -309,12 +310,14 @@ class Reconstructor:
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
         #: None: each due texture view is fused in its frame; a list: ``solve`` leaves them here (defer_textures)
         self.texture_jobs: list | None = None
-        self._texture_lock = threading.Lock()  # a fusion against a reset, when another thread fuses
+        #: held while a fusion, a reset or a snapshot reads or writes the textures (the texture stage is another thread)
+        self.texture_lock = threading.Lock()
         self._texture_turn: dict[str, int] = {}  # video, stereo: which view each side's texture takes in next
         self._texture_generation: dict[str, int] = dict.fromkeys(SIDES, 0)  # each side's, raised by a reset of it
-        #: video: per side, the tracks whose frames fed its texture (a track reopened as the other side takes back what
-        #: it alone fed: Reconstructor.disown)
-        self._texture_feeders: dict[str, set] = {s: set() for s in SIDES}
+        #: video: per side, (the hand whose views it has fused since, the texture before that hand's first view): a
+        #: track reopened as the other side takes back what it fed (Reconstructor.disown)
+        self._texture_checkpoint: dict[str, tuple] = {}
+        self._reopened: dict = {}  # video: by track, the side it held before this frame reopened it
         self._last_timestamp = 0.0
         self._frame = 0
         self.hands: dict = {}  # side -> the user's saved hand (realhands.personal.PersonalHand), loaded
@@ -359,9 +362,9 @@ class Reconstructor:
         self._textured.clear()
         self._texture_turn.clear()
         self._frame = 0
-        for feeders in self._texture_feeders.values():
-            feeders.clear()
-        with self._texture_lock:
+        self._reopened.clear()
+        with self.texture_lock:
+            self._texture_checkpoint.clear()
             for fusion in self.textures.values():
                 fusion.reset()
             for side in self._texture_generation:  # a deferred job taken before the reset is not fused after it
@@ -501,7 +504,7 @@ class Reconstructor:
                     self._previous.pop(t.id, None)
                     self._filters.pop(t.id, None)
                     self._restart_rest.pop(t.id, None)
-                    self.disown(t.id, t.reopened)
+                    self._reopened[t.id] = t.reopened  # its fit settles the side (Reconstructor.fit)
                     t.reopened = None
             return [(t.side, det, t, sec) for t, det, sec in zip(tracks, detections, seconds, strict=True)
                     if t is not None]
@@ -567,6 +570,9 @@ class Reconstructor:
                 if not st.track.decided:
                     st.track.settled_views = st.views
                 st.track.side, st.track.decided = st.side, True
+                held = self._reopened.pop(st.key, None)
+                if held is not None and held != st.side:  # reopened, and the fit moved it: it was on the wrong side
+                    self.disown(st.key, held)
             self.calibrate_shape(st)
         if self.video:
             self._previous[st.key] = st.params  # the next frame starts here (unsmoothed)
@@ -777,15 +783,15 @@ class Reconstructor:
             views = [st.texture_view]  # what a mono one does (docs/live.md)
             self._texture_turn[st.side] = 1 - st.texture_view
         self._textured[st.side] = self._last_timestamp
-        self._texture_feeders[st.side].add(st.key)
         job = TextureJob(st.side, st.posed().vertices[0], st.camera, image,
                          np.array(st.detection.keypoints_2d), views, second_view, st.mask,
-                         self._texture_generation[st.side])
+                         self._texture_generation[st.side], st.key if self.video else None)
         if self.texture_jobs is not None:  # another thread fuses it (defer_textures); this frame goes on at once
             self.texture_jobs.append(job)
             st.texture_version = self.textures[st.side].version if st.side in self.textures else None
             return True
-        st.texture_version = self.run_texture_job(job)
+        version = self.run_texture_job(job)  # (in its frame a view is never outlived by a reset)
+        st.texture_version = self.textures[st.side].version if version is None else version
         return True
 
     def defer_textures(self) -> None:
@@ -798,9 +804,10 @@ class Reconstructor:
             raise ConfigError("textures cannot be deferred with refinement on (it takes the mask in the frame)")
         self.texture_jobs = []
 
-    def run_texture_job(self, job: TextureJob) -> int:
+    def run_texture_job(self, job: TextureJob) -> int | None:
         """Fuse one texture view into its side's atlas (``texture``'s work: the mask of the first view when it has
-        none, each view's projection, the fusion); returns the texture's new version."""
+        none, each view's projection, the fusion); returns the texture's new version, or None when the view was
+        dropped (its side's texture was reset or taken back since the view was taken)."""
         from .texture import combine, observe
 
         mask = job.mask
@@ -820,27 +827,33 @@ class Reconstructor:
             o = observe(fusion.atlas, pair.to_right(vertices), faces, pair.right, job.second_view.image,
                         delight=delight)
             obs.append(dataclasses.replace(o, weight=o.weight * SECOND_VIEW_TEXTURE_WEIGHT))
-        with self._texture_lock:
-            if job.generation == self._texture_generation[job.side]:  # else its side was reset since (reset, disown)
-                fusion.update(obs[0] if len(obs) == 1 else combine(obs))
+        with self.texture_lock:
+            if job.generation != self._texture_generation[job.side]:  # its side was reset since (reset, disown)
+                return None
+            if job.key is not None and self._texture_checkpoint.get(job.side, (None,))[0] != job.key:
+                # another hand's first view of this side: what was fused before it, for disown
+                self._texture_checkpoint[job.side] = (job.key, fusion.checkpoint())
+            fusion.update(obs[0] if len(obs) == 1 else combine(obs))
             return fusion.version
 
     def disown(self, key, side: str) -> None:
-        """Track ``key``, held as ``side`` until now, was reopened as the other side: its frames were fitted with
-        the wrong model and their texture views projected through that model's (mirrored) UV layout. When that track
-        alone fed ``side``'s texture, the texture is dropped (views of it still queued for the texture stage too),
-        so a hand of that side starts it afresh; what other hands fed with it cannot be told apart and is kept, and
-        a saved hand's texture is never touched. (Its shape needs no such care: only two views that both name the
-        held side calibrate it, and they settle the side for good, perception.tracking.)"""
-        if side in self.hands or self._texture_feeders[side] != {key}:
+        """Track ``key``, held as ``side`` until now, was settled on the other side: its frames were fitted with
+        the wrong model and their texture views projected through that model's (mirrored) UV layout. ``side``'s
+        texture goes back to what it was before that track's first view (empty, if no other hand fed it), when no
+        other hand has fed it since; its views still queued for the texture stage are dropped. What another hand
+        fused after it cannot be told apart and is kept; a saved hand's texture is never touched. (Its shape needs
+        no such care: only two views that both name the held side calibrate it, and they settle the side for good,
+        perception.tracking.)"""
+        if side in self.hands:
             return
-        with self._texture_lock:
-            if side in self.textures:
-                self.textures[side].reset()
-            self._texture_generation[side] += 1
-        self._textured.pop(side, None)
-        self._texture_turn.pop(side, None)
-        self._texture_feeders[side].clear()
+        with self.texture_lock:
+            mine = self._texture_checkpoint.get(side, (None,))[0] == key
+            if mine:
+                self.textures[side].rewind(self._texture_checkpoint.pop(side)[1])
+            self._texture_generation[side] += 1  # (views of other hands then queued for it are dropped too: a few)
+        if mine:
+            self._textured.pop(side, None)
+            self._texture_turn.pop(side, None)
 
     def forget_lost(self, seen: set) -> None:
         """A hand that left the view starts cold next time."""
@@ -849,6 +862,7 @@ class Reconstructor:
                 self._previous.pop(key)
                 self._filters.pop(key, None)
                 self._restart_rest.pop(key, None)
+                self._reopened.pop(key, None)
 
     def _fusion(self, side: str, size: int | None = None):
         from .texture import TextureFusion, UVAtlas

@@ -332,8 +332,10 @@ class LivePipeline:
             for job in jobs:
                 t = time.perf_counter()
                 try:
-                    self.rec.run_texture_job(job)
-                    out = self.protocol.take_textures(self.rec.textures, [job.side])
+                    if self.rec.run_texture_job(job) is None:  # dropped: its side's texture was reset or taken back
+                        continue
+                    with self.rec.texture_lock:  # (a reset or a take-back on the reconstruction thread waits)
+                        out = self.protocol.take_textures(self.rec.textures, [job.side])
                 except Exception as exc:
                     self._error("texture", exc)
                     continue

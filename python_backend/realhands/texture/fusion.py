@@ -60,10 +60,21 @@ class TextureFusion:
         self.version = 0
         self._valid = atlas.valid
 
+    _STATE = ("colour", "confidence", "alternate", "alternate_weight", "best", "seen")
+
     def reset(self):
-        for a in (self.colour, self.confidence, self.alternate, self.alternate_weight, self.best):
-            a[:] = 0
-        self.seen[:] = False
+        for name in self._STATE:
+            getattr(self, name)[:] = 0
+        self.version += 1
+
+    def checkpoint(self) -> dict:
+        """A copy of what has been fused so far, for :meth:`rewind`."""
+        return {name: getattr(self, name).copy() for name in self._STATE}
+
+    def rewind(self, state: dict) -> None:
+        """Back to a :meth:`checkpoint` (what was fused after it is dropped), as a new version."""
+        for name in self._STATE:
+            getattr(self, name)[:] = state[name]
         self.version += 1
 
     def update(self, obs: TextureObservation) -> None:
