@@ -369,6 +369,7 @@ def test_a_reopened_track_takes_back_the_texture_it_fed_under_the_wrong_side(two
     UV layout). Both views then name it "left" and its fit settles it left: the right hand's texture goes back to
     what the right hand left, the left hand's view still queued for the texture stage dropped, and the left hand's
     own texture takes its views from then on. A hand reopened whose fit keeps its side keeps its texture."""
+    from realhands.personal import HandCapture
     from realhands.reconstruct import Reconstructor, SecondView
 
     models, frames = two_hands
@@ -378,6 +379,7 @@ def test_a_reopened_track_takes_back_the_texture_it_fed_under_the_wrong_side(two
                         landmark_offsets=False, smoothing_hz=0)
     rec.defer_textures()
     right = rec._fusion("right")
+    capture = HandCapture()  # a guided capture of the first hand seen follows its track
     # (hand, its side's model, frame, first view's label, second view's label or None); None: no hand in view
     steps = [("right", 0, "right", None), ("right", 1, "right", None), ("right", 2, "right", None), None,
              ("left", 0, "right", None), ("left", 1, "right", None), ("left", 2, "right", None),
@@ -393,6 +395,7 @@ def test_a_reopened_track_takes_back_the_texture_it_fed_under_the_wrong_side(two
         hands = rec.solve(img, dets, CAM, timestamp=i / 30, second_view=SecondView(img, pair, second))
         sides.append([h.handedness for h in hands])
         ids.append([h.track_id for h in hands])
+        capture.update(rec, hands)
         queued += rec.texture_jobs
         rec.texture_jobs.clear()
         if i == 2:
@@ -412,6 +415,8 @@ def test_a_reopened_track_takes_back_the_texture_it_fed_under_the_wrong_side(two
     assert [rec.run_texture_job(job) is None for job in queued] == [True, False, False, False]
     assert (right.seen == left_by_right).all() and right.version == version
     assert rec.textures["left"].seen.any()
+    # the capture followed the left hand's track to its side and started again there (its three frames as left)
+    assert capture.side == "left" and capture.frames == 3
 
     # a hand reopened whose fit keeps its side (both views misnamed a right hand "left") keeps its texture
     rec.reset()

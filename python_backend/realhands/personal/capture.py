@@ -17,10 +17,13 @@ from .hand import PersonalHand
 
 
 class HandCapture:
-    """One hand's guided capture. ``side``: the hand to capture (None: the first one seen is kept)."""
+    """One hand's guided capture. ``side``: the hand to capture (None: the first one seen is kept, followed by its
+    track: when video settles that hand on the other side, the capture follows it and starts again there)."""
 
     def __init__(self, side: str | None = None):
         self.side = side
+        self._follow = side is None
+        self._track = None  # the captured hand's track (video), when the capture follows the first hand seen
         self.frames = 0  # frames the captured hand was seen in
         self._guide: CaptureGuide | None = None
         self._betas: list = []  # per-frame fitted shapes (the shape when stereo did not calibrate one)
@@ -33,10 +36,22 @@ class HandCapture:
         if not rec.cfg.texture_size:
             raise PersonalHandError("the guided capture needs the texture: a texture_size above 0")
         self._rec = rec
-        hand = next((h for h in hands if self.side is None or h.handedness == self.side), None)
+        hand = None
+        if self._follow and self._track is not None:
+            hand = next((h for h in hands if h.track_id == self._track), None)
+        if hand is None:
+            hand = next((h for h in hands if self.side is None or h.handedness == self.side), None)
         if hand is None:
             return self.last
+        if self.side is not None and hand.handedness != self.side:
+            # its track was settled on the other side (reconstruct.Reconstructor.disown): what was measured belongs
+            # to the other side's model, and that side's texture was taken back
+            self.frames, self._guide, self.last = 0, None, empty_progress()
+            self._betas.clear()
+            self._offsets.clear()
         self.side = hand.handedness
+        if self._follow:
+            self._track = hand.track_id
         self.frames += 1
         self._betas.append(np.asarray(hand.mano["betas"], np.float64))
         if hand.refined and hand.vertex_offsets is not None:
