@@ -137,7 +137,7 @@ class TextureJob:
     second_view: SecondView | None = None
     mask: np.ndarray | None = None
     generation: int = 0  # the side's texture generation it was taken for: a job outlived by a reset is dropped
-    key: object = None  # the hand's (its track's id in video)
+    key: object = None  # the hand's key (its track's id in video; None for images)
 
 
 @dataclass
@@ -861,8 +861,9 @@ class Reconstructor:
             if key not in seen:
                 self._previous.pop(key)
                 self._filters.pop(key, None)
-                self._restart_rest.pop(key, None)
-                self._reopened.pop(key, None)
+        for table in (self._restart_rest, self._reopened):
+            for key in [k for k in table if k not in seen]:
+                table.pop(key)
 
     def _fusion(self, side: str, size: int | None = None):
         from .texture import TextureFusion, UVAtlas

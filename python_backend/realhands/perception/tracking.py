@@ -62,8 +62,8 @@ class Track:
     settled_views: int = 0
     votes: dict = field(default_factory=dict)  # side -> MediaPipe's summed label score over the track's frames
     voted: bool = False  # reopened once by the vote (never again)
-    #: this frame: the side was reopened; the side it held until now (the reconstructor forgets the hand's warm start
-    #: and what its frames fed into that side's texture and shape); None otherwise
+    #: this frame: the side was reopened; the side it held until now (the reconstructor forgets the hand's warm start,
+    #: and takes back its texture views if the fit settles the other side); None otherwise
     reopened: str | None = None
 
 
