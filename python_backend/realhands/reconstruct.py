@@ -839,9 +839,10 @@ class Reconstructor:
     def disown(self, key, side: str) -> None:
         """Track ``key``, held as ``side`` until now, was settled on the other side: its frames were fitted with
         the wrong model and their texture views projected through that model's (mirrored) UV layout. ``side``'s
-        texture goes back to what it was before that track's first view (empty, if no other hand fed it), when no
-        other hand has fed it since; its views still queued for the texture stage are dropped. What another hand
-        fused after it cannot be told apart and is kept; a saved hand's texture is never touched. (Its shape needs
+        texture goes back to what it was before that track's latest run of views (its first view, unless another
+        hand fed the side in between; empty, if no other hand fed it), when no other hand has fed it since; its
+        views still queued for the texture stage are dropped. What another hand fused after it cannot be told apart
+        and is kept; a saved hand's texture is never touched. (Its shape needs
         no such care: only two views that both name the held side calibrate it, and they settle the side for good,
         perception.tracking.)"""
         if side in self.hands:

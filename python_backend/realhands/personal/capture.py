@@ -37,8 +37,8 @@ class HandCapture:
             raise PersonalHandError("the guided capture needs the texture: a texture_size above 0")
         self._rec = rec
         hand = None
-        if self._follow and self._track is not None:
-            hand = next((h for h in hands if h.track_id == self._track), None)
+        if self._follow and self._track is not None:  # (not onto a side whose saved hand the reconstructor shows)
+            hand = next((h for h in hands if h.track_id == self._track and h.handedness not in rec.hands), None)
         if hand is None:
             hand = next((h for h in hands if self.side is None or h.handedness == self.side), None)
         if hand is None:
