@@ -317,7 +317,6 @@ class Reconstructor:
         #: video: per side, (the hand whose views it has fused since, the texture before that hand's first view): a
         #: track reopened as the other side takes back what it fed (Reconstructor.disown)
         self._texture_checkpoint: dict[str, tuple] = {}
-        self._reopened: dict = {}  # video: by track, the side it held before this frame reopened it
         self._last_timestamp = 0.0
         self._frame = 0
         self.hands: dict = {}  # side -> the user's saved hand (realhands.personal.PersonalHand), loaded
@@ -362,7 +361,6 @@ class Reconstructor:
         self._textured.clear()
         self._texture_turn.clear()
         self._frame = 0
-        self._reopened.clear()
         with self.texture_lock:
             self._texture_checkpoint.clear()
             for fusion in self.textures.values():
@@ -503,9 +501,7 @@ class Reconstructor:
                 if t is not None and t.reopened:  # its side is to be settled again: no start from the other side
                     self._previous.pop(t.id, None)
                     self._filters.pop(t.id, None)
-                    self._restart_rest.pop(t.id, None)
-                    self._reopened[t.id] = t.reopened  # its fit settles the side (Reconstructor.fit)
-                    t.reopened = None
+                    self._restart_rest.pop(t.id, None)  # (t.reopened stays until its fit settles the side)
             return [(t.side, det, t, sec) for t, det, sec in zip(tracks, detections, seconds, strict=True)
                     if t is not None]
         out, seen = [], set()
@@ -570,7 +566,7 @@ class Reconstructor:
                 if not st.track.decided:
                     st.track.settled_views = st.views
                 st.track.side, st.track.decided = st.side, True
-                held = self._reopened.pop(st.key, None)
+                held, st.track.reopened = st.track.reopened, None
                 if held is not None and held != st.side:  # reopened, and the fit moved it: it was on the wrong side
                     self.disown(st.key, held)
             self.calibrate_shape(st)
@@ -862,9 +858,8 @@ class Reconstructor:
             if key not in seen:
                 self._previous.pop(key)
                 self._filters.pop(key, None)
-        for table in (self._restart_rest, self._reopened):
-            for key in [k for k in table if k not in seen]:
-                table.pop(key)
+        for key in [k for k in self._restart_rest if k not in seen]:
+            self._restart_rest.pop(key)
 
     def _fusion(self, side: str, size: int | None = None):
         from .texture import TextureFusion, UVAtlas
