@@ -330,7 +330,9 @@ def test_crafted_sparse_matrices_in_a_model_file_are_refused(tmp_path, monkeypat
     ("[live]\ntexture_size = true\n", "texture_size"), ("[reconstruct]\nsmoothing_hz = inf\n", "smoothing"),
     ("[reconstruct]\nmax_hands = 0\n", "max_hands"), ("[live]\ntexture_size = 1000000\n", "texture_size"),
     ("[live]\nextrapolate_ms = -5\n", "extrapolate_ms"), ("[live]\nextrapolate_ms = nan\n", "extrapolate_ms"),
-    ("[live]\nextrapolate_ms = 10000\n", "extrapolate_ms"), ("[reconstruct]\nfit_solver = \"adam\"\n", "fit_solver"),
+    ("[live]\nextrapolate_ms = 10000\n", "extrapolate_ms"), ("[live]\nqueue_frames = 0\n", "queue_frames"),
+    ("[live]\nqueue_frames = 2.5\n", "queue_frames"), ("[live]\nqueue_frames = 500\n", "queue_frames"),
+    ("[reconstruct]\nfit_solver = \"adam\"\n", "fit_solver"),
     ("[live]\npalm_search_frames = 0\n", "palm_search_frames"),
     ("[live]\npalm_search_frames = 2.5\n", "palm_search_frames"),
 ])

@@ -423,6 +423,46 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
     assert empty and not any(empty[1:]), seen  # at most the first of those still says "lost", then nothing
 
 
+@pytest.mark.parametrize("queue_frames", [2, 1])
+def test_in_real_time_the_frame_behind_one_slow_frame_waits_for_it(queue_frames):
+    """One slow frame (a cold restart: 50-80 ms live at 30 fps) costs the frame behind it nothing with the default
+    queue of two waiting frames (LiveConfig.queue_frames): it is published late, every frame goes out. With one it is
+    dropped. Here at 10 fps, one frame's reconstruction slowed by 230 ms: over two frame periods (the next two
+    frames arrive while it works) and under three (the third comes after it), with 50 ms to spare each way."""
+    from realhands.capture.sources import Source
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    clip = SyntheticSource(num_frames=12, resolution="320x240", stereo=False)
+
+    class TenFps(Source):
+        name, fps, cameras = "clip at 10 fps", 10.0, clip.cameras
+
+        def __iter__(self):
+            yield from clip
+
+    pipe = LivePipeline(TenFps(), LiveConfig(texture_size=0, stereo=False, queue_frames=queue_frames))
+    assert pipe.cfg.realtime
+    solve, calls = pipe.rec.solve, []
+
+    def fifth_slow(*args, **kwargs):  # the real stage; its fifth frame made slow
+        calls.append(1)
+        if len(calls) == 5:
+            time.sleep(0.23)
+        return solve(*args, **kwargs)
+
+    pipe.rec.solve = fifth_slow
+    report = pipe.run()
+    pipe.close()
+    assert report.frames_in == 12 and report.errors == 0
+    assert report.frames_out + report.dropped == 12
+    if queue_frames == 2:
+        assert report.dropped == 0, report.summary()
+        assert max(report.latency_ms) < 600
+    else:
+        assert report.dropped >= 1, report.summary()
+
+
 def test_a_frame_names_the_texture_it_carries_as_its_hands_newest():
     """The texture stage fuses a view while the reconstruction stage goes on; a texture finished after a frame's hand
     was fitted (its version read then) goes out with that frame, which must name it as the hand's newest

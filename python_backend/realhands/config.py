@@ -66,6 +66,8 @@ REGRESSORS = ("auto", "handnet", "net", "fit")
 FIT_SOLVERS = ("lbfgs", "lm")
 #: the most a live hand may be extrapolated past its capture (LiveConfig.extrapolate_ms)
 MAX_EXTRAPOLATE_MS = 500.0
+#: live.queue_frames: more waiting frames would be latency, not smoothness (a third of a second at 30 fps)
+MAX_QUEUE_FRAMES = 10
 #: What `realhands reconstruct`, folder and video sources read as images and as videos (lower-case suffixes).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -230,6 +232,9 @@ class LiveConfig(ReconstructConfig):
     texture_hz: float = 2.0
     send_offsets: bool = True
     realtime: bool = True  # pace file sources at their frame rate and drop frames a slow stage cannot take
+    #: real time: frames that may wait for a busy stage (the oldest is dropped when more come). 2: the frame behind a
+    #: slow one (a cold restart, 50-80 ms) waits for it instead of being dropped (docs/live.md); 1 drops it
+    queue_frames: int = 2
     #: tracked hands are moved to their publish time along their motion, at most this far past the capture (ms;
     #: 0: sent as measured; realhands.streaming.extrapolation). Off by default: at today's 3-11 published frames a
     #: second the motion between frames is too coarse to follow (tools.bench.live: no gain; docs/live.md)
@@ -243,6 +248,10 @@ class LiveConfig(ReconstructConfig):
                 not (math.isfinite(self.extrapolate_ms) and 0 <= self.extrapolate_ms <= MAX_EXTRAPOLATE_MS):
             raise ConfigError(f"live.extrapolate_ms must be a number of milliseconds in [0, {MAX_EXTRAPOLATE_MS}] "
                               f"(0: no extrapolation), got {self.extrapolate_ms!r}")
+        if isinstance(self.queue_frames, bool) or not isinstance(self.queue_frames, int) or \
+                not 1 <= self.queue_frames <= MAX_QUEUE_FRAMES:
+            raise ConfigError(f"live.queue_frames must be a whole number of frames in [1, {MAX_QUEUE_FRAMES}], "
+                              f"got {self.queue_frames!r}")
 
 
 _SECTIONS = {"model": ModelConfig, "reconstruct": ReconstructConfig, "stream": StreamConfig, "live": LiveConfig}

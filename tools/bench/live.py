@@ -51,9 +51,27 @@ def _placement(frames: list, measured: dict, truth: np.ndarray, side: str, fps: 
     return out
 
 
+def screen_age(published: dict) -> dict:
+    """How old the newest hand on a subscriber's screen is over the run: from each frame's capture and publish times
+    (s; {source frame: (capture, publish)}), the age at every millisecond between the first and the last publish of
+    the newest-captured frame published by then; mean and p95, ms. A dropped frame leaves the one before on screen
+    longer; a frame that waited goes out late but still newer than what was shown."""
+    items = sorted(published.values(), key=lambda cp: cp[1])
+    if len(items) < 2:
+        return {"mean": float("nan"), "p95": float("nan")}
+    t = np.arange(items[0][1], items[-1][1], 0.001)
+    pub = np.array([p for _, p in items])
+    newest = np.maximum.accumulate(np.array([c for c, _ in items]))
+    age = (t - newest[np.searchsorted(pub, t, side="right") - 1]) * 1000
+    return {"mean": float(age.mean()), "p95": float(np.percentile(age, 95))}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--queue-frames", type=int, default=LiveConfig.queue_frames,
+                    help="LiveConfig.queue_frames: frames that may wait for a busy stage (1: the frame behind a slow "
+                         "one is dropped)")
     args = ap.parse_args()
     src = SyntheticSource(num_frames=args.frames, resolution="640x480", stereo=True)
     truth = np.stack([s.joints3d for s in src.samples])  # (T,21,3) per source frame
@@ -64,11 +82,13 @@ def main():
         pub, sub = HandPublisher(ep), HandSubscriber(ep)
         time.sleep(0.2)
         measured = {}  # source frame -> (capture-to-publish ms, the hands as measured)
+        times = {}  # source frame -> (capture, publish) s
 
-        def keep(r, measured=measured):
+        def keep(r, measured=measured, times=times):
             measured[r.frame.index] = (r.latency_ms, {h.handedness: h.joints_3d for h in r.hands})
-        pipe = LivePipeline(src, LiveConfig(stereo=stereo, realtime=True, extrapolate_ms=extrapolate),
-                            publisher=pub, on_result=keep)
+            times[r.frame.index] = (r.frame.capture_ns / 1e9, r.frame.capture_ns / 1e9 + r.latency_ms / 1000)
+        pipe = LivePipeline(src, LiveConfig(stereo=stereo, realtime=True, extrapolate_ms=extrapolate,
+                                            queue_frames=args.queue_frames), publisher=pub, on_result=keep)
         s = pipe.run().summary()
         pipe.close()
         got, published = 0, []
@@ -78,17 +98,18 @@ def main():
                 published.append(msg[1])
         sub.close()
         pub.close()
-        rows.append((mode, s, got))
+        rows.append((mode, s, screen_age(times)))
         placement.append((mode, _placement(published, measured, truth, src.samples[0].side, src.fps)))
         frame_bytes = s["bytes_per_hand_frame"]
     print(f"live pipeline, synthetic 640x480 stereo sequence at 30 fps, {args.frames} frames, real time "
-          "(frames a busy stage cannot take are dropped); texture 256^2, no refinement")
-    print(f"{'mode':8s} {'fps':>6s} {'published':>10s} {'dropped':>8s} {'latency med':>12s} {'p95':>7s}  "
-          "stage medians ms")
-    for mode, s, _ in rows:
+          f"({args.queue_frames} frame(s) may wait for a busy stage, more are dropped); texture 256^2, no refinement; "
+          "screen age: how old the newest published hand is, over time")
+    print(f"{'mode':8s} {'fps':>6s} {'published':>10s} {'dropped':>8s} {'latency med':>12s} {'p95':>7s} "
+          f"{'screen age':>11s} {'p95':>6s}  stage medians ms")
+    for mode, s, age in rows:
         st = ", ".join(f"{k} {v['median']}" for k, v in s["stage_ms"].items() if v)
         print(f"{mode:8s} {s['fps']:6.1f} {s['frames_out']:10d} {s['dropped']:8d} {s['latency_ms']['median']:10.1f}ms "
-              f"{s['latency_ms']['p95']:6.1f}  {st}")
+              f"{s['latency_ms']['p95']:6.1f} {age['mean']:9.1f}ms {age['p95']:6.1f}  {st}")
     print("the hand against where it is at publish time (the truth interpolated to capture + latency), same "
           "hand-frames, mm: MPJPE mean and wrist median")
     for mode, p in placement:

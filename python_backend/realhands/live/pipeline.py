@@ -1,9 +1,10 @@
 """The live pipeline's threads: capture -> perception -> reconstruction -> publish.
 
-Each stage runs in its own thread and hands its newest item to the next through a one-slot queue. In real time
-(``LiveConfig.realtime``) a slot that is still full is overwritten: a slow stage drops frames rather than adding
-latency. Otherwise every frame is processed (re-running a recording). A frame that fails in any stage is counted and
-skipped; the run goes on.
+Each stage runs in its own thread and hands its items to the next through a short queue. In real time
+(``LiveConfig.realtime``) it holds ``LiveConfig.queue_frames`` frames and a full one drops its oldest: one slow frame
+(a cold restart) delays the frame behind it instead of costing it, and a stage that stays slow drops frames rather
+than adding latency. Otherwise every frame is processed (re-running a recording). A frame that fails in any stage is
+counted and skipped; the run goes on.
 
 What the stages do is elsewhere: the hands come from realhands.reconstruct.Reconstructor, the messages and the
 stream's rules (rigs and their resend rule, tracking states, texture and stats cadence) from
@@ -37,11 +38,11 @@ STAGES = ("capture", "perception", "reconstruction", "publish")
 
 
 class _Slot:
-    """A one-item hand-over between stages; ``drop``: a put replaces an item not yet taken (counted, ``size(item)``
-    each: 1, or the views of a list of texture jobs)."""
+    """A hand-over between stages of up to ``depth`` items; ``drop``: a put into a full one drops its oldest item
+    (counted, ``size(item)`` each: 1, or the views of a list of texture jobs)."""
 
-    def __init__(self, drop: bool, size=lambda item: 1):
-        self.q, self.drop, self.dropped, self.size = queue.Queue(maxsize=1), drop, 0, size
+    def __init__(self, drop: bool, size=lambda item: 1, depth: int = 1):
+        self.q, self.drop, self.dropped, self.size = queue.Queue(maxsize=depth), drop, 0, size
 
     def put(self, item, stop: threading.Event):
         if item is _END:
@@ -412,7 +413,7 @@ class LivePipeline:
     def run(self, max_frames: int | None = None, duration_s: float | None = None) -> RunReport:
         """Process the source until it ends, ``max_frames`` or ``duration_s`` pass, or ``stop()``."""
         drop = self.cfg.realtime
-        slots = self._slots = [_Slot(drop) for _ in range(3)]
+        slots = self._slots = [_Slot(drop, depth=self.cfg.queue_frames) for _ in range(3)]
         # in real time a view the texture stage is too busy for is skipped, not queued
         self._texture_slot = _Slot(drop, size=len)
 
