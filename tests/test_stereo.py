@@ -94,6 +94,29 @@ def test_a_held_shape_is_kept_and_only_pose_and_placement_move():
     assert joint_errors(fit.joints3d[0].numpy(), kp)["mpjpe_mm"] < 3.0
 
 
+def test_a_cold_fit_stopped_before_its_last_stage_finishes_to_the_same_hand():
+    """A hand seen in two views whose side is decided is fitted as both sides short of the cold fit's last stage,
+    and only the better is finished (Reconstructor.fit): the finished fit must be the full cold fit's hand, in fewer
+    iterations for the short one. With noisy keypoints and world landmarks (re-aligned at each stage)."""
+    from realhands.fit.keypoint_fit import COLD_ITERATIONS
+
+    model = HandModel(side="right", flat_hand_mean=True, dtype=torch.float64)
+    fitter = KeypointFitter(model)
+    params, kp = _hand(model, seed=5)
+    rng = np.random.default_rng(0)
+    views = [View(CAM.project(kp @ T[:3, :3].T + T[:3, 3]) + rng.normal(0, 2.0, (21, 2)), CAM, T) for T in _rig(2)]
+    world = kp - kp[0] + rng.normal(0, 0.004, (21, 3))
+    full = fitter.fit_views(views, world=world)
+    short = fitter.fit_views(views, world=world, finish=False)
+    assert short.iterations < full.iterations
+    finished = fitter.fit_views(views, world=world, iterations=COLD_ITERATIONS,
+                                init={k: getattr(short, k) for k in ("global_orient", "hand_pose", "betas", "transl")})
+    for k in ("global_orient", "hand_pose", "betas", "transl"):
+        assert np.allclose(getattr(finished, k).numpy(), getattr(full, k).numpy(), atol=1e-6), k
+    assert float(finished.objective[0]) == pytest.approx(float(full.objective[0]), rel=1e-6)
+    assert float(short.objective[0]) > float(full.objective[0])  # the last stage still lowered the loss
+
+
 def test_placement_only_moves_the_hand_and_nothing_else():
     """``placement_only``: the articulation, orientation and shape stay those of ``init``, the hand is moved to its
     keypoints (here two per view, as for a mirrored reading), and there is no placement without a hand to place."""

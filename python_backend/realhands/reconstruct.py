@@ -40,7 +40,7 @@ from .camera import Camera, StereoPair
 from .config import ReconstructConfig
 from .conventions import MANO_PARAM_NAMES, SIDES
 from .errors import ConfigError
-from .fit.keypoint_fit import FitWeights, KeypointFitter, View
+from .fit.keypoint_fit import COLD_ITERATIONS, FitWeights, KeypointFitter, View
 from .fit.kinematics import KeypointKinematics, rodrigues
 from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter, quaternion_to_rotvec, rotvec_to_quaternion
@@ -547,14 +547,18 @@ class Reconstructor:
                            for k, v in st.estimate.params.items()})
             st.reprojection_px = _reprojection(st.model, st.params, st.detection.keypoints_2d, st.camera)
         else:
-            self._fit_side(st, image, second_view)
-            if self._decide_side(st, image):
+            # a side decided in two views: both sides' cold fits stop before their last stage and only the better
+            # is finished (to the same result: the acquisition's 180 iterations -> 140)
+            deciding = self._decide_side(st, image)
+            short = deciding and st.second is not None
+            self._fit_side(st, image, second_view, finish=not short)
+            if deciding:
                 other = "left" if st.side == "right" else "right"
                 trial = HandState(other, st.detection, st.camera, self.models[other], second=st.second, track=None)
                 if self._starts_from_handnet(trial) or st.estimate is not None:  # the named side's kind of start
                     # (HandNet's articulation also when this frame made its estimate for a mask)
                     self.estimate(trial, image)
-                self._fit_side(trial, image, second_view)
+                self._fit_side(trial, image, second_view, finish=not short)
                 # the other side explains the keypoints clearly better (its fit's loss, priors and joint limits
                 # included: a mirrored hand can match keypoints only by bending wrongly)
                 if np.isfinite(trial.objective) and not trial.objective >= SIDE_MARGIN * st.objective:  # (a NaN
@@ -562,6 +566,8 @@ class Reconstructor:
                     st.side, st.model, st.estimate, st.views = other, trial.model, trial.estimate, trial.views
                     st.set_params(trial.params)
                     st.reprojection_px, st.objective = trial.reprojection_px, trial.objective
+            if short:
+                self._fit_from(st, st.params, second_view, iterations=COLD_ITERATIONS)
             if st.track is not None:
                 if not st.track.decided:
                     st.track.settled_views = st.views
@@ -585,15 +591,17 @@ class Reconstructor:
                 not self.tracker.holds(other, st.track)
         return st.second is not None and all(o.side != other for o in self._states if o is not st)
 
-    def _fit_side(self, st: HandState, image: np.ndarray | None, second_view: SecondView | None) -> None:
+    def _fit_side(self, st: HandState, image: np.ndarray | None, second_view: SecondView | None,
+                  finish: bool = True) -> None:
         """The keypoint fit of ``st`` as its side: warm from the previous frame (video), else cold (from HandNet's
         articulation and shape with the hybrid, else the mean hand's). A warm fit that no longer
         explains the keypoints (lost in a wrong minimum after fast motion or a bad detection) is redone from
         the cold start, and the better of the two is kept — unless the first view's detection names the other side
         than the hand's held one: a cold start from its keypoints would start from a mirrored reading, or the hand
-        rests from restarts after one lost to its warm fit (RESTART_REST_FRAMES)."""
+        rests from restarts after one lost to its warm fit (RESTART_REST_FRAMES). ``finish=False``: a cold fit in
+        two views stops before its last stage (``KeypointFitter.fit_views``)."""
         init = self._previous.get(st.key) if self.video else None
-        self._fit_from(st, init, second_view)
+        self._fit_from(st, init, second_view, finish=finish or init is not None)
         lost = st.reprojection_px > REFIT_SHARE * hand_size_px(st.detection.keypoints_2d)
         resting = self._restart_rest.get(st.key, -1) >= self._frame
         if init is not None and st.trusted_reference and lost and not resting:
@@ -609,9 +617,10 @@ class Reconstructor:
                 self._restart_rest[st.key] = self._frame + RESTART_REST_FRAMES
 
     def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None,
-                  restart: bool = False) -> None:
+                  restart: bool = False, finish: bool = True, iterations: int | None = None) -> None:
         """One fit of ``st`` from ``init`` (warm) or cold; ``restart``: a cold fit of a tracked hand that the warm
-        fit lost (two views: short, KeypointFitter.fit_views)."""
+        fit lost (two views: short, KeypointFitter.fit_views); ``finish``, ``iterations``: as
+        ``KeypointFitter.fit_views``'s (two views)."""
         det = st.detection
         # the hybrid: a cold fit whose start takes HandNet's articulation and shape, and the keypoints' orientation
         # and placement (on real photos: PA-MPJPE 9.61 mm with the two starts below, against 10.82 from the mean pose
@@ -654,7 +663,7 @@ class Reconstructor:
                      View(st.second.keypoints_2d, pair.right, pair.T_right_from_left, confidence=conf[1])]
             fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held,
                                                   articulation=articulation, also_from_mean=not self.video,
-                                                  restart=restart)
+                                                  restart=restart, finish=finish, iterations=iterations)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:

@@ -460,7 +460,7 @@ class KeypointFitter:
     # ---- several views ------------------------------------------------------------------------------------------
     def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
                   betas=None, placement_only: bool = False, articulation: dict | None = None,
-                  also_from_mean: bool = False, restart: bool = False) -> FitResult:
+                  also_from_mean: bool = False, restart: bool = False, finish: bool = True) -> FitResult:
         """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
         its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
         ``init``: a start (the previous frame), else a cold start from the triangulated
@@ -468,7 +468,10 @@ class KeypointFitter:
         ``placement_only``: move the hand only (as in :meth:`fit`; needs ``init``); ``articulation``,
         ``also_from_mean``: the cold start's articulation and shape, and a second start (as in :meth:`fit`);
         ``restart``: a cold start of a tracked hand, RESTART_ITERATIONS long (one stage, after the orientation stage
-        only where the palm was not triangulated).
+        only where the palm was not triangulated); ``finish=False``: a cold start stops before its last stage (the
+        world landmarks re-aligned, COLD_ITERATIONS), which ``fit_views(init=<its result>,
+        iterations=COLD_ITERATIONS)`` runs, to the same result: two sides compared before only the better is
+        finished.
         ``extra`` of the result:
         ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
         confidence > 0)."""
@@ -515,6 +518,8 @@ class KeypointFitter:
                       (names, iterations or COLD_ITERATIONS)]
             if restart:  # turned and placed by the triangulated palm already: no orientation stage
                 stages = ([] if from_points else stages[:1]) + [(names, iterations or RESTART_ITERATIONS)]
+            elif not finish:
+                stages = stages[:-1]
         net = None if init is not None or placement_only else self.handnet_term(articulation)
         tries = [self._fit_one(st, tv, w, stages, points3d, net) for st in starts]
         out, _, cost, marked, joints = min(tries, key=_loss_order)  # the lowest loss
