@@ -463,6 +463,32 @@ def test_in_real_time_the_frame_behind_one_slow_frame_waits_for_it(queue_frames)
         assert report.dropped >= 1, report.summary()
 
 
+def test_a_texture_snapshot_older_than_a_take_back_or_reset_is_never_sent():
+    """The texture stage snapshots a side's atlas for the next published frame. When the reconstruction thread then
+    takes that side's texture back (a reopened track settled on the other side: its views were fused through the
+    wrong model's UV layout, Reconstructor.disown) or resets the textures, the snapshot is of a texture that no
+    longer is: it is dropped, the other side's is sent."""
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    pipe = LivePipeline(SyntheticSource(num_frames=2, resolution="320x240", stereo=False), LiveConfig(stereo=False))
+    assert pipe.texture_stage
+    rec, img = pipe.rec, np.zeros((8, 8, 3), np.uint8)
+
+    def snapshots():
+        pipe._textures_out = {side: (rec.texture_generation(side), (7, img)) for side in ("left", "right")}
+
+    snapshots()
+    assert set(pipe._take_textures()) == {"left", "right"} and pipe._take_textures() == {}  # taken once
+    snapshots()
+    rec.disown(("a track",), "right")
+    assert set(pipe._take_textures()) == {"left"}
+    snapshots()
+    rec.reset()
+    assert pipe._take_textures() == {}
+    pipe.close()
+
+
 def test_a_frame_names_the_texture_it_carries_as_its_hands_newest():
     """The texture stage fuses a view while the reconstruction stage goes on; a texture finished after a frame's hand
     was fitted (its version read then) goes out with that frame, which must name it as the hand's newest

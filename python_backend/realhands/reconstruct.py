@@ -841,6 +841,11 @@ class Reconstructor:
             fusion.update(obs[0] if len(obs) == 1 else combine(obs))
             return fusion.version
 
+    def texture_generation(self, side: str) -> int:
+        """A count raised whenever ``side``'s texture is reset or taken back (``reset``, ``disown``): a snapshot or a
+        queued view of an older generation is of a texture that no longer is."""
+        return self._texture_generation[side]
+
     def disown(self, key, side: str) -> None:
         """Track ``key``, held as ``side`` until now, was settled on the other side: its frames were fitted with
         the wrong model and their texture views projected through that model's (mirrored) UV layout. ``side``'s

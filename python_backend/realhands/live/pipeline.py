@@ -214,7 +214,8 @@ class LivePipeline:
         self.texture_stage = bool(self.cfg.texture_size and capture is None and not self.cfg.refine_iterations)
         if self.texture_stage:
             self.rec.defer_textures()
-        self._textures_out: dict = {}  # the texture stage's snapshots not yet published: {side: (version, image)}
+        # the texture stage's snapshots not yet published: {side: (its texture's generation, (version, image))}
+        self._textures_out: dict = {}
         self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz,
                                        extrapolate_ms=self.cfg.extrapolate_ms)
         self.stop_event = threading.Event()
@@ -319,8 +320,7 @@ class LivePipeline:
             jobs, self.rec.texture_jobs = self.rec.texture_jobs, []
             if jobs:
                 self._texture_slot.put(jobs, self.stop_event)
-            with self._lock:
-                work.textures, self._textures_out = self._textures_out, {}
+            work.textures = self._take_textures()
         else:  # snapshot textures here, where they are written
             work.textures = self.protocol.take_textures(self.rec.textures, [h.handedness for h in work.hands])
         if self.capture is not None and self.capture.update(self.rec, work.hands).done:
@@ -337,12 +337,13 @@ class LivePipeline:
                         continue
                     with self.rec.texture_lock:  # (a reset or a take-back on the reconstruction thread waits)
                         out = self.protocol.take_textures(self.rec.textures, [job.side])
+                        generation = self.rec.texture_generation(job.side)
                 except Exception as exc:
                     self._error("texture", exc)
                     continue
                 ms = (time.perf_counter() - t) * 1000
                 with self._lock:
-                    self._textures_out.update(out)
+                    self._textures_out.update({side: (generation, snap) for side, snap in out.items()})
                     self.report.texture_views += 1
                     self.report.stage_ms.setdefault("texture", []).append(ms)
                     self._recent["texture"].append(ms)
@@ -449,11 +450,18 @@ class LivePipeline:
         self._send_last_textures()
         return self.report
 
+    def _take_textures(self) -> dict:
+        """The texture stage's snapshots not yet published ({side: (version, image)}), less those of a side whose
+        texture was reset or taken back after the snapshot (Reconstructor.disown): a texture the reconstruction
+        thread has since found polluted is never sent."""
+        with self._lock:
+            taken, self._textures_out = self._textures_out, {}
+        return {side: snap for side, (generation, snap) in taken.items()
+                if generation == self.rec.texture_generation(side)}
+
     def _send_last_textures(self):
         """What the texture stage fused after the last frame went out: sent (and recorded) on its own."""
-        with self._lock:
-            textures, self._textures_out = self._textures_out, {}
-        messages = self.protocol.textures(textures)
+        messages = self.protocol.textures(self._take_textures())
         for m in messages:
             if self.publisher is not None:
                 self.publisher.send(m)
