@@ -249,6 +249,50 @@ def test_a_tracked_hand_the_warm_fit_loses_restarts_short_from_both_views_withou
         rec.close()
 
 
+def test_one_view_restarts_in_a_run_take_handnets_estimate_from_the_restart_just_before():
+    """One view: a hand that jumps between two gestures and orientations on every frame loses the warm fit each
+    time and restarts from HandNet's articulation; a restart the frame after another starts from that one's estimate
+    (HANDNET_REUSE_FRAMES) instead of running the network again, so HandNet runs on every other restart, and each
+    restart still finds the hand."""
+    from realhands.reconstruct import HANDNET_REUSE_FRAMES, Reconstructor
+
+    assert HANDNET_REUSE_FRAMES == 1
+    model = HandModel(side="right", flat_hand_mean=True)
+    first = _hand(model, seed=3)[1]
+    params = _hand(model, seed=4)[0]
+    params["global_orient"] = (Rotation.from_rotvec(params["global_orient"])
+                               * Rotation.from_euler("z", 90, degrees=True)).as_rotvec()
+    dt = model.v_template.dtype
+    with torch.no_grad():
+        jumped = model.keypoints(*(torch.as_tensor(np.asarray(params[k])[None], dtype=dt)
+                                   for k in ("global_orient", "hand_pose", "betas", "transl")))[0].numpy()
+    rec = Reconstructor(video=True, texture_size=0, mask="none", landmark_offsets=False, smoothing_hz=0)
+    predict, fit, asked, cold = rec.handnet.predict, rec.fitters["right"].fit, [], []
+
+    def counted(*args, **kwargs):
+        asked.append(1)
+        return predict(*args, **kwargs)
+
+    def noted(*args, **kwargs):
+        cold.append(kwargs.get("init") is None)
+        return fit(*args, **kwargs)
+
+    rec.handnet.predict, rec.fitters["right"].fit = counted, noted
+    img = np.zeros((480, 640, 3), np.uint8)
+    per_frame = []
+    for i, kp in enumerate((first, first, jumped, first, jumped, first)):
+        n_asked, n_fits = len(asked), len(cold)
+        hands = rec.solve(img, [_detections(model, kp, "right")], CAM, timestamp=i / 30)
+        per_frame.append((len(asked) - n_asked, sum(cold[n_fits:])))
+        if i >= 2:
+            assert joint_errors(hands[0].joints_3d, kp)["root_relative_mpjpe_mm"] < 25.0, i
+    # (HandNet's runs, cold fits) per frame: the acquisition, a warm frame, then a restart on every frame, HandNet
+    # on every other one
+    assert per_frame[1] == (0, 0) and per_frame[0][0] >= 1, per_frame
+    assert per_frame[2:] == [(1, 1), (0, 1), (1, 1), (0, 1)], per_frame
+    rec.close()
+
+
 def test_a_hand_one_camera_does_not_see_is_fitted_from_one_view_and_flagged(two_hands):
     from realhands.reconstruct import Reconstructor, SecondView
 

@@ -60,6 +60,15 @@ REFIT_SHARE = 0.08
 #: level (absolute / root-relative 22.12 / 22.46 -> 22.10 / 22.48 mm; 3 frames: 64 restarts, 22.06 / 22.43). One view's
 #: restarts (from HandNet's articulation) practically never lose (0 of 27 on the benchmark's sequences).
 RESTART_REST_FRAMES = 5
+#: Video, one view: a cold restart within this many frames of the hand's last one starts from the HandNet estimate
+#: made for that one instead of running the network again (~13 ms). Restarts come in runs where the hand moves fast,
+#: and on 2 cores each one-view restart (HandNet, then 10 + 40 iterations: ~65 ms with MediaPipe) held up the frames
+#: behind it: on the live clip (`tools.bench.live`, mono) the frame behind a run of restarts was dropped in each of
+#: four runs, and in none of seven with this (every frame published); accuracy level (the clip, every frame,
+#: absolute / root-relative / PA: 59.2 / 35.2 / 16.0 -> 57.3 / 34.3 / 16.0 mm; MediaPipe's detections cached, the 12
+#: tuning sequences 65.6 / 29.0 / 12.5 -> 65.6 / 29.0 / 12.5, the benchmark's six 62.0 / 34.6 / 12.9 -> 62.4 / 34.7 /
+#: 12.9; docs/live.md)
+HANDNET_REUSE_FRAMES = 1
 #: a new hand fitted as both sides takes the other side than the one MediaPipe named only when that fit's loss is
 #: below this share of the named side's: chirality is weakly observable for a small, far hand (a mirrored hand at
 #: another depth projects almost the same), and a coin flip there is worse than MediaPipe's label
@@ -303,6 +312,7 @@ class Reconstructor:
         self._refiners = {}  # per handedness, built on first use (mesh topology is computed once)
         self._previous: dict = {}  # video: each hand's last fitted (unsmoothed) parameters, by track
         self._restart_rest: dict = {}  # video: by track, the last frame of its rest from restarts (RESTART_REST_FRAMES)
+        self._restart_estimate: dict = {}  # video: by track, (frame, HandNet's estimate) of its last one-view restart
         self._filters: dict = {}
         self.shapes: dict[str, np.ndarray] = {}  # side -> the user's calibrated shape (10,), held once measured
         self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # the calibration fits' shapes (10,)
@@ -353,6 +363,7 @@ class Reconstructor:
         self._previous.clear()
         self._filters.clear()
         self._restart_rest.clear()
+        self._restart_estimate.clear()
         self.shapes.clear()
         for samples in self._shape_samples.values():
             samples.clear()
@@ -502,6 +513,7 @@ class Reconstructor:
                     self._previous.pop(t.id, None)
                     self._filters.pop(t.id, None)
                     self._restart_rest.pop(t.id, None)  # (t.reopened stays until its fit settles the side)
+                    self._restart_estimate.pop(t.id, None)
             return [(t.side, det, t, sec) for t, det, sec in zip(tracks, detections, seconds, strict=True)
                     if t is not None]
         out, seen = [], set()
@@ -609,7 +621,12 @@ class Reconstructor:
             # a hand seen in two views restarts from its triangulated keypoints, short (keypoint_fit.
             # RESTART_ITERATIONS: as accurate, a third of the time); in one view from HandNet's articulation
             if st.estimate is None and image is not None and self._starts_from_handnet(st):
-                self.estimate(st, image)
+                last = self._restart_estimate.get(st.key)
+                if last is not None and self._frame - last[0] <= HANDNET_REUSE_FRAMES:  # a restart just before
+                    st.estimate = last[1]  # (no mask: a frame that wants one made its estimate before the fit)
+                else:
+                    self.estimate(st, image)
+                    self._restart_estimate[st.key] = (self._frame, st.estimate)
             self._fit_from(st, None, second_view, restart=True)
             if err <= st.reprojection_px:  # the warm fit was the better: it stays, and the hand rests from restarts
                 st.set_params(params)
@@ -874,6 +891,8 @@ class Reconstructor:
                 self._filters.pop(key, None)
         for key in [k for k in self._restart_rest if k not in seen]:
             self._restart_rest.pop(key)
+        for key in [k for k in self._restart_estimate if k not in seen]:
+            self._restart_estimate.pop(key)
 
     def _fusion(self, side: str, size: int | None = None):
         from .texture import TextureFusion, UVAtlas
