@@ -94,27 +94,42 @@ def test_a_held_shape_is_kept_and_only_pose_and_placement_move():
     assert joint_errors(fit.joints3d[0].numpy(), kp)["mpjpe_mm"] < 3.0
 
 
-def test_a_cold_fit_stopped_before_its_last_stage_finishes_to_the_same_hand():
-    """A hand seen in two views whose side is decided is fitted as both sides short of the cold fit's last stage,
-    and only the better is finished (Reconstructor.fit): the finished fit must be the full cold fit's hand, in fewer
-    iterations for the short one. With noisy keypoints and world landmarks (re-aligned at each stage)."""
-    from realhands.fit.keypoint_fit import COLD_ITERATIONS
+@pytest.mark.parametrize("with_handnet", [False, True])
+def test_a_cold_fit_stopped_before_its_last_stage_finishes_to_the_same_hand(with_handnet):
+    """A hand seen in two views whose side is decided (video) is fitted as both sides short of the cold fit's last
+    stage, and only the better is finished (Reconstructor.fit): the finished fit must be the full cold fit's hand, in
+    fewer iterations for the short one. With noisy keypoints and world landmarks (re-aligned at each stage), and with
+    HandNet's estimate as the start and, weighted by its sigma, as a 3D term (which the last stage keeps)."""
+    from realhands.fit.keypoint_fit import COLD_ITERATIONS, FitWeights
 
     model = HandModel(side="right", flat_hand_mean=True, dtype=torch.float64)
-    fitter = KeypointFitter(model)
+    fitter = KeypointFitter(model, FitWeights(handnet_3d=1.0 if with_handnet else 0.0))
     params, kp = _hand(model, seed=5)
     rng = np.random.default_rng(0)
     views = [View(CAM.project(kp @ T[:3, :3].T + T[:3, 3]) + rng.normal(0, 2.0, (21, 2)), CAM, T) for T in _rig(2)]
     world = kp - kp[0] + rng.normal(0, 0.004, (21, 3))
-    full = fitter.fit_views(views, world=world)
-    short = fitter.fit_views(views, world=world, finish=False)
+    art = None
+    if with_handnet:  # an estimate off the truth, sure of some joints and not of others
+        art = {"global_orient": params["global_orient"] + 0.2, "hand_pose": params["hand_pose"] + 0.15,
+               "betas": params["betas"] * 0.5, "joint_sigma_mm": np.linspace(4.0, 30.0, 21)}
+        assert fitter.handnet_term(art) is not None
+    full = fitter.fit_views(views, world=world, articulation=art)
+    short = fitter.fit_views(views, world=world, articulation=art, finish=False)
     assert short.iterations < full.iterations
-    finished = fitter.fit_views(views, world=world, iterations=COLD_ITERATIONS,
-                                init={k: getattr(short, k) for k in ("global_orient", "hand_pose", "betas", "transl")})
+    start = {k: getattr(short, k) for k in ("global_orient", "hand_pose", "betas", "transl")}
+    finished = fitter.fit_views(views, world=world, articulation=art, init=start, resume=True)
     for k in ("global_orient", "hand_pose", "betas", "transl"):
         assert np.allclose(getattr(finished, k).numpy(), getattr(full, k).numpy(), atol=1e-6), k
     assert float(finished.objective[0]) == pytest.approx(float(full.objective[0]), rel=1e-6)
     assert float(short.objective[0]) > float(full.objective[0])  # the last stage still lowered the loss
+    if with_handnet:  # the same stage as a warm fit (no HandNet term) does not finish to the full fit
+        warm = fitter.fit_views(views, world=world, articulation=art, init=start, iterations=COLD_ITERATIONS)
+        assert not np.allclose(warm.hand_pose.numpy(), full.hand_pose.numpy(), atol=1e-4)
+    # two starts are compared after the last stage: a fit stopped before it cannot stand for theirs
+    with pytest.raises(ValueError, match="finish=False"):
+        fitter.fit_views(views, world=world, articulation=art, finish=False, also_from_mean=True)
+    with pytest.raises(ValueError, match="resume needs init"):
+        fitter.fit_views(views, world=world, resume=True)
 
 
 def test_placement_only_moves_the_hand_and_nothing_else():

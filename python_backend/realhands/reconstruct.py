@@ -40,7 +40,7 @@ from .camera import Camera, StereoPair
 from .config import ReconstructConfig
 from .conventions import MANO_PARAM_NAMES, SIDES
 from .errors import ConfigError
-from .fit.keypoint_fit import COLD_ITERATIONS, FitWeights, KeypointFitter, View
+from .fit.keypoint_fit import FitWeights, KeypointFitter, View
 from .fit.kinematics import KeypointKinematics, rodrigues
 from .fit.landmarks import landmark_offsets
 from .fit.smoothing import OneEuroFilter, quaternion_to_rotvec, rotvec_to_quaternion
@@ -60,8 +60,9 @@ REFIT_SHARE = 0.08
 #: level (absolute / root-relative 22.12 / 22.46 -> 22.10 / 22.48 mm; 3 frames: 64 restarts, 22.06 / 22.43). One view's
 #: restarts (from HandNet's articulation) practically never lose (0 of 27 on the benchmark's sequences).
 RESTART_REST_FRAMES = 5
-#: Video, one view: a cold restart within this many frames of the hand's last one starts from the HandNet estimate
-#: made for that one instead of running the network again (~13 ms). Restarts come in runs where the hand moves fast,
+#: Video, one view: a cold restart within this many frames of the hand's last one (frames reconstructed: live, with
+#: frames dropped between them, the captured frames apart may be more) starts from the HandNet estimate made for that
+#: one instead of running the network again (~13 ms). Restarts come in runs where the hand moves fast,
 #: and on 2 cores each one-view restart (HandNet, then 10 + 40 iterations: ~65 ms with MediaPipe) held up the frames
 #: behind it: on the live clip (`tools.bench.live`, mono) the frame behind a run of restarts was dropped in each of
 #: four runs, and in none of seven with this (every frame published); accuracy level (the clip, every frame,
@@ -559,10 +560,11 @@ class Reconstructor:
                            for k, v in st.estimate.params.items()})
             st.reprojection_px = _reprojection(st.model, st.params, st.detection.keypoints_2d, st.camera)
         else:
-            # a side decided in two views: both sides' cold fits stop before their last stage and only the better
-            # is finished (to the same result: the acquisition's 180 iterations -> 140)
+            # a side decided in two views, in video: both sides' cold fits stop before their last stage and only the
+            # better is finished (to the same result: the acquisition's 180 iterations -> 140). An image fits from
+            # two starts, whose better is chosen only after the last stage (KeypointFitter.fit_views)
             deciding = self._decide_side(st, image)
-            short = deciding and st.second is not None
+            short = deciding and st.second is not None and self.video
             self._fit_side(st, image, second_view, finish=not short)
             if deciding:
                 other = "left" if st.side == "right" else "right"
@@ -579,7 +581,7 @@ class Reconstructor:
                     st.set_params(trial.params)
                     st.reprojection_px, st.objective = trial.reprojection_px, trial.objective
             if short:
-                self._fit_from(st, st.params, second_view, iterations=COLD_ITERATIONS)
+                self._fit_from(st, st.params, second_view, resume=True)
             if st.track is not None:
                 if not st.track.decided:
                     st.track.settled_views = st.views
@@ -634,10 +636,10 @@ class Reconstructor:
                 self._restart_rest[st.key] = self._frame + RESTART_REST_FRAMES
 
     def _fit_from(self, st: HandState, init: dict | None, second_view: SecondView | None,
-                  restart: bool = False, finish: bool = True, iterations: int | None = None) -> None:
+                  restart: bool = False, finish: bool = True, resume: bool = False) -> None:
         """One fit of ``st`` from ``init`` (warm) or cold; ``restart``: a cold fit of a tracked hand that the warm
-        fit lost (two views: short, KeypointFitter.fit_views); ``finish``, ``iterations``: as
-        ``KeypointFitter.fit_views``'s (two views)."""
+        fit lost (two views: short, KeypointFitter.fit_views); ``finish``, ``resume``: as
+        ``KeypointFitter.fit_views``'s (two views; ``resume`` with the cold fit's terms, HandNet's included)."""
         det = st.detection
         # the hybrid: a cold fit whose start takes HandNet's articulation and shape, and the keypoints' orientation
         # and placement (on real photos: PA-MPJPE 9.61 mm with the two starts below, against 10.82 from the mean pose
@@ -647,7 +649,7 @@ class Reconstructor:
         # cost, docs/perception_fit.md)
         # (In video a hand seen in two views gets no HandNet estimate for its start: _starts_from_handnet)
         articulation = None
-        if init is None and st.estimate is not None and self.regressor == "handnet":
+        if (init is None or resume) and st.estimate is not None and self.regressor == "handnet":
             # with its per-keypoint sigma: HandNet's keypoints as a term too (FitWeights.handnet_3d)
             articulation = dict(st.estimate.params, joint_sigma_mm=st.estimate.joint_sigma_mm)
         elif restart and st.second is not None and st.key in self._previous:
@@ -680,7 +682,7 @@ class Reconstructor:
                      View(st.second.keypoints_2d, pair.right, pair.T_right_from_left, confidence=conf[1])]
             fit = self.fitters[st.side].fit_views(views, world, init=init, betas=betas, placement_only=st.pose_held,
                                                   articulation=articulation, also_from_mean=not self.video,
-                                                  restart=restart, finish=finish, iterations=iterations)
+                                                  restart=restart, finish=finish, resume=resume)
             st.views, st.reprojection_px = 2, float(np.mean(fit.extra["reprojection_px"]))
             st.objective = float(fit.objective[0])
         else:

@@ -460,7 +460,8 @@ class KeypointFitter:
     # ---- several views ------------------------------------------------------------------------------------------
     def fit_views(self, views: list[View], world=None, init: dict | None = None, iterations: int | None = None,
                   betas=None, placement_only: bool = False, articulation: dict | None = None,
-                  also_from_mean: bool = False, restart: bool = False, finish: bool = True) -> FitResult:
+                  also_from_mean: bool = False, restart: bool = False, finish: bool = True,
+                  resume: bool = False) -> FitResult:
         """Fit one hand to its keypoints in several calibrated views (the first is the reference: parameters are in
         its camera coordinates). ``world`` (21,3): MediaPipe's world landmarks of the reference view, or None;
         ``init``: a start (the previous frame), else a cold start from the triangulated
@@ -469,14 +470,19 @@ class KeypointFitter:
         ``also_from_mean``: the cold start's articulation and shape, and a second start (as in :meth:`fit`);
         ``restart``: a cold start of a tracked hand, RESTART_ITERATIONS long (one stage, after the orientation stage
         only where the palm was not triangulated); ``finish=False``: a cold start stops before its last stage (the
-        world landmarks re-aligned, COLD_ITERATIONS), which ``fit_views(init=<its result>,
-        iterations=COLD_ITERATIONS)`` runs, to the same result: two sides compared before only the better is
-        finished.
+        world landmarks re-aligned, COLD_ITERATIONS), which ``resume=True`` with ``init`` = its result (and the same
+        views, world, betas and articulation) runs, to the same result: two sides compared before only the better is
+        finished. With ``also_from_mean`` the better start would be chosen before the last stage, not after it as in
+        the full fit: not allowed.
         ``extra`` of the result:
         ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
         confidence > 0)."""
         if placement_only and init is None:
             raise ValueError("placement_only needs init (the hand to place)")
+        if not finish and (also_from_mean or init is not None or restart):
+            raise ValueError("finish=False is a cold fit's (from one start, not a restart)")
+        if resume and (init is None or placement_only):
+            raise ValueError("resume needs init (a finish=False fit's result)")
         t0 = time.perf_counter()
         dt = self.mean.dtype
         tv = []
@@ -510,8 +516,8 @@ class KeypointFitter:
             names.remove("betas")
         if placement_only:
             names = ["image_t"]
-        if init is not None:
-            stages = [(names, iterations or WARM_ITERATIONS)]
+        if init is not None:  # warm, or the last stage of a cold fit stopped before it (its terms: HandNet's too)
+            stages = [(names, iterations or (COLD_ITERATIONS if resume else WARM_ITERATIONS))]
         else:  # a cold start twice as long as one view's: the world landmarks are re-aligned in between (measured:
             # 7.1 -> 2.8 mm on clean stereo keypoints), and it happens only when a hand appears
             stages = [(["global_orient", "image_t"], ORIENT_ITERATIONS), (names, iterations or COLD_ITERATIONS),
@@ -520,7 +526,7 @@ class KeypointFitter:
                 stages = ([] if from_points else stages[:1]) + [(names, iterations or RESTART_ITERATIONS)]
             elif not finish:
                 stages = stages[:-1]
-        net = None if init is not None or placement_only else self.handnet_term(articulation)
+        net = None if (init is not None and not resume) or placement_only else self.handnet_term(articulation)
         tries = [self._fit_one(st, tv, w, stages, points3d, net) for st in starts]
         out, _, cost, marked, joints = min(tries, key=_loss_order)  # the lowest loss
         iters = sum(t[1] for t in tries)
