@@ -423,6 +423,51 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
     assert empty and not any(empty[1:]), seen  # at most the first of those still says "lost", then nothing
 
 
+def test_a_hand_over_between_stages_drops_only_its_oldest_items_and_never_the_end():
+    """The live pipeline's hand-over (_Slot): a full real-time one drops its oldest item (counted by size), the end
+    marker is never dropped and comes last; a waiting one gives up when stopped. With a producer and a consumer
+    racing, every item is taken or counted, in order, and the last one put is never dropped."""
+    import random
+    import threading
+
+    from realhands.live.pipeline import _END, _Slot
+
+    stop = threading.Event()
+    slot = _Slot(drop=True, size=len, depth=2)
+    for item in (["a"], ["b", "b"], ["c"]):
+        slot.put(item, stop)
+    slot.put(_END, stop)  # full: drops ["b", "b"], not the end
+    assert slot.dropped == 1 + 2 and list(slot.items()) == [["c"]]
+    waiting = _Slot(drop=False, depth=1)
+    waiting.put(1, stop)
+    stop.set()
+    waiting.put(2, stop)  # full and stopped: gives up instead of waiting for ever
+    end = threading.Thread(target=waiting.put, args=(_END, stop))  # the end marker still goes in, once there is room
+    end.start()
+    assert list(waiting.items()) == [1]
+    end.join(5)
+    stop.clear()
+
+    racing, n, taken = _Slot(drop=True, depth=2), 3000, []
+    rng = random.Random(0)
+
+    def produce():
+        for i in range(n):
+            racing.put(i, stop)
+            if i % 7 == 0:
+                time.sleep(0)
+        racing.finish(stop)
+
+    t = threading.Thread(target=produce)
+    t.start()
+    for item in racing.items():
+        taken.append(item)
+        if rng.random() < 0.3:
+            time.sleep(0.0001)
+    t.join(5)
+    assert len(taken) + racing.dropped == n and taken == sorted(set(taken)) and taken[-1] == n - 1
+
+
 @pytest.mark.parametrize("queue_frames", [2, 1])
 def test_in_real_time_the_frame_behind_one_slow_frame_waits_for_it(queue_frames):
     """One slow frame (a cold restart: 50-80 ms live at 30 fps) costs the frame behind it nothing with the default
@@ -467,7 +512,8 @@ def test_a_texture_snapshot_older_than_a_take_back_or_reset_is_never_sent():
     """The texture stage snapshots a side's atlas for the next published frame. When the reconstruction thread then
     takes that side's texture back (a reopened track settled on the other side: its views were fused through the
     wrong model's UV layout, Reconstructor.disown) or resets the textures, the snapshot is of a texture that no
-    longer is: it is dropped, the other side's is sent."""
+    longer is: it is dropped, the other side's is sent, and the dropped side's next texture is due at once (not a
+    texture_hz period after the one withheld)."""
     from realhands.live import LivePipeline
     from realhands.live.sources import SyntheticSource
 
@@ -475,14 +521,24 @@ def test_a_texture_snapshot_older_than_a_take_back_or_reset_is_never_sent():
     assert pipe.texture_stage
     rec, img = pipe.rec, np.zeros((8, 8, 3), np.uint8)
 
+    class Fusion:  # a fused texture at a version
+        def __init__(self, version):
+            self.version = version
+
+        def image(self):
+            return img
+
     def snapshots():
         pipe._textures_out = {side: (rec.texture_generation(side), (7, img)) for side in ("left", "right")}
 
     snapshots()
     assert set(pipe._take_textures()) == {"left", "right"} and pipe._take_textures() == {}  # taken once
+    assert set(pipe.protocol.take_textures({"right": Fusion(1)}, ["right"])) == {"right"}  # the snapshot below
+    assert pipe.protocol.take_textures({"right": Fusion(2)}, ["right"]) == {}  # (the next waits for texture_hz)
     snapshots()
     rec.disown(("a track",), "right")
     assert set(pipe._take_textures()) == {"left"}
+    assert set(pipe.protocol.take_textures({"right": Fusion(2)}, ["right"])) == {"right"}  # due at once
     snapshots()
     rec.reset()
     assert pipe._take_textures() == {}

@@ -39,6 +39,8 @@ Example ``realhands.toml``::
     texture_hz = 2.0     # texture messages per second per hand, at most
     send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
     extrapolate_ms = 0   # move tracked hands to their publish time along their motion, at most this far (ms; 0: off)
+    realtime = true      # pace file sources at their frame rate, drop what a slow stage cannot take (false: all frames)
+    queue_frames = 2     # frames that may wait for a busy stage before the oldest is dropped (1..10)
 """
 from __future__ import annotations
 

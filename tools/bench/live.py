@@ -86,14 +86,14 @@ def main():
 
         def keep(r, measured=measured, times=times):
             measured[r.frame.index] = (r.latency_ms, {h.handedness: h.joints_3d for h in r.hands})
-            times[r.frame.index] = (r.frame.capture_ns / 1e9, r.frame.capture_ns / 1e9 + r.latency_ms / 1000)
+            now = time.monotonic()  # on_result runs as the frame is published; latency_ms is from its capture
+            times[r.frame.index] = (now - r.latency_ms / 1000, now)
         pipe = LivePipeline(src, LiveConfig(stereo=stereo, realtime=True, extrapolate_ms=extrapolate,
                                             queue_frames=args.queue_frames), publisher=pub, on_result=keep)
         s = pipe.run().summary()
         pipe.close()
-        got, published = 0, []
+        published = []
         while (msg := sub.recv(100)) is not None:
-            got += 1
             if msg[0] == "frame":
                 published.append(msg[1])
         sub.close()

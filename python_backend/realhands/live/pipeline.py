@@ -14,7 +14,6 @@ realhands.metrics.joint_errors.
 """
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import defaultdict, deque
@@ -39,54 +38,47 @@ STAGES = ("capture", "perception", "reconstruction", "publish")
 
 class _Slot:
     """A hand-over between stages of up to ``depth`` items; ``drop``: a put into a full one drops its oldest item
-    (counted, ``size(item)`` each: 1, or the views of a list of texture jobs)."""
+    (counted, ``size(item)`` each: 1, or the views of a list of texture jobs), else it waits for room. One producer,
+    one consumer; the end marker is never dropped. Whether it is full, and what is dropped, is decided under one
+    lock, so an item is dropped only while the slot is full (not after the consumer has just made room)."""
 
     def __init__(self, drop: bool, size=lambda item: 1, depth: int = 1):
-        self.q, self.drop, self.dropped, self.size = queue.Queue(maxsize=depth), drop, 0, size
+        self.drop, self.dropped, self.size, self.depth = drop, 0, size, depth
+        self.buf: deque = deque()
+        self.cv = threading.Condition()
 
     def put(self, item, stop: threading.Event):
-        if item is _END:
-            while True:  # the end marker is never dropped
-                try:
-                    self.q.put(item, timeout=0.1)
+        """Put ``item`` (the end marker: also once ``stop`` is set); a waiting put gives up when ``stop`` is set."""
+        with self.cv:
+            while len(self.buf) >= self.depth:
+                if self.drop and self.buf[0] is not _END:
+                    self.dropped += self.size(self.buf.popleft())
+                    continue
+                if stop.is_set() and item is not _END:
                     return
-                except queue.Full:
-                    if self.drop:
-                        self._discard()
-        while not stop.is_set():
-            try:
-                self.q.put_nowait(item) if self.drop else self.q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if self.drop:
-                    self._discard()
-
-    def _discard(self):
-        try:
-            old = self.q.get_nowait()
-            if old is _END:  # keep the end marker
-                self.q.put_nowait(old)
-            else:
-                self.dropped += self.size(old)
-        except queue.Empty:
-            pass
+                self.cv.wait(0.1)
+            self.buf.append(item)
+            self.cv.notify_all()
 
     def finish(self, stop: threading.Event):
-        """The end marker after the item still waiting has been taken (not dropped), unless ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                self.q.put(_END, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        """The end marker after there is room for it without dropping the items still waiting (they are taken),
+        unless ``stop`` is set (then it may drop the oldest)."""
+        with self.cv:
+            while len(self.buf) >= self.depth and not stop.is_set():
+                self.cv.wait(0.1)
         self.put(_END, stop)
 
     def items(self, on_idle=None):
         """The items put, in order, until the end marker; ``on_idle()`` each 0.1 s nothing comes."""
         while True:
-            try:
-                item = self.q.get(timeout=0.1)
-            except queue.Empty:
+            with self.cv:
+                if not self.buf:
+                    self.cv.wait(0.1)
+                got = bool(self.buf)
+                if got:
+                    item = self.buf.popleft()
+                    self.cv.notify_all()
+            if not got:
                 if on_idle is not None:
                     on_idle()
                 continue
@@ -456,8 +448,13 @@ class LivePipeline:
         thread has since found polluted is never sent."""
         with self._lock:
             taken, self._textures_out = self._textures_out, {}
-        return {side: snap for side, (generation, snap) in taken.items()
-                if generation == self.rec.texture_generation(side)}
+        out = {}
+        for side, (generation, snap) in taken.items():
+            if generation == self.rec.texture_generation(side):
+                out[side] = snap
+            else:
+                self.protocol.withdraw_texture(side)
+        return out
 
     def _send_last_textures(self):
         """What the texture stage fused after the last frame went out: sent (and recorded) on its own."""

@@ -129,6 +129,11 @@ class StreamProtocol:
                 self._texture_sent[side] = (fusion.version, now)
         return out
 
+    def withdraw_texture(self, side: str) -> None:
+        """A snapshot :meth:`take_textures` gave for ``side`` was not sent (its texture was taken back after it):
+        the side's next texture is due at once, not a ``texture_hz`` period after the one withheld."""
+        self._texture_sent.pop(side, None)
+
     # -- stats ----------------------------------------------------------------------------------------------------
     def stats_due(self) -> bool:
         return self.clock() - self._stats_at >= STATS_INTERVAL_S
