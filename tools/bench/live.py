@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end figures of the live pipeline on this machine: throughput and latency (median, p95) in real time,
-mono and stereo, on the synthetic 30 fps stereo sequence; bytes per hand-frame on the wire; and how a stalled
-subscriber affects the publisher (publish-call time with and without one, publisher memory).
+mono and stereo, on the synthetic 30 fps stereo sequence, beside MediaPipe alone run live on the same frames (this
+machine's reference: the pipeline cannot be faster than its own first stage); bytes per hand-frame on the wire; and
+how a stalled subscriber affects the publisher (publish-call time with and without one, publisher memory).
 
     python -m tools.bench.live [--frames 150]
 """
@@ -15,6 +16,7 @@ import numpy as np
 from realhands.config import LiveConfig
 from realhands.live import LivePipeline
 from realhands.live.sources import SyntheticSource
+from realhands.reconstruct import Reconstructor
 from realhands.streaming import HandPublisher, HandSubscriber
 
 
@@ -66,6 +68,38 @@ def screen_age(published: dict) -> dict:
     return {"mean": float(age.mean()), "p95": float(np.percentile(age, 95))}
 
 
+def mediapipe_live(src: SyntheticSource, stereo: bool) -> dict:
+    """MediaPipe Hands alone, as an app would run it live (``mp.solutions.hands``'s video mode: the palm detector on
+    every frame; a stereo frame's two views one after the other), on ``src``'s frames at their frame rate: each
+    time it is free it takes the newest frame captured by then, and the frames it skipped are dropped. Frames done
+    per second of the clip, frames dropped, latency from capture to landmarks (median, p95 ms)."""
+    src.stereo = stereo
+    frames = list(src)
+    rec = Reconstructor(video=True, texture_size=0, palm_search_frames=1)
+    try:
+        rec.detect(frames[0].views[0])  # (MediaPipe's graph built and warm, as the pipeline's is before it starts)
+        period, latency, nxt, dropped = 1.0 / src.fps, [], 0, 0
+        t0 = time.monotonic()
+        while nxt < len(frames):
+            now = time.monotonic() - t0
+            newest = min(int(now / period), len(frames) - 1)
+            if newest < nxt:  # waiting for the next frame to be captured
+                time.sleep(nxt * period - now)
+                continue
+            dropped += newest - nxt
+            f = frames[newest]
+            rec.detect(f.views[0])
+            if stereo:
+                rec.detect(f.views[1], view=1)
+            latency.append((time.monotonic() - t0 - newest * period) * 1000)
+            nxt = newest + 1
+        clip_s = time.monotonic() - t0
+    finally:
+        rec.close()
+    return {"fps": len(latency) / clip_s, "frames_out": len(latency), "dropped": dropped,
+            "latency_ms": {"median": float(np.median(latency)), "p95": float(np.percentile(latency, 95))}}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=150)
@@ -75,8 +109,9 @@ def main():
     args = ap.parse_args()
     src = SyntheticSource(num_frames=args.frames, resolution="640x480", stereo=True)
     truth = np.stack([s.joints3d for s in src.samples])  # (T,21,3) per source frame
-    rows, frame_bytes, placement = [], None, []
+    rows, frame_bytes, placement, alone = [], None, [], {}
     for mode, stereo, extrapolate in (("mono", False, 100.0), ("stereo", True, 100.0)):
+        alone[mode] = mediapipe_live(src, stereo)
         src.stereo = stereo
         ep = f"tcp://127.0.0.1:{_port()}"
         pub, sub = HandPublisher(ep), HandSubscriber(ep)
@@ -110,6 +145,10 @@ def main():
         st = ", ".join(f"{k} {v['median']}" for k, v in s["stage_ms"].items() if v)
         print(f"{mode:8s} {s['fps']:6.1f} {s['frames_out']:10d} {s['dropped']:8d} {s['latency_ms']['median']:10.1f}ms "
               f"{s['latency_ms']['p95']:6.1f} {age['mean']:9.1f}ms {age['p95']:6.1f}  {st}")
+        a = alone[mode]
+        print(f"{'  MP alone':8s} {a['fps']:6.1f} {a['frames_out']:10d} {a['dropped']:8d} "
+              f"{a['latency_ms']['median']:10.1f}ms {a['latency_ms']['p95']:6.1f}  (MediaPipe Hands alone, live, the "
+              "same frames: this machine's reference)")
     print("the hand against where it is at publish time (the truth interpolated to capture + latency), same "
           "hand-frames, mm: MPJPE mean and wrist median")
     for mode, p in placement:
