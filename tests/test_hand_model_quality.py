@@ -168,8 +168,10 @@ def test_shipped_model_matches_the_build_script(tmp_path):
     shipped = np.load(ROOT / "python_backend/realhands/assets/realhands_hand_right.npz")
     rebuilt = np.load(out)
     assert shipped.files == rebuilt.files
+    # LAPACK builds and CPUs differ in the last bits of the pose space's decomposition (seen: 4.7e-8 in
+    # hands_components on an AMD EPYC against the Intel machine that built the asset); a real change is far larger
     for k in shipped.files:
         if k != "source":
             np.testing.assert_allclose(rebuilt[k].astype(float) if rebuilt[k].dtype.kind in "fi" else 0,
                                        shipped[k].astype(float) if shipped[k].dtype.kind in "fi" else 0,
-                                       atol=1e-9, err_msg=k)
+                                       atol=1e-6, err_msg=k)
