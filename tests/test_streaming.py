@@ -629,7 +629,9 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
     # 24 frames in 0.8 s, a view due every frame: the slowed stage fuses 2-3 of them and skips the rest
     assert 1 <= report.texture_views <= 4 and report.texture_views_skipped >= 5, report.summary()
     assert report.frames_out >= plain.frames_out - 3, (report.frames_out, plain.frames_out)
-    assert np.median(report.latency_ms) < np.median(plain.latency_ms) + 30, (report.latency_ms, plain.latency_ms)
+    # a view fused in the frames' own stages would add its 0.4 s to every frame here (a view is due each frame); the
+    # few real fusions share the two cores with the frames (+31 ms of median seen on a slow machine): margin 100 ms
+    assert np.median(report.latency_ms) < np.median(plain.latency_ms) + 100, (report.latency_ms, plain.latency_ms)
     versions = [b["version"] for kind, b in received if kind == "texture"]
     assert versions and versions == sorted(versions), received
     with pytest.raises(ConfigError, match="refinement"):
