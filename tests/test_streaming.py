@@ -442,6 +442,10 @@ def test_a_hand_over_between_stages_drops_only_its_oldest_items_and_never_the_en
     waiting.put(1, stop)
     stop.set()
     waiting.put(2, stop)  # full and stopped: gives up instead of waiting for ever
+    stopped = _Slot(drop=True, depth=2)
+    stopped.put(3, stop)  # stopped: frames in flight are dropped, not handed on, even where there is room
+    stopped.put(_END, stop)
+    assert list(stopped.items()) == [] and stopped.dropped == 0
     end = threading.Thread(target=waiting.put, args=(_END, stop))  # the end marker still goes in, once there is room
     end.start()
     assert list(waiting.items()) == [1]
@@ -523,6 +527,7 @@ def test_a_texture_snapshot_older_than_a_take_back_or_reset_is_never_sent():
     pipe = LivePipeline(SyntheticSource(num_frames=2, resolution="320x240", stereo=False), LiveConfig(stereo=False))
     assert pipe.texture_stage
     rec, img = pipe.rec, np.zeros((8, 8, 3), np.uint8)
+    pipe.protocol.clock = lambda: 0.0  # (time stands still: a texture is due again only when withdrawn)
 
     class Fusion:  # a fused texture at a version
         def __init__(self, version):
@@ -536,12 +541,14 @@ def test_a_texture_snapshot_older_than_a_take_back_or_reset_is_never_sent():
 
     snapshots()
     assert set(pipe._take_textures()) == {"left", "right"} and pipe._take_textures() == {}  # taken once
-    assert set(pipe.protocol.take_textures({"right": Fusion(1)}, ["right"])) == {"right"}  # the snapshot below
-    assert pipe.protocol.take_textures({"right": Fusion(2)}, ["right"]) == {}  # (the next waits for texture_hz)
+    assert set(pipe.protocol.take_textures({"right": Fusion(7)}, ["right"])) == {"right"}  # the snapshot below
+    assert pipe.protocol.take_textures({"right": Fusion(8)}, ["right"]) == {}  # (the next waits for texture_hz)
     snapshots()
     rec.disown(("a track",), "right")
     assert set(pipe._take_textures()) == {"left"}
-    assert set(pipe.protocol.take_textures({"right": Fusion(2)}, ["right"])) == {"right"}  # due at once
+    assert set(pipe.protocol.take_textures({"right": Fusion(8)}, ["right"])) == {"right"}  # due at once
+    pipe.protocol.withdraw_texture("right", 7)  # a withdrawal of an older snapshot than the last taken: no effect
+    assert pipe.protocol.take_textures({"right": Fusion(9)}, ["right"]) == {}
     snapshots()
     rec.reset()
     assert pipe._take_textures() == {}
@@ -628,9 +635,10 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
     assert threads and set(threads) == {"texture"}, threads
     # 24 frames in 0.8 s, a view due every frame: the slowed stage fuses 2-3 of them and skips the rest
     assert 1 <= report.texture_views <= 4 and report.texture_views_skipped >= 5, report.summary()
-    assert report.frames_out >= plain.frames_out - 3, (report.frames_out, plain.frames_out)
-    # a view fused in the frames' own stages would add its 0.4 s to every frame here (a view is due each frame); the
-    # few real fusions share the two cores with the frames (+31 ms of median seen on a slow machine): margin 100 ms
+    # a view fused in the frames' own stages would add its 0.4 s to every frame here (a view is due each frame): a
+    # handful of the 24 frames would go out. The few real fusions share the two cores with the frames (seen on a slow,
+    # loaded machine: 4 frames fewer, +31 ms of median latency), hence the margins
+    assert report.frames_out >= plain.frames_out - 8, (report.frames_out, plain.frames_out)
     assert np.median(report.latency_ms) < np.median(plain.latency_ms) + 100, (report.latency_ms, plain.latency_ms)
     versions = [b["version"] for kind, b in received if kind == "texture"]
     assert versions and versions == sorted(versions), received

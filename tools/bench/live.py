@@ -77,7 +77,9 @@ def mediapipe_live(src: SyntheticSource, stereo: bool) -> dict:
     frames = list(src)
     rec = Reconstructor(video=True, texture_size=0, palm_search_frames=1)
     try:
-        rec.detect(frames[0].views[0])  # (MediaPipe's graph built and warm, as the pipeline's is before it starts)
+        rec.detect(frames[0].views[0])  # (MediaPipe's graphs built and warm, as the pipeline's are before it starts)
+        if stereo:
+            rec.detect(frames[0].views[1], view=1)
         period, latency, nxt, dropped = 1.0 / src.fps, [], 0, 0
         t0 = time.monotonic()
         while nxt < len(frames):

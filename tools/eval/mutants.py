@@ -110,8 +110,8 @@ def _no_frame_dropping():
 
     init = pipeline._Slot.__init__
 
-    def mutant(self, drop):
-        init(self, False)
+    def mutant(self, drop, *args, **kwargs):
+        init(self, False, *args, **kwargs)
 
     pipeline._Slot.__init__ = mutant
 

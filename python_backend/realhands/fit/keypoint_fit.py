@@ -472,8 +472,9 @@ class KeypointFitter:
         only where the palm was not triangulated); ``finish=False``: a cold start stops before its last stage (the
         world landmarks re-aligned, COLD_ITERATIONS), which ``resume=True`` with ``init`` = its result (and the same
         views, world, betas and articulation) runs, to the same result: two sides compared before only the better is
-        finished. With ``also_from_mean`` the better start would be chosen before the last stage, not after it as in
-        the full fit: not allowed.
+        finished (exactly in float64; in float32 to its rounding, the result passing through float32 parameters).
+        With ``also_from_mean`` the better start would be chosen before the last stage, not after it as in the full
+        fit: not allowed.
         ``extra`` of the result:
         ``points3d`` (21,3) the triangulated keypoints, ``reprojection_px`` per view (over its keypoints with
         confidence > 0)."""

@@ -48,7 +48,10 @@ class _Slot:
         self.cv = threading.Condition()
 
     def put(self, item, stop: threading.Event):
-        """Put ``item`` (the end marker: also once ``stop`` is set); a waiting put gives up when ``stop`` is set."""
+        """Put ``item``; once ``stop`` is set only the end marker goes in (frames in flight are dropped, not
+        processed), and a put waiting for room gives up."""
+        if stop.is_set() and item is not _END:
+            return
         with self.cv:
             while len(self.buf) >= self.depth:
                 if self.drop and self.buf[0] is not _END:
@@ -453,7 +456,7 @@ class LivePipeline:
             if generation == self.rec.texture_generation(side):
                 out[side] = snap
             else:
-                self.protocol.withdraw_texture(side)
+                self.protocol.withdraw_texture(side, snap[0])
         return out
 
     def _send_last_textures(self):

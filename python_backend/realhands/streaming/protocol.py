@@ -129,10 +129,12 @@ class StreamProtocol:
                 self._texture_sent[side] = (fusion.version, now)
         return out
 
-    def withdraw_texture(self, side: str) -> None:
-        """A snapshot :meth:`take_textures` gave for ``side`` was not sent (its texture was taken back after it):
-        the side's next texture is due at once, not a ``texture_hz`` period after the one withheld."""
-        self._texture_sent.pop(side, None)
+    def withdraw_texture(self, side: str, version: int) -> None:
+        """The snapshot at ``version`` :meth:`take_textures` gave for ``side`` was not sent (its texture was taken
+        back after it): the side's next texture is due at once, not a ``texture_hz`` period after the one withheld —
+        unless a later snapshot was taken since (that one was made, and is what the next waits for)."""
+        if self._texture_sent.get(side, (None,))[0] == version:
+            self._texture_sent.pop(side, None)
 
     # -- stats ----------------------------------------------------------------------------------------------------
     def stats_due(self) -> bool:
