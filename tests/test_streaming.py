@@ -423,6 +423,58 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
     assert empty and not any(empty[1:]), seen  # at most the first of those still says "lost", then nothing
 
 
+def test_a_failing_heartbeat_is_counted_and_every_frame_still_goes_out():
+    """The stats heartbeat fails every time it is sent (a publisher whose stats sends raise, as a recording's full
+    disk would), after frames and while the publish stage waits for one (a camera pausing 1.5 s mid-clip): each
+    failure is counted as the stats' own error, no frame is blamed, and every frame, those after the pause
+    included, is published. (When the waiting heartbeat's exception escaped, the publish thread died: a re-run
+    waited for ever, a real-time run dropped every later frame.)"""
+    import threading
+
+    from realhands.capture.sources import Source
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    clip = SyntheticSource(num_frames=8, resolution="320x240", stereo=False)
+
+    class Pausing(Source):
+        name, fps, cameras = "pausing camera", 30.0, clip.cameras
+
+        def __iter__(self):
+            for frame in clip:
+                if frame.index == 4:
+                    time.sleep(1.5)
+                yield frame
+
+    class StatsFail(HandPublisher):
+        def send(self, message):
+            if message.kind == "stats":
+                raise OSError("No space left on device")
+            return super().send(message)
+
+    ep = f"tcp://127.0.0.1:{_port()}"
+    pub, sub = StatsFail(ep), HandSubscriber(ep, topics=("frame",))
+    time.sleep(0.3)
+    pipe = LivePipeline(Pausing(), LiveConfig(realtime=False, texture_size=0), publisher=pub, log=lambda *a: None)
+    done = {}
+    runner = threading.Thread(target=lambda: done.update(report=pipe.run()), daemon=True)
+    runner.start()
+    runner.join(60)  # were the publish thread to die, this run would never end
+    if runner.is_alive():
+        pipe.stop()
+        sub.close()
+        pub.close()
+        pytest.fail("the run never ended: the publish thread died")
+    report, received = done["report"], _drain(sub, 1.0)
+    pipe.close()
+    sub.close()
+    pub.close()
+    assert report.frames_in == report.frames_out == 8 and report.dropped == 0
+    assert [b["source_frame"] for _, b in received] == list(range(8))
+    assert report.errors >= 2 and all(m.startswith("publish (stats): OSError") for m in report.error_messages), \
+        report.error_messages
+
+
 def test_a_hand_over_between_stages_drops_only_its_oldest_items_and_never_the_end():
     """The live pipeline's hand-over (_Slot): a full real-time one drops its oldest item (counted by size), the end
     marker is never dropped and comes last; a waiting one gives up when stopped. With a producer and a consumer
@@ -433,18 +485,25 @@ def test_a_hand_over_between_stages_drops_only_its_oldest_items_and_never_the_en
     from realhands.live.pipeline import _END, _Slot
 
     stop = threading.Event()
+
+    def put(slot, item):  # a put that waited for room here would wait for ever: it fails instead
+        th = threading.Thread(target=slot.put, args=(item, stop), daemon=True)
+        th.start()
+        th.join(5)
+        assert not th.is_alive(), f"a put into a full real-time slot waited for room instead of dropping: {item!r}"
+
     slot = _Slot(drop=True, size=len, depth=2)
     for item in (["a"], ["b", "b"], ["c"]):
-        slot.put(item, stop)
-    slot.put(_END, stop)  # full: drops ["b", "b"], not the end
+        put(slot, item)
+    put(slot, _END)  # full: drops ["b", "b"], not the end
     assert slot.dropped == 1 + 2 and list(slot.items()) == [["c"]]
     waiting = _Slot(drop=False, depth=1)
     waiting.put(1, stop)
     stop.set()
     waiting.put(2, stop)  # full and stopped: gives up instead of waiting for ever
     stopped = _Slot(drop=True, depth=2)
-    stopped.put(3, stop)  # stopped: frames in flight are dropped, not handed on, even where there is room
-    stopped.put(_END, stop)
+    put(stopped, 3)  # stopped: frames in flight are dropped, not handed on, even where there is room
+    put(stopped, _END)
     assert list(stopped.items()) == [] and stopped.dropped == 0
     end = threading.Thread(target=waiting.put, args=(_END, stop))  # the end marker still goes in, once there is room
     end.start()

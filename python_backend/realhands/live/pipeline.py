@@ -396,14 +396,24 @@ class LivePipeline:
         if self.recorder is not None:
             self.recorder.add_messages([msg])
 
+    def _safe_heartbeat(self, force: bool = False):
+        """The heartbeat, after a frame, between frames and after the last: a failure (a recording's full disk, a
+        closed socket) is counted as the stats' own error, and the publish thread goes on (it alone takes frames
+        off the last hand-over: were it to die, a real-time run would drop every later frame, a re-run would wait
+        for ever)."""
+        try:
+            self._heartbeat(force)
+        except Exception as exc:
+            self._error("publish (stats)", exc)
+
     def _publish(self, inp: _Slot):
-        for work in inp.items(on_idle=self._heartbeat):
+        for work in inp.items(on_idle=self._safe_heartbeat):
             try:
                 self._publish_one(work)
-                self._heartbeat()
             except Exception as exc:
                 self._error("publish", exc, work.frame)
-        self._heartbeat(force=True)
+            self._safe_heartbeat()
+        self._safe_heartbeat(force=True)
 
     # -- running --------------------------------------------------------------------------------------------
     def run(self, max_frames: int | None = None, duration_s: float | None = None) -> RunReport:
