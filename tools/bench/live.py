@@ -108,11 +108,18 @@ def main():
     ap.add_argument("--queue-frames", type=int, default=LiveConfig.queue_frames,
                     help="LiveConfig.queue_frames: frames that may wait for a busy stage (1: the frame behind a slow "
                          "one is dropped)")
+    ap.add_argument("--texture-size", type=int, default=LiveConfig.texture_size,
+                    help="LiveConfig.texture_size (0: no texture)")
+    ap.add_argument("--texture-fuse-hz", type=float, default=LiveConfig.texture_fuse_hz,
+                    help="LiveConfig.texture_fuse_hz: views a second a hand's texture takes in (each with its mask)")
+    ap.add_argument("--modes", nargs="+", choices=("mono", "stereo"), default=["mono", "stereo"])
     args = ap.parse_args()
     src = SyntheticSource(num_frames=args.frames, resolution="640x480", stereo=True)
     truth = np.stack([s.joints3d for s in src.samples])  # (T,21,3) per source frame
     rows, frame_bytes, placement, alone = [], None, [], {}
     for mode, stereo, extrapolate in (("mono", False, 100.0), ("stereo", True, 100.0)):
+        if mode not in args.modes:
+            continue
         alone[mode] = mediapipe_live(src, stereo)
         src.stereo = stereo
         ep = f"tcp://127.0.0.1:{_port()}"
@@ -126,7 +133,8 @@ def main():
             now = time.monotonic()  # on_result runs as the frame is published; latency_ms is from its capture
             times[r.frame.index] = (now - r.latency_ms / 1000, now)
         pipe = LivePipeline(src, LiveConfig(stereo=stereo, realtime=True, extrapolate_ms=extrapolate,
-                                            queue_frames=args.queue_frames), publisher=pub, on_result=keep)
+                                            queue_frames=args.queue_frames, texture_size=args.texture_size,
+                                            texture_fuse_hz=args.texture_fuse_hz), publisher=pub, on_result=keep)
         s = pipe.run().summary()
         pipe.close()
         published = []
@@ -138,8 +146,10 @@ def main():
         rows.append((mode, s, screen_age(times)))
         placement.append((mode, _placement(published, measured, truth, src.samples[0].side, src.fps)))
         frame_bytes = s["bytes_per_hand_frame"]
+    texture = f"texture {args.texture_size}^2 at {args.texture_fuse_hz:g} views/s" if args.texture_size \
+        else "no texture"
     print(f"live pipeline, synthetic 640x480 stereo sequence at 30 fps, {args.frames} frames, real time "
-          f"({args.queue_frames} frame(s) may wait for a busy stage, more are dropped); texture 256^2, no refinement; "
+          f"({args.queue_frames} frame(s) may wait for a busy stage, more are dropped); {texture}, no refinement; "
           "screen age: how old the newest published hand is, over time")
     print(f"{'mode':8s} {'fps':>6s} {'published':>10s} {'dropped':>8s} {'latency med':>12s} {'p95':>7s} "
           f"{'screen age':>11s} {'p95':>6s}  stage medians ms")
@@ -158,9 +168,10 @@ def main():
               f"{p['wrist_published']:5.1f}   as measured: MPJPE {p['mpjpe_measured']:5.1f}, wrist "
               f"{p['wrist_measured']:5.1f}   ({p['extrapolated']:.0f} % of hand-frames moved, {p['ahead_ms']:.0f} ms "
               "median)")
+    tex = rows[0][1]["texture_bytes"]
     print(f"wire: {frame_bytes['median']:.0f} bytes per hand-frame (median; textures and rigs excluded), "
-          f"rig {rows[0][1]['rig_bytes']} bytes once, texture {rows[0][1]['texture_bytes']['median']:.0f} bytes "
-          "per update")
+          f"rig {rows[0][1]['rig_bytes']} bytes once" + (f", texture {tex['median']:.0f} bytes per update" if tex
+                                                          else ""))
     # a stalled subscriber
     from realhands.streaming import encode, frame_body
 
