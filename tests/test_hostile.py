@@ -335,6 +335,10 @@ def test_crafted_sparse_matrices_in_a_model_file_are_refused(tmp_path, monkeypat
     ("[reconstruct]\nfit_solver = \"adam\"\n", "fit_solver"),
     ("[live]\npalm_search_frames = 0\n", "palm_search_frames"),
     ("[live]\npalm_search_frames = 2.5\n", "palm_search_frames"),
+    ("[live]\ntexture_cpu_share = 0\n", "texture_cpu_share"),
+    ("[live]\ntexture_cpu_share = 1.5\n", "texture_cpu_share"),
+    ("[live]\ntexture_cpu_share = nan\n", "texture_cpu_share"),
+    ("[live]\ntexture_cpu_share = true\n", "texture_cpu_share"),
 ])
 def test_bad_config_values_are_one_clear_error(tmp_path, toml, match):
     """14, 20."""

@@ -710,6 +710,47 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
     pipe.close()
 
 
+def test_in_real_time_the_texture_stage_keeps_within_its_cpu_share():
+    """Texture views that cost 60 ms of CPU each (the real fusion, then a busy loop in the texture thread), due 30
+    times a second: with ``texture_cpu_share`` 0.1 the stage asks for views at least 0.6 s apart (the
+    reconstructor's texture_min_interval_s), fuses a handful over the clip and says so once; with a whole core it
+    takes views as fast as it fuses them, several times as many. A re-run (every frame, each view in turn) keeps
+    the cadence it was given, so its texture is reproducible."""
+    import hashlib
+
+    from realhands.live import LivePipeline
+    from realhands.live.sources import SyntheticSource
+
+    src = SyntheticSource(num_frames=45, resolution="320x240", stereo=False)
+    runs = {}
+    for share, realtime in ((1.0, True), (0.1, True), (0.1, False)):
+        logs = []
+        pipe = LivePipeline(src, LiveConfig(stereo=False, texture_size=64, texture_fuse_hz=30.0,
+                                            texture_cpu_share=share, realtime=realtime), log=logs.append)
+        fuse = pipe.rec.run_texture_job
+
+        def costly(job, fuse=fuse, block=bytes(1 << 20)):
+            out = fuse(job)
+            end = time.thread_time() + 0.06
+            while time.thread_time() < end:  # CPU work that leaves Python's lock, as HandNet's does
+                hashlib.sha256(block)
+            return out
+
+        pipe.rec.run_texture_job = costly
+        report = pipe.run()
+        pipe.close()
+        assert report.errors == 0, report.error_messages
+        runs[share, realtime] = (report, pipe.rec.texture_min_interval_s,
+                                 [m for m in logs if "texture_cpu_share" in m])
+    (whole, whole_interval, _), (held, interval, told) = runs[1.0, True], runs[0.1, True]
+    assert interval >= 0.06 / 0.1 and 0.06 <= whole_interval < interval, (interval, whole_interval)
+    assert held.texture_views <= held.seconds / 0.6 + 2, (held.texture_views, held.seconds)
+    assert whole.texture_views >= 2 * held.texture_views, (whole.texture_views, held.texture_views)
+    assert len(told) == 1 and "instead of 30," in told[0] and "within 0.1 of a core" in told[0], told
+    rerun, rerun_interval, _ = runs[0.1, False]
+    assert rerun_interval == 0.0 and rerun.texture_views > 2 * held.texture_views, rerun.summary()
+
+
 def test_the_real_time_scope_holds_torch_and_blas_threads_and_restores_them():
     """Inside ``realtime_threads`` (around LivePipeline.run) torch and NumPy's BLAS run on their real-time thread
     counts (an idle OpenBLAS worker spins in the kernel: docs/live.md); outside, the defaults are back."""

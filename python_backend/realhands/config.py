@@ -36,6 +36,7 @@ Example ``realhands.toml``::
     regressor = "auto"
     texture_size = 256   # 0: no texture
     texture_fuse_hz = 5.0  # views taken into the texture per second (reconstruct: 10)
+    texture_cpu_share = 0.15  # real time: the most of one core the texture stage takes (fewer views on a slow CPU)
     texture_hz = 2.0     # texture messages per second per hand, at most
     send_offsets = true  # per-frame vertex offsets on the wire (~17 kB per hand-frame)
     extrapolate_ms = 0   # move tracked hands to their publish time along their motion, at most this far (ms; 0: off)
@@ -231,6 +232,12 @@ class LiveConfig(ReconstructConfig):
     #: stereo latency's median p95 went 94.5 -> 87 ms (noisy: the later rounds were mixed), and the fused texture was
     #: level (mono) or better (stereo; docs/live.md)
     texture_fuse_hz: float = 5.0
+    #: real time: the most of one CPU core the texture stage may take. Where its views cost more than that at
+    #: texture_fuse_hz (a slower CPU: HandNet's mask alone takes 40 ms of a core a view on one 2-core machine,
+    #: 13 on another), views come less often (at least the time of a view over this share apart); the frames keep
+    #: the other cores' time. On the slower machine, live mono at 5 views a second against 2.5 (tools.bench.live,
+    #: alternating): latency p50 40 / 40 -> 34 / 32 ms, 10 / 7 -> 5 / 5 of 150 frames dropped (docs/live.md)
+    texture_cpu_share: float = 0.15
     texture_hz: float = 2.0
     send_offsets: bool = True
     realtime: bool = True  # pace file sources at their frame rate and drop frames a slow stage cannot take
@@ -246,6 +253,10 @@ class LiveConfig(ReconstructConfig):
         super().__post_init__()
         if not (math.isfinite(self.texture_hz) and self.texture_hz > 0):
             raise ConfigError(f"live.texture_hz must be a finite number > 0, got {self.texture_hz!r}")
+        if isinstance(self.texture_cpu_share, bool) or not isinstance(self.texture_cpu_share, numbers.Real) or \
+                not (math.isfinite(self.texture_cpu_share) and 0 < self.texture_cpu_share <= 1):
+            raise ConfigError("live.texture_cpu_share must be a share of one CPU core in (0, 1] (1: the texture "
+                              f"stage may take a whole core), got {self.texture_cpu_share!r}")
         if isinstance(self.extrapolate_ms, bool) or not isinstance(self.extrapolate_ms, numbers.Real) or \
                 not (math.isfinite(self.extrapolate_ms) and 0 <= self.extrapolate_ms <= MAX_EXTRAPOLATE_MS):
             raise ConfigError(f"live.extrapolate_ms must be a number of milliseconds in [0, {MAX_EXTRAPOLATE_MS}] "

@@ -319,6 +319,9 @@ class Reconstructor:
         self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # the calibration fits' shapes (10,)
         self._states: list[HandState] = []  # the hands of the frame being solved
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
+        #: video: the least time between a side's texture views (s), besides texture_fuse_hz's; the live pipeline's
+        #: texture stage raises it to keep within its CPU share (LiveConfig.texture_cpu_share)
+        self.texture_min_interval_s = 0.0
         #: None: each due texture view is fused in its frame; a list: ``solve`` leaves them here (defer_textures)
         self.texture_jobs: list | None = None
         #: held while a fusion, a reset or a snapshot reads or writes the textures (the texture stage is another thread)
@@ -469,7 +472,8 @@ class Reconstructor:
             if st.side in self.hands:  # the user's saved hand keeps its texture: no view, and so no mask, for it
                 st.texture_due = False
             elif self.video and self.cfg.texture_size:
-                st.texture_due = timestamp - self._textured.get(st.side, -np.inf) >= 1.0 / self.cfg.texture_fuse_hz
+                interval = max(1.0 / self.cfg.texture_fuse_hz, self.texture_min_interval_s)
+                st.texture_due = timestamp - self._textured.get(st.side, -np.inf) >= interval
                 st.texture_view = self._texture_turn.get(st.side, 0) if second_view is not None else 0
             self._timed(st, "handnet", self.estimate, image, True)
             self._timed(st, "fit", self.fit, image, second_view)

@@ -112,6 +112,8 @@ def main():
                     help="LiveConfig.texture_size (0: no texture)")
     ap.add_argument("--texture-fuse-hz", type=float, default=LiveConfig.texture_fuse_hz,
                     help="LiveConfig.texture_fuse_hz: views a second a hand's texture takes in (each with its mask)")
+    ap.add_argument("--texture-cpu-share", type=float, default=LiveConfig.texture_cpu_share,
+                    help="LiveConfig.texture_cpu_share: the most of one core the texture stage takes (1: a whole core)")
     ap.add_argument("--modes", nargs="+", choices=("mono", "stereo"), default=["mono", "stereo"])
     args = ap.parse_args()
     src = SyntheticSource(num_frames=args.frames, resolution="640x480", stereo=True)
@@ -134,7 +136,8 @@ def main():
             times[r.frame.index] = (now - r.latency_ms / 1000, now)
         pipe = LivePipeline(src, LiveConfig(stereo=stereo, realtime=True, extrapolate_ms=extrapolate,
                                             queue_frames=args.queue_frames, texture_size=args.texture_size,
-                                            texture_fuse_hz=args.texture_fuse_hz), publisher=pub, on_result=keep)
+                                            texture_fuse_hz=args.texture_fuse_hz,
+                                            texture_cpu_share=args.texture_cpu_share), publisher=pub, on_result=keep)
         s = pipe.run().summary()
         pipe.close()
         published = []
@@ -144,10 +147,11 @@ def main():
         sub.close()
         pub.close()
         rows.append((mode, s, screen_age(times)))
+        s["texture_rate"] = s["texture_views"] / s["seconds"] if s["seconds"] else 0.0
         placement.append((mode, _placement(published, measured, truth, src.samples[0].side, src.fps)))
         frame_bytes = s["bytes_per_hand_frame"]
-    texture = f"texture {args.texture_size}^2 at {args.texture_fuse_hz:g} views/s" if args.texture_size \
-        else "no texture"
+    texture = f"texture {args.texture_size}^2 at {args.texture_fuse_hz:g} views/s, at most " \
+        f"{args.texture_cpu_share:g} of a core" if args.texture_size else "no texture"
     print(f"live pipeline, synthetic 640x480 stereo sequence at 30 fps, {args.frames} frames, real time "
           f"({args.queue_frames} frame(s) may wait for a busy stage, more are dropped); {texture}, no refinement; "
           "screen age: how old the newest published hand is, over time")
@@ -156,7 +160,8 @@ def main():
     for mode, s, age in rows:
         st = ", ".join(f"{k} {v['median']}" for k, v in s["stage_ms"].items() if v)
         print(f"{mode:8s} {s['fps']:6.1f} {s['frames_out']:10d} {s['dropped']:8d} {s['latency_ms']['median']:10.1f}ms "
-              f"{s['latency_ms']['p95']:6.1f} {age['mean']:9.1f}ms {age['p95']:6.1f}  {st}")
+              f"{s['latency_ms']['p95']:6.1f} {age['mean']:9.1f}ms {age['p95']:6.1f}  {st}"
+              + (f"; {s['texture_rate']:.1f} texture views/s" if args.texture_size else ""))
         a = alone[mode]
         print(f"{'  MP alone':8s} {a['fps']:6.1f} {a['frames_out']:10d} {a['dropped']:8d} "
               f"{a['latency_ms']['median']:10.1f}ms {a['latency_ms']['p95']:6.1f}  (MediaPipe Hands alone, live, the "

@@ -211,6 +211,10 @@ class LivePipeline:
             self.rec.defer_textures()
         # the texture stage's snapshots not yet published: {side: (its texture's generation, (version, image))}
         self._textures_out: dict = {}
+        # the texture stage's CPU budget (_budget): a view's recent CPU cost (s), when each side last fed it, told
+        self._texture_cost: float | None = None
+        self._texture_sides: dict[str, float] = {}
+        self._texture_held = False
         self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz,
                                        extrapolate_ms=self.cfg.extrapolate_ms)
         self.stop_event = threading.Event()
@@ -323,10 +327,11 @@ class LivePipeline:
 
     def _texture(self, inp: _Slot):
         """The texture stage: fuses the views the reconstruction stage left (Reconstructor.run_texture_job) and
-        snapshots the textures due for publishing (StreamProtocol.take_textures)."""
+        snapshots the textures due for publishing (StreamProtocol.take_textures). In real time it keeps within its
+        CPU share (LiveConfig.texture_cpu_share, ``_budget``)."""
         for jobs in inp.items():
             for job in jobs:
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.thread_time()  # (HandNet and NumPy work in this thread)
                 try:
                     if self.rec.run_texture_job(job) is None:  # dropped: its side's texture was reset or taken back
                         continue
@@ -337,11 +342,30 @@ class LivePipeline:
                     self._error("texture", exc)
                     continue
                 ms = (time.perf_counter() - t) * 1000
+                if self.cfg.realtime:
+                    self._budget(job.side, time.thread_time() - cpu)
                 with self._lock:
                     self._textures_out.update({side: (generation, snap) for side, snap in out.items()})
                     self.report.texture_views += 1
                     self.report.stage_ms.setdefault("texture", []).append(ms)
                     self._recent["texture"].append(ms)
+
+    def _budget(self, side: str, cpu_s: float) -> None:
+        """After a texture view that took ``cpu_s`` of this thread's CPU time: the least time between a side's
+        views (Reconstructor.texture_min_interval_s) that keeps the stage within LiveConfig.texture_cpu_share of
+        one core, from the views' recent cost (a running mean) and the sides fed in the last second. Told once
+        when it first holds the views below texture_fuse_hz."""
+        now = time.monotonic()
+        self._texture_cost = cpu_s if self._texture_cost is None else 0.75 * self._texture_cost + 0.25 * cpu_s
+        self._texture_sides[side] = now
+        sides = sum(now - t <= 1.0 for t in self._texture_sides.values())
+        interval = sides * self._texture_cost / self.cfg.texture_cpu_share
+        self.rec.texture_min_interval_s = interval
+        if interval > 1.0 / self.cfg.texture_fuse_hz and not self._texture_held:
+            self._texture_held = True
+            self.log(f"texture: a view costs {self._texture_cost * 1000:.0f} ms of CPU here; taking "
+                     f"{sides / interval:.1f} views a second instead of {sides * self.cfg.texture_fuse_hz:g}, to keep "
+                     f"within {self.cfg.texture_cpu_share:g} of a core (live.texture_cpu_share)")
 
     def _publish_one(self, work: _Work):
         t = time.perf_counter()
