@@ -198,3 +198,21 @@ def test_real3d_loader_metrics_and_bad_samples(renders, tmp_path):
     (folder / "bad.json").write_text("{\"samples\": [")
     with pytest.raises(DatasetError, match="not valid JSON"):
         load_real3d(folder / "bad.json")
+
+
+def test_the_mutation_table_keeps_the_rows_of_mutants_a_run_did_not_take():
+    """`tools.eval.mutants --mutants a b --markdown F` replaces those rows and the control's, keeps the others (in the
+    mutants' order) and names them as earlier; a row for a mutant no longer known is dropped."""
+    from tools.eval import mutants
+
+    block = ("\n| mutant | what it breaks | tests that fail |\n| --- | --- | --- |\n| none (control) | old | none |\n"
+             "| `mean_pose` | old mean | t1 |\n| `zero_depth` | old depth | t2 |\n| `gone` | removed | t3 |\n\n"
+             "Command: `python -m tools.eval.mutants`, 2026-11-26.\n")
+    lines = ["| mutant | what it breaks | tests that fail |", "| --- | --- | --- |", "| none (control) | new | none |",
+             "| `zero_depth` | new depth | t4 |", "| `one_view` | new view | t5 |"]
+    table, kept = mutants.merged_table(block, lines, [None, "zero_depth", "one_view"])
+    rows = table.splitlines()
+    assert rows[:3] == lines[:3]
+    assert rows[3:] == ["| `mean_pose` | old mean | t1 |", "| `zero_depth` | new depth | t4 |",
+                        "| `one_view` | new view | t5 |"]
+    assert kept == ["mean_pose"]

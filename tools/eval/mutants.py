@@ -116,10 +116,90 @@ def _no_frame_dropping():
     pipeline._Slot.__init__ = mutant
 
 
+def _one_view():
+    """Stereo sources are tracked from the reference view alone: the second view's image and detections are
+    ignored (no multi-view fit, no second view for the texture)."""
+    from realhands.reconstruct import Reconstructor
+
+    solve = Reconstructor.solve
+
+    def mutant(self, image, detections, camera=None, timestamp=None, detect_ms=0.0, second_view=None):
+        return solve(self, image, detections, camera, timestamp, detect_ms, None)
+
+    Reconstructor.solve = mutant
+
+
+def _shape_not_held():
+    """Two views never hold the user's shape: it is fitted afresh on every frame (bone lengths breathe, the rig
+    is re-sent)."""
+    from realhands.reconstruct import Reconstructor
+
+    Reconstructor.calibrate_shape = lambda self, st: False
+
+
+def _no_smoothing():
+    """Video mode's temporal filter is off: every frame's fit goes out as fitted."""
+    from realhands.reconstruct import Reconstructor
+
+    Reconstructor.smooth = lambda self, st, timestamp: False
+
+
+def _newest_texture():
+    """The texture fusion takes every view's colour outright: a later, worse view overwrites a better one."""
+    import numpy as np
+
+    from realhands.texture.fusion import TextureFusion
+
+    def mutant(self, obs):
+        q = np.nan_to_num(np.asarray(obs.weight, np.float32), nan=0.0)
+        c = np.asarray(obs.colour, np.float32)
+        use = (q >= self.min_weight) & np.isfinite(c).all(-1)
+        if not use.any():
+            return
+        self.colour[use] = c[use]
+        self.confidence[use] = q[use] ** 2
+        self.alternate_weight[use] = 0.0
+        self.best = np.where(use, np.maximum(self.best, q), self.best)
+        self.seen |= use
+        self.version += 1
+
+    TextureFusion.update = mutant
+
+
+def _handnet_every_frame():
+    """HandNet runs on every tracked frame in video (pose and mask), not only when a frame uses it."""
+    from realhands.reconstruct import Reconstructor
+
+    estimate = Reconstructor.estimate
+
+    def mutant(self, st, image, when_needed=False):
+        return estimate(self, st, image, False)
+
+    Reconstructor.estimate = mutant
+
+
+def _unbounded_extrapolation():
+    """The pose extrapolation to the publish time has no bound on the hand's travel and turn."""
+    from realhands.streaming import extrapolation
+
+    extrapolation.MAX_SHIFT_M = float("inf")
+    extrapolation.MAX_TURN_RAD = float("inf")
+
+
+def _no_texture_budget():
+    """The live texture stage ignores its CPU share: on a slow CPU it takes views at its full cadence."""
+    from realhands.live import pipeline
+
+    pipeline.LivePipeline._budget = lambda self, side, cpu_s: None
+
+
 #: name -> what it breaks, and the patch
 MUTANTS = {"mean_pose": _mean_pose, "wrong_side": _wrong_side, "zero_depth": _zero_depth,
            "dropped_offsets": _dropped_offsets, "no_refinement": _no_refinement,
-           "no_frame_dropping": _no_frame_dropping}
+           "no_frame_dropping": _no_frame_dropping, "one_view": _one_view, "shape_not_held": _shape_not_held,
+           "no_smoothing": _no_smoothing, "newest_texture": _newest_texture,
+           "handnet_every_frame": _handnet_every_frame, "unbounded_extrapolation": _unbounded_extrapolation,
+           "no_texture_budget": _no_texture_budget}
 
 
 def apply(name: str) -> None:
@@ -151,6 +231,28 @@ def run_suite(mutant: str | None, tests: list[str]) -> tuple[list[str], int, flo
             if case.find("failure") is not None or case.find("error") is not None:
                 failed.append(f"{case.get('classname').split('.')[-1]}::{case.get('name')}")
         return failed, total, seconds
+
+
+def _row_name(line: str) -> str | None:
+    """The mutant a table row is about (None for the control), from its first cell."""
+    cell = line.split("|")[1].strip()
+    return None if cell.startswith("none") else cell.strip("`")
+
+
+def merged_table(block: str, lines: list[str], ran: list[str | None]) -> tuple[str, list[str]]:
+    """The table of this run (``lines``: header, rule, a row per run in ``ran``) with the rows of the earlier table
+    in ``block`` for known mutants this run did not take, in MUTANTS' order; and the names of those kept rows."""
+    earlier = {_row_name(ln): ln for ln in block.strip().splitlines() if ln.startswith("| ") and "---" not in ln
+               and not ln.startswith("| mutant |")}
+    now = dict(zip(ran, lines[2:], strict=True))
+    out, kept = lines[:2], []
+    for name in [None, *MUTANTS]:
+        if name in now:
+            out.append(now[name])
+        elif name in earlier:
+            out.append(earlier[name])
+            kept.append(name)
+    return "\n".join(out), [k for k in kept if k is not None]
 
 
 def main() -> int:
@@ -186,9 +288,16 @@ def main() -> int:
         if MARK_BEGIN not in text or MARK_END not in text:
             raise SystemExit(f"{path} has no {MARK_BEGIN} ... {MARK_END} block to fill")
         head, rest = text.split(MARK_BEGIN, 1)
-        _, tail = rest.split(MARK_END, 1)
-        cmd = "python -m tools.eval.mutants" + (f" --tests {' '.join(args.tests)}" if args.tests != ["tests"] else "")
+        block, tail = rest.split(MARK_END, 1)
+        cmd = "python -m tools.eval.mutants" + (f" --mutants {' '.join(args.mutants)}" if args.mutants != list(MUTANTS)
+                                                else "") + (f" --tests {' '.join(args.tests)}"
+                                                           if args.tests != ["tests"] else "")
         stamp = f"Command: `{cmd}`, {time.strftime('%Y-%m-%d')}."
+        table, kept = merged_table(block, lines, [name for name, *_ in rows])
+        if kept:  # rows of mutants this run did not take stay, with the run they came from
+            earlier = [ln for ln in block.strip().splitlines() if ln and not ln.startswith("|")]
+            stamp += (f" The rows of {', '.join(f'`{k}`' for k in kept)} are from an earlier run: "
+                      + " ".join(earlier))
         path.write_text(f"{head}{MARK_BEGIN}\n{table}\n\n{stamp}\n{MARK_END}{tail}")
         print(f"wrote the table into {path}")
     if control_failed:
