@@ -336,6 +336,7 @@ def test_crafted_sparse_matrices_in_a_model_file_are_refused(tmp_path, monkeypat
     ("[live]\npalm_search_frames = 0\n", "palm_search_frames"),
     ("[live]\npalm_search_frames = 2.5\n", "palm_search_frames"),
     ("[live]\ntexture_cpu_share = 0\n", "texture_cpu_share"),
+    ("[live]\ntexture_cpu_share = 1e-300\n", "texture_cpu_share"),
     ("[live]\ntexture_cpu_share = 1.5\n", "texture_cpu_share"),
     ("[live]\ntexture_cpu_share = nan\n", "texture_cpu_share"),
     ("[live]\ntexture_cpu_share = true\n", "texture_cpu_share"),

@@ -71,6 +71,8 @@ FIT_SOLVERS = ("lbfgs", "lm")
 MAX_EXTRAPOLATE_MS = 500.0
 #: live.queue_frames: more waiting frames would be latency, not smoothness (a third of a second at 30 fps)
 MAX_QUEUE_FRAMES = 10
+#: live.texture_cpu_share below this would hold the texture to a view every minute or more: no texture, silently
+MIN_TEXTURE_CPU_SHARE = 0.01
 #: What `realhands reconstruct`, folder and video sources read as images and as videos (lower-case suffixes).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -236,7 +238,7 @@ class LiveConfig(ReconstructConfig):
     #: texture_fuse_hz (a slower CPU: HandNet's mask alone takes 40 ms of a core a view on one 2-core machine,
     #: 13 on another), views come less often (at least the time of a view over this share apart); the frames keep
     #: the other cores' time. On the slower machine, live mono at 5 views a second against 2.5 (tools.bench.live,
-    #: alternating): latency p50 40 / 40 -> 34 / 32 ms, 10 / 7 -> 5 / 5 of 150 frames dropped (docs/live.md)
+    #: alternating): latency p50 41 / 40 -> 34 / 32 ms, 10 / 7 -> 5 / 5 of 150 frames dropped (docs/live.md)
     texture_cpu_share: float = 0.15
     texture_hz: float = 2.0
     send_offsets: bool = True
@@ -254,9 +256,10 @@ class LiveConfig(ReconstructConfig):
         if not (math.isfinite(self.texture_hz) and self.texture_hz > 0):
             raise ConfigError(f"live.texture_hz must be a finite number > 0, got {self.texture_hz!r}")
         if isinstance(self.texture_cpu_share, bool) or not isinstance(self.texture_cpu_share, numbers.Real) or \
-                not (math.isfinite(self.texture_cpu_share) and 0 < self.texture_cpu_share <= 1):
-            raise ConfigError("live.texture_cpu_share must be a share of one CPU core in (0, 1] (1: the texture "
-                              f"stage may take a whole core), got {self.texture_cpu_share!r}")
+                not (math.isfinite(self.texture_cpu_share) and MIN_TEXTURE_CPU_SHARE <= self.texture_cpu_share <= 1):
+            raise ConfigError(f"live.texture_cpu_share must be a share of one CPU core in [{MIN_TEXTURE_CPU_SHARE:g}, "
+                              "1] (1: the texture stage may take a whole core; for no texture, texture_size = 0), "
+                              f"got {self.texture_cpu_share!r}")
         if isinstance(self.extrapolate_ms, bool) or not isinstance(self.extrapolate_ms, numbers.Real) or \
                 not (math.isfinite(self.extrapolate_ms) and 0 <= self.extrapolate_ms <= MAX_EXTRAPOLATE_MS):
             raise ConfigError(f"live.extrapolate_ms must be a number of milliseconds in [0, {MAX_EXTRAPOLATE_MS}] "

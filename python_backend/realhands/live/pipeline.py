@@ -14,6 +14,7 @@ realhands.metrics.joint_errors.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import defaultdict, deque
@@ -36,6 +37,14 @@ class _Skip(Exception):  # noqa: N818 (not an error: a frame a re-run passes ove
 STAGES = ("capture", "perception", "reconstruction", "publish")
 
 
+#: the texture stage's CPU budget (LivePipeline._budget): the running mean of a view's cost keeps this share of
+#: itself per nominal period (1 / texture_fuse_hz) since the last view; the views held below the cadence are let
+#: go again when the interval they need falls under this share of the nominal period
+BUDGET_KEEP, BUDGET_RELEASE = 0.75, 0.8
+_STOPPED = threading.Event()  # always set: a put that may drop the oldest item (its consumer has ended)
+_STOPPED.set()
+
+
 class _Slot:
     """A hand-over between stages of up to ``depth`` items; ``drop``: a put into a full one drops its oldest item
     (counted, ``size(item)`` each: 1, or the views of a list of texture jobs), else it waits for room. One producer,
@@ -49,27 +58,28 @@ class _Slot:
 
     def put(self, item, stop: threading.Event):
         """Put ``item``; once ``stop`` is set only the end marker goes in (frames in flight are dropped, not
-        processed), and a put waiting for room gives up."""
+        processed): a put waiting for room gives up, and the end marker makes room by dropping what waits."""
         if stop.is_set() and item is not _END:
             return
         with self.cv:
             while len(self.buf) >= self.depth:
-                if self.drop and self.buf[0] is not _END:
+                if (self.drop or stop.is_set()) and self.buf[0] is not _END:  # (stopped: only the end marker comes)
                     self.dropped += self.size(self.buf.popleft())
                     continue
-                if stop.is_set() and item is not _END:
+                if stop.is_set():  # an end marker is already waiting: nothing more is taken
                     return
                 self.cv.wait(0.1)
             self.buf.append(item)
             self.cv.notify_all()
 
-    def finish(self, stop: threading.Event):
+    def finish(self, stop: threading.Event, consumer: threading.Thread | None = None):
         """The end marker after there is room for it without dropping the items still waiting (they are taken),
-        unless ``stop`` is set (then it may drop the oldest)."""
+        unless ``stop`` is set or the ``consumer`` thread has ended (nothing will take them: then the oldest may be
+        dropped)."""
         with self.cv:
-            while len(self.buf) >= self.depth and not stop.is_set():
+            while len(self.buf) >= self.depth and not stop.is_set() and (consumer is None or consumer.is_alive()):
                 self.cv.wait(0.1)
-        self.put(_END, stop)
+        self.put(_END, stop if consumer is None or consumer.is_alive() else _STOPPED)
 
     def items(self, on_idle=None):
         """The items put, in order, until the end marker; ``on_idle()`` each 0.1 s nothing comes."""
@@ -215,6 +225,7 @@ class LivePipeline:
         self._texture_cost: float | None = None
         self._texture_sides: dict[str, float] = {}
         self._texture_held = False
+        self._texture_last: float | None = None  # when the last view began (time.perf_counter)
         self.protocol = StreamProtocol(self.rec.models, self.cfg.send_offsets, self.cfg.texture_hz,
                                        extrapolate_ms=self.cfg.extrapolate_ms)
         self.stop_event = threading.Event()
@@ -236,7 +247,13 @@ class LivePipeline:
             msg = f"{where}: {exc}" if isinstance(exc, RealHandsError) else f"{where}: {type(exc).__name__}: {exc}"
             self.report.error_messages.append(msg)
             if self.report.errors <= 5 or self.report.errors % 100 == 0:
-                self.log(f"warning: {msg} (skipped; {self.report.errors} so far)")
+                self._say(f"warning: {msg} (skipped; {self.report.errors} so far)")
+
+    def _say(self, text: str) -> None:
+        """``log(text)`` from a stage's thread: a log that fails (a closed terminal: ``realhands run | head``) loses
+        the line, never the stage (a dead texture thread would leave the reconstruction stage waiting for it)."""
+        with contextlib.suppress(Exception):  # the line is lost, the run goes on
+            self.log(text)
 
     def _timed(self, work: _Work, stage: str, t_start: float):
         ms = (time.perf_counter() - t_start) * 1000
@@ -338,34 +355,44 @@ class LivePipeline:
                     with self.rec.texture_lock:  # (a reset or a take-back on the reconstruction thread waits)
                         out = self.protocol.take_textures(self.rec.textures, [job.side])
                         generation = self.rec.texture_generation(job.side)
+                    if self.cfg.realtime:
+                        self._budget(job.side, time.thread_time() - cpu, t)
                 except Exception as exc:
                     self._error("texture", exc)
                     continue
                 ms = (time.perf_counter() - t) * 1000
-                if self.cfg.realtime:
-                    self._budget(job.side, time.thread_time() - cpu)
                 with self._lock:
                     self._textures_out.update({side: (generation, snap) for side, snap in out.items()})
                     self.report.texture_views += 1
                     self.report.stage_ms.setdefault("texture", []).append(ms)
                     self._recent["texture"].append(ms)
 
-    def _budget(self, side: str, cpu_s: float) -> None:
-        """After a texture view that took ``cpu_s`` of this thread's CPU time: the least time between a side's
-        views (Reconstructor.texture_min_interval_s) that keeps the stage within LiveConfig.texture_cpu_share of
-        one core, from the views' recent cost (a running mean) and the sides fed in the last second. Told once
-        when it first holds the views below texture_fuse_hz."""
-        now = time.monotonic()
-        self._texture_cost = cpu_s if self._texture_cost is None else 0.75 * self._texture_cost + 0.25 * cpu_s
-        self._texture_sides[side] = now
-        sides = sum(now - t <= 1.0 for t in self._texture_sides.values())
+    def _budget(self, side: str, cpu_s: float, started: float) -> None:
+        """After a texture view begun at ``started`` (time.perf_counter) that took ``cpu_s`` of this thread's CPU
+        time: the least time between a side's views (Reconstructor.texture_min_interval_s) that keeps the stage
+        within LiveConfig.texture_cpu_share of one core, from the views' recent cost and the sides fed in the last
+        second. The cost is a running mean over time, not over views: a view that comes k nominal periods (1 /
+        texture_fuse_hz) after the last weighs as k views would (held views are sparse; a CPU that got faster, or
+        a busy spell that passed, is followed within a few nominal periods' worth of views). Told when it starts
+        holding the views below texture_fuse_hz, and when it stops (with a margin, so not at every view)."""
+        nominal = 1.0 / self.cfg.texture_fuse_hz
+        gap = started - self._texture_last if self._texture_last is not None else nominal
+        self._texture_last = started
+        keep = BUDGET_KEEP ** max(1.0, gap / nominal)
+        self._texture_cost = cpu_s if self._texture_cost is None else keep * self._texture_cost + (1 - keep) * cpu_s
+        self._texture_sides[side] = started
+        sides = sum(started - t <= 1.0 for t in self._texture_sides.values())
         interval = sides * self._texture_cost / self.cfg.texture_cpu_share
         self.rec.texture_min_interval_s = interval
-        if interval > 1.0 / self.cfg.texture_fuse_hz and not self._texture_held:
+        share = f"to keep within {self.cfg.texture_cpu_share:g} of a core (live.texture_cpu_share)"
+        if interval > nominal and not self._texture_held:
             self._texture_held = True
-            self.log(f"texture: a view costs {self._texture_cost * 1000:.0f} ms of CPU here; taking "
-                     f"{sides / interval:.1f} views a second instead of {sides * self.cfg.texture_fuse_hz:g}, to keep "
-                     f"within {self.cfg.texture_cpu_share:g} of a core (live.texture_cpu_share)")
+            self._say(f"texture: a view costs {self._texture_cost * 1000:.0f} ms of CPU here; taking "
+                      f"{sides / interval:.1f} views a second instead of {sides * self.cfg.texture_fuse_hz:g}, {share}")
+        elif interval < BUDGET_RELEASE * nominal and self._texture_held:
+            self._texture_held = False
+            self._say(f"texture: a view costs {self._texture_cost * 1000:.0f} ms of CPU now; back to "
+                      f"{sides * self.cfg.texture_fuse_hz:g} views a second, {share}")
 
     def _publish_one(self, work: _Work):
         t = time.perf_counter()
@@ -451,15 +478,16 @@ class LivePipeline:
             try:
                 self._loop("reconstruction", slots[1], slots[2], self._reconstruct)
             finally:  # the views still waiting are fused, then the texture stage ends
-                self._texture_slot.finish(self.stop_event)
+                self._texture_slot.finish(self.stop_event, texture_thread)
 
         threads = [threading.Thread(target=self._capture, args=(slots[0], max_frames, duration_s), name="capture"),
                    threading.Thread(target=self._loop, args=("perception", slots[0], slots[1], self._perceive),
                                     name="perception"),
                    threading.Thread(target=reconstruction, name="reconstruction"),
                    threading.Thread(target=self._publish, args=(slots[2],), name="publish")]
+        texture_thread = threading.Thread(target=self._texture, args=(self._texture_slot,), name="texture")
         if self.texture_stage:
-            threads.append(threading.Thread(target=self._texture, args=(self._texture_slot,), name="texture"))
+            threads.append(texture_thread)
         self._t0 = time.monotonic()
         with realtime_threads():  # torch on one core while MediaPipe works on the other (reconstruct.py)
             for th in threads:
@@ -476,7 +504,10 @@ class LivePipeline:
         self.report.seconds = time.monotonic() - self._t0
         self.report.dropped = sum(s.dropped for s in slots)
         self.report.texture_views_skipped = self._texture_slot.dropped
-        self._send_last_textures()
+        try:
+            self._send_last_textures()
+        except Exception as exc:  # a closed socket or a full disk: the run's report is still the caller's
+            self._error("publish (textures)", exc)
         return self.report
 
     def _take_textures(self) -> dict:
