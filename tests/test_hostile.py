@@ -382,6 +382,35 @@ def test_bad_run_arguments_and_a_camera_that_never_opens_fail_clearly():
     assert res.returncode == 2 and "cannot open webcam:7" in res.stderr
 
 
+def test_cli_paths_and_bounds_a_user_can_get_wrong_are_one_clear_error_and_replace_nothing(tmp_path):
+    """A folder given as --config, a synthetic clip of a hundred million frames, a calibration the source cannot
+    take (and one that does not exist), an eval --out that is a file, a replay report onto a user's file, a capture
+    into a folder holding the user's own hand.glb: each one error line (exit code 2, no traceback), before any work,
+    and the user's files untouched."""
+    from realhands.live.sources import DEMO_CLIP
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    (tmp_path / "me").mkdir()
+    (tmp_path / "me" / "hand.glb").write_bytes(b"my own model")
+    (tmp_path / "ann.json").write_text("[]")
+    cases = [
+        (("--config", tmp_path, "run", "--frames", "1"), "is a folder"),
+        (("run", "--no-publish", "--frames", "2", "--synthetic-frames", "100000000"), "at most 3000"),
+        (("run", "--no-publish", "--frames", "2", "--calibration", tmp_path / "none.yaml"), "side-by-side"),
+        (("eval", "real3d", tmp_path / "ann.json", "--out", notes), "is a file"),
+        (("replay", DEMO_CLIP, "--rerun", "--report", notes), "exists"),
+        (("capture-hand", tmp_path / "me", "--no-publish", "--frames", "1"), "hand.glb"),
+    ]
+    for args, why in cases:
+        res = _cli(*args, timeout=120)
+        if "--synthetic-frames" in args:  # argparse's own: the usage, then the error
+            assert res.returncode == 2 and why in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+        else:
+            assert why in _one_error_line(res), args
+    assert notes.read_text() == "my notes\n" and (tmp_path / "me" / "hand.glb").read_bytes() == b"my own model"
+
+
 # -- silent wrong results ----------------------------------------------------------------------------------------
 def test_images_are_read_as_a_person_sees_them(hand_png, tmp_path):
     """16, 17. EXIF orientation is applied; 16-bit greyscale and float images are scaled, not saturated."""

@@ -935,6 +935,27 @@ def test_zed_factory_file_and_opencv_yaml_calibrations(tmp_path):
         load_calibration(tmp_path / "bad.conf")
     with pytest.raises(CalibrationError, match="not found"):
         load_calibration(tmp_path / "none.yaml")
+    # damaged files: one CalibrationError naming the file and what is wrong (OpenCV's own errors once escaped)
+    good = (tmp_path / "s.yaml").read_text()
+    header = "%YAML:1.0\n"
+    damaged = {"unclosed.yaml": ("K1: [unclosed\n", "not an OpenCV YAML"),
+               "empty.yaml": ("", "not an OpenCV YAML"),
+               "headless.yaml": (good.replace(header, "", 1), "not an OpenCV YAML"),
+               "shape.yaml": (header + "K1: !!opencv-matrix\n   rows: 3\n   cols: 3\n   dt: d\n   data: [1, 2, 3]\n"
+                              "R: !!opencv-matrix\n   rows: 3\n   cols: 3\n   dt: d\n   data: [1, 2, 3, 4, 5, 6]\n",
+                              "R is missing or not 3x3"),
+               "nanwidth.yaml": (good.replace("image_width: 1280", "image_width: .nan"), "image_width must be"),
+               "zeroR.yaml": (good.replace("data: [ 1., 0., 0., 0., 1., 0., 0., 0., 1. ]",
+                                           "data: [ 0., 0., 0., 0., 0., 0., 0., 0., 0. ]"), "rotation matrix")}
+    assert "data: [ 1., 0., 0., 0., 1., 0., 0., 0., 1. ]" in good and "image_width: 1280" in good, good
+    for name, (text, why) in damaged.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(CalibrationError, match=why) as err:
+            load_calibration(tmp_path / name)
+        assert name in str(err.value)
+    (tmp_path / "nan.conf").write_text((tmp_path / "SN123.conf").read_text().replace("TY=0.1", "TY=abc"))
+    with pytest.raises(CalibrationError, match=r"TY is not a number: 'abc'"):
+        load_calibration(tmp_path / "nan.conf")
 
 
 def test_a_camera_that_vanishes_is_reconnected_and_then_given_up(tmp_path):
@@ -992,6 +1013,60 @@ def test_cli_run_records_while_listen_shows_the_stream_and_bad_sources_are_clear
     res = subprocess.run([sys.executable, "-m", "realhands.cli", "run", "--endpoint", "tcp://0.0.0.0:5999",
                           "--frames", "1"], capture_output=True, text=True)
     assert res.returncode == 2 and "--lan" in res.stderr
+
+
+def test_listen_survives_malformed_messages_and_says_when_nothing_came():
+    """`realhands listen` is long-running: a stats message whose fields have the wrong types (latency as a number,
+    a stage time as text), garbage and an empty header are each counted and skipped, the messages after them still
+    printed; nothing arriving is said; a bad endpoint or bad numbers are one clear error, no traceback."""
+    import threading
+
+    import msgpack
+    import zmq
+
+    from realhands.errors import StreamConfigError
+    from realhands.live.session import listen
+    from realhands.streaming.wire import encode
+
+    def stats(**over):
+        body = {"publish_ns": 1, "uptime_s": 1.0, "frames": 3, "dropped": 0, "fps": 30.0, "stage_ms": {"fit": 9.5},
+                "source": "t", "latency_ms": {}}
+        body.update(over)
+        return encode("stats", body)
+
+    bad = [stats(latency_ms=5), stats(latency_ms={"p50": "abc", "p95": 1.0}), stats(stage_ms=None),
+           [b"rh.frame", b"\xc1\xc1garbage"], [b"rh.texture", msgpack.packb({"v": [1, 0], "type": "texture"})]]
+    ep = f"tcp://127.0.0.1:{_port()}"
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.PUB)
+    pub.bind(ep)
+    lines = []
+
+    def send():
+        time.sleep(0.5)  # the subscriber connects
+        for m in [*bad, stats(fps=29.5, latency_ms={"p50": 20.0, "p95": 40.0})]:
+            pub.send_multipart(m)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        came = listen(ep, count=4, timeout_s=5.0, out=lines.append)
+    finally:
+        sender.join()
+        pub.close(linger=0)
+    assert came >= 1 and any(ln.startswith("stats: 29.5 fps") and "p50 20 ms" in ln for ln in lines), lines
+    assert any("5 malformed message(s) skipped" in ln for ln in lines), lines
+    lines.clear()
+    assert listen(f"tcp://127.0.0.1:{_port()}", timeout_s=0.5, out=lines.append) == 0
+    assert lines and lines[-1].startswith("nothing arrived on tcp://127.0.0.1:"), lines
+    for kwargs, why in (({"endpoint": "garbage"}, "cannot connect to 'garbage'"),
+                        ({"endpoint": ep, "timeout_s": float("nan")}, "--timeout"),
+                        ({"endpoint": ep, "count": 0}, "--count")):
+        with pytest.raises(StreamConfigError, match=why):
+            listen(**kwargs)
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "listen", "--endpoint", "garbage"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "cannot connect" in res.stderr and "Traceback" not in res.stderr, res.stderr
 
 
 def _no_realtime(folder: Path) -> Path:

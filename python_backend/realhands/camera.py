@@ -231,8 +231,16 @@ class StereoPair:
 
     def __post_init__(self):
         T = np.asarray(self.T_right_from_left, dtype=np.float64)
-        if T.shape != (4, 4) or not np.isfinite(T).all():
-            raise CameraError(f"T_right_from_left is a finite 4x4 rigid transform, got shape {T.shape}")
+        if T.shape != (4, 4):
+            raise CameraError(f"T_right_from_left must be a 4x4 rigid transform, got shape {T.shape}")
+        if not np.isfinite(T).all():
+            raise CameraError("T_right_from_left must be finite (a rigid transform), got NaN or inf in it")
+        R = T[:3, :3]
+        if not (np.allclose(R @ R.T, np.eye(3), atol=1e-3) and np.linalg.det(R) > 0):
+            raise CameraError("the right camera's rotation R must be a rotation matrix (orthonormal, determinant "
+                              f"+1), got det {np.linalg.det(R):.3g}")
+        if not np.allclose(T[3], [0, 0, 0, 1]):
+            raise CameraError(f"T_right_from_left's last row must be 0 0 0 1, got {T[3].tolist()}")
         object.__setattr__(self, "T_right_from_left", T)
 
     @property

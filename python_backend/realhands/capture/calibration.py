@@ -39,13 +39,17 @@ def load_zed_conf(path: str | Path, width: int = 1280) -> StereoPair:
     except configparser.Error as exc:
         raise CalibrationError(f"{path} is not a ZED calibration file: {exc}") from None
 
-    def get(section, key):
+    def get(section, key, default=None):
         try:
-            return float(cp[section][key])
+            raw = cp[section][key] if default is None else cp[section].get(key, str(default))
+            value = float(raw)
         except KeyError:
             raise CalibrationError(f"{path}: [{section}] {key} is missing") from None
         except ValueError:
-            raise CalibrationError(f"{path}: [{section}] {key} is not a number") from None
+            raise CalibrationError(f"{path}: [{section}] {key} is not a number: {raw!r}") from None
+        if not np.isfinite(value):
+            raise CalibrationError(f"{path}: [{section}] {key} must be finite, got {raw!r}")
+        return value
 
     size = _ZED_SIZES[mode]
     cams = []
@@ -57,14 +61,16 @@ def load_zed_conf(path: str | Path, width: int = 1280) -> StereoPair:
         except CameraError as exc:
             raise CalibrationError(f"{path}: [{s}] {exc}") from None
     b = get("STEREO", "Baseline") / 1000.0  # mm -> m
-    ty = float(cp["STEREO"].get("TY", 0.0)) / 1000.0
-    tz = float(cp["STEREO"].get("TZ", 0.0)) / 1000.0
-    R = _rotation(float(cp["STEREO"].get(f"RX_{mode}", 0.0)), float(cp["STEREO"].get(f"CV_{mode}", 0.0)),
-                  float(cp["STEREO"].get(f"RZ_{mode}", 0.0)))
+    ty = get("STEREO", "TY", 0.0) / 1000.0
+    tz = get("STEREO", "TZ", 0.0) / 1000.0
+    R = _rotation(get("STEREO", f"RX_{mode}", 0.0), get("STEREO", f"CV_{mode}", 0.0), get("STEREO", f"RZ_{mode}", 0.0))
     T = np.eye(4)
     T[:3, :3] = R
     T[:3, 3] = -R @ np.array([b, ty, tz])  # the right camera sits at +baseline along the left camera's x
-    return StereoPair(cams[0], cams[1], T)
+    try:
+        return StereoPair(cams[0], cams[1], T)
+    except CameraError as exc:
+        raise CalibrationError(f"{path}: {exc}") from None
 
 
 def load_yaml(path: str | Path) -> StereoPair:
@@ -75,21 +81,33 @@ def load_yaml(path: str | Path) -> StereoPair:
         raise CalibrationError(f"calibration file not found: {path}")
     try:
         fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    except cv2.error as exc:
-        raise CalibrationError(f"{path} is not an OpenCV YAML file (it must start with %YAML:1.0): "
-                               f"{str(exc).strip()[:200]}") from None
+        opened = fs.isOpened()
+    except (cv2.error, SystemError) as exc:  # (OpenCV's parser errors reach Python as either)
+        why = f": {' '.join(str(exc).split())[:200]}" if isinstance(exc, cv2.error) else ""
+        raise CalibrationError(f"{path} is not an OpenCV YAML file (it must start with %YAML:1.0 and parse as "
+                               f"OpenCV FileStorage YAML){why}") from None
+    if not opened:
+        raise CalibrationError(f"{path} is not an OpenCV YAML file (it must start with %YAML:1.0)")
     try:
         def mat(name, shape):
-            m = fs.getNode(name).mat()
+            try:
+                m = fs.getNode(name).mat()
+            except (cv2.error, SystemError):  # rows x cols that do not match its data
+                m = None
             if m is None or m.size != int(np.prod(shape)):
-                raise CalibrationError(f"{path}: {name} is missing or not {shape[0]}x{shape[-1]}")
+                raise CalibrationError(f"{path}: {name} is missing or not {shape[0]}x{shape[-1]} (an OpenCV matrix: "
+                                       "rows, cols, dt: d, data)")
             return m.reshape(shape).astype(float)
+
+        def pixels(name):
+            v = fs.getNode(name).real()
+            if not (np.isfinite(v) and v == int(v) and v > 0):
+                raise CalibrationError(f"{path}: {name} must be a whole number of pixels above 0, got {v!r}")
+            return int(v)
 
         T = np.eye(4)
         T[:3, :3], T[:3, 3] = mat("R", (3, 3)), mat("T", (3,))
-        size = (int(fs.getNode("image_width").real()), int(fs.getNode("image_height").real()))
-        if min(size) <= 0:
-            raise CalibrationError(f"{path}: image_width and image_height are missing")
+        size = (pixels("image_width"), pixels("image_height"))
         K1, K2 = mat("K1", (3, 3)), mat("K2", (3, 3))
         try:
             return StereoPair(Camera.from_K(K1, *size), Camera.from_K(K2, *size), T)

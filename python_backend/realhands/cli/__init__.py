@@ -30,15 +30,19 @@ def load_config(args) -> Config:
     return cfg
 
 
-def positive(kind):
-    """An argparse type: a number of ``kind`` (int or float) greater than zero."""
+def positive(kind, maximum=None):
+    """An argparse type: a finite number of ``kind`` (int or float) greater than zero (and at most ``maximum``)."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
-        if not value > 0 or (kind is float and value == float("inf")):
+        if kind is float and value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if not value > 0:
             raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {text}")
         return value
 
     return parse

@@ -4,11 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..errors import OutputError
+
 
 def cmd_eval(args) -> int:
     from ..evaluation.report import plot_pck
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file; --out names a folder (for summary.json and the PCK pictures)")
     out.mkdir(parents=True, exist_ok=True)
     if args.eval_command == "synthetic":
         from ..evaluation import evaluate_synthetic

@@ -33,6 +33,16 @@ def live_config(args):
     return cfg
 
 
+#: --synthetic-frames: a longer rendered clip would take hours to render (and its frames gigabytes of memory)
+MAX_SYNTHETIC_FRAMES = 3000
+
+
+def _rendered(args) -> int:
+    """How many frames a synthetic:KIND source renders: --synthetic-frames, no more than a session of --frames
+    plays (a clip loops)."""
+    return min(args.synthetic_frames, args.frames) if args.frames else args.synthetic_frames
+
+
 def cmd_run(args) -> int:
     from ..live.session import run_session
 
@@ -42,7 +52,7 @@ def cmd_run(args) -> int:
         raise OutputError(f"{args.record} exists; record to another file, or pass --force to replace it")
     report = run_session(live_config(args), args.source, record=args.record, frames=args.frames,
                          duration_s=args.duration, calibration=args.calibration, publish=not args.no_publish,
-                         synthetic_frames=args.synthetic_frames)
+                         synthetic_frames=_rendered(args))
     print(json.dumps(report.summary(), indent=2))
     if args.record:
         print(f"recorded to {args.record}")
@@ -57,7 +67,7 @@ def cmd_capture_hand(args) -> int:
 
     hand, report = capture_hand(live_config(args), args.out, args.source, side=args.side, frames=args.frames,
                                 duration_s=args.duration, calibration=args.calibration, publish=not args.no_publish,
-                                force=args.force, synthetic_frames=args.synthetic_frames)
+                                force=args.force, synthetic_frames=_rendered(args))
     seen = ", ".join(f"{k} {v:.0%}" for k, v in hand.info["seen"].items())
     print(f"wrote the {hand.side} hand to {args.out} ({hand.info['frames']} frames; seen well: {seen}; atlas "
           f"coverage {hand.info['coverage']:.0%}; shape from {hand.info['shape_source']})")
@@ -72,6 +82,8 @@ def cmd_replay(args) -> int:
     from ..live.session import replay_publish, replay_rerun
 
     cfg = live_config(args)
+    if args.report and Path(args.report).exists() and not args.force:
+        raise OutputError(f"{args.report} exists; write the report to another file, or pass --force to replace it")
     if args.rerun:
         report = replay_rerun(args.recording, cfg, tolerance_mm=args.tolerance_mm, report_path=args.report)
         print(json.dumps(report, indent=2))
@@ -109,8 +121,9 @@ def add_parsers(sub) -> None:
         sp.add_argument("--calibration", help="stereo calibration: ZED SN*.conf or OpenCV YAML")
         sp.add_argument("--frames", type=positive(int), help=f"stop after this many frames{unless}")
         sp.add_argument("--duration", type=positive(float), help=f"stop after this many seconds{unless}")
-        sp.add_argument("--synthetic-frames", type=positive(int), default=synthetic_frames,
-                        help="length of a rendered synthetic:KIND sequence (rendered before it plays)")
+        sp.add_argument("--synthetic-frames", type=positive(int, MAX_SYNTHETIC_FRAMES), default=synthetic_frames,
+                        help="length of a rendered synthetic:KIND sequence (rendered before it plays, ~1 s a frame; "
+                             f"at most {MAX_SYNTHETIC_FRAMES}, and no more than --frames)")
 
     def live_args(sp, hand: bool = True):
         sp.add_argument("--mono", action="store_true", help="use only the left view of a stereo source")
@@ -163,6 +176,7 @@ def add_parsers(sub) -> None:
     rp.add_argument("--rerun", action="store_true", help="re-run the pipeline on the recorded inputs and compare")
     rp.add_argument("--tolerance-mm", type=float, default=5.0, help="--rerun: largest mean joint distance to pass")
     rp.add_argument("--report", help="--rerun: write the comparison as JSON here")
+    rp.add_argument("--force", action="store_true", help="replace an existing --report file")
     stream_args(rp)
     live_args(rp)
     rp.set_defaults(func=cmd_replay)

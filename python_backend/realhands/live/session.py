@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import MAX_EXTRAPOLATE_MS, Config
-from ..errors import SourceError
+from ..errors import SourceError, StreamConfigError
 from ..metrics import joint_errors
 from ..recording import RecordingSink, read_recording, unpack_frames
 from ..recording.mcap_io import WIRE_TOPIC
@@ -270,38 +270,55 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
     return report
 
 
+def describe_message(kind: str, body: dict) -> str:
+    """One line for a decoded message (``realhands listen``)."""
+    if kind == "frame":
+        hands = ", ".join(f"{h['handedness']} {h['tracking']} wrist {np.round(h['joints'][0], 3).tolist()}"
+                          + f" {h['views']} view{'s' if h['views'] != 1 else ''}"
+                          + (" pose held" if h["pose_held"] else "")
+                          + (f" (+{h['extrapolated_ms']:.0f} ms)" if h["extrapolated_ms"] else "")
+                          for h in body["hands"]) or "no hand"
+        return f"frame {body['seq']}: {hands}"
+    if kind == "rig":
+        return f"rig {body['handedness']} v{body['rig_version']}: {body['vertex_count']} vertices, model " \
+               f"{body['model_id']}"
+    if kind == "texture":
+        return f"texture {body['handedness']} v{body['version']}: {body['width']}x{body['height']} {body['format']}, " \
+               f"{len(body['data'])} bytes"
+    lat = body["latency_ms"]
+    return (f"stats: {body['fps']:.1f} fps, {body['frames']} frames, {body['dropped']} dropped, "
+            + (f"latency p50 {lat['p50']:.0f} ms p95 {lat['p95']:.0f} ms, " if "p50" in lat and "p95" in lat else "")
+            + f"stages {body['stage_ms']}")
+
+
 def listen(endpoint: str, count: int | None = None, timeout_s: float = 10.0, out=print) -> int:
-    """Print a line per received message; returns how many came."""
+    """Print a line per received message until ``count`` came or none for ``timeout_s`` seconds; returns how many
+    came. A message that cannot be read is counted and skipped, never the end of the listening."""
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise StreamConfigError(f"--count must be a whole number of messages above 0, got {count!r}")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or \
+            not (np.isfinite(timeout_s) and timeout_s > 0):
+        raise StreamConfigError(f"--timeout must be a finite number of seconds above 0, got {timeout_s!r}")
     sub = HandSubscriber(endpoint)
-    n, deadline = 0, time.monotonic() + timeout_s
+    n, deadline, unreadable, last = 0, time.monotonic() + timeout_s, 0, None
     try:
         while (count is None or n < count) and time.monotonic() < deadline:
             msg = sub.recv(200)
             if msg is None:
                 continue
-            kind, body = msg
             n += 1
             deadline = time.monotonic() + timeout_s
-            if kind == "frame":
-                hands = ", ".join(f"{h['handedness']} {h['tracking']} wrist {np.round(h['joints'][0], 3).tolist()}"
-                                  + f" {h['views']} view{'s' if h['views'] != 1 else ''}"
-                                  + (" pose held" if h["pose_held"] else "")
-                                  + (f" (+{h['extrapolated_ms']:.0f} ms)" if h["extrapolated_ms"] else "")
-                                  for h in body["hands"]) or "no hand"
-                out(f"frame {body['seq']}: {hands}")
-            elif kind == "rig":
-                out(f"rig {body['handedness']} v{body['rig_version']}: {body['vertex_count']} vertices, "
-                    f"model {body['model_id']}")
-            elif kind == "texture":
-                out(f"texture {body['handedness']} v{body['version']}: {body['width']}x{body['height']} "
-                    f"{body['format']}, {len(body['data'])} bytes")
-            else:
-                lat = body["latency_ms"]
-                out(f"stats: {body['fps']:.1f} fps, {body['frames']} frames, {body['dropped']} dropped, "
-                    + (f"latency p50 {lat['p50']:.0f} ms p95 {lat['p95']:.0f} ms, " if "p50" in lat else "")
-                    + f"stages {body['stage_ms']}")
-        if sub.malformed:
-            out(f"{sub.malformed} malformed message(s) skipped; last: {sub.last_error}")
+            try:
+                line = describe_message(*msg)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:  # decoded, but odd
+                unreadable, last = unreadable + 1, f"{msg[0]}: {type(exc).__name__}: {exc}"
+                continue
+            out(line)
+        if sub.malformed or unreadable:
+            out(f"{sub.malformed + unreadable} malformed message(s) skipped; last: {last or sub.last_error}")
+        if n == 0:
+            out(f"nothing arrived on {endpoint} in {timeout_s:g} s: is `realhands run` publishing there "
+                "(--endpoint)?")
     finally:
         sub.close()
     return n

@@ -105,6 +105,11 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
     """The capture source called ``name`` (see the module docstring). ``frames``: the length of a rendered
     synthetic sequence; ``loop``: synthetic sources play on until the session is bounded or stopped."""
     kind, _, arg = name.partition(":")
+    if calibration and (kind in ("synthetic", "webcam", "zed") or Path(name).suffix.lower() == ".mcap"
+                        or Path(name).is_dir()):
+        raise SourceError(f"--calibration is for side-by-side stereo sources (uvc:N, a side-by-side video file); "
+                          f"{name or 'the default source'} does not take one (a synthetic clip and a recording carry "
+                          "their cameras, a ZED reads its own, a webcam and an image folder are one view)")
     if kind == "synthetic":
         if not arg and model_path is None and DEMO_CLIP.is_file():
             from ..recording import recording_source

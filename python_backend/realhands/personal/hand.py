@@ -198,6 +198,10 @@ class PersonalHand:
             raise PersonalHandError(f"{folder}: {exc}") from None
 
 
+#: the files a personal hand is written as (hand.json last: a folder with it is complete)
+HAND_FILES = ("hand.json", "hand.npz", "albedo.png", "observed.png", "hand.glb")
+
+
 def check_folder(folder: str | os.PathLike, force: bool = False) -> Path:
     """``folder`` as a Path, if a personal hand may be written there: not a file, and not holding a hand already
     unless ``force``."""
@@ -206,6 +210,10 @@ def check_folder(folder: str | os.PathLike, force: bool = False) -> Path:
         raise OutputError(f"{folder} is a file, not a folder for the personal hand")
     if (folder / "hand.json").exists() and not force:
         raise OutputError(f"{folder} already holds a personal hand: choose another folder, or --force to replace it")
+    mine = [name for name in HAND_FILES if (folder / name).exists()]
+    if mine and not force:  # no hand.json: these are not a hand this program wrote (or one cut off mid-write)
+        raise OutputError(f"{folder} already has {', '.join(mine)}, which a personal hand would replace: choose "
+                          "another folder, or --force to replace them")
     return folder
 
 

@@ -28,6 +28,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 ZAP_DOMAIN = "realhands"
 #: Largest message a subscriber may send (they send subscriptions: a byte and a topic of a few bytes).
 MAX_INBOUND_BYTES = 1024
+#: a subscriber takes message parts up to this size (bytes)
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 #: A subscription to rh.rig (a new subscriber, or an engine asking again) re-sends the rigs to every subscriber
 #: (XPUB cannot address one), at most this often: requests in between are answered together, once.
 RIG_RESEND_MIN_INTERVAL_S = 0.5
@@ -218,9 +220,17 @@ class HandSubscriber:
             public, secret = zauth.load_certificate(str(curve_client_key))
             self.sock.curve_serverkey = server_public
             self.sock.curve_publickey, self.sock.curve_secretkey = public, secret
+        # a larger message part is no RealHands message (the largest, a 2048² texture, is ~16 MB): the connection is
+        # dropped (ZeroMQ reconnects) rather than the message buffered (a 300 MB one took 1.4 GB before)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         for t in topics:
             self.sock.setsockopt(zmq.SUBSCRIBE, TOPICS[t])
-        self.sock.connect(endpoint)
+        try:
+            self.sock.connect(endpoint)
+        except zmq.ZMQError as exc:
+            self.sock.close()
+            raise StreamConfigError(f"cannot connect to {endpoint!r}: {exc} (an endpoint is tcp://HOST:PORT, e.g. "
+                                    "tcp://127.0.0.1:5555)") from None
         self.malformed, self.last_error = 0, None
 
     def request_rig(self) -> None:

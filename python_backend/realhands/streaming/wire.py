@@ -107,6 +107,15 @@ def _unpack_value(value, frames: list[bytes], where: str, spec_field: dict | Non
         return arr
     if ftype == "blob":
         return _blob(value, frames, where)
+    if ftype == "map[str,float]":  # (the stats' stage timings, latency, capture progress)
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(x, (int, float))
+                                                  and not isinstance(x, bool) for k, x in value.items()):
+            raise WireError(f"{where}: expected a map of names to numbers, got {_brief(value)}")
+        return value
+    if ftype == "list[str]":
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise WireError(f"{where}: expected a list of strings, got {_brief(value)}")
+        return value
     checks = {"int": int, "float": (int, float), "str": str, "bool": bool}
     if ftype in checks:
         if not isinstance(value, checks[ftype]) or (ftype in ("int", "float") and isinstance(value, bool)):
@@ -114,6 +123,11 @@ def _unpack_value(value, frames: list[bytes], where: str, spec_field: dict | Non
         if "enum" in spec_field and value not in spec_field["enum"]:
             raise WireError(f"{where}: {value!r} is not one of {spec_field['enum']}")
     return value
+
+
+def _brief(value) -> str:
+    """A value named for an error message: its type and the start of its text."""
+    return f"{type(value).__name__} {str(value)[:60]!r}"
 
 
 def _blob(value, frames, where) -> bytes:
