@@ -1,6 +1,8 @@
 """Evaluation: metrics on hand-computed cases, matching, summaries, the annotated-keypoint and FreiHAND
 evaluations end to end (real MediaPipe on rendered images written to disk), and the report generator."""
 import json
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -159,15 +161,18 @@ def test_real3d_loader_metrics_and_bad_samples(renders, tmp_path):
     nan[3, 1] = np.nan
     entries += [{"image": "broken.jpg", "K": samples[0].camera.K.tolist(), "joints_3d": samples[0].joints3d.tolist()},
                 {"image": "00000000.jpg", "K": samples[0].camera.K.tolist(), "joints_3d": nan.tolist()},
-                {"image": "00000000.jpg", "K": [[1, 0], [0, 1]], "joints_3d": samples[0].joints3d.tolist()}]
+                {"image": "00000000.jpg", "K": [[1, 0], [0, 1]], "joints_3d": samples[0].joints3d.tolist()},
+                {"image": "00000000.jpg", "K": samples[0].camera.K.tolist(),
+                 "joints_3d": (np.asarray(samples[0].joints3d) * 1000).tolist()}]  # millimetres
     ann = folder / "real3d.json"
     ann.write_text(json.dumps({"samples": entries}))
     _, good, skipped = load_real3d(ann)
-    assert len(good) == 4 and len(skipped) == 2
+    assert len(good) == 4 and len(skipped) == 3
     assert any("NaN" in x for x in skipped) and any("3x3" in x for x in skipped)
+    assert any("millimetres" in x for x in skipped)
     variants = {"fit": {"regressor": "fit", "mask": "none", "landmark_offsets": False}}
     r = evaluate_real3d(ann, variants=variants, progress=False)
-    assert r["samples"] == 6 and len(r["skipped"]) == 3 and any("broken.jpg" in x for x in r["skipped"])
+    assert r["samples"] == 7 and len(r["skipped"]) == 4 and any("broken.jpg" in x for x in r["skipped"])
     assert r["detected"] + r["missed"] == 3 and r["detected"] >= 2
     mp, fit = r["variants"][MEDIAPIPE], r["variants"]["fit"]
     assert fit["hands"] == mp["hands"] == r["detected"]
@@ -198,6 +203,12 @@ def test_real3d_loader_metrics_and_bad_samples(renders, tmp_path):
     (folder / "bad.json").write_text("{\"samples\": [")
     with pytest.raises(DatasetError, match="not valid JSON"):
         load_real3d(folder / "bad.json")
+    # nothing scorable: the command says so, names what it skipped, and fails
+    (folder / "none.json").write_text(json.dumps({"samples": entries[-3:]}))
+    res = subprocess.run([sys.executable, "-m", "realhands.cli", "eval", "real3d", str(folder / "none.json"),
+                          "--out", str(tmp_path / "ev")], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1 and "nothing was scored" in res.stderr and "warning: skipped sample 0" in res.stderr, \
+        res.stderr[-2000:]
 
 
 def test_the_mutation_table_keeps_the_rows_of_mutants_a_run_did_not_take():

@@ -337,6 +337,8 @@ def test_crafted_sparse_matrices_in_a_model_file_are_refused(tmp_path, monkeypat
     ("[live]\npalm_search_frames = 2.5\n", "palm_search_frames"),
     ("[live]\ntexture_cpu_share = 0\n", "texture_cpu_share"),
     ("[live]\ntexture_cpu_share = 1e-300\n", "texture_cpu_share"),
+    ("[live]\ntexture_fuse_hz = true\n", "texture_fuse_hz must be float"),  # (true is an int to Python)
+    ("[reconstruct]\nmax_hands = true\n", "max_hands must be int"),
     ("[live]\ntexture_cpu_share = 1.5\n", "texture_cpu_share"),
     ("[live]\ntexture_cpu_share = nan\n", "texture_cpu_share"),
     ("[live]\ntexture_cpu_share = true\n", "texture_cpu_share"),
@@ -385,8 +387,9 @@ def test_bad_run_arguments_and_a_camera_that_never_opens_fail_clearly():
 def test_cli_paths_and_bounds_a_user_can_get_wrong_are_one_clear_error_and_replace_nothing(tmp_path):
     """A folder given as --config, a synthetic clip of a hundred million frames, a calibration the source cannot
     take (and one that does not exist), an eval --out that is a file, a replay report onto a user's file, a capture
-    into a folder holding the user's own hand.glb: each one error line (exit code 2, no traceback), before any work,
-    and the user's files untouched."""
+    into a folder holding the user's own hand.glb, a folder with nothing to reconstruct, a port beyond 65535
+    (ZeroMQ took 99999 as 34463), a million refinement steps: each one error line (exit code 2, no traceback),
+    before any work, and the user's files untouched."""
     from realhands.live.sources import DEMO_CLIP
 
     notes = tmp_path / "notes.txt"
@@ -401,6 +404,10 @@ def test_cli_paths_and_bounds_a_user_can_get_wrong_are_one_clear_error_and_repla
         (("eval", "real3d", tmp_path / "ann.json", "--out", notes), "is a file"),
         (("replay", DEMO_CLIP, "--rerun", "--report", notes), "exists"),
         (("capture-hand", tmp_path / "me", "--no-publish", "--frames", "1"), "hand.glb"),
+        (("reconstruct", tmp_path / "me", "--out", tmp_path / "r.jsonl"), "nothing to reconstruct"),
+        (("run", "--frames", "1", "--endpoint", "tcp://127.0.0.1:99999"), "from 1 to 65535"),
+        (("reconstruct", tmp_path / "me", "--out", tmp_path / "r.jsonl", "--refine-iterations", "1000000"),
+         "at most 200"),
     ]
     for args, why in cases:
         res = _cli(*args, timeout=120)

@@ -64,6 +64,11 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
         raise MediaError("the right views (--right) need the rig's calibration (--calibration)")
     stereo = _StereoInputs(calibration) if calibration else None
     items = _paired(paths, right)
+    if not items:
+        from .config import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+        raise MediaError(f"nothing to reconstruct in {', '.join(map(str, paths)) or 'no paths'}: no images "
+                         f"({' '.join(sorted(IMAGE_SUFFIXES))}) or videos ({' '.join(sorted(VIDEO_SUFFIXES))})")
     out = _check_output(Path(out), [p for _, p, _ in items] + [r for _, _, r in items if r is not None], force)
     overlay_dir = output_folder(overlay_dir) if overlay_dir else None
     texture_dir = output_folder(texture_dir) if texture_dir else None

@@ -80,6 +80,8 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 #: largest any atlas may have.
 BATCH_TEXTURE_SIZE = 512
 MAX_TEXTURE_SIZE = 4096
+#: refine_iterations: more steps than this would take minutes a frame for nothing (the fit changes little past 20)
+MAX_REFINE_ITERATIONS = 200
 
 
 def check_choice(name: str, value, choices: tuple) -> str:
@@ -160,6 +162,9 @@ class ReconstructConfig:
             v = getattr(self, name)
             if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v >= 0):
                 raise ConfigError(f"{name} must be a finite number >= 0 (smoothing_hz = 0: no smoothing), got {v!r}")
+        if self.refine_iterations > MAX_REFINE_ITERATIONS:
+            raise ConfigError(f"refine_iterations must be at most {MAX_REFINE_ITERATIONS} steps (docs/refinement.md: "
+                              f"10 is the guided capture's), got {self.refine_iterations}")
         if self.texture_size > MAX_TEXTURE_SIZE:
             raise ConfigError(f"texture_size must be at most {MAX_TEXTURE_SIZE} texels, got {self.texture_size}")
         if isinstance(self.hands, (str, bytes)) or not isinstance(self.hands, (list, tuple)) or \
@@ -204,6 +209,20 @@ class ReconstructConfig:
         if handnet_available:
             return "handnet"
         return "grabcut" if self.refine_iterations else "none"
+
+
+def _fits(value, default) -> bool:
+    """Whether a TOML ``value`` has the type of the setting's ``default`` (None: any): an integer where a float
+    goes, an array where a tuple goes; a boolean only where a boolean goes (``true`` is an int to Python)."""
+    if default is None:
+        return True
+    if isinstance(value, bool) != isinstance(default, bool):
+        return False
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
 
 
 @dataclass
@@ -317,9 +336,7 @@ class Config:
                                   f"known: {sorted(known_keys)}")
             for k, v in sec.items():
                 default = getattr(cls_(), k)
-                if default is not None and not isinstance(v, type(default)) and not (
-                        isinstance(default, float) and isinstance(v, int)) and not (
-                        isinstance(default, tuple) and isinstance(v, list)):  # TOML has arrays, not tuples
+                if not _fits(v, default):
                     raise ConfigError(f"{source}: [{name}] {k} must be {type(default).__name__}, got {v!r}")
             try:
                 sections[name] = cls_(**sec)

@@ -30,8 +30,9 @@ def load_config(args) -> Config:
     return cfg
 
 
-def positive(kind, maximum=None):
-    """An argparse type: a finite number of ``kind`` (int or float) greater than zero (and at most ``maximum``)."""
+def positive(kind, maximum=None, zero: bool = False):
+    """An argparse type: a finite number of ``kind`` (int or float) greater than zero (``zero``: or zero), and at
+    most ``maximum``."""
     def parse(text):
         try:
             value = kind(text)
@@ -39,8 +40,8 @@ def positive(kind, maximum=None):
             raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
         if kind is float and value == float("inf"):
             raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        if not (value >= 0 if zero else value > 0):
+            raise argparse.ArgumentTypeError(f"must be {'0 or more' if zero else 'greater than 0'}, got {text}")
         if maximum is not None and value > maximum:
             raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {text}")
         return value

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..errors import OutputError
@@ -39,6 +40,15 @@ def cmd_eval(args) -> int:
         (out / "table.md").write_text(real3d_table(r) + "\n")
         print(real3d_table(r))
         brief = {k: r[k] for k in ("samples", "detected", "missed")} | {"skipped": len(r["skipped"])}
+        for why in r["skipped"][:5]:  # what was left out, on screen too (all of it in summary.json)
+            print(f"warning: skipped {why}", file=sys.stderr)
+        if len(r["skipped"]) > 5:
+            print(f"warning: ... and {len(r['skipped']) - 5} more skipped (summary.json lists them)", file=sys.stderr)
+        if not r["detected"]:
+            (out / "summary.json").write_text(json.dumps(r, indent=1))
+            print(f"error: nothing was scored: {r['samples']} sample(s), {len(r['skipped'])} skipped, none with a hand "
+                  f"found (summary.json in {out} says why)", file=sys.stderr)
+            return 1
     elif args.eval_command == "keypoints":
         from ..evaluation.datasets import evaluate_keypoint_folder
 

@@ -171,10 +171,12 @@ def add_parsers(sub) -> None:
     c.set_defaults(func=cmd_capture_hand)
     rp = sub.add_parser("replay", help="re-publish a recording, or re-run the pipeline on it (--rerun)")
     rp.add_argument("recording")
-    rp.add_argument("--speed", type=float, default=1.0, help="x recorded pace; 0: as fast as possible")
+    rp.add_argument("--speed", type=positive(float, zero=True), default=1.0,
+                    help="x recorded pace; 0: as fast as possible")
     rp.add_argument("--loop", action="store_true")
     rp.add_argument("--rerun", action="store_true", help="re-run the pipeline on the recorded inputs and compare")
-    rp.add_argument("--tolerance-mm", type=float, default=5.0, help="--rerun: largest mean joint distance to pass")
+    rp.add_argument("--tolerance-mm", type=positive(float), default=5.0,
+                    help="--rerun: largest mean joint distance to pass")
     rp.add_argument("--report", help="--rerun: write the comparison as JSON here")
     rp.add_argument("--force", action="store_true", help="replace an existing --report file")
     stream_args(rp)

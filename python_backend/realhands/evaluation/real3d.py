@@ -40,6 +40,8 @@ REAL3D_VARIANTS = {
     "fit + refinement 3 it. (HandNet mask)": {"regressor": "fit", "mask": "handnet", "refine_iterations": 3},
 }
 MEDIAPIPE = "MediaPipe world landmarks"
+#: annotated joints further from the camera than this (m) are not a hand in a photo (millimetres, or garbage)
+MAX_JOINT_DISTANCE_M = 10.0
 
 
 def load_real3d(path: str | Path) -> tuple[Path, list[dict], list[str]]:
@@ -74,6 +76,8 @@ def _invalid(s) -> str | None:
         return "joints_3d holds NaN or infinite values"
     if (j[:, 2] <= 0).any():
         return "joints_3d must lie in front of the camera (z > 0, metres)"
+    if np.abs(j).max() > MAX_JOINT_DISTANCE_M:
+        return f"joints_3d must be in metres within {MAX_JOINT_DISTANCE_M:g} m of the camera (millimetres given?)"
     return None
 
 

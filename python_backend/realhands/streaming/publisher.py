@@ -62,6 +62,19 @@ def _curve_keys(secret_file, clients_folder) -> tuple[bytes, bytes]:
     return public, secret
 
 
+def check_endpoint(endpoint: str) -> str:
+    """``endpoint`` if a TCP endpoint's port is a port (1-65535, or * to pick one); ZeroMQ itself takes 99999 as
+    34463 (the port modulo 65536), so a subscriber told 99999 would never find the stream."""
+    if not isinstance(endpoint, str) or not endpoint:
+        raise StreamConfigError(f"an endpoint is tcp://HOST:PORT (e.g. tcp://127.0.0.1:5555), got {endpoint!r}")
+    if endpoint.startswith("tcp://"):
+        port = endpoint.rsplit(":", 1)[-1] if endpoint.count(":") >= 2 else ""
+        if port != "*" and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise StreamConfigError(f"{endpoint}: the port must be a number from 1 to 65535 (tcp://HOST:PORT), got "
+                                    f"{port or 'none'!r}")
+    return endpoint
+
+
 def _host(endpoint: str) -> str | None:
     if not endpoint.startswith("tcp://"):
         return None  # ipc:// and inproc:// never leave the machine
@@ -79,7 +92,7 @@ class HandPublisher:
     def __init__(self, endpoint: str = "tcp://127.0.0.1:5555", *, lan: bool = False, allow=(),
                  curve_secret_key: str | Path | None = None, curve_clients: str | Path | None = None,
                  hwm: int = 50, linger_ms: int = 500, log=None):
-        host = _host(endpoint)
+        host = _host(check_endpoint(endpoint))
         if host is not None and host not in LOOPBACK_HOSTS and not lan:
             raise StreamConfigError(f"{endpoint} would expose the hand stream beyond this machine; bind to "
                                     "tcp://127.0.0.1:PORT, or opt in to LAN mode (--lan) with an allow-list (--allow)")
@@ -226,7 +239,10 @@ class HandSubscriber:
         for t in topics:
             self.sock.setsockopt(zmq.SUBSCRIBE, TOPICS[t])
         try:
-            self.sock.connect(endpoint)
+            self.sock.connect(check_endpoint(endpoint))
+        except StreamConfigError:
+            self.sock.close()
+            raise
         except zmq.ZMQError as exc:
             self.sock.close()
             raise StreamConfigError(f"cannot connect to {endpoint!r}: {exc} (an endpoint is tcp://HOST:PORT, e.g. "
