@@ -406,6 +406,7 @@ def test_cli_paths_and_bounds_a_user_can_get_wrong_are_one_clear_error_and_repla
         (("capture-hand", tmp_path / "me", "--no-publish", "--frames", "1"), "hand.glb"),
         (("reconstruct", tmp_path / "me", "--out", tmp_path / "r.jsonl"), "nothing to reconstruct"),
         (("run", "--frames", "1", "--endpoint", "tcp://127.0.0.1:99999"), "from 1 to 65535"),
+        (("run", "--no-publish", "--source", "webcam:abc"), "not a camera index"),
         (("reconstruct", tmp_path / "me", "--out", tmp_path / "r.jsonl", "--refine-iterations", "1000000"),
          "at most 200"),
     ]

@@ -120,6 +120,9 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
             return Looped(clip) if loop else clip
         src = SyntheticSource(kind=arg or "mixed", num_frames=frames, model_path=model_path, stereo=stereo)
         return Looped(src) if loop else src
+    if kind in ("webcam", "uvc") and arg and not (arg.isdigit() or "://" in arg or Path(arg).exists()):
+        raise SourceError(f"{name}: {arg!r} is not a camera index ({kind}:0), a device path ({kind}:/dev/video0) "
+                          "or a stream URL")
     if kind == "webcam":
         return camera_source(arg or 0, camera=camera, log=log)
     if kind == "uvc":
