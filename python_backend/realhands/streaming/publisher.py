@@ -222,6 +222,7 @@ class HandSubscriber:
     def __init__(self, endpoint: str = "tcp://127.0.0.1:5555", topics=("rig", "frame", "texture", "stats"),
                  curve_server_key: str | Path | None = None, curve_client_key: str | Path | None = None,
                  rcvhwm: int = 1000):
+        check_endpoint(endpoint)  # (before a socket exists to close)
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.SUB)
         self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
@@ -239,10 +240,7 @@ class HandSubscriber:
         for t in topics:
             self.sock.setsockopt(zmq.SUBSCRIBE, TOPICS[t])
         try:
-            self.sock.connect(check_endpoint(endpoint))
-        except StreamConfigError:
-            self.sock.close()
-            raise
+            self.sock.connect(endpoint)
         except zmq.ZMQError as exc:
             self.sock.close()
             raise StreamConfigError(f"cannot connect to {endpoint!r}: {exc} (an endpoint is tcp://HOST:PORT, e.g. "
