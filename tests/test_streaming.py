@@ -413,7 +413,11 @@ def test_the_real_time_default_drops_frames_under_a_slow_stage_and_marks_a_hand_
     report, received = _run_and_drain(pipe, pub, sub)
     assert report.frames_in == 30 and report.errors == 0
     assert report.dropped >= 10 and report.frames_out + report.dropped == report.frames_in
-    assert max(report.latency_ms) < 1500 and np.median(report.latency_ms) < 600, report.latency_ms
+    # bounded by a few of this run's slow steps (the queue's two waiting frames and the one in hand), whatever this
+    # machine's speed: frames queued, not dropped, would reach seconds (30 frames at 0.17 s)
+    step = report.stage_ms["reconstruction"]
+    assert np.median(report.latency_ms) < 4 * np.median(step) + 200, (report.latency_ms, step)
+    assert max(report.latency_ms) < 4 * max(step) + 500, (report.latency_ms, step)
     seen = [(b["source_frame"], [(h["handedness"], h["tracking"]) for h in b["hands"]]) for _, b in received]
     for side in {side for _, hands in seen for side, _ in hands}:  # per hand: (new tracked* lost)+
         states = "".join({"new": "n", "tracked": "t", "lost": "l"}[st] for _, hands in seen for sd, st in hands
@@ -544,14 +548,27 @@ def test_a_hand_over_between_stages_drops_only_its_oldest_items_and_never_the_en
 def test_in_real_time_the_frame_behind_one_slow_frame_waits_for_it(queue_frames):
     """One slow frame (a cold restart: 50-80 ms live at 30 fps) costs the frame behind it nothing with the default
     queue of two waiting frames (LiveConfig.queue_frames): it is published late, every frame goes out. With one it is
-    dropped. Here at 10 fps, one frame's reconstruction made to take 230 ms in all (its real work included, whatever
-    this machine's speed): over two frame periods (the next two frames arrive while it works) and under three (the
-    third comes after it), with 50 ms to spare each way."""
+    dropped. Here at 10 fps the stages give the real hands of a first, unpaced pass (the real detections and fits,
+    cached) in fixed times, so that what is tested is the queue, not this machine's speed under load (a loaded CI
+    machine once took over 100 ms a frame and dropped frames with any queue): detection 15 ms, reconstruction 25 ms,
+    and its fifth frame 230 ms: over two frame periods (the next two frames arrive while it works) and under three
+    (the third comes after it), with 50 ms to spare each way."""
     from realhands.capture.sources import Source
     from realhands.live import LivePipeline
     from realhands.live.sources import SyntheticSource
 
     clip = SyntheticSource(num_frames=12, resolution="320x240", stereo=False)
+    first = LivePipeline(clip, LiveConfig(texture_size=0, stereo=False, realtime=False))
+    real_solve, cached = first.rec.solve, []  # the hands of each frame in turn
+
+    def remember(*args, **kwargs):
+        cached.append(real_solve(*args, **kwargs))
+        return cached[-1]
+
+    first.rec.solve = remember
+    assert first.run().frames_out == 12
+    first.close()
+    assert sum(bool(hands) for hands in cached) >= 10, "the clip's hands were not found"
 
     class TenFps(Source):
         name, fps, cameras = "clip at 10 fps", 10.0, clip.cameras
@@ -561,24 +578,32 @@ def test_in_real_time_the_frame_behind_one_slow_frame_waits_for_it(queue_frames)
 
     pipe = LivePipeline(TenFps(), LiveConfig(texture_size=0, stereo=False, queue_frames=queue_frames))
     assert pipe.cfg.realtime
-    solve, calls = pipe.rec.solve, []
+    calls = []
 
-    def fifth_slow(*args, **kwargs):  # the real stage; its fifth frame made slow
-        calls.append(1)
+    def taking(seconds, t):
+        time.sleep(max(0.0, seconds - (time.perf_counter() - t)))
+
+    def detect(image, view=0):
         t = time.perf_counter()
-        out = solve(*args, **kwargs)
-        if len(calls) == 5:
-            time.sleep(max(0.0, 0.23 - (time.perf_counter() - t)))
-        return out
+        taking(0.015, t)
+        return "detections"
 
-    pipe.rec.solve = fifth_slow
+    def solve(image, detections, *args, **kwargs):  # the fifth frame made slow
+        t = time.perf_counter()
+        calls.append(1)
+        assert detections == "detections"
+        taking(0.23 if len(calls) == 5 else 0.025, t)
+        return cached[len(calls) - 1]
+
+    pipe.rec.detect, pipe.rec.solve = detect, solve
     report = pipe.run()
     pipe.close()
-    assert report.frames_in == 12 and report.errors == 0
+    assert report.frames_in == 12 and report.errors == 0, report.error_messages
     assert report.frames_out + report.dropped == 12
     if queue_frames == 2:
         assert report.dropped == 0, report.summary()
-        assert max(report.latency_ms) < 600
+        assert len(calls) == 12 and max(report.latency_ms) < 600, report.summary()
+        assert len(report.hand_frame_bytes) >= 10  # the cached hands went out
     else:
         assert report.dropped >= 1, report.summary()
 
@@ -704,8 +729,10 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
         runs[texture_size] = (report, threads, received)
     (plain, _, _), (report, threads, received) = runs[0], runs[64]
     assert threads and set(threads) == {"texture"}, threads
-    # 24 frames in 0.8 s, a view due every frame: the slowed stage fuses 2-3 of them and skips the rest
-    assert 1 <= report.texture_views <= 4 and report.texture_views_skipped >= 5, report.summary()
+    # 24 frames in 0.8 s (longer on a loaded machine), a view due every frame: the slowed stage fuses one each 0.4 s
+    # of the run and skips the rest
+    assert 1 <= report.texture_views <= report.seconds / 0.4 + 2 and report.texture_views_skipped >= 5, \
+        report.summary()
     # a view fused in the frames' own stages would add its 0.4 s to every frame here (a view is due each frame): a
     # handful of the 24 frames would go out. The few real fusions share the two cores with the frames (seen on a slow,
     # loaded machine: 4 frames fewer, +31 ms of median latency), hence the margins
@@ -725,10 +752,11 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
 def test_in_real_time_the_texture_stage_keeps_within_its_cpu_share():
     """Texture views that cost 60 ms of CPU each (the real fusion, then a busy loop in the texture thread), due 30
     times a second: with ``texture_cpu_share`` 0.1 the stage asks for views 0.6 s apart (the reconstructor's
-    texture_min_interval_s; more than 1.1 s would be a budget that holds it too hard), fuses a handful over the clip
-    and says so once, even through a log that fails (a closed terminal: the stage survives it, and the run ends);
-    with a whole core it asks for views only as far apart as one costs. A re-run (every frame, each view in turn)
-    keeps the cadence it was given, so its texture is reproducible."""
+    texture_min_interval_s: the views' cost as measured here, over 0.1; more would be a budget that holds it too
+    hard. A loaded or slower CI machine once took 140 ms a view, hence the cost measured, not assumed), fuses a
+    handful over the clip and says so once, even through a log that fails (a closed terminal: the stage survives it,
+    and the run ends); with a whole core it asks for views only as far apart as one costs. A re-run (every frame,
+    each view in turn) keeps the cadence it was given, so its texture is reproducible."""
     import hashlib
     import threading
 
@@ -747,13 +775,15 @@ def test_in_real_time_the_texture_stage_keeps_within_its_cpu_share():
 
         pipe = LivePipeline(src, LiveConfig(stereo=False, texture_size=64, texture_fuse_hz=30.0,
                                             texture_cpu_share=share, realtime=realtime), log=log)
-        fuse = pipe.rec.run_texture_job
+        fuse, costs = pipe.rec.run_texture_job, []
 
-        def costly(job, fuse=fuse, block=bytes(1 << 20)):
+        def costly(job, fuse=fuse, costs=costs, block=bytes(1 << 20)):
+            cpu = time.thread_time()
             out = fuse(job)
             end = time.thread_time() + 0.06
             while time.thread_time() < end:  # CPU work that leaves Python's lock, as HandNet's does
                 hashlib.sha256(block)
+            costs.append(time.thread_time() - cpu)
             return out
 
         pipe.rec.run_texture_job = costly
@@ -768,14 +798,15 @@ def test_in_real_time_the_texture_stage_keeps_within_its_cpu_share():
         pipe.close()
         assert report.errors == 0, report.error_messages
         runs[share, realtime] = (report, pipe.rec.texture_min_interval_s,
-                                 [m for m in logs if "texture_cpu_share" in m])
-    (_, whole_interval, _), (held, interval, told) = runs[1.0, True], runs[0.1, True]
-    assert 0.06 / 0.1 <= interval <= 1.1, interval
-    assert 0.06 <= whole_interval <= 0.11, whole_interval
+                                 [m for m in logs if "texture_cpu_share" in m], max(costs, default=0.0))
+    (_, whole_interval, _, whole_cost), (held, interval, told, cost) = runs[1.0, True], runs[0.1, True]
+    # the budget's cost is a mean of the views' (and their snapshots'), so within the dearest view's, with a margin
+    assert 0.06 / 0.1 <= interval <= 1.3 * cost / 0.1, (interval, cost)
+    assert 0.06 <= whole_interval <= 1.3 * whole_cost, (whole_interval, whole_cost)
     # the first views are queued before the first one has been costed
     assert held.texture_views <= held.seconds / 0.6 + 3, (held.texture_views, held.seconds)
     assert len(told) == 1 and "instead of 30," in told[0] and "within 0.1 of a core" in told[0], told
-    rerun, rerun_interval, _ = runs[0.1, False]
+    rerun, rerun_interval, _, _ = runs[0.1, False]
     assert rerun_interval == 0.0 and rerun.texture_views > 2 * held.texture_views, rerun.summary()
 
 
@@ -1137,7 +1168,10 @@ def test_a_moving_hand_is_published_where_it_is_at_publish_time(hand):
 
 
 def test_extrapolation_stays_within_its_bounds_when_the_hand_stops_or_leaves(hand):
-    from realhands.streaming.extrapolation import MAX_SHIFT_M
+    """A hand far too fast to follow is moved at most 3 cm and 15 degrees (the documented bounds, written out here:
+    a test that read them from the module would pass whatever they were), and up to them; a hand that stops
+    overshoots within the bound, and less each frame; a hand lost or back after a gap is sent as measured."""
+    from scipy.spatial.transform import Rotation
 
     m, res = hand
     protocol = StreamProtocol({"right": m}, extrapolate_ms=100.0)
@@ -1145,14 +1179,22 @@ def test_extrapolation_stays_within_its_bounds_when_the_hand_stops_or_leaves(han
     for i in range(4):
         h = _published(protocol, _moving(res, i / 30, velocity=fast, spin=(0, 0, 0)), i, ahead_s=0.5)[0]
         measured = _moving(res, i / 30, velocity=fast, spin=(0, 0, 0)).joints_3d[0]
-        assert np.linalg.norm(h["joints"][0] - measured) <= MAX_SHIFT_M + 1e-6
+        moved = np.linalg.norm(h["joints"][0] - measured)
+        assert moved <= 0.03 + 1e-6 and (i < 2 or moved > 0.029), (i, moved)  # (2 frames give a velocity)
         assert h["extrapolated_ms"] <= 100.0 + 1e-9
+    spinning = StreamProtocol({"right": m}, extrapolate_ms=100.0)
+    for i in range(4):  # 30 rad/s: 3 rad in 0.1 s, far beyond the turn bound
+        measured = _moving(res, i / 30, velocity=(0, 0, 0), spin=(0, 0, 30.0))
+        h = _published(spinning, measured, i, ahead_s=0.1)[0]
+    turn = (Rotation.from_rotvec(h["pose"][:3]) * Rotation.from_rotvec(measured.mano["global_orient"]).inv())
+    assert np.radians(14.9) < turn.magnitude() <= np.radians(15.0) + 1e-4, np.degrees(turn.magnitude())
+    assert np.allclose(h["joints"][0], measured.joints_3d[0], atol=1e-5)  # turned about the wrist, not moved
     stopped = _moving(res, 3 / 30, velocity=fast, spin=(0, 0, 0))
     overshoot = []
     for i in range(4, 12):  # the hand stops dead: the overshoot is bounded and dies away
         h = _published(protocol, stopped, i, ahead_s=0.06)[0]
         overshoot.append(float(np.linalg.norm(h["joints"][0] - stopped.joints_3d[0])))
-    assert max(overshoot) <= MAX_SHIFT_M + 1e-6
+    assert max(overshoot) <= 0.03 + 1e-6
     assert overshoot[-1] < 1e-3 and overshoot == sorted(overshoot, reverse=True)
     lost = _published(protocol, None, 12, ahead_s=0.06)  # it leaves: its last measured state, as measured
     assert lost[0]["tracking"] == "lost" and lost[0]["extrapolated_ms"] == 0.0
