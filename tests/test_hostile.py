@@ -263,6 +263,22 @@ def test_one_bad_input_never_ends_the_run_and_same_names_do_not_collide(hand_png
     assert sorted(p.name for p in (tmp_path / "ov").iterdir()) == ["same.jpg", "same_2.jpg"]
 
 
+def test_overlays_and_textures_are_never_written_over_the_photos(hand_png, tmp_path):
+    """An overlay is named after its photo (photo.jpg -> photo.jpg): an --overlay or --texture folder that holds the
+    inputs is refused with one error, before anything is read or written, and the photo is as it was."""
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.open(hand_png).convert("RGB").save(photos / "photo.jpg", quality=95)
+    before = (photos / "photo.jpg").read_bytes()
+    for flag, folder in (("--overlay", photos), ("--texture", photos), ("--overlay", tmp_path / "photos" / ".")):
+        msg = _one_error_line(_cli("reconstruct", photos / "photo.jpg", "--out", tmp_path / "r.jsonl", flag, folder))
+        assert "holds the inputs" in msg and flag in msg, msg
+        assert (photos / "photo.jpg").read_bytes() == before and sorted(photos.iterdir()) == [photos / "photo.jpg"]
+    assert not (tmp_path / "r.jsonl").exists()  # refused before the results file was opened
+
+
 def _short_recording(tmp_path) -> Path:
     from realhands.recording.mcap_io import Recorder
 
@@ -407,6 +423,8 @@ def test_cli_paths_and_bounds_a_user_can_get_wrong_are_one_clear_error_and_repla
         (("reconstruct", tmp_path / "me", "--out", tmp_path / "r.jsonl"), "nothing to reconstruct"),
         (("run", "--frames", "1", "--endpoint", "tcp://127.0.0.1:99999"), "from 1 to 65535"),
         (("run", "--no-publish", "--source", "webcam:abc"), "not a camera index"),
+        (("run", "--no-publish", "--source", ""), "the source is empty"),  # (not the default: a typo'd variable)
+        (("capture-hand", tmp_path / "new", "--no-publish", "--source", " "), "the source is empty"),
         (("reconstruct", tmp_path / "me", "--out", tmp_path / "r.jsonl", "--refine-iterations", "1000000"),
          "at most 200"),
     ]
@@ -417,6 +435,7 @@ def test_cli_paths_and_bounds_a_user_can_get_wrong_are_one_clear_error_and_repla
         else:
             assert why in _one_error_line(res), args
     assert notes.read_text() == "my notes\n" and (tmp_path / "me" / "hand.glb").read_bytes() == b"my own model"
+    assert not (tmp_path / "new").exists()
 
 
 # -- silent wrong results ----------------------------------------------------------------------------------------

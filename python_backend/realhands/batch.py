@@ -69,9 +69,10 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
 
         raise MediaError(f"nothing to reconstruct in {', '.join(map(str, paths)) or 'no paths'}: no images "
                          f"({' '.join(sorted(IMAGE_SUFFIXES))}) or videos ({' '.join(sorted(VIDEO_SUFFIXES))})")
-    out = _check_output(Path(out), [p for _, p, _ in items] + [r for _, _, r in items if r is not None], force)
-    overlay_dir = output_folder(overlay_dir) if overlay_dir else None
-    texture_dir = output_folder(texture_dir) if texture_dir else None
+    inputs = [p for _, p, _ in items] + [r for _, _, r in items if r is not None]
+    out = _check_output(Path(out), inputs, force)
+    overlay_dir = output_folder(_apart(overlay_dir, inputs, "--overlay")) if overlay_dir else None
+    texture_dir = output_folder(_apart(texture_dir, inputs, "--texture")) if texture_dir else None
     # a mask only where something uses it (refinement, texture): nothing else here writes one
     cfg = dataclasses.replace(cfg, texture_size=(cfg.texture_size or BATCH_TEXTURE_SIZE) if texture_dir else 0,
                               mask=cfg.mask if (cfg.refine_iterations or texture_dir) else "none")
@@ -217,6 +218,18 @@ def _check_output(out: Path, inputs: list[Path], force: bool) -> Path:
                           "--force to replace it")
     output_folder(out.parent)
     return out
+
+
+def _apart(folder: str | Path, inputs: list[Path], flag: str) -> Path:
+    """An output folder of images (overlays, textures) that holds none of the inputs: its files are named after
+    the inputs (``photo.jpg``'s overlay is ``photo.jpg``), so written beside them they would replace the photos."""
+    folder = Path(folder)
+    where = folder.resolve()
+    for p in inputs:
+        if p.resolve().parent == where:
+            raise OutputError(f"{flag} {folder} holds the inputs ({p.name}): what is written there is named after "
+                              "them and would replace them; give another folder")
+    return folder
 
 
 def _open_output(out: Path):

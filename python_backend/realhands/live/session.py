@@ -58,8 +58,9 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
         publisher = make_publisher(cfg, endpoint) if publish else None  # first: a wrong endpoint or key fails at once
         if publisher is not None:
             opened.callback(publisher.close)
-        source = open_source(source_name or live.source, calibration=calibration, frames=synthetic_frames,
-                             model_path=cfg.model.path, stereo=live.stereo, loop=loop)
+        name = live.source if source_name is None else source_name
+        source = open_source(name, calibration=calibration, frames=synthetic_frames, model_path=cfg.model.path,
+                             stereo=live.stereo, loop=loop)
         pipeline = None
 
         def close_source():  # once the pipeline exists, its capture stage closes the source (in its own thread)
@@ -106,12 +107,14 @@ class _CaptureDisplay:
     """The guided capture in the terminal: the instruction when it changes, progress per region on a bar."""
 
     def __init__(self, capture):
-        from tqdm import tqdm
-
-        self.capture, self.step = capture, None
-        self.bar = tqdm(unit="frame", desc="capture", dynamic_ncols=True)
+        self.capture, self.step, self.bar = capture, None, None  # the bar from the first frame (a source that
+        # fails to open leaves its one error line alone)
 
     def __call__(self, result):
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit="frame", desc="capture", dynamic_ncols=True)
         p = self.capture.last
         if p.step != self.step:
             self.step = p.step
@@ -120,7 +123,8 @@ class _CaptureDisplay:
         self.bar.set_postfix_str(" ".join(f"{k} {v:.0%}" for k, v in p.progress.items()), refresh=False)
 
     def close(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def capture_hand(cfg: Config, out: str | Path, source_name: str | None = None, side: str | None = None,
@@ -143,7 +147,8 @@ def capture_hand(cfg: Config, out: str | Path, source_name: str | None = None, s
     capture = HandCapture(side)
     display = _CaptureDisplay(capture) if progress else None
     try:
-        report = run_session(dataclasses.replace(cfg, live=live), source_name or "synthetic:turn",
+        name = "synthetic:turn" if source_name is None else source_name
+        report = run_session(dataclasses.replace(cfg, live=live), name,
                              frames=frames, duration_s=duration_s, calibration=calibration, publish=publish,
                              endpoint=endpoint, on_result=display, progress=False,
                              synthetic_frames=synthetic_frames, capture=capture, loop=False)

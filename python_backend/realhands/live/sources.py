@@ -104,6 +104,9 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
                 model_path=None, stereo: bool = True, loop: bool = True, log=print) -> Source:
     """The capture source called ``name`` (see the module docstring). ``frames``: the length of a rendered
     synthetic sequence; ``loop``: synthetic sources play on until the session is bounded or stopped."""
+    if not str(name).strip():
+        raise SourceError("the source is empty; name one: synthetic[:kind], webcam[:N], uvc:N, zed, a video, a folder "
+                          "of images or a recording (.mcap), or leave --source out for the default")
     kind, _, arg = name.partition(":")
     if calibration and (kind in ("synthetic", "webcam", "zed") or Path(name).suffix.lower() == ".mcap"
                         or Path(name).is_dir()):
