@@ -343,6 +343,7 @@ def test_crafted_sparse_matrices_in_a_model_file_are_refused(tmp_path, monkeypat
 @pytest.mark.parametrize("toml, match", [
     ("[model]\npath = 123\n", "path must be"), ("output_dir = 5\n", "output_dir must be"),
     ("[stream]\nhwm = 99999999999\n", "hwm must be"), ("[live]\ntexture_hz = nan\n", "texture_hz"),
+    ("[live]\nsource = \"\"\n", "live.source must name a source"),
     ("[live]\ntexture_size = true\n", "texture_size"), ("[reconstruct]\nsmoothing_hz = inf\n", "smoothing"),
     ("[reconstruct]\nmax_hands = 0\n", "max_hands"), ("[live]\ntexture_size = 1000000\n", "texture_size"),
     ("[live]\nextrapolate_ms = -5\n", "extrapolate_ms"), ("[live]\nextrapolate_ms = nan\n", "extrapolate_ms"),

@@ -228,7 +228,7 @@ def _apart(folder: str | Path, inputs: list[Path], flag: str) -> Path:
     for p in inputs:
         if p.resolve().parent == where:
             raise OutputError(f"{flag} {folder} holds the inputs ({p.name}): what is written there is named after "
-                              "them and would replace them; give another folder")
+                              "them (photo.jpg's overlay is photo.jpg) and could replace them; give another folder")
     return folder
 
 

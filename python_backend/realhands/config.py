@@ -283,6 +283,9 @@ class LiveConfig(ReconstructConfig):
                 not (math.isfinite(self.extrapolate_ms) and 0 <= self.extrapolate_ms <= MAX_EXTRAPOLATE_MS):
             raise ConfigError(f"live.extrapolate_ms must be a number of milliseconds in [0, {MAX_EXTRAPOLATE_MS}] "
                               f"(0: no extrapolation), got {self.extrapolate_ms!r}")
+        if not isinstance(self.source, str) or not self.source.strip():
+            raise ConfigError(f"live.source must name a source (synthetic[:kind], webcam[:N], uvc:N, zed, a video, a "
+                              f"folder of images or a recording .mcap), got {self.source!r}")
         if isinstance(self.queue_frames, bool) or not isinstance(self.queue_frames, int) or \
                 not 1 <= self.queue_frames <= MAX_QUEUE_FRAMES:
             raise ConfigError(f"live.queue_frames must be a whole number of frames in [1, {MAX_QUEUE_FRAMES}], "
