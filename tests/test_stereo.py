@@ -547,7 +547,7 @@ def test_the_users_shape_is_measured_from_two_views_then_held():
     noise on every keypoint): the shape is measured over SHAPE_CALIBRATION_FRAMES two-view frames whose views
     both name the side and held from then on — within 3 mm of the true hand length, where the mean hand is 22 mm
     short. Frames with a view naming the other side do not count; before it is held, stereo_shape gives the
-    median so far; reset() measures again."""
+    median so far; reset() measures again. Still images hold nothing."""
     from realhands.reconstruct import SHAPE_CALIBRATION_FRAMES, Reconstructor, SecondView
 
     model = HandModel(side="right", flat_hand_mean=True)
@@ -586,66 +586,10 @@ def test_the_users_shape_is_measured_from_two_views_then_held():
     assert np.array_equal(rec.shapes["right"], held)  # held
     rec.reset()
     assert "right" not in rec.shapes and rec.stereo_shape("right") is None
-
-
-def test_one_view_holds_the_shape_it_measured_until_two_views_measure_it():
-    """Mono video of a known hand whose world landmarks breathe in size from frame to frame (7 %, as MediaPipe's do
-    on real photos: docs/RESULTS.md): the shape is held after SHAPE_CALIBRATION_FRAMES one-view frames (shape_source
-    "mono"), near the true size: the published hand's size stops breathing. A two-view fit does not hold a
-    one-view shape: the two views measure the hand for SHAPE_CALIBRATION_FRAMES frames and replace it (within 3 mm
-    of the true length). Still images are unrelated: they hold nothing."""
-    from realhands.reconstruct import SHAPE_CALIBRATION_FRAMES, Reconstructor, SecondView
-
-    model = HandModel(side="right", flat_hand_mean=True)
-    pair = StereoPair(CAM, CAM, _rig(2)[1])
-    params, _ = _hand(model, seed=1)
-    dt = model.v_template.dtype
-    lib = model.data.pose_library
-    truth = _hand_length(model, params["betas"])
-    img = np.zeros((480, 640, 3), np.uint8)
-
-    def frame(i):
-        turn = Rotation.from_euler("y", 25 * np.sin(i / 6), degrees=True)
-        p = dict(params, global_orient=(turn * Rotation.from_rotvec(params["global_orient"])).as_rotvec(),
-                 hand_pose=lib[3] + (lib[4] - lib[3]) * (0.5 - 0.5 * np.cos(i / 5)),
-                 transl=params["transl"] + [0.05 * np.sin(i / 8), 0.02 * np.cos(i / 7), 0.03 * np.sin(i / 9)])
-        with torch.no_grad():
-            kp = model.keypoints(*(torch.as_tensor(np.asarray(p[k])[None], dtype=dt)
-                                   for k in ("global_orient", "hand_pose", "betas", "transl")))[0].numpy()
-        rng = np.random.default_rng(i)
-        first = _detections(model, kp.astype(np.float64), "right")
-        second = _detections(model, kp.astype(np.float64), "right", pair.T_right_from_left)
-        first.world_landmarks = first.world_landmarks * (1 + rng.normal(0, 0.07))  # MediaPipe's size, breathing
-        for d in (first, second):
-            d.keypoints_2d = d.keypoints_2d + rng.normal(0, 1.0, (21, 2))
-        return kp, first, second
-
-    n = SHAPE_CALIBRATION_FRAMES
-    rec = Reconstructor(video=True, texture_size=0, regressor="fit", mask="none", landmark_offsets=False,
-                        smoothing_hz=0)
-    lengths = []
-    for i in range(n + 15):
-        _, first, _ = frame(i)
-        h = rec.solve(img, [first], CAM, timestamp=i / 30)[0]
-        assert ("right" in rec.shapes) == (i + 1 >= n), i
-        lengths.append(_hand_length(model, h.mano["betas"]))
-    assert rec.shape_source["right"] == "mono" and rec.stereo_shape("right") is None
-    before, after = np.asarray(lengths[:n - 1]), np.asarray(lengths[n:])
-    assert np.ptp(after) < 1e-9 < 2e-3 < np.ptp(before), (np.ptp(before), np.ptp(after))  # the size stops breathing
-    # what one view measured: the median of its fits, near the true length (the mean hand is 22 mm short)
-    assert abs(_hand_length(model, rec.shapes["right"]) - truth) < 0.005
-    mono_held = rec.shapes["right"].copy()
-    for i in range(n + 15, 2 * n + 20):  # both cameras see the hand now: they measure it
-        _, first, second = frame(i)
-        rec.solve(img, [first], CAM, timestamp=i / 30, second_view=SecondView(img, pair, [second]))
-        if rec.shape_source["right"] == "mono":
-            assert np.array_equal(rec.shapes["right"], mono_held)
-    assert rec.shape_source["right"] == "stereo" and np.array_equal(rec.stereo_shape("right"), rec.shapes["right"])
-    assert abs(_hand_length(model, rec.shapes["right"]) - truth) < 0.003
+    # still images are unrelated (realhands reconstruct --calibration on a folder): no shape is held across them
     images = Reconstructor(texture_size=0, regressor="fit", mask="none", landmark_offsets=False)
-    for i in range(n + 2):
-        _, first, second = frame(i)
-        images.solve(img, [first], CAM, second_view=SecondView(img, pair, [second]) if i % 2 else None)
+    for _ in range(needed + 2):
+        images.solve(img, [first], CAM, second_view=SecondView(img, pair, [second]))
     assert images.shapes == {} and images.stereo_shape("right") is None
 
 

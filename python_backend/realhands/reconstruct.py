@@ -48,9 +48,7 @@ from .model import HandModel, model_fingerprint
 from .perception.mediapipe_hands import HandDetection, HandDetector, mirror_world
 from .perception.tracking import HandTracker, Track, hand_size_px, match_views
 
-#: Video: the fits a side's shape is measured over before it is held (about a second of tracking at 30 fps): two-view
-#: fits (they measure the hand's true size), else one-view fits (a hand's size from one view is MediaPipe's and
-#: HandNet's reading of it, which breathes from frame to frame: held, the hand's depth stops breathing with it)
+#: Stereo fits a side's shape is measured over before it is held (about a second of tracking at 30 fps).
 SHAPE_CALIBRATION_FRAMES = 30
 #: Video: a warm-started fit whose keypoints miss the detections by more than this share of the hand's size in the
 #: image (mean px; a good fit: ~0.03) is redone from the cold start.
@@ -318,10 +316,7 @@ class Reconstructor:
         self._restart_estimate: dict = {}  # video: by track, (frame, HandNet's estimate) of its last one-view restart
         self._filters: dict = {}
         self.shapes: dict[str, np.ndarray] = {}  # side -> the user's calibrated shape (10,), held once measured
-        #: side -> how the held shape was measured: "stereo" (two views), "mono" (one view), "saved" (a saved hand)
-        self.shape_source: dict[str, str] = {}
-        self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # the two-view calibration fits' shapes (10,)
-        self._mono_shape_samples: dict[str, list] = {s: [] for s in SIDES}  # the one-view ones
+        self._shape_samples: dict[str, list] = {s: [] for s in SIDES}  # the calibration fits' shapes (10,)
         self._states: list[HandState] = []  # the hands of the frame being solved
         self._textured: dict[str, float] = {}  # video: when each side's texture last took in a view (s)
         #: video: the least time between a side's texture views (s), besides texture_fuse_hz's; the live pipeline's
@@ -360,7 +355,7 @@ class Reconstructor:
         self._apply_hand(hand)
 
     def _apply_hand(self, hand) -> None:
-        self.shapes[hand.side], self.shape_source[hand.side] = hand.betas.copy(), "saved"
+        self.shapes[hand.side] = hand.betas.copy()
         hand.fill_fusion(self._fusion(hand.side, self.cfg.texture_size or hand.texture_size))
         if hand.vertex_offsets is not None:
             self._held_offsets[hand.side] = torch.as_tensor(hand.vertex_offsets,
@@ -374,8 +369,7 @@ class Reconstructor:
         self._restart_rest.clear()
         self._restart_estimate.clear()
         self.shapes.clear()
-        self.shape_source.clear()
-        for samples in (*self._shape_samples.values(), *self._mono_shape_samples.values()):
+        for samples in self._shape_samples.values():
             samples.clear()
         if self.tracker is not None:
             self.tracker.reset()
@@ -670,7 +664,7 @@ class Reconstructor:
             # live pipeline fuses in its texture stage in real time and in re-runs alike, so both restart the same
             articulation = {"hand_pose": self.fitters[st.side].mean.numpy(),
                             "betas": np.asarray(self._previous[st.key]["betas"], np.float64).reshape(-1)}
-        betas = self.held_shape(st)
+        betas = self.shapes.get(st.side)
         # MediaPipe's 3D landmarks are a hand of the side it named (on synthetic sequences they have the chirality of
         # its label 99 % of the time when the label is right, 60 % when it is wrong). A side being decided (a new
         # hand, an image) is fitted as both sides with its landmarks, mirrored for the other side, so that both
@@ -706,37 +700,23 @@ class Reconstructor:
         st.set_params({k: getattr(fit, k) for k in MANO_PARAM_NAMES})
 
     def calibrate_shape(self, st: HandState) -> bool:
-        """Video: the user's shape, measured by the first SHAPE_CALIBRATION_FRAMES fits of a side whose every
-        keypoint was taken as that side's (no mirrored reading), then held: bone lengths and the hand's depth stop
-        breathing and the engine's rig is sent once. Two-view fits measure it (only two views measure a hand's true
-        size); until they have, one-view fits do, and a shape held from one view is replaced by the two views' once
-        measured (a stereo source's hand seen by one camera at first). Images are unrelated: nothing is held."""
-        if not self.video:
+        """Video: the user's shape, measured by the first SHAPE_CALIBRATION_FRAMES stereo fits of a side (only two
+        views measure a hand's true size) whose every keypoint was taken in both views (no mirrored reading), then
+        held: bone lengths stop breathing and the engine's rig is sent once. Still images are unrelated (another
+        hand in each, perhaps): nothing is held. (Holding the shape one view measured was tried: docs/live.md.)"""
+        if not self.video or st.views < 2 or st.trusted_views < 2 or st.side in self.shapes:
             return False
-        held = self.shape_source.get(st.side)
-        if st.views >= 2 and st.trusted_views >= 2 and held in (None, "mono"):
-            samples, source = self._shape_samples[st.side], "stereo"
-        elif st.views == 1 and st.trusted_views == 1 and held is None:
-            samples, source = self._mono_shape_samples[st.side], "mono"
-        else:
-            return False
+        samples = self._shape_samples[st.side]
         samples.append(st.params["betas"][0].detach().numpy().astype(np.float64))
         if len(samples) >= SHAPE_CALIBRATION_FRAMES:
-            self.shapes[st.side], self.shape_source[st.side] = np.median(np.stack(samples), axis=0), source
+            self.shapes[st.side] = np.median(np.stack(samples), axis=0)
         return True
 
-    def held_shape(self, st: HandState) -> np.ndarray | None:
-        """The shape ``st``'s fit holds (10,), or None (the fit measures it): the side's held shape, except one
-        measured in one view for a fit in two (the two views measure the true size: their calibration goes on)."""
-        if st.second is not None and self.shape_source.get(st.side) == "mono":
-            return None
-        return self.shapes.get(st.side)
-
     def stereo_shape(self, side: str) -> np.ndarray | None:
-        """The shape two views measured for ``side`` (10,): the held one (or a saved hand's), else (before it is
-        held) the median of the two-view calibration fits so far; None if no two-view fit counted yet (a guided
-        capture that ends early keeps what stereo measured)."""
-        if side in self.shapes and self.shape_source.get(side) != "mono":
+        """The shape two views measured for ``side`` (10,): the held one, else (before it is held) the median of
+        the calibration fits so far; None if no two-view fit counted yet (a guided capture that ends early keeps what
+        stereo measured)."""
+        if side in self.shapes:
             return self.shapes[side]
         return np.median(np.stack(self._shape_samples[side]), axis=0) if self._shape_samples[side] else None
 
