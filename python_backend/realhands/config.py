@@ -84,6 +84,10 @@ MAX_TEXTURE_SIZE = 4096
 MAX_REFINE_ITERATIONS = 200
 
 
+#: The forms a live source takes (LiveConfig.source, ``--source``; realhands.live.sources.open_source reads them).
+SOURCE_FORMS = "synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | RECORDING.mcap"
+
+
 def check_choice(name: str, value, choices: tuple) -> str:
     if value not in choices:
         options = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
@@ -284,8 +288,7 @@ class LiveConfig(ReconstructConfig):
             raise ConfigError(f"live.extrapolate_ms must be a number of milliseconds in [0, {MAX_EXTRAPOLATE_MS}] "
                               f"(0: no extrapolation), got {self.extrapolate_ms!r}")
         if not isinstance(self.source, str) or not self.source.strip():
-            raise ConfigError(f"live.source must name a source (synthetic[:kind], webcam[:N], uvc:N, zed, a video, a "
-                              f"folder of images or a recording .mcap), got {self.source!r}")
+            raise ConfigError(f"live.source must name a source ({SOURCE_FORMS}), got {self.source!r}")
         if isinstance(self.queue_frames, bool) or not isinstance(self.queue_frames, int) or \
                 not 1 <= self.queue_frames <= MAX_QUEUE_FRAMES:
             raise ConfigError(f"live.queue_frames must be a whole number of frames in [1, {MAX_QUEUE_FRAMES}], "

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..config import MASK_SOURCES, REGRESSORS
+from ..config import MASK_SOURCES, REGRESSORS, SOURCE_FORMS
 from ..conventions import SIDES
 from ..errors import OutputError
 from . import load_config, positive
@@ -146,7 +146,7 @@ def add_parsers(sub) -> None:
     for name, helptext in (("run", "the live pipeline: capture -> hands -> ZeroMQ (and a recording)"),
                            ("record", "the live pipeline, recording the session (MCAP)")):
         r = sub.add_parser(name, help=helptext)
-        r.add_argument("--source", help="synthetic[:kind] | webcam[:N] | uvc:N | zed | VIDEO | FOLDER | REC.mcap "
+        r.add_argument("--source", help=f"{SOURCE_FORMS} "
                                         "(default: synthetic, the shipped stereo clip; synthetic sources loop "
                                         "until --frames/--duration or Ctrl+C)")
         r.add_argument("--record", help="record the session to this .mcap file")

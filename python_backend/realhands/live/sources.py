@@ -27,6 +27,7 @@ from ..capture.sources import (
     ZedSource,
     camera_source,
 )
+from ..config import SOURCE_FORMS
 
 #: The shipped synthetic clip (``python -m tools.build.demo_clip``): a first frame at once on a fresh machine.
 DEMO_CLIP = Path(__file__).resolve().parent.parent / "assets" / "demo_stereo.mcap"
@@ -105,13 +106,12 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
     """The capture source called ``name`` (see the module docstring). ``frames``: the length of a rendered
     synthetic sequence; ``loop``: synthetic sources play on until the session is bounded or stopped."""
     if not isinstance(name, str) or not name.strip():
-        raise SourceError("the source is empty; name one: synthetic[:kind], webcam[:N], uvc:N, zed, a video, a folder "
-                          "of images or a recording (.mcap), or leave --source out for the default")
+        raise SourceError(f"the source is empty; name one ({SOURCE_FORMS}), or leave --source out for the default")
     kind, _, arg = name.partition(":")
     if calibration and (kind in ("synthetic", "webcam", "zed") or Path(name).suffix.lower() == ".mcap"
                         or Path(name).is_dir()):
         raise SourceError(f"--calibration is for side-by-side stereo sources (uvc:N, a side-by-side video file); "
-                          f"{name or 'the default source'} does not take one (a synthetic clip and a recording carry "
+                          f"{name} does not take one (a synthetic clip and a recording carry "
                           "their cameras, a ZED reads its own, a webcam and an image folder are one view)")
     if kind == "synthetic":
         if not arg and model_path is None and DEMO_CLIP.is_file():
@@ -152,5 +152,4 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
             cap.release()
             cal = load_calibration(calibration, width=width)
         return VideoFileSource(path, calibration=cal, camera=camera)
-    raise SourceError(f"unknown source {name!r}: not a file or folder, and not one of synthetic[:kind], "
-                      "webcam[:N], uvc:N, zed")
+    raise SourceError(f"unknown source {name!r}: not a file or folder, and not one of {SOURCE_FORMS}")
