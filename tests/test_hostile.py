@@ -260,7 +260,36 @@ def test_one_bad_input_never_ends_the_run_and_same_names_do_not_collide(hand_png
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert s.failures == 1 and s.written == 2 and len(lines) == 3
     assert "bomb.png" in lines[0]["image"] and "pixels" in lines[0]["error"]
-    assert sorted(p.name for p in (tmp_path / "ov").iterdir()) == ["same.jpg", "same_2.jpg"]
+    assert sorted(p.name for p in (tmp_path / "ov").glob("*.jpg")) == ["same.jpg", "same_2.jpg"]
+
+
+def test_outputs_never_replace_a_file_realhands_did_not_write(hand_png, tmp_path):
+    """The user's own photo.jpg in the overlay folder, and their notes named like a texture, are kept: those
+    outputs take the next free name. A re-run replaces its own outputs (no photo_3.jpg), not the user's."""
+    from PIL import Image
+
+    from realhands.batch import reconstruct_files
+
+    photos, ov, tex = tmp_path / "photos", tmp_path / "ov", tmp_path / "tex"
+    for d in (photos, ov, tex):
+        d.mkdir()
+    Image.open(hand_png).convert("RGB").save(photos / "photo.jpg", quality=95)
+    (ov / "photo.jpg").write_bytes(b"the user's own picture")
+    for side in ("left", "right"):
+        (tex / f"images_{side}.glb").write_bytes(b"the user's own model")
+    notes: list[str] = []
+    for run in range(2):
+        s = reconstruct_files([photos], tmp_path / "r.jsonl", overlay_dir=ov, texture_dir=tex, log=notes.append)
+        assert s.written == 1 and s.failures == 0
+        assert (ov / "photo.jpg").read_bytes() == b"the user's own picture"
+        assert all((tex / f"images_{side}.glb").read_bytes() == b"the user's own model" for side in ("left", "right"))
+        assert sorted(p.name for p in ov.iterdir() if not p.name.startswith(".")) == ["photo.jpg", "photo_2.jpg"]
+        assert Image.open(ov / "photo_2.jpg").size == Image.open(photos / "photo.jpg").size
+        side = json.loads((tmp_path / "r.jsonl").read_text())["hands"][0]["handedness"]
+        # the texture group moves as one: png, observed map and GLB under one stem
+        assert {f"images_{side}_2.png", f"images_{side}_2_observed.png", f"images_{side}_2.glb",
+                f"images_{side}.glb"} == {p.name for p in tex.iterdir() if side in p.name}
+    assert sum("photo.jpg was not written by RealHands" in n for n in notes) == 2  # said, once a run
 
 
 def test_overlays_and_textures_are_never_written_over_the_photos(hand_png, tmp_path):

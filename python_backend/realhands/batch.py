@@ -46,7 +46,9 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
     (default: the default field of view of each image's size); ``overlay_dir``: a JPEG per image or frame with the
     meshes and keypoints drawn; ``texture_dir``: each hand's fused texture and a textured GLB, one per video and
     one for all still images (the atlas side is ``config.texture_size`` or BATCH_TEXTURE_SIZE). ``out`` may not
-    be one of the inputs, nor an existing file other than a previous result (.jsonl) unless ``force``.
+    be one of the inputs, nor an existing file other than a previous result (.jsonl) unless ``force``. The
+    overlay and texture folders may not hold an input, and their files that RealHands did not write are never
+    replaced (:class:`OutputFolder`).
     ``calibration``: the inputs are side-by-side stereo pairs of the rig this file describes (see the module
     docstring); ``camera`` is then not used. ``right``: with ``calibration``, the right views (a folder, video or
     image) paired in order with the left views in ``paths``.
@@ -71,11 +73,11 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
                          f"({' '.join(sorted(IMAGE_SUFFIXES))}) or videos ({' '.join(sorted(VIDEO_SUFFIXES))})")
     inputs = [p for _, p, _ in items] + [r for _, _, r in items if r is not None]
     out = _check_output(Path(out), inputs, force)
-    overlay_dir = output_folder(_apart(overlay_dir, inputs, "--overlay")) if overlay_dir else None
-    texture_dir = output_folder(_apart(texture_dir, inputs, "--texture")) if texture_dir else None
+    overlays = OutputFolder(_apart(overlay_dir, inputs, "--overlay"), log) if overlay_dir else None
+    textures = OutputFolder(_apart(texture_dir, inputs, "--texture"), log) if texture_dir else None
     # a mask only where something uses it (refinement, texture): nothing else here writes one
-    cfg = dataclasses.replace(cfg, texture_size=(cfg.texture_size or BATCH_TEXTURE_SIZE) if texture_dir else 0,
-                              mask=cfg.mask if (cfg.refine_iterations or texture_dir) else "none")
+    cfg = dataclasses.replace(cfg, texture_size=(cfg.texture_size or BATCH_TEXTURE_SIZE) if textures else 0,
+                              mask=cfg.mask if (cfg.refine_iterations or textures) else "none")
     images = Reconstructor(cfg, model_path=model_path)
     for note in images.notes:
         log(note)
@@ -86,16 +88,14 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
         for side, fusion in rec.textures.items():
             if not fusion.seen.any() or (id(rec), side) not in last_vertices:
                 continue
-            png = fusion.save_image(texture_dir / f"{stem}_{side}.png")
-            fusion.save_image(texture_dir / f"{stem}_{side}_observed.png", observed=True)
-            fusion.export_glb(texture_dir / f"{stem}_{side}.glb", opencv_to_gltf(last_vertices[(id(rec), side)]),
+            base = textures.claim(f"{stem}_{side}", (".png", "_observed.png", ".glb"))
+            png = fusion.save_image(base.with_name(base.name + ".png"))
+            fusion.save_image(base.with_name(base.name + "_observed.png"), observed=True)
+            fusion.export_glb(base.with_name(base.name + ".glb"), opencv_to_gltf(last_vertices[(id(rec), side)]),
                               rec.models[side].faces)
             summary.textures.append(png)
-            log(f"texture: {texture_dir / (stem + '_' + side)}.png/.glb, _observed.png: where it was seen "
-                f"({fusion.coverage:.0%} of the atlas)")
+            log(f"texture: {base}.png/.glb, _observed.png: where it was seen ({fusion.coverage:.0%} of the atlas)")
 
-    overlay_names: set[str] = set()
-    texture_names: set[str] = set()
     with _open_output(out) as fh:
         for kind, path, right_path in items:
             rec = images if kind == "image" else Reconstructor(cfg, video=True, model_path=model_path)
@@ -124,10 +124,10 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
                     summary.written += 1
                     for h in hands:
                         last_vertices[(id(rec), h.handedness)] = h.vertices
-                    if overlay_dir:
+                    if overlays:
                         vis = draw_overlay(img, hands, cam, rec.models["right"].faces)
-                        stem = _unique(Path(name.replace("#frame=", "_f")).stem, overlay_names)
-                        Image.fromarray(vis).save(overlay_dir / f"{stem}.jpg", quality=92)
+                        stem = overlays.claim(Path(name.replace("#frame=", "_f")).stem, (".jpg",))
+                        Image.fromarray(vis).save(stem.with_name(stem.name + ".jpg"), quality=92)
             except OutputError:
                 raise  # the outputs cannot be written: nothing later would be either
             except Exception as exc:  # one bad input must not end the run; the message names the file
@@ -136,11 +136,11 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
                 fh.write(json.dumps({"image": str(path), "error": msg}) + "\n")
                 summary.failures += 1
             if rec is not images:
-                if texture_dir:
-                    write_textures(rec, _unique(Path(path).stem, texture_names))
+                if textures:
+                    write_textures(rec, Path(path).stem)
                 rec.close()
-        if texture_dir:
-            write_textures(images, _unique("images", texture_names))
+        if textures:
+            write_textures(images, "images")
     images.close()
     return summary
 
@@ -226,10 +226,64 @@ def _apart(folder: str | Path, inputs: list[Path], flag: str) -> Path:
     folder = Path(folder)
     where = folder.resolve()
     for p in inputs:  # the input's own folder, and (a link) its target's: a write through the link replaces that
-        if where in (p.parent.resolve(), p.resolve().parent):
+        if any(where == d.resolve() or _same_folder(folder, d) for d in (p.parent, p.resolve().parent)):
             raise OutputError(f"{flag} {folder} holds the inputs ({p.name}): what is written there is named after "
                               "them (photo.jpg's overlay is photo.jpg) and could replace them; give another folder")
     return folder
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether two existing paths are one folder (by the file system's identity: also across links, and across
+    letter case where the file system folds it)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class OutputFolder:
+    """An output folder that never replaces a file it did not write.
+
+    What RealHands writes here is listed in the folder's ``MANIFEST`` (one name a line), so a re-run replaces its
+    own earlier outputs. A file of an output's name that is not on that list (the user's ``photo.jpg`` in the
+    overlay folder) is kept: that output takes the next free name (``photo_2.jpg``) and a note says so. Two
+    outputs of one run never share a name either (two folders' ``same.png``: ``same.jpg``, ``same_2.jpg``)."""
+
+    MANIFEST = ".realhands-outputs"
+
+    def __init__(self, path: str | Path, log=print):
+        self.path = output_folder(path)
+        self.log = log
+        self._claimed: set[str] = set()
+        try:
+            self._ours = set((self.path / self.MANIFEST).read_text(errors="replace").splitlines())
+        except OSError:
+            self._ours = set()
+
+    def claim(self, stem: str, endings: tuple[str, ...]) -> Path:
+        """The path (without ending) of an output group ``stem + ending`` for each ending: ``stem``, or ``stem_2``,
+        ``stem_3``... where a name of the group was taken in this run or holds a file RealHands did not write."""
+        name, k = stem, 1
+        while True:
+            names = [name + e for e in endings]
+            if not any(n in self._claimed for n in names):
+                foreign = [n for n in names if n not in self._ours and os.path.lexists(self.path / n)]
+                if not foreign:
+                    break
+                self.log(f"note: {self.path / foreign[0]} was not written by RealHands: kept, and this output "
+                         f"takes another name")
+            k += 1
+            name = f"{stem}_{k}"
+        self._claimed.update(names)
+        new = [n for n in names if n not in self._ours]
+        if new:
+            try:
+                with open(self.path / self.MANIFEST, "a") as fh:
+                    fh.write("".join(n + "\n" for n in new))
+            except OSError as exc:
+                raise OutputError(f"cannot write {self.path / self.MANIFEST}: {exc.strerror or exc}") from None
+            self._ours.update(new)
+        return self.path / name
 
 
 def _open_output(out: Path):
@@ -238,15 +292,6 @@ def _open_output(out: Path):
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
 
-
-def _unique(stem: str, used: set[str]) -> str:
-    """``stem``, or ``stem_2``, ``stem_3``... when an earlier input (another folder's file of that name) took it."""
-    name, k = stem, 1
-    while name in used:
-        k += 1
-        name = f"{stem}_{k}"
-    used.add(name)
-    return name
 
 
 def _paired(paths, right) -> list[tuple[str, Path, Path | None]]:
