@@ -278,7 +278,7 @@ def test_outputs_never_replace_a_file_realhands_did_not_write(hand_png, tmp_path
     for side in ("left", "right"):
         (tex / f"images_{side}.glb").write_bytes(b"the user's own model")
     notes: list[str] = []
-    for run in range(2):
+    for _run in range(2):
         s = reconstruct_files([photos], tmp_path / "r.jsonl", overlay_dir=ov, texture_dir=tex, log=notes.append)
         assert s.written == 1 and s.failures == 0
         assert (ov / "photo.jpg").read_bytes() == b"the user's own picture"
