@@ -315,6 +315,56 @@ def test_overlays_and_textures_are_never_written_over_the_photos(hand_png, tmp_p
     assert not (tmp_path / "r.jsonl").exists()  # refused before the results file was opened
 
 
+def test_an_output_folder_keeps_whatever_it_did_not_write_itself(tmp_path):
+    """OutputFolder, directly: a link or a folder at an output's name, an output the user deleted and replaced
+    with their own file, names that would break a line-per-name list (a line break, a byte that is not UTF-8), a
+    stem that is a dot, a manifest that is a link or cannot be read: nothing outside is written, nothing kept is
+    replaced, and a re-run of the same outputs takes the same names."""
+    from realhands.batch import OutputFolder
+    from realhands.errors import OutputError
+
+    ov = tmp_path / "ov"
+    notes: list[str] = []
+
+    def put(folder, stem, data=b"overlay"):
+        return folder.write(stem, {".jpg": lambda p: p.write_bytes(data)})[0].name
+
+    f = OutputFolder(ov, notes.append)
+    names = [put(f, s) for s in ("photo", "a\nb", "x\u2028y", "ph\udce9to", ".", "", "link", "dir", "gone")]
+    assert names == ["photo.jpg", "a\nb.jpg", "x\u2028y.jpg", "ph\udce9to.jpg", "..jpg", "_.jpg", "link.jpg",
+                     "dir.jpg", "gone.jpg"]
+    assert not (tmp_path / "ov.jpg").exists()  # the stem "." stays inside the folder
+    (tmp_path / "precious.jpg").write_bytes(b"precious")
+    (ov / "link.jpg").unlink()
+    (ov / "link.jpg").symlink_to(tmp_path / "precious.jpg")
+    (ov / "dir.jpg").unlink()
+    (ov / "dir.jpg").mkdir()
+    (ov / "gone.jpg").unlink()
+    (ov / "gone.jpg").write_bytes(b"the user's own, same name")
+    (ov / "b.jpg").write_bytes(b"the user's b")  # a name the line break in "a\nb" must not have made ours
+    f = OutputFolder(ov, notes.append)
+    again = [put(f, s) for s in ("photo", "a\nb", "x\u2028y", "ph\udce9to", ".", "", "link", "dir", "gone", "b")]
+    assert again == ["photo.jpg", "a\nb.jpg", "x\u2028y.jpg", "ph\udce9to.jpg", "..jpg", "_.jpg", "link_2.jpg",
+                     "dir_2.jpg", "gone_2.jpg", "b_2.jpg"]
+    assert (tmp_path / "precious.jpg").read_bytes() == b"precious"
+    assert (ov / "gone.jpg").read_bytes() == b"the user's own, same name" and (ov / "b.jpg").read_bytes() == \
+        b"the user's b"
+    assert sum("was not written by RealHands" in n for n in notes) == 4
+    manifest = ov / OutputFolder.MANIFEST
+    manifest.write_bytes(manifest.read_bytes() + b"edited by hand, no line end")
+    f = OutputFolder(ov, notes.append)
+    assert put(f, "photo") == "photo.jpg" and put(f, "new") == "new.jpg"
+    assert put(OutputFolder(ov, notes.append), "new") == "new.jpg"  # recorded on a line of its own
+    manifest.rename(tmp_path / "elsewhere")
+    manifest.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError, match="not a plain file"):
+        OutputFolder(ov)
+    manifest.unlink()
+    manifest.mkdir()
+    with pytest.raises(OutputError, match="not a plain file"):
+        OutputFolder(ov)
+
+
 def _short_recording(tmp_path) -> Path:
     from realhands.recording.mcap_io import Recorder
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,12 +89,14 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
         for side, fusion in rec.textures.items():
             if not fusion.seen.any() or (id(rec), side) not in last_vertices:
                 continue
-            base = textures.claim(f"{stem}_{side}", (".png", "_observed.png", ".glb"))
-            png = fusion.save_image(base.with_name(base.name + ".png"))
-            fusion.save_image(base.with_name(base.name + "_observed.png"), observed=True)
-            fusion.export_glb(base.with_name(base.name + ".glb"), opencv_to_gltf(last_vertices[(id(rec), side)]),
-                              rec.models[side].faces)
+            vertices = opencv_to_gltf(last_vertices[(id(rec), side)])
+            faces = rec.models[side].faces
+            png, _, _ = textures.write(f"{stem}_{side}", {
+                ".png": fusion.save_image,
+                "_observed.png": lambda p, f=fusion: f.save_image(p, observed=True),
+                ".glb": lambda p, f=fusion, v=vertices, t=faces: f.export_glb(p, v, t)})
             summary.textures.append(png)
+            base = png.with_suffix("")
             log(f"texture: {base}.png/.glb, _observed.png: where it was seen ({fusion.coverage:.0%} of the atlas)")
 
     with _open_output(out) as fh:
@@ -126,8 +129,9 @@ def reconstruct_files(paths, out: str | Path, config: ReconstructConfig | None =
                         last_vertices[(id(rec), h.handedness)] = h.vertices
                     if overlays:
                         vis = draw_overlay(img, hands, cam, rec.models["right"].faces)
-                        stem = overlays.claim(Path(name.replace("#frame=", "_f")).stem, (".jpg",))
-                        Image.fromarray(vis).save(stem.with_name(stem.name + ".jpg"), quality=92)
+                        source, _, frame = name.partition("#frame=")
+                        overlays.write(Path(source).stem + (f"_f{frame}" if frame else ""),
+                                       {".jpg": lambda p, vis=vis: Image.fromarray(vis).save(p, quality=92)})
             except OutputError:
                 raise  # the outputs cannot be written: nothing later would be either
             except Exception as exc:  # one bad input must not end the run; the message names the file
@@ -244,46 +248,98 @@ def _same_folder(a: Path, b: Path) -> bool:
 class OutputFolder:
     """An output folder that never replaces a file it did not write.
 
-    What RealHands writes here is listed in the folder's ``MANIFEST`` (one name a line), so a re-run replaces its
-    own earlier outputs. A file of an output's name that is not on that list (the user's ``photo.jpg`` in the
-    overlay folder) is kept: that output takes the next free name (``photo_2.jpg``) and a note says so. Two
-    outputs of one run never share a name either (two folders' ``same.png``: ``same.jpg``, ``same_2.jpg``)."""
+    Each file RealHands writes here is recorded in the folder's ``MANIFEST`` (a JSON line: its name, size and
+    modification time), so a re-run replaces its own earlier outputs. Anything else at an output's name is kept:
+    a file not recorded, or changed since (the user's ``photo.jpg`` in the overlay folder; an output deleted and
+    replaced by the user's file), a link, a folder. That output then takes the next free name (``photo_2.jpg``)
+    and a note says so. Two outputs of one run never share a name either (two folders' ``same.png``:
+    ``same.jpg``, ``same_2.jpg``)."""
 
     MANIFEST = ".realhands-outputs"
 
     def __init__(self, path: str | Path, log=print):
         self.path = output_folder(path)
+        self.manifest = self.path / self.MANIFEST
         self.log = log
         self._claimed: set[str] = set()
+        self._ours: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) as written
+        if self.manifest.is_symlink() or (self.manifest.exists() and not self.manifest.is_file()):
+            raise OutputError(f"{self.manifest} (RealHands' list of the files it wrote there) is not a plain file; "
+                              "remove it or choose another folder")
         try:
-            self._ours = set((self.path / self.MANIFEST).read_text(errors="replace").splitlines())
-        except OSError:
-            self._ours = set()
+            text = self.manifest.read_text(encoding="utf-8", errors="surrogateescape")
+        except FileNotFoundError:
+            text = ""
+        except OSError as exc:
+            raise OutputError(f"cannot read {self.manifest}: {exc.strerror or exc}") from None
+        for line in text.splitlines():
+            try:
+                name, size, mtime = json.loads(line)
+                self._ours[str(name)] = (int(size), int(mtime))
+            except (ValueError, TypeError):
+                continue  # not one of its records (a damaged or edited line): what it named counts as not ours
 
-    def claim(self, stem: str, endings: tuple[str, ...]) -> Path:
-        """The path (without ending) of an output group ``stem + ending`` for each ending: ``stem``, or ``stem_2``,
-        ``stem_3``... where a name of the group was taken in this run or holds a file RealHands did not write."""
+    def _is_ours(self, name: str) -> bool:
+        """Whether the file at ``name`` is a plain file RealHands wrote and nobody changed since."""
+        try:
+            st = os.lstat(self.path / name)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and self._ours.get(name) == (st.st_size, st.st_mtime_ns)
+
+    def claim(self, stem: str, endings: tuple[str, ...]) -> list[Path]:
+        """The paths of an output group, ``stem + ending`` for each ending: ``stem``, or ``stem_2``, ``stem_3``...
+        where a name of the group was taken in this run or holds something RealHands did not write (kept).
+        Call :meth:`written` with them once written."""
+        stem = stem.replace("/", "_").replace(os.sep, "_") or "_"
         name, k = stem, 1
         while True:
             names = [name + e for e in endings]
             if not any(n in self._claimed for n in names):
-                foreign = [n for n in names if n not in self._ours and os.path.lexists(self.path / n)]
+                foreign = [n for n in names if os.path.lexists(self.path / n) and not self._is_ours(n)]
                 if not foreign:
                     break
-                self.log(f"note: {self.path / foreign[0]} was not written by RealHands: kept, and this output "
-                         f"takes another name")
+                self.log(f"note: {self.path / foreign[0]} was not written by RealHands (or was changed since): "
+                         "kept, and this output takes another name")
             k += 1
             name = f"{stem}_{k}"
         self._claimed.update(names)
-        new = [n for n in names if n not in self._ours]
-        if new:
+        return [self.path / n for n in names]
+
+    def written(self, paths: list[Path]) -> None:
+        """Record ``paths`` (from :meth:`claim`, now written) as RealHands' own."""
+        records = []
+        for p in paths:
             try:
-                with open(self.path / self.MANIFEST, "a") as fh:
-                    fh.write("".join(n + "\n" for n in new))
-            except OSError as exc:
-                raise OutputError(f"cannot write {self.path / self.MANIFEST}: {exc.strerror or exc}") from None
-            self._ours.update(new)
-        return self.path / name
+                st = os.lstat(p)
+            except OSError:
+                continue
+            self._ours[p.name] = (st.st_size, st.st_mtime_ns)
+            records.append(json.dumps([p.name, st.st_size, st.st_mtime_ns]) + "\n")
+        try:
+            if self.manifest.is_symlink():
+                raise OutputError(f"{self.manifest} became a link; not written through")
+            with open(self.manifest, "a+", encoding="utf-8", errors="surrogateescape") as fh:
+                if fh.tell() > 0:  # an edited manifest that does not end a line: its last line stays its own
+                    fh.seek(fh.tell() - 1)
+                    if fh.read(1) != "\n":
+                        fh.write("\n")
+                fh.write("".join(records))
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.manifest}: {exc.strerror or exc}") from None
+
+    def write(self, stem: str, writers: dict) -> list[Path]:
+        """Claim ``stem`` for ``writers`` (ending -> a function writing that file to the path it is given), write
+        them and record them; a file that cannot be written is an OutputError."""
+        paths = self.claim(stem, tuple(writers))
+        try:
+            for path, write in zip(paths, writers.values(), strict=True):
+                write(path)
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        finally:
+            self.written([q for q in paths if os.path.lexists(q)])
+        return paths
 
 
 def _open_output(out: Path):
