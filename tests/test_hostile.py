@@ -574,6 +574,74 @@ def test_a_real_time_recording_re_runs_as_it_ran(tmp_path):
     r = json.loads(report.read_text())
     assert res.returncode == 0 and r["passed"] and r["mean_joint_distance_mm"] < 0.5, (summary, r)
     assert r["compared"] >= 0.5 * summary["frames_out"]
+    _damaged_copies_of_a_real_recording_lose_only_what_is_damaged(tmp_path / "rt.mcap", tmp_path)
+
+
+def _rewrite(src: Path, dst: Path, message=None, metadata=None) -> Path:
+    """A copy of a recording with its messages passed through ``message(topic, k, data)`` (k: the message's
+    number within its topic; None drops it) and its metadata through ``metadata(dict)``."""
+    from realhands.recording.mcap_io import Recorder, read_recording
+
+    rec = read_recording(src)
+    md = dict(rec.metadata)
+    if metadata:
+        metadata(md)
+    out, seen = Recorder(dst, md), {}
+    for m in rec.messages:
+        k = seen[m.topic] = seen.get(m.topic, -1) + 1
+        data = message(m.topic, k, m.data) if message else m.data
+        if data is not None:
+            out._add(m.topic, m.log_ns, data)
+    for name, data in rec.attachments.items():
+        out.attach(name, data)
+    out.close()
+    return dst
+
+
+def _damaged_copies_of_a_real_recording_lose_only_what_is_damaged(rt: Path, tmp_path: Path):
+    """A damaged input frame (not JSON, no frame id, a list, a number for an id, a bad JPEG) loses that frame
+    only, with a warning; a damaged published message (none, cut short, garbage, one frame) is skipped by
+    replays with one warning; a frame rate of 1e-9 (or 0, NaN, text) is not believed, so a paced replay does not
+    wait days for its next frame; damaged calibration metadata is one error naming the file."""
+    from realhands.errors import RecordingError
+    from realhands.live.session import recorded_wire
+    from realhands.recording.mcap_io import CAMERA_TOPICS, WIRE_TOPIC, pack_frames, read_recording, recording_source
+
+    def frames_of(path):
+        said: list[str] = []
+        return [f.index for f in recording_source(path, log=said.append)], said
+
+    intact, said = frames_of(rt)
+    assert len(intact) >= 10 and not said
+    for k, damage in enumerate((lambda d: b"{{{", lambda d: json.dumps({"data": "x"}).encode(), lambda d: b"[1,2]",
+                                lambda d: json.dumps(dict(json.loads(d), frame_id=5)).encode(),
+                                lambda d: json.dumps(dict(json.loads(d), data="bm90IGEganBlZw==")).encode())):
+        path = _rewrite(rt, tmp_path / f"cam{k}.mcap",
+                        message=lambda t, i, d, damage=damage: damage(d) if t == CAMERA_TOPICS[0] and i == 3 else d)
+        got, said = frames_of(path)
+        assert got == intact[:3] + intact[4:] and len(said) == 1 and "skipped" in said[0], (k, said)
+    wire = read_recording(rt)
+    n = len(wire.topic(WIRE_TOPIC))
+    for k, bad in enumerate((pack_frames([]), b"\x05\x00", pack_frames([b"rh.frame", b"\x00" * 5, b"junk"]),
+                             pack_frames([b"rh.frame"]))):
+        path = _rewrite(rt, tmp_path / f"wire{k}.mcap", message=lambda t, i, d, bad=bad: bad if t == WIRE_TOPIC and
+                        i == 4 else d)
+        said = []
+        assert len(recorded_wire(read_recording(path), said.append)) == n - 1 and len(said) == 1, said
+    res = _cli("replay", tmp_path / "wire2.mcap", "--speed", "0", "--endpoint", f"tcp://127.0.0.1:{_port()}")
+    assert res.returncode == 0 and "1 damaged published message(s) skipped" in res.stdout + res.stderr, res.stderr
+    for fps in ("1e-9", "0", "nan", "abc"):
+        path = _rewrite(rt, tmp_path / "slow.mcap", metadata=lambda md, fps=fps: md.update(fps=fps))
+        said: list[str] = []
+        assert recording_source(path, log=said.append).fps == 30.0
+        list(recording_source(path, log=said.append))
+        assert "frame rate" in said[0], said
+    t = time.monotonic()
+    res = _cli("run", "--no-publish", "--source", path, "--frames", "6", "--texture-size", "0", timeout=120)
+    assert res.returncode == 0 and time.monotonic() - t < 100, res.stderr[-1500:]
+    path = _rewrite(rt, tmp_path / "cal.mcap", metadata=lambda md: md.update(calibration="{not json"))
+    with pytest.raises(RecordingError, match="cal.mcap: its calibration"):
+        recording_source(path)
 
 
 # -- fuzz --------------------------------------------------------------------------------------------------------

@@ -75,6 +75,22 @@ def _to_rgb8(im) -> np.ndarray:
     return np.array(im.convert("RGB"))
 
 
+#: the frame rates a video file or a recording may state. Outside them (0, NaN, a damaged header's 1e-5) the
+#: stated rate is not believed and DEFAULT_FPS stands in: it only paces a replay and times the frames, and a
+#: replay paced at 1e-5 fps would wait a day for its next frame.
+FPS_RANGE = (1.0, 1000.0)
+DEFAULT_FPS = 30.0
+
+
+def stated_fps(value) -> float:
+    """A stated frame rate (number or text) if it is within FPS_RANGE, else DEFAULT_FPS."""
+    try:
+        fps = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return DEFAULT_FPS
+    return fps if FPS_RANGE[0] <= fps <= FPS_RANGE[1] else DEFAULT_FPS
+
+
 def open_video(path: str | Path):
     """(cv2.VideoCapture, frames per second) of a video file, or MediaError."""
     import cv2
@@ -86,7 +102,7 @@ def open_video(path: str | Path):
     if not cap.isOpened():
         cap.release()
         raise MediaError(f"{path} is not a readable video (OpenCV could not open it)")
-    return cap, (cap.get(cv2.CAP_PROP_FPS) or 30.0)
+    return cap, stated_fps(cap.get(cv2.CAP_PROP_FPS))
 
 
 def iter_video(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:

@@ -272,8 +272,8 @@ class LivePipeline:
             while not self.stop_event.is_set() and not self._captured.is_set():
                 if pace:
                     wait = t_start + n / self.source.fps - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
+                    if wait > 0 and self.stop_event.wait(wait):
+                        break  # stopped while waiting for the frame's time
                 t = time.perf_counter()
                 try:
                     frame = next(it)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import MAX_EXTRAPOLATE_MS, Config
-from ..errors import SourceError, StreamConfigError
+from ..errors import RecordingError, SourceError, StreamConfigError, WireError
 from ..metrics import joint_errors
 from ..recording import RecordingSink, read_recording, unpack_frames
 from ..recording.mcap_io import WIRE_TOPIC
@@ -162,6 +162,26 @@ def capture_hand(cfg: Config, out: str | Path, source_name: str | None = None, s
     return hand, report
 
 
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def recorded_wire(rec, log=print) -> list[tuple[int, list[bytes], tuple[str, dict]]]:
+    """(log time ns, frames, decoded (type, fields)) of each published message a recording holds; a damaged one
+    (cut short, not a valid message of the wire format) is skipped, with one warning line saying how many and the
+    first one's fault."""
+    out, bad, first = [], 0, ""
+    for m in rec.topic(WIRE_TOPIC):
+        try:
+            frames = unpack_frames(m.data)
+            out.append((m.log_ns, frames, decode(frames)))
+        except (RecordingError, WireError) as exc:
+            bad, first = bad + 1, first or f"at {m.log_ns} ns: {exc}"
+    if bad:
+        log(f"warning: {rec.path}: {bad} damaged published message(s) skipped (the first {first})")
+    return out
+
+
 def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool = False,
                    endpoint: str | None = None, max_messages: int | None = None, log=print) -> int:
     """Re-publish a recording's wire messages byte for byte at ``speed`` x the recorded pace (0: as fast as
@@ -171,10 +191,9 @@ def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool
         log(f"warning: {path} is cut off ({rec.error}); replaying its {len(rec.messages)} complete messages")
     for damage in rec.damaged:
         log(f"warning: {path}: {damage}")
-    wire = rec.topic(WIRE_TOPIC)
-    if not wire:
-        raise ValueError(f"{path} holds no published messages to replay")
-    messages = [(m.log_ns, unpack_frames(m.data)) for m in wire]
+    messages = [(ns, frames) for ns, frames, _ in recorded_wire(rec, log)]
+    if not messages:
+        raise RecordingError(f"{path} holds no published messages to replay")
     pub = make_publisher(cfg, endpoint)
     sent = 0
     try:
@@ -188,11 +207,7 @@ def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool
                     if wait > 0:
                         time.sleep(wait)
                 if frames[0] == b"rh.rig":
-                    try:
-                        side = decode(frames)[1]["handedness"]
-                        pub.set_rig(side, frames)  # late joiners of the replay get it too
-                    except ValueError:
-                        pub.publish(frames)
+                    pub.set_rig(decode(frames)[1]["handedness"], frames)  # late joiners of the replay get it too
                 else:
                     pub.publish(frames)
                 sent += 1
@@ -211,11 +226,9 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
     per frame and hand: a regression check. Returns the report (also written to ``report_path``)."""
     rec = read_recording(path)
     recorded, published, ahead_ms = {}, set(), {}
-    for m in rec.topic(WIRE_TOPIC):
-        frames = unpack_frames(m.data)
+    for _, frames, (_, body) in recorded_wire(rec, _stderr):
         if frames[0] != b"rh.frame":
             continue
-        _, body = decode(frames)
         published.add(body["source_frame"])
         for h in body["hands"]:
             if h["tracking"] != "lost":
@@ -248,7 +261,7 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
     # tracking and smoothing see what they saw then
     pipeline = LivePipeline(source, live, model_path=cfg.model.path, on_result=each,
                             reconstruct_only=getattr(source, "reconstructed", None),
-                            log=lambda m: print(m, file=sys.stderr))  # stdout carries the JSON report
+                            log=_stderr)  # stdout carries the JSON report
     try:
         pipeline.run()
     finally:

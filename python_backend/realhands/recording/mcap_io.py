@@ -193,7 +193,11 @@ class Recording:
     @property
     def calibration(self) -> dict | None:
         c = self.metadata.get("calibration")
-        return json.loads(c) if c else None
+        try:
+            return json.loads(c) if c else None
+        except (ValueError, TypeError, RecursionError):
+            raise RecordingError(f"{self.path or 'the recording'}: its calibration metadata is damaged (not JSON)") \
+                from None
 
 
 def read_recording(path: str | Path) -> Recording:
@@ -293,21 +297,46 @@ def decode_image(msg: RecordedMessage):
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), msg.log_ns, index
 
 
-def recording_source(path: str | Path):
+def _frame_key(m: RecordedMessage) -> str | None:
+    """A /camera/* message's frame id ("left#12"), or None when the message is damaged."""
+    try:
+        key = json.loads(m.data)["frame_id"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
+    return key if isinstance(key, str) else None
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def recording_source(path: str | Path, log=None):
     """A capture source (realhands.capture.Source) that plays a recording's input frames, for re-running the
     pipeline on them. Stereo when the recording has both views and a calibration; frames carry the recorded
-    ground truth when there is some."""
+    ground truth when there is some. A damaged input frame, or a frame rate outside ``FPS_RANGE``, is skipped
+    (the rate: DEFAULT_FPS instead) with a warning through ``log`` (default: standard error)."""
+    import sys
+
     import numpy as np
 
     from ..camera import Camera, StereoPair, calibration_from_json
+    from ..capture.files import DEFAULT_FPS, stated_fps
     from ..capture.sources import CapturedFrame, Source
 
     rec = read_recording(path)
     cal = rec.calibration
-    left = {}
-    for m in rec.topic(CAMERA_TOPICS[0]):
-        left[json.loads(m.data)["frame_id"]] = m
-    right = {json.loads(m.data)["frame_id"].replace("right", "left"): m for m in rec.topic(CAMERA_TOPICS[1])}
+    damaged: list[str] = []  # what was skipped, said once the source starts
+    left, right = {}, {}
+    for topic, views in zip(CAMERA_TOPICS, (left, right), strict=True):
+        for m in rec.topic(topic):
+            key = _frame_key(m)
+            if key is None:
+                damaged.append(f"a {topic} message at {m.log_ns} ns")
+            else:
+                views[key.replace("right", "left")] = m
     processed = set()
     for m in rec.topic(PROCESSED_TOPIC):
         try:
@@ -328,10 +357,13 @@ def recording_source(path: str | Path):
         recorded_cameras = calibration_from_json(cal) if cal else None
     except CameraError as exc:
         raise RecordingError(f"{path}: its calibration is damaged ({exc})") from None
+    played_fps = stated_fps(rec.metadata.get("fps", DEFAULT_FPS))
+    if "fps" in rec.metadata and played_fps != _number(rec.metadata["fps"]):
+        damaged.append(f"its frame rate {rec.metadata['fps']!r} (played at {played_fps:g} fps)")
 
     class _RecordingSource(Source):
         name = f"recording:{Path(path).name}"
-        fps = float(rec.metadata.get("fps", "30") or 30)
+        fps = played_fps
         recording = rec
         cameras = recorded_cameras
         stereo = bool(right) and isinstance(recorded_cameras, StereoPair)
@@ -339,10 +371,18 @@ def recording_source(path: str | Path):
         reconstructed = processed or None
 
         def __iter__(self):
+            say = log or (lambda m: print(m, file=sys.stderr))
+            for what in damaged:
+                say(f"warning: {path}: {what} is damaged; skipped")
             for key, m in left.items():
-                img, t_ns, index = decode_image(m)
-                if self.stereo and key in right:
-                    views, cams = [img, decode_image(right[key])[0]], self.cameras
+                try:
+                    img, t_ns, index = decode_image(m)
+                    second = decode_image(right[key])[0] if self.stereo and key in right else None
+                except RecordingError as exc:  # one damaged frame loses that frame only
+                    say(f"warning: {path}: {exc}; skipped")
+                    continue
+                if second is not None:
+                    views, cams = [img, second], self.cameras
                 else:  # one view: the left camera (or the default one when the recording has none)
                     views = [img]
                     cams = Camera.coerce(self.cameras.left if isinstance(self.cameras, StereoPair) else self.cameras,
