@@ -265,3 +265,163 @@ def test_the_guided_capture_completes_on_the_turning_sequence_and_a_run_starts_f
     right = [h for h in r.hands if h.handedness == "right"]
     assert right and np.allclose(right[0].mano["betas"], hand.betas[:10], atol=1e-6)  # the user's shape at once
     assert "right" in r.textures  # and the user's texture with the first hand frame
+
+
+def _forge_npz(path, members: dict, data_bytes: int = 1 << 22) -> None:
+    """A hand.npz whose .npy members declare ``members`` {name: (shape, descr)}, each followed by at most
+    ``data_bytes`` of zeros, deflated: a small file that claims what its headers say."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, (shape, descr) in members.items():
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+            n = min(int(np.prod(shape)) * np.dtype(descr).itemsize, data_bytes)
+            with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                f.write(header.getvalue() + bytes(n))
+
+
+def _texture(side: int, colour_side: int | None = None) -> dict:
+    c = side if colour_side is None else colour_side
+    return {"betas": ((10,), "<f8"), "colour": ((c, c, 3), "<f4"), "best": ((side, side), "<f4"),
+            "seen": ((side, side), "|b1")}
+
+
+def test_a_forged_hand_npz_claiming_gigabytes_is_refused_from_its_headers(right_data, tmp_path):
+    """A hand.npz of a few kilobytes whose headers declare a 16384x16384 texture (4.5 GB) or a billion vertex
+    offsets: refused from the headers, before any data is read. The load runs in a subprocess whose address space
+    is capped 1.5 GB above what it has mapped, so a loader that believed the headers fails here instead of taking
+    the machine."""
+    import subprocess
+    import sys
+
+    model, hand = _hand(right_data)
+    hand.save(tmp_path / "ok")
+    forged = {"texture": _texture(16384), "offsets": {**_texture(64), "vertex_offsets": ((10 ** 9, 3), "<f4")}}
+    for name, members in forged.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "hand.json").write_bytes((tmp_path / "ok" / "hand.json").read_bytes())
+        _forge_npz(tmp_path / name / "hand.npz", members)
+        assert (tmp_path / name / "hand.npz").stat().st_size < 100_000
+    script = """if True:
+        import json, resource, sys
+        from realhands.errors import PersonalHandError
+        from realhands.personal import PersonalHand
+        mapped = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (mapped + (3 << 29), resource.RLIM_INFINITY))
+        out = {}
+        for folder in sys.argv[1:]:
+            try:
+                PersonalHand.load(folder)
+                out[folder] = "loaded"
+            except PersonalHandError as exc:
+                out[folder] = str(exc)
+            except BaseException as exc:
+                out[folder] = f"{type(exc).__name__}: {exc}"
+        out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(out))
+    """
+    folders = [str(tmp_path / name) for name in ("texture", "offsets", "ok")]
+    proc = subprocess.run([sys.executable, "-c", script, *folders], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    texture, offsets, ok = (out[f] for f in folders)
+    assert "hand.npz is damaged" in texture and "16384" in texture and "4096" in texture, texture
+    assert "hand.npz is damaged" in offsets and "vertex_offsets" in offsets and "1000000000" in offsets, offsets
+    assert ok == "loaded"
+    assert out["maxrss_mb"] < 1500, out  # nothing the size of the claims was ever allocated
+
+
+def test_a_texture_with_no_texels_or_of_the_wrong_shape_is_refused(right_data, tmp_path):
+    """A 0x0 texture passed the loader and crashed `realhands run --hand` in cv2.resize: refused when loaded, as
+    are a texture too small to be a hand's, a non-square one and one whose parts differ in size."""
+    model, hand = _hand(right_data)
+    hand.save(tmp_path / "ok")
+    cases = {"empty": _texture(0), "tiny": _texture(4), "wide": {**_texture(64), "best": ((64, 32), "<f4")},
+             "mixed": _texture(64, colour_side=32)}
+    for name, members in cases.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "hand.json").write_bytes((tmp_path / "ok" / "hand.json").read_bytes())
+        _forge_npz(tmp_path / name / "hand.npz", members, data_bytes=1 << 30)  # (all of their data: small)
+    with pytest.raises(PersonalHandError, match=r"hand.npz is damaged.* 16 to 4096 texels a side, got 0"):
+        PersonalHand.load(tmp_path / "empty")
+    with pytest.raises(PersonalHandError, match=r"texels a side, got 4"):
+        PersonalHand.load(tmp_path / "tiny")
+    with pytest.raises(PersonalHandError, match=r"best array is \(64, 32\)"):
+        PersonalHand.load(tmp_path / "wide")
+    with pytest.raises(PersonalHandError, match=r"\(S,S,3\) colour with \(S,S\) best and seen"):
+        PersonalHand.load(tmp_path / "mixed")
+    texture = {"colour": np.zeros((0, 0, 3), np.float32), "best": np.zeros((0, 0), np.float32),
+               "seen": np.zeros((0, 0), bool)}
+    with pytest.raises(PersonalHandError, match="texels a side, got 0"):
+        PersonalHand(hand.side, hand.model, hand.betas, texture)
+
+
+def test_a_hand_npz_that_is_not_an_npz_archive_is_named(right_data, tmp_path):
+    import io
+
+    model, hand = _hand(right_data)
+    hand.save(tmp_path / "h")
+    buf = io.BytesIO()
+    np.save(buf, np.zeros(3))  # a plain .npy where the .npz goes
+    (tmp_path / "h" / "hand.npz").write_bytes(buf.getvalue())
+    with pytest.raises(PersonalHandError, match=r"hand.npz is damaged: not an .npz archive"):
+        PersonalHand.load(tmp_path / "h")
+    _forge_npz(tmp_path / "h" / "hand.npz", {**_texture(64), "colour": ((64, 64, 3), "|O")})
+    with pytest.raises(PersonalHandError, match="colour array is of type object, not numbers"):
+        PersonalHand.load(tmp_path / "h")
+
+
+def test_betas_no_human_hand_has_are_refused(right_data, tmp_path):
+    """Finite but absurd betas (1e4 put the joints 700 m away, 1e30 at 1e26 m) are refused, in a hand made or
+    loaded; a plausible shape is kept."""
+    from realhands.personal.hand import MAX_ABS_BETA, _npz_bytes
+
+    model, hand = _hand(right_data)
+    for value in (1e30, 1e4, -(MAX_ABS_BETA + 1)):
+        betas = np.zeros(10)
+        betas[3] = value
+        with pytest.raises(PersonalHandError, match="no human hand"):
+            PersonalHand(hand.side, hand.model, betas, hand.texture)
+    hand.save(tmp_path / "h")
+    (tmp_path / "h" / "hand.npz").write_bytes(_npz_bytes({"betas": np.full(10, 1e4), **hand.texture}))
+    with pytest.raises(PersonalHandError, match=r"h: .*betas.*got 10000: that is no human hand"):
+        PersonalHand.load(tmp_path / "h")
+    betas = np.full(10, 3.0)
+    betas[0] = -MAX_ABS_BETA
+    assert np.array_equal(PersonalHand(hand.side, hand.model, betas, hand.texture).betas, betas)
+
+
+def test_capture_hand_refuses_an_output_under_a_file_before_capturing(right_data, tmp_path, monkeypatch, capsys):
+    """`realhands capture-hand notes.txt/me` with notes.txt a file: one error line before any capture (the capture
+    used to run, then lose itself in a NotADirectoryError traceback); the save itself names an OSError."""
+    import realhands.live.session as session
+    import realhands.personal.hand as hand_module
+    from realhands.cli import main
+    from realhands.personal.hand import check_folder
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+
+    def no_capture(*args, **kwargs):
+        raise AssertionError("the capture ran")
+
+    monkeypatch.setattr(session, "run_session", no_capture)
+    assert main(["capture-hand", str(notes / "me"), "--no-publish", "--frames", "3", "--synthetic-frames", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: cannot make the folder {notes / 'me'} for the personal hand: {notes} is a file"], err
+    assert notes.read_text() == "my notes\n"
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        check_folder(notes)
+    with pytest.raises(OutputError, match=f"{notes} is a file"):
+        check_folder(notes / "a" / "b")
+    assert check_folder(tmp_path / "new" / "me") == tmp_path / "new" / "me"
+    monkeypatch.setattr(hand_module.os, "access", lambda path, mode: False)  # (root may write anywhere)
+    with pytest.raises(OutputError, match=f"{tmp_path} is not writable"):
+        check_folder(tmp_path / "new" / "me")
+    monkeypatch.undo()
+    model, hand = _hand(right_data)
+    monkeypatch.setattr(hand_module, "check_folder", lambda folder, force=False: folder)  # (the save on its own)
+    with pytest.raises(OutputError, match="could not write the personal hand to .*notes.txt/me"):
+        hand.save(notes / "me")

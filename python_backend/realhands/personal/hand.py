@@ -20,11 +20,13 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..config import MAX_TEXTURE_SIZE
 from ..conventions import SIDES
 from ..errors import OutputError, PersonalHandError
 from ..model.io import model_fingerprint
@@ -34,6 +36,18 @@ FORMAT_VERSION = 1
 NUM_BETAS = 10
 FILES = ("hand.json", "hand.npz", "albedo.png", "observed.png", "hand.glb")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+#: The largest |beta| a personal hand may have. Betas are in standard deviations of the MANO shape space: synthetic
+#: training hands are drawn within 2.5 (synth.sampling.sample_betas) and the fit's shape prior holds them near 0;
+#: 10 is already far past any human hand (1e4 puts the joints hundreds of metres away).
+MAX_ABS_BETA = 10.0
+#: The smallest texture side a personal hand may have: a smaller atlas gives each finger a few texels at most, and no
+#: capture makes one (the largest is config.MAX_TEXTURE_SIZE, what any atlas may have).
+MIN_TEXTURE_SIZE = 16
+#: The most vertices a personal hand's vertex offsets may have before the hand model is known (MANO has 778;
+#: check_model then asks for the model's exact count): a bound on what hand.npz may make this program allocate.
+MAX_VERTICES = 100_000
+#: The arrays hand.npz holds (others in it are not read).
+_ARRAYS = ("betas", "colour", "best", "seen", "vertex_offsets")
 
 
 @dataclass
@@ -60,6 +74,7 @@ class PersonalHand:
             raise PersonalHandError("a personal hand's texture is (S,S,3) colour with (S,S) best and seen, got "
                                     f"{colour.shape}, {np.shape(self.texture['best'])}, "
                                     f"{np.shape(self.texture['seen'])}")
+        _check_texture_size(S)
         self.texture = {"colour": colour, "best": np.asarray(self.texture["best"], np.float32),
                         "seen": np.asarray(self.texture["seen"], bool)}
         if self.vertex_offsets is not None:
@@ -68,6 +83,10 @@ class PersonalHand:
                         ("vertex offsets", self.vertex_offsets)):
             if a is not None and not np.isfinite(a).all():
                 raise PersonalHandError(f"a personal hand's {name} hold NaN or infinite values")
+        if np.abs(self.betas).max() > MAX_ABS_BETA:
+            raise PersonalHandError(f"a personal hand's shape (betas) must lie within +-{MAX_ABS_BETA:g} standard "
+                                    f"deviations of the hand model's shapes, got {np.abs(self.betas).max():g}: that "
+                                    "is no human hand (capture the hand again)")
 
     @property
     def texture_size(self) -> int:
@@ -115,11 +134,14 @@ class PersonalHand:
         ``force``. ``model`` (the HandModel it was captured with): also write albedo.png, observed.png and
         hand.glb."""
         folder = check_folder(folder, force)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "hand.json").unlink(missing_ok=True)  # replacing: the folder is incomplete until it is rewritten
-        for name in ("albedo.png", "observed.png", "hand.glb"):  # no pictures of the hand that was there before
-            if model is None:
-                (folder / name).unlink(missing_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "hand.json").unlink(missing_ok=True)  # replacing: the folder is incomplete until rewritten
+            for name in ("albedo.png", "observed.png", "hand.glb"):  # no pictures of the hand that was there before
+                if model is None:
+                    (folder / name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise OutputError(f"could not write the personal hand to {folder}: {exc}") from None
         manifest = {"format": FORMAT, "version": FORMAT_VERSION, "side": self.side, "model": self.model,
                     "betas": [float(b) for b in self.betas], "texture_size": self.texture_size,
                     "vertex_offsets": self.vertex_offsets is not None, "info": self.info}
@@ -180,13 +202,7 @@ class PersonalHand:
         if manifest.get("version") != FORMAT_VERSION:
             raise PersonalHandError(f"{mpath} is version {manifest.get('version')!r} of the format; this RealHands "
                                     f"reads version {FORMAT_VERSION}: capture the hand again")
-        try:
-            with np.load(npath, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except FileNotFoundError:
-            raise PersonalHandError(f"{npath} is missing: capture the hand again") from None
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise PersonalHandError(f"{npath} is damaged: {exc}") from None
+        arrays = _read_npz(npath)
         missing = {"betas", "colour", "best", "seen"} - set(arrays)
         if missing:
             raise PersonalHandError(f"{npath} lacks {sorted(missing)}: capture the hand again")
@@ -194,7 +210,7 @@ class PersonalHand:
             return cls(str(manifest.get("side")), str(manifest.get("model")), arrays["betas"],
                        {k: arrays[k] for k in ("colour", "best", "seen")}, arrays.get("vertex_offsets"),
                        dict(manifest.get("info") or {}))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, PersonalHandError) as exc:
             raise PersonalHandError(f"{folder}: {exc}") from None
 
 
@@ -203,18 +219,97 @@ HAND_FILES = ("hand.json", "hand.npz", "albedo.png", "observed.png", "hand.glb")
 
 
 def check_folder(folder: str | os.PathLike, force: bool = False) -> Path:
-    """``folder`` as a Path, if a personal hand may be written there: not a file, and not holding a hand already
-    unless ``force``."""
+    """``folder`` as a Path, if a personal hand may be written there: not a file, not under one, in a folder that
+    can be written, and not holding a hand already unless ``force``."""
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder} is a file, not a folder for the personal hand")
-    if (folder / "hand.json").exists() and not force:
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder} is a file, not a folder for the personal hand")
+        there = next((p for p in (folder, *folder.parents) if p.exists()), None)  # it, or the nearest one above
+        if there is None:
+            raise OutputError(f"cannot make the folder {folder} for the personal hand: none of the folders above it "
+                              "exists")
+        if not there.is_dir():
+            raise OutputError(f"cannot make the folder {folder} for the personal hand: {there} is a file")
+        if not os.access(there, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write the personal hand to {folder}: {there} is not writable (choose another "
+                              "folder)")
+        held = (folder / "hand.json").exists()
+        mine = [name for name in HAND_FILES if (folder / name).exists()]
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"cannot write the personal hand to {folder}: {exc}") from None
+    if held and not force:
         raise OutputError(f"{folder} already holds a personal hand: choose another folder, or --force to replace it")
-    mine = [name for name in HAND_FILES if (folder / name).exists()]
     if mine and not force:  # no hand.json: these are not a hand this program wrote (or one cut off mid-write)
         raise OutputError(f"{folder} already has {', '.join(mine)}, which a personal hand would replace: choose "
                           "another folder, or --force to replace them")
     return folder
+
+
+def _check_texture_size(size: int) -> None:
+    if not MIN_TEXTURE_SIZE <= size <= MAX_TEXTURE_SIZE:
+        raise PersonalHandError(f"a personal hand's texture is {MIN_TEXTURE_SIZE} to {MAX_TEXTURE_SIZE} texels a "
+                                f"side, got {size}: capture the hand again")
+
+
+def _check_header(name: str, shape: tuple, dtype: np.dtype) -> None:
+    """Refuse an array of hand.npz from its .npy header, before its data is read: a saved hand's arrays are real
+    numbers of the shapes ``save`` writes, the texture at most MAX_TEXTURE_SIZE a side."""
+    if dtype.kind not in "biuf" or dtype.itemsize > 8:
+        raise PersonalHandError(f"its {name} array is of type {dtype}, not numbers")
+    if name == "betas":
+        ok = len(shape) <= 2 and int(np.prod(shape)) == NUM_BETAS
+    elif name == "vertex_offsets":
+        ok = len(shape) == 2 and shape[1] == 3 and shape[0] <= MAX_VERTICES
+    else:
+        ok = len(shape) == (3 if name == "colour" else 2) and shape[0] == shape[1] and shape[2:] in ((), (3,))
+        if ok:
+            _check_texture_size(shape[0])
+    if not ok:
+        raise PersonalHandError(f"its {name} array is {shape}, not what a personal hand holds")
+
+
+def _read_npz(npath: Path) -> dict:
+    """hand.npz's arrays, each refused from its header (shape, type) before any of its data is read: a small file
+    may claim gigabytes."""
+    try:
+        zf = zipfile.ZipFile(npath)
+    except FileNotFoundError:
+        raise PersonalHandError(f"{npath} is missing: capture the hand again") from None
+    except zipfile.BadZipFile:
+        raise PersonalHandError(f"{npath} is damaged: not an .npz archive (NumPy's zip of arrays): capture the hand "
+                                "again") from None
+    except OSError as exc:
+        raise PersonalHandError(f"{npath} cannot be read: {exc}") from None
+    arrays = {}
+    with zf:
+        try:
+            for name in _ARRAYS:
+                try:
+                    info = zf.getinfo(name + ".npy")
+                except KeyError:
+                    continue
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f"{name}.npy is version {version} of the .npy format, not 1.0 or 2.0")
+                    _check_header(name, shape, dtype)
+                    if info.file_size < f.tell() + int(np.prod(shape)) * dtype.itemsize:
+                        raise ValueError(f"{name}.npy is cut short")
+                with zf.open(info) as f:  # (its size now known to be one a hand may have)
+                    arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
+        except PersonalHandError as exc:
+            raise PersonalHandError(f"{npath} is damaged: {exc}") from None
+        except (OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zipfile.BadZipFile,
+                zlib.error) as exc:
+            raise PersonalHandError(f"{npath} is damaged: {exc}") from None
+    return arrays
 
 
 def _npz_bytes(arrays: dict) -> bytes:
