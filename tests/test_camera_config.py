@@ -174,3 +174,45 @@ def test_stream_protocol_rules_with_a_fake_clock():
     assert proto.take_textures(f, ["right"]) == {}  # due in 0.5 s
     now[0] += 0.5
     assert list(proto.take_textures(f, ["right"])) == ["right"]
+
+
+ZED_HD = ("[LEFT_CAM_HD]\nfx=700.1\nfy=700.2\ncx=640.5\ncy=360.5\n\n[RIGHT_CAM_HD]\nfx=699.0\nfy=699.1\ncx=641.0\n"
+          "cy=359.0\n\n[STEREO]\nBaseline=63.0\n")
+
+
+@pytest.mark.parametrize("text, why", [
+    (ZED_HD.replace("fx=700.1", "fx=50%"), r"\[LEFT_CAM_HD\] fx is not a number: '50%'"),  # not interpolation
+    ("\x7fELF\x02\x01\x00\x00\n[x]\x00\xff\n", "it is binary"),
+    ("fx=700\n" + ZED_HD, "line 1 comes before any \\[SECTION\\] header"),
+    (ZED_HD.replace("cy=360.5", "cy"), "line 5 is not KEY=VALUE"),
+    (ZED_HD.replace("cy=360.5", "cy=360.5\nfx=1"), r"\[LEFT_CAM_HD\] fx appears twice"),
+])
+def test_a_damaged_zed_calibration_is_one_line_naming_the_file(tmp_path, text, why):
+    from realhands.capture.calibration import load_calibration
+    from realhands.errors import CalibrationError
+
+    path = tmp_path / "SN1.conf"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(CalibrationError, match=why) as err:
+        load_calibration(path)
+    assert "SN1.conf" in str(err.value) and "\n" not in str(err.value) and "\\x" not in str(err.value)
+
+
+def test_a_zed_calibration_for_other_views_says_which_it_has(tmp_path):
+    """A VGA-only factory file asked for HD views names the mode it has (not "[LEFT_CAM_HD] fx is missing");
+    width=None takes a mode the file has (a check before the inputs' size is known)."""
+    from realhands.capture.calibration import load_calibration
+    from realhands.errors import CalibrationError
+
+    path = tmp_path / "vga.conf"
+    path.write_text(ZED_HD.replace("_HD]", "_VGA]").replace("640.5", "336").replace("641.0", "336")
+                    .replace("360.5", "188").replace("359.0", "188"))
+    with pytest.raises(CalibrationError, match=r"no calibration for HD views \(1280x720\).*it has VGA \(672x376"):
+        load_calibration(path, width=1280)
+    assert load_calibration(path, width=None).size == (672, 376) == load_calibration(path, width=672).size
+    both = tmp_path / "both.conf"
+    both.write_text(path.read_text().replace("[STEREO]", ZED_HD.split("[STEREO]")[0] + "[STEREO]"))
+    assert load_calibration(both, width=None).size == (1280, 720)  # HD first
+    (tmp_path / "none.conf").write_text("[STEREO]\nBaseline=63\n")
+    with pytest.raises(CalibrationError, match="no calibration for HD views.*it has none"):
+        load_calibration(tmp_path / "none.conf", width=None)

@@ -227,3 +227,79 @@ def test_the_mutation_table_keeps_the_rows_of_mutants_a_run_did_not_take():
     assert rows[3:] == ["| `mean_pose` | old mean | t1 |", "| `zero_depth` | new depth | t4 |",
                         "| `one_view` | new view | t5 |"]
     assert kept == ["mean_pose"]
+
+
+BIG = int("9" * 400)  # a valid JSON integer no float holds (OverflowError)
+
+
+def test_malformed_annotation_entries_are_skipped_with_a_reason_naming_them(tmp_path):
+    """A 400-digit integer in K, joints_3d or keypoints, "visible" of the wrong length, a "file" that is a list,
+    "intrinsics" of the wrong shape: that entry is skipped with a reason naming it, the others are kept; a file
+    nested too deeply or holding a 5000-digit number is one DatasetError naming the file."""
+    from realhands.evaluation.datasets import load_keypoint_annotations
+    from realhands.evaluation.real3d import load_real3d
+
+    K = [[500, 0, 32], [0, 500, 24], [0, 0, 1]]
+    joints = [[0.01 * i, 0.0, 0.5] for i in range(21)]
+    ann = tmp_path / "real3d.json"
+    ann.write_text(json.dumps({"samples": [
+        {"image": "a.png", "K": [[BIG, 0, 32], [0, 500, 24], [0, 0, 1]], "joints_3d": joints},
+        {"image": "b.png", "K": K, "joints_3d": [[BIG, 0, 0.5]] + joints[1:]},
+        {"image": "c.png", "K": K, "joints_3d": joints}]}))
+    _, good, skipped = load_real3d(ann)
+    assert [s["image"] for s in good] == ["c.png"]
+    assert [x.split(":")[0] for x in skipped] == ["sample 0 (a.png)", "sample 1 (b.png)"]
+    kp = [[10.0 + i, 10.0] for i in range(21)]
+    ann = tmp_path / "keypoints.json"
+    ann.write_text(json.dumps({"images": [
+        {"file": "a.png", "keypoints": [[BIG, 1]] + kp[1:]},
+        {"file": "b.png", "keypoints": kp, "visible": [True] * 3},
+        {"file": ["c.png"], "keypoints": kp},
+        {"file": "d.png", "keypoints": kp, "intrinsics": [1, 2]},
+        {"file": "e.png", "keypoints": kp, "intrinsics": [BIG, 500, 32, 24]},
+        {"file": "f.png", "keypoints": kp, "visible": [False] * 21},
+        {"file": "g.png", "keypoints": kp, "visible": [True] * 20 + [False], "intrinsics": [500, 500, 32, 24]}]}))
+    _, good, skipped = load_keypoint_annotations(ann)
+    assert [e["file"] for e in good] == ["g.png"] and good[0]["visible"].sum() == 20
+    assert [x.split(":")[0] for x in skipped] == ["image entry 0 (a.png)", "image entry 1 (b.png)", "image entry 2",
+                                                  "image entry 3 (d.png)", "image entry 4 (e.png)",
+                                                  "image entry 5 (f.png)"]
+    assert "visible" in skipped[1] and "intrinsics" in skipped[3] and "intrinsics" in skipped[4]
+    for name, text in [("deep.json", "[" * 100000), ("long.json", '{"images": [' + "9" * 5000 + "]}")]:
+        (tmp_path / name).write_text(text)
+        for load in (load_keypoint_annotations, load_real3d):
+            with pytest.raises(DatasetError, match="not valid JSON") as err:
+                load(tmp_path / name)
+            assert name in str(err.value) and "\n" not in str(err.value)
+
+
+def test_eval_replaces_no_file_in_out_unless_forced(tmp_path, capsys):
+    """`eval ... --out mine` where mine holds summary.json or table.md: refused before any work, one line naming
+    them, untouched; with --force the evaluation runs (here: an entry whose principal point lies far outside its
+    image is skipped at run time, named, and the run goes on) and replaces them."""
+    from realhands.cli import main
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.json").write_text("my summary")
+    (mine / "table.md").write_text("my table")
+    kp = [[10.0 + i, 10.0] for i in range(21)]
+    cv2.imwrite(str(tmp_path / "grey.png"), np.full((48, 64, 3), 128, np.uint8))
+    ann = tmp_path / "annotations.json"
+    ann.write_text(json.dumps({"images": [{"file": "grey.png", "keypoints": kp, "intrinsics": [500, 500, 5000, 24]},
+                                          {"file": "grey.png", "keypoints": kp}]}))
+    for args in (["real3d", ann], ["keypoints", ann], ["synthetic"], ["freihand", tmp_path], ["recording", ann]):
+        capsys.readouterr()
+        assert main(["eval", *map(str, args), "--out", str(mine)]) == 2, args
+        err = capsys.readouterr().err
+        assert "summary.json" in err and "--force" in err and err.count("\n") == 1, err
+        assert ("table.md" in err) == (args[0] == "real3d"), err
+    assert (mine / "summary.json").read_text() == "my summary" and (mine / "table.md").read_text() == "my table"
+    assert sorted(p.name for p in mine.iterdir()) == ["summary.json", "table.md"]
+    capsys.readouterr()
+    assert main(["eval", "keypoints", str(ann), "--out", str(mine), "--force"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped image entry 0 (grey.png)" in err and "principal point" in err, err
+    summary = json.loads((mine / "summary.json").read_text())
+    assert summary["images"] == 2 and len(summary["skipped"]) == 1 and summary["detected"] == 0
+    assert (mine / "table.md").read_text() == "my table"  # not one of this evaluation's outputs

@@ -124,3 +124,72 @@ def test_demo_writes_renders_and_meshes(tmp_path):
     assert clip.n_frames == 24 and clip.size == (960, 240)
     lines = (demo / "reconstruction.jsonl").read_text().splitlines()
     assert len(lines) == 24 and sum(bool(json.loads(x)["hands"]) for x in lines) >= 12
+
+
+def _cli_main(capsys, *args):
+    """The command line in this process (fast): (exit code, its error output)."""
+    from realhands.cli import main
+
+    capsys.readouterr()
+    rc = main([str(a) for a in args])
+    return rc, capsys.readouterr().err
+
+
+def test_model_export_and_convert_replace_nothing_unless_forced(tmp_path, capsys):
+    """An existing output (the .glb; an .obj's .mtl) is refused, one line naming it, untouched, until --force; a
+    folder as convert's output is one error and leaves no temporary file behind."""
+    from realhands.model.io import DEFAULT_MODEL_FILE
+
+    glb = tmp_path / "hand.glb"
+    glb.write_bytes(b"my own model")
+    rc, err = _cli_main(capsys, "model", "export", glb)
+    assert rc == 2 and "hand.glb exists" in err and "--force" in err and err.count("\n") == 1, err
+    assert glb.read_bytes() == b"my own model"
+    assert _cli_main(capsys, "model", "export", glb, "--force")[0] == 0 and glb.read_bytes()[:4] == b"glTF"
+    (tmp_path / "hand.mtl").write_text("my materials")
+    rc, err = _cli_main(capsys, "model", "export", tmp_path / "hand.obj")
+    assert rc == 2 and "hand.mtl" in err and not (tmp_path / "hand.obj").exists()
+    assert (tmp_path / "hand.mtl").read_text() == "my materials"
+    out = tmp_path / "out.npz"
+    out.write_bytes(b"mine")
+    rc, err = _cli_main(capsys, "model", "convert", DEFAULT_MODEL_FILE, out)
+    assert rc == 2 and "out.npz exists" in err and out.read_bytes() == b"mine"
+    assert _cli_main(capsys, "model", "convert", DEFAULT_MODEL_FILE, out, "--force")[0] == 0
+    assert np.load(out)["v_template"].shape[1] == 3
+    (tmp_path / "d").mkdir()
+    rc, err = _cli_main(capsys, "model", "convert", DEFAULT_MODEL_FILE, tmp_path / "d")
+    assert rc == 2 and ".npz" in err and err.count("\n") == 1, err
+    rc, err = _cli_main(capsys, "model", "convert", DEFAULT_MODEL_FILE, tmp_path / "e.npz", "--force")
+    assert rc == 0
+    (tmp_path / "f.npz").mkdir()
+    rc, err = _cli_main(capsys, "model", "convert", DEFAULT_MODEL_FILE, tmp_path / "f.npz", "--force")
+    assert rc == 2 and "is a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "e.npz", "f.npz", "hand.glb", "hand.mtl", "out.npz"]
+    assert not any((tmp_path / "d").iterdir()) and not any((tmp_path / "f.npz").iterdir())
+
+
+def test_model_export_refuses_bad_betas_and_textures_and_writes_nothing(tmp_path, capsys):
+    """NaN/inf betas (an all-NaN mesh before), a texture that is not an image or is a folder: one error line each,
+    no traceback, nothing written. An .obj's texture is named after it (not a shared material_0.png)."""
+    (tmp_path / "bad.png").write_text("not an image")
+    (tmp_path / "folder").mkdir()
+    for args, why in [(("--betas", "nan", "inf"), "finite"), (("--betas", "1e300"), "too large"),
+                      (("--texture", tmp_path / "bad.png"), "cannot read"),
+                      (("--texture", tmp_path / "folder"), "is a folder")]:
+        rc, err = _cli_main(capsys, "model", "export", tmp_path / "y.glb", *args)
+        assert rc == 2 and why in err and err.count("\n") == 1, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.png", "folder"]
+    skin = tmp_path / "skin.png"
+    Image.new("RGB", (16, 16), (200, 150, 120)).save(skin)
+    assert _cli_main(capsys, "model", "export", tmp_path / "a" / "hand.obj", "--texture", skin)[0] == 0
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["hand.mtl", "hand.obj", "hand_texture.png"]
+    assert "map_Kd hand_texture.png" in (tmp_path / "a" / "hand.mtl").read_text()
+    skin.rename(tmp_path / "skin_texture.png")
+    skin = tmp_path / "skin_texture.png"
+    rc, err = _cli_main(capsys, "model", "export", tmp_path / "skin.obj", "--texture", skin, "--force")
+    assert rc == 2 and "would replace the texture image" in err and not (tmp_path / "skin.obj").exists()
+    gltf = tmp_path / "a" / "hand.gltf"  # one self-contained file (no gltf_buffer_0.bin beside it)
+    assert _cli_main(capsys, "model", "export", gltf, "--texture", skin)[0] == 0
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["hand.gltf", "hand.mtl", "hand.obj",
+                                                                  "hand_texture.png"]
+    assert trimesh.load(gltf, force="mesh").visual.material.baseColorTexture.size == (16, 16)

@@ -321,3 +321,20 @@ def test_render_workers_stop_when_the_main_process_is_killed(tmp_path):
     n = len(list(out.glob("shard_*.npz")))
     time.sleep(3)
     assert len(list(out.glob("shard_*.npz"))) == n, "orphaned workers kept rendering"
+
+
+@pytest.mark.parametrize("args, why", [
+    (["sequence", "--out", "o", "--frames", "0"], "--frames: must be greater than 0"),  # an IndexError before
+    (["sequence", "--out", "o", "--fps", "nan"], "--fps: must be greater than 0"),  # "zero norm quaternions" before
+    (["sequence", "--out", "o", "--fps", "1e-300"], "--fps: must be at least 1"),  # a GIF frame of 1e303 ms
+    (["sequence", "--out", "o", "--fps", "inf"], "--fps: must be a finite number"),
+    (["synth", "--out", "o", "--count", "1", "--egocentric-ratio", "nan"], "--egocentric-ratio: must be 0 or more"),
+    (["synth", "--out", "o", "--count", "1", "--egocentric-ratio", "1.5"], "--egocentric-ratio: must be at most 1"),
+])
+def test_synthetic_data_numbers_out_of_range_are_one_clear_error(tmp_path, capsys, args, why):
+    from realhands.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([a if a != "o" else str(tmp_path / "o") for a in args])
+    assert exit_.value.code == 2 and why in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

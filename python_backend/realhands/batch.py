@@ -157,7 +157,7 @@ class _StereoInputs:
         from .capture.calibration import load_calibration
 
         self.path, self._load, self._pairs = Path(calibration), load_calibration, {}
-        self.pair_for(1280)  # a missing or broken calibration fails before any input is read
+        self._load(self.path, width=None)  # a missing or broken calibration fails before any input is read
 
     def pair_for(self, width: int) -> StereoPair:
         if width not in self._pairs:

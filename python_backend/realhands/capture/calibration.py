@@ -25,19 +25,56 @@ def _rotation(rx: float, ry: float, rz: float) -> np.ndarray:
     return R
 
 
-def load_zed_conf(path: str | Path, width: int = 1280) -> StereoPair:
-    """Calibration from a ZED factory file for views ``width`` px wide (2208, 1920, 1280 or 672)."""
+def _read_conf(path: Path) -> configparser.ConfigParser:
+    """The sections of a ZED factory file; a file that is not one (binary, no [SECTION] header, a line that is not
+    KEY=VALUE, a key twice) is one CalibrationError, one line, naming the file and the line."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise CalibrationError(f"cannot read the calibration file {path}: {exc.strerror or exc}") from None
+    what = f"{path} is not a ZED calibration file (KEY=VALUE lines under [LEFT_CAM_HD], [RIGHT_CAM_HD], [STEREO]...)"
+    if "\0" in text:
+        raise CalibrationError(f"{what}: it is binary, not text")
+    cp = configparser.ConfigParser(interpolation=None)  # values are numbers; a '%' in one is not a reference
+    try:
+        cp.read_string(text, source=str(path))
+    except configparser.MissingSectionHeaderError as exc:
+        raise CalibrationError(f"{what}: line {exc.lineno} comes before any [SECTION] header") from None
+    except configparser.ParsingError as exc:
+        lines = [n for n, _ in exc.errors]
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise CalibrationError(f"{what}: line {lines[0]} is not KEY=VALUE{more}") from None
+    except (configparser.DuplicateSectionError, configparser.DuplicateOptionError) as exc:
+        twice = f"[{exc.section}]" + (f" {exc.option}" if getattr(exc, "option", None) else "")
+        raise CalibrationError(f"{what}: {twice} appears twice (line {exc.lineno})") from None
+    except configparser.Error as exc:
+        raise CalibrationError(f"{what}: {' '.join(str(exc).split())[:200]}") from None
+    return cp
+
+
+def _modes(cp: configparser.ConfigParser) -> list[int]:
+    """The widths of the views (2208, 1920, 1280, 672) a ZED factory file has both cameras' sections for, HD
+    first."""
+    return sorted((w for w, m in _ZED_MODES.items() if cp.has_section(f"LEFT_CAM_{m}")
+                   and cp.has_section(f"RIGHT_CAM_{m}")), key=lambda w: (w != 1280, -w))
+
+
+def load_zed_conf(path: str | Path, width: int | None = 1280) -> StereoPair:
+    """Calibration from a ZED factory file for views ``width`` px wide (2208, 1920, 1280 or 672); None: for the
+    views of a mode the file has (HD when it has it): a check of the file before the inputs' size is known."""
     path = Path(path)
     if not path.is_file():
         raise CalibrationError(f"calibration file not found: {path}")
+    cp = _read_conf(path)
+    if width is None:
+        width = (_modes(cp) or [1280])[0]  # none: HD's missing values are the error
     mode = _ZED_MODES.get(width)
     if mode is None:
         raise CalibrationError(f"no ZED mode has views {width} px wide; known: {sorted(_ZED_MODES)}")
-    cp = configparser.ConfigParser()
-    try:
-        cp.read_string(path.read_text(errors="replace"))
-    except configparser.Error as exc:
-        raise CalibrationError(f"{path} is not a ZED calibration file: {exc}") from None
+    if not (cp.has_section(f"LEFT_CAM_{mode}") or cp.has_section(f"RIGHT_CAM_{mode}")):
+        has = [f"{_ZED_MODES[w]} ({w}x{_ZED_SIZES[_ZED_MODES[w]][1]} views)" for w in _modes(cp)]
+        raise CalibrationError(f"{path} has no calibration for {mode} views ({width}x{_ZED_SIZES[mode][1]}): no "
+                               f"[LEFT_CAM_{mode}] section; it has {', '.join(has) or 'none of any mode'}")
 
     def get(section, key, default=None):
         try:
@@ -117,8 +154,9 @@ def load_yaml(path: str | Path) -> StereoPair:
         fs.release()
 
 
-def load_calibration(path: str | Path, width: int = 1280) -> StereoPair:
-    """A ZED ``.conf`` or a ``.yaml``/``.yml`` file (see the loaders)."""
+def load_calibration(path: str | Path, width: int | None = 1280) -> StereoPair:
+    """A ZED ``.conf`` (for views ``width`` px wide; None: any the file has, see ``load_zed_conf``) or a
+    ``.yaml``/``.yml`` file (see the loaders)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".conf":
         return load_zed_conf(path, width)

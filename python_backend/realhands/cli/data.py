@@ -1,12 +1,24 @@
 """``realhands synth | sequence | train | export-onnx``: synthetic data, HandNet training and export."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 from ..conventions import SIDES
 from ..synth import BACKGROUND_STYLES
 from ..synth.rig import RIGS
+from . import positive
+
+
+def _fps(text):
+    """An argparse type: a frame rate in the range a video or recording may state (realhands.capture.files)."""
+    from ..capture.files import FPS_RANGE  # (here: the capture package pulls in OpenCV)
+
+    value = positive(float, maximum=FPS_RANGE[1])(text)
+    if value < FPS_RANGE[0]:
+        raise argparse.ArgumentTypeError(f"must be at least {FPS_RANGE[0]:g} frames per second, got {text}")
+    return value
 
 
 def _synth_config(args):
@@ -80,7 +92,8 @@ def add_parsers(sub) -> None:
         sp.add_argument("--rig", default="zed2", choices=sorted(RIGS))
         sp.add_argument("--backgrounds", help="folder of background photos to mix in")
         sp.add_argument("--background-style", default="mixed", choices=BACKGROUND_STYLES)
-        sp.add_argument("--egocentric-ratio", type=float, default=0.8)
+        sp.add_argument("--egocentric-ratio", type=positive(float, maximum=1, zero=True), default=0.8,
+                        help="fraction of head-mounted (first-person) views, 0 to 1")
         sp.add_argument("--device", default="cpu", help="cpu or cuda")
 
     sy = sub.add_parser("synth", help="render a synthetic stereo dataset (deterministic, resumable)")
@@ -97,8 +110,8 @@ def add_parsers(sub) -> None:
     sq.add_argument("--out", required=True)
     sq.add_argument("--kind", default="mixed",
                     help="grasp, pinch, count, wave, enter_exit, mixed or turn (for the guided capture: turned over)")
-    sq.add_argument("--frames", type=int, default=90)
-    sq.add_argument("--fps", type=float, default=30.0)
+    sq.add_argument("--frames", type=positive(int), default=90)
+    sq.add_argument("--fps", type=_fps, default=30.0, help="frames per second (1 to 1000)")
     sq.add_argument("--side", choices=SIDES)
     sq.set_defaults(func=cmd_sequence)
 

@@ -7,14 +7,39 @@ from pathlib import Path
 
 from ..errors import OutputError
 
+#: the files each evaluation writes in --out: checked, all of them, before it runs
+EVAL_OUTPUTS = {"synthetic": ("summary.json", "pck_variants.png", "pck_stereo.png"),
+                "freihand": ("summary.json", "pred.json", "pck_freihand.png"),
+                "real3d": ("summary.json", "table.md", "pck_real3d.png"),
+                "keypoints": ("summary.json", "pck_2d.png"),
+                "recording": ("summary.json", "pck_recording.png")}
 
-def cmd_eval(args) -> int:
-    from ..evaluation.report import plot_pck
+
+def _output_folder(args) -> Path:
+    """--out, made if needed, once it is known that the evaluation replaces nothing there: a file of one of its
+    outputs' names (the user's, or an earlier run's) is refused unless --force."""
+    from ..batch import output_folder
+    from ..model.export import check_outputs
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file; --out names a folder (for summary.json and the PCK pictures)")
-    out.mkdir(parents=True, exist_ok=True)
+    check_outputs([out / name for name in EVAL_OUTPUTS[args.eval_command]], args.force, other="--out folder")
+    return output_folder(out)
+
+
+def _warn_skipped(skipped: list[str]) -> None:
+    """What an evaluation left out, on screen too (all of it in summary.json)."""
+    for why in skipped[:5]:
+        print(f"warning: skipped {why}", file=sys.stderr)
+    if len(skipped) > 5:
+        print(f"warning: ... and {len(skipped) - 5} more skipped (summary.json lists them)", file=sys.stderr)
+
+
+def cmd_eval(args) -> int:
+    from ..evaluation.report import plot_pck
+
+    out = _output_folder(args)
     if args.eval_command == "synthetic":
         from ..evaluation import evaluate_synthetic
 
@@ -40,10 +65,7 @@ def cmd_eval(args) -> int:
         (out / "table.md").write_text(real3d_table(r) + "\n")
         print(real3d_table(r))
         brief = {k: r[k] for k in ("samples", "detected", "missed")} | {"skipped": len(r["skipped"])}
-        for why in r["skipped"][:5]:  # what was left out, on screen too (all of it in summary.json)
-            print(f"warning: skipped {why}", file=sys.stderr)
-        if len(r["skipped"]) > 5:
-            print(f"warning: ... and {len(r['skipped']) - 5} more skipped (summary.json lists them)", file=sys.stderr)
+        _warn_skipped(r["skipped"])
         if not r["detected"]:
             (out / "summary.json").write_text(json.dumps(r, indent=1))
             print(f"error: nothing was scored: {r['samples']} sample(s), {len(r['skipped'])} skipped, none with a hand "
@@ -55,7 +77,8 @@ def cmd_eval(args) -> int:
         r = evaluate_keypoint_folder(args.annotations)
         plot_pck(r["methods"], out / "pck_2d.png", "2D keypoints", unit="px")
         brief = {"images": r["images"], "detected": r["detected"], "unreadable": len(r["unreadable"]),
-                 **{n: round(m["mean_px"], 2) for n, m in r["methods"].items()}}
+                 "skipped": len(r["skipped"]), **{n: round(m["mean_px"], 2) for n, m in r["methods"].items()}}
+        _warn_skipped(r["skipped"])
     else:
         from ..evaluation.datasets import evaluate_recording
 
@@ -93,4 +116,6 @@ def add_parsers(sub) -> None:
     e4.add_argument("recording")
     for e in (e1, e2, e3, e4, e5):
         e.add_argument("--out", required=True, help="folder: summary.json and PCK pictures")
+        e.add_argument("--force", action="store_true", help="replace the outputs of an earlier run (or any file of "
+                       "their names) in --out")
     ev.set_defaults(func=cmd_eval)

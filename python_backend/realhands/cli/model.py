@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ..conventions import SIDES
+from ..errors import OutputError
 from . import load_config, model_args
 
 
@@ -17,12 +19,20 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    from ..model.export import check_outputs
     from ..model.io import load_model_file
 
+    output = Path(args.output)
+    if output.suffix != ".npz":  # what --model loads (realhands.model.io.load_model_file)
+        example = output / f"MANO_{(args.side or 'right').upper()}.npz" if output.is_dir() else \
+            output.with_suffix(".npz")
+        raise OutputError(f"the converted model is a .npz file (what --model loads), got {output}; name it e.g. "
+                          f"{example}")
+    check_outputs([output], args.force)  # before the (slow) read
     data = load_model_file(args.source)
     if args.side:
         data.side = args.side
-    out = data.save_npz(args.output)
+    out = data.save_npz(output, overwrite=args.force)
     print(f"wrote {out}: {data.num_vertices} vertices, {len(data.faces)} faces, {data.side} hand "
           f"(plain arrays, loads without pickle)")
     return 0
@@ -33,7 +43,7 @@ def cmd_export(args) -> int:
 
     cfg = load_config(args)
     path = export_posed(args.output, cfg.model.side, cfg.model.path, pose=args.pose, betas=args.betas,
-                        texture=args.texture)
+                        texture=args.texture, overwrite=args.force)
     print(f"wrote {path}")
     return 0
 
@@ -50,6 +60,7 @@ def add_parsers(sub) -> None:
     c.add_argument("source")
     c.add_argument("output")
     c.add_argument("--side", choices=SIDES, help="override the handedness read from the file name")
+    c.add_argument("--force", action="store_true", help="replace an existing output file")
     c.set_defaults(func=cmd_convert)
     e = msub.add_parser("export", help="export a posed, shaped mesh to .obj/.glb/.ply")
     model_args(e)
@@ -57,4 +68,6 @@ def add_parsers(sub) -> None:
     e.add_argument("--pose", help="a pose of the model's library (e.g. fist); default: flat")
     e.add_argument("--betas", type=float, nargs="+", help="shape coefficients")
     e.add_argument("--texture", help="texture image to embed (UV-mapped models)")
+    e.add_argument("--force", action="store_true", help="replace existing output files (an .obj's .mtl and "
+                   "texture too)")
     e.set_defaults(func=cmd_export)

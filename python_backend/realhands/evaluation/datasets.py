@@ -33,8 +33,17 @@ def _read_json(path: Path, what: str):
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise DatasetError(f"{path} not found ({what})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path} is not valid JSON ({e})") from None
+    except OSError as e:
+        raise DatasetError(f"cannot read {path}: {e.strerror or e}") from None
+    except RecursionError:  # (a RuntimeError: the command line would print it without the file's name)
+        raise DatasetError(f"{path} is not valid JSON (nested too deeply)") from None
+    except ValueError as e:  # malformed, not UTF-8, or a number of thousands of digits
+        raise DatasetError(f"{path} is not valid JSON ({' '.join(str(e).split())[:200]})") from None
+
+
+#: what a number in an annotation can fail with: not a number, a nested list of the wrong shape, or an integer too
+#: large for a float (OverflowError)
+NUMBER_ERRORS = (TypeError, ValueError, OverflowError)
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -58,25 +67,62 @@ def annotation_entries(path: str | Path, key: str, what: str, shape: str, noun: 
     return p, entries
 
 
-def load_keypoint_annotations(path: str | Path) -> tuple[Path, list[dict]]:
-    """(image folder, entries) from an annotation JSON (or a folder holding annotations.json), validated."""
+def load_keypoint_annotations(path: str | Path) -> tuple[Path, list[dict], list[str]]:
+    """(image folder, valid entries, reasons for the skipped ones) from an annotation JSON (or a folder holding
+    annotations.json). A missing or unreadable file, or one without a single valid entry, is a DatasetError; a
+    malformed entry is skipped with its reason (naming it)."""
     p, entries = annotation_entries(path, "images", "keypoint annotations; see realhands.evaluation.datasets for "
                                     "the format", '{"images": [{"file", "keypoints"}, ...]}', "image")
+    good, skipped = [], []
     for i, e in enumerate(entries):
-        kp = np.asarray(e.get("keypoints", []), dtype=np.float64) if isinstance(e, dict) else np.zeros(0)
-        if not isinstance(e, dict) or "file" not in e or kp.shape != (21, 2) or not np.isfinite(kp).all():
-            raise DatasetError(f"{p}: image entry {i} needs \"file\" and \"keypoints\" as 21 [u, v] pixel pairs")
-        if e.get("side") not in (None, "left", "right"):
-            raise DatasetError(f"{p}: image entry {i}: side must be \"left\" or \"right\"")
-    return p.parent, entries
+        why = _invalid_keypoint_entry(e)
+        if why:
+            name = e.get("file") if isinstance(e, dict) and isinstance(e.get("file"), str) else None
+            skipped.append(f"image entry {i}{f' ({name})' if name else ''}: {why}")
+            continue
+        good.append({**e, "keypoints": np.asarray(e["keypoints"], np.float64),
+                     "visible": np.asarray(e.get("visible", [True] * 21), bool), "entry": i})
+    if not good:
+        raise DatasetError(f"{p}: no usable image entry; {skipped[0]}" + (f" (and {len(skipped) - 1} more like it)"
+                                                                           if len(skipped) > 1 else ""))
+    return p.parent, good, skipped
+
+
+def _invalid_keypoint_entry(e) -> str | None:
+    """Why an image entry of a keypoint annotation cannot be scored, or None."""
+    if not isinstance(e, dict) or not isinstance(e.get("file"), str) or not e["file"]:
+        return "needs \"file\" (an image path relative to the annotation file)"
+    try:
+        kp = np.asarray(e.get("keypoints"), np.float64)
+    except NUMBER_ERRORS:
+        kp = None
+    if kp is None or kp.shape != (21, 2) or not np.isfinite(kp).all():
+        return "needs \"keypoints\" as 21 [u, v] pixel pairs (finite numbers)"
+    vis = e.get("visible")
+    if vis is not None:
+        if not (isinstance(vis, list) and len(vis) == 21
+                and all(isinstance(x, (bool, int)) and x in (0, 1) for x in vis)):
+            return "\"visible\" must be 21 true/false values, one per keypoint"
+        if not any(vis):
+            return "no keypoint is \"visible\": nothing to score"
+    if e.get("side") not in (None, "left", "right"):
+        return "\"side\" must be \"left\" or \"right\""
+    if e.get("intrinsics") is not None:
+        try:
+            Camera.coerce(e["intrinsics"])
+        except (CameraError, *NUMBER_ERRORS) as exc:
+            return f"\"intrinsics\" must be [fx, fy, cx, cy] or a 3x3 K in pixels ({exc})"
+    return None
 
 
 def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
     """MediaPipe's keypoints and the reconstructed hand's reprojected keypoints against 2D annotations: mean and
-    median pixel errors, PCK over 0–30 px, detection rate. Unreadable images are counted, not fatal."""
+    median pixel errors, PCK over 0–30 px, detection rate. Unreadable images are counted (``unreadable``) and
+    malformed entries skipped with their reasons (``skipped``), neither fatal."""
     from ..reconstruct import Reconstructor
 
-    folder, entries = load_keypoint_annotations(path)
+    folder, entries, skipped = load_keypoint_annotations(path)
+    malformed = len(skipped)
     rec = Reconstructor(smoothing_hz=0, mask="none")
     errs = {"MediaPipe keypoints": [], "reconstructed hand, reprojected": []}
     per_image, bad, missed = [], [], 0
@@ -86,8 +132,12 @@ def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
         except DatasetError as exc:
             bad.append(str(exc))
             continue
-        gt = np.asarray(e["keypoints"], np.float64)
-        vis = np.asarray(e.get("visible", [True] * 21), bool)
+        try:  # (checked without the image's size; with it, the principal point must lie near the image)
+            camera = Camera.coerce(e.get("intrinsics"), img.shape[1], img.shape[0])
+        except CameraError as exc:
+            skipped.append(f"image entry {e['entry']} ({e['file']}): \"intrinsics\": {exc}")
+            continue
+        gt, vis = e["keypoints"], e["visible"]
         det = match_detection(rec.detector.detect(img), gt)
         if det is None:
             missed += 1
@@ -95,7 +145,6 @@ def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
             continue
         if e.get("side"):
             det.handedness = e["side"]
-        camera = Camera.coerce(e.get("intrinsics"), img.shape[1], img.shape[0])
         hands = rec.solve(img, [det], camera)
         uv = camera.project(hands[0].joints_3d)
         d_mp = np.linalg.norm(det.keypoints_2d - gt, axis=1)[vis]
@@ -105,7 +154,8 @@ def evaluate_keypoint_folder(path: str | Path, progress: bool = True) -> dict:
         per_image.append({"file": e["file"], "detected": True, "mediapipe_px": float(d_mp.mean()),
                           "reprojected_px": float(d_re.mean())})
     rec.close()
-    out = {"images": len(entries), "unreadable": bad, "detected": len(entries) - len(bad) - missed, "methods": {}}
+    out = {"images": len(entries) + malformed, "unreadable": bad, "skipped": skipped,
+           "detected": len(entries) + malformed - len(bad) - len(skipped) - missed, "methods": {}}
     for name, d in errs.items():
         if d:
             d = np.asarray(d)
@@ -130,7 +180,13 @@ def evaluate_freihand(root: str | Path, out_dir: str | Path, model_path=None, li
     if not rgb.is_dir() or not (root / "evaluation_K.json").is_file():
         raise DatasetError(f"{root} is not FreiHAND's evaluation layout (needs evaluation/rgb/*.jpg and "
                            "evaluation_K.json)")
-    Ks = np.asarray(_read_json(root / "evaluation_K.json", "FreiHAND intrinsics"), np.float64)
+    try:
+        Ks = np.asarray(_read_json(root / "evaluation_K.json", "FreiHAND intrinsics"), np.float64)
+    except NUMBER_ERRORS:
+        Ks = np.zeros(0)
+    if Ks.ndim != 3 or Ks.shape[1:] != (3, 3):
+        raise DatasetError(f"{root / 'evaluation_K.json'} must be a list of 3x3 intrinsics matrices (pixels), one per "
+                           "image")
     n = len(Ks) if limit is None else min(limit, len(Ks))
     gt_xyz = _read_json(root / "evaluation_xyz.json", "") if (root / "evaluation_xyz.json").is_file() else None
     gt_verts = _read_json(root / "evaluation_verts.json", "") if (root / "evaluation_verts.json").is_file() else None

@@ -28,7 +28,7 @@ from ..camera import Camera
 from ..errors import CameraError, DatasetError
 from ..metrics import joint_errors
 from .common import match_detection, summarise
-from .datasets import _read_image, annotation_entries
+from .datasets import NUMBER_ERRORS, _read_image, annotation_entries
 
 #: the variants scored, name -> Reconstructor arguments; "default" is the Reconstructor's defaults
 REAL3D_VARIANTS = {
@@ -53,7 +53,8 @@ def load_real3d(path: str | Path) -> tuple[Path, list[dict], list[str]]:
     for i, s in enumerate(samples):
         why = _invalid(s)
         if why:
-            skipped.append(f"sample {i}: {why}")
+            name = s.get("image") if isinstance(s, dict) and isinstance(s.get("image"), str) else None
+            skipped.append(f"sample {i}{f' ({name})' if name else ''}: {why}")
             continue
         good.append({"image": s["image"], "K": np.asarray(s["K"], np.float64),
                      "joints_3d": np.asarray(s["joints_3d"], np.float64)})
@@ -66,8 +67,8 @@ def _invalid(s) -> str | None:
     try:
         K = np.asarray(s.get("K"), np.float64)
         j = np.asarray(s.get("joints_3d"), np.float64)
-    except (TypeError, ValueError):
-        return "K and joints_3d must be numbers"
+    except NUMBER_ERRORS:
+        return "K and joints_3d must be numbers (of a size a float holds)"
     if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
         return "K must be a 3x3 intrinsic matrix with positive focal lengths"
     if j.shape != (21, 3):

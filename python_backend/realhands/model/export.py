@@ -1,12 +1,57 @@
-"""Mesh export to OBJ and glTF/GLB (through trimesh), with UVs and an optional texture image."""
+"""Mesh export to OBJ and glTF/GLB (through trimesh), with UVs and an optional texture image; and the rule every
+file RealHands writes for a user follows (``check_outputs``, ``write_files``): all of a command's outputs are
+checked before any is written, an existing file is replaced only when asked (``overwrite``: the command line's
+--force), and each file is written whole or not at all."""
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import MediaError, OutputError
+
 EXPORT_FORMATS = (".obj", ".glb", ".gltf", ".ply")
+
+
+def check_outputs(paths, overwrite: bool = False, other: str = "name") -> list[Path]:
+    """``paths`` as Paths, if they may all be written: none is a folder (never replaced), and none exists unless
+    ``overwrite``. Otherwise one OutputError naming them (the advice: choose another ``other``, or --force)."""
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            raise OutputError(f"{p} is a folder, where an output file goes: choose another {other}")
+    there = [p for p in paths if os.path.lexists(p)]
+    if there and not overwrite:
+        one = len(there) == 1
+        raise OutputError(f"{', '.join(map(str, there))} {'exists' if one else 'exist'}; choose another {other}, "
+                          f"or pass --force to replace {'it' if one else 'them'}")
+    return paths
+
+
+def write_files(files: dict, overwrite: bool = True) -> list[Path]:
+    """Write ``files`` (path -> bytes), checked first as a whole (``check_outputs``); each goes to a temporary file
+    beside it, renamed into place once complete: a failure leaves neither half a file nor the temporary one.
+    Returns the paths written; a file that cannot be written is an OutputError naming it."""
+    paths = check_outputs(files, overwrite)
+    for path, data in zip(paths, files.values(), strict=True):
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            # (os.open, not mkstemp: the file gets the usual permissions, not mkstemp's owner-only ones)
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+            tmp = None
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+    return paths
 
 
 def split_uv_seams(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, faces_uv: np.ndarray):
@@ -25,38 +70,67 @@ def to_trimesh(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray | None = 
     import trimesh
     from PIL import Image
 
+    from ..capture.files import read_image
+
     vertices = np.asarray(vertices, dtype=np.float64)
+    image = None
+    if texture is not None:  # read first: a texture that is not an image is an error (MediaError), mesh or not
+        if not isinstance(texture, Image.Image) and Path(texture).is_dir():
+            raise MediaError(f"the texture {texture} is a folder; give an image file (.png, .jpg)")
+        image = texture.convert("RGB") if isinstance(texture, Image.Image) else Image.fromarray(read_image(texture))
     if uv is None or faces_uv is None:
         return trimesh.Trimesh(vertices, faces, process=False)
     v, f, t, _ = split_uv_seams(vertices, np.asarray(faces), np.asarray(uv), np.asarray(faces_uv))
-    image = None
-    if texture is not None:
-        image = texture if isinstance(texture, Image.Image) else Image.open(texture)
-        image = image.convert("RGB")
     material = trimesh.visual.material.SimpleMaterial(image=image, diffuse=(220, 170, 145, 255))
     visual = trimesh.visual.TextureVisuals(uv=t, image=image, material=material)
     return trimesh.Trimesh(v, f, visual=visual, process=False)
 
 
-def export_mesh(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray | None = None,
-                faces_uv: np.ndarray | None = None, texture=None) -> Path:
-    """Write a mesh (metres) to .obj (with .mtl and texture), .glb/.gltf or .ply, chosen by the suffix."""
+def export_files(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray | None = None,
+                 faces_uv: np.ndarray | None = None, texture=None) -> dict[Path, bytes]:
+    """The files (path -> bytes) ``export_mesh`` writes for ``path``: ``hand.obj`` with ``hand.mtl`` and its
+    texture ``hand_texture.png``; a .gltf with its buffers inside; a .glb or .ply alone."""
     path = Path(path)
-    if path.suffix.lower() not in EXPORT_FORMATS:
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
         raise ValueError(f"cannot export {path.name}: use one of {', '.join(EXPORT_FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     mesh = to_trimesh(vertices, faces, uv, faces_uv, texture)
-    if path.suffix.lower() == ".obj":
-        mesh.export(path, file_type="obj", include_texture=True, mtl_name=path.stem + ".mtl")
-    else:
-        mesh.export(path)
-    return path
+    if suffix == ".obj":
+        from trimesh.exchange.obj import export_obj
+
+        # the material and its texture are named after the mesh (hand_texture.png), not trimesh's material_0.png,
+        # which every export into one folder would share
+        material = getattr(mesh.visual, "material", None)
+        if material is not None:
+            material.name = re.sub(r"\s", "_", path.stem) + "_texture"
+        text, extra = export_obj(mesh, include_texture=True, return_texture=True, mtl_name=path.stem + ".mtl")
+        return {path: text.encode("utf-8"), **{path.with_name(name): data for name, data in extra.items()}}
+    if suffix == ".gltf":
+        from trimesh.exchange.gltf import export_gltf
+
+        return {path: export_gltf(mesh.scene(), embed_buffers=True)["model.gltf"]}
+    return {path: mesh.export(file_type=suffix[1:])}
+
+
+def export_mesh(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray | None = None,
+                faces_uv: np.ndarray | None = None, texture=None, overwrite: bool = True) -> Path:
+    """Write a mesh (metres) to .obj (with .mtl and texture), .glb/.gltf or .ply, chosen by the suffix. Every file
+    is made before any is written; with ``overwrite`` False an existing one is refused (OutputError), and the
+    texture image given is never replaced by one of them."""
+    files = export_files(path, vertices, faces, uv, faces_uv, texture)
+    if isinstance(texture, (str, os.PathLike)):
+        for p in files:
+            if os.path.lexists(p) and os.path.samefile(p, texture):
+                raise OutputError(f"{p} would replace the texture image {texture}; choose another name")
+    write_files(files, overwrite)
+    return Path(path)
 
 
 def export_posed(path: str | os.PathLike, side: str = "right", model_path=None, pose: str | None = None,
-                 betas=None, texture=None) -> Path:
+                 betas=None, texture=None, overwrite: bool = True) -> Path:
     """Write our hand model (or a MANO file) posed by a pose of its library (``pose``; default flat) and shaped by
-    ``betas`` (at most the model's count) to .obj/.glb/.gltf/.ply, with its UVs and an optional texture image."""
+    ``betas`` (at most the model's count, finite) to .obj/.glb/.gltf/.ply, with its UVs and an optional texture
+    image (``export_mesh``: nothing replaced unless ``overwrite``)."""
     import torch
 
     from .hand_model import HandModel
@@ -73,7 +147,16 @@ def export_posed(path: str | os.PathLike, side: str = "right", model_path=None, 
     if betas:
         if len(betas) > model.num_betas:
             raise ValueError(f"at most {model.num_betas} betas")
+        if not np.isfinite(np.asarray(betas, dtype=np.float64)).all():
+            raise ValueError(f"betas must be finite numbers, got {' '.join(map(str, betas))}")
         b[0, :len(betas)] = torch.tensor(list(betas), dtype=torch.float64)
+    if texture is not None and (data.uv is None or data.faces_uv is None):
+        raise ValueError(f"the hand model {data.source} has no UV map, so a texture cannot be put on it; use the "
+                         "shipped hand model (no --model) for a textured mesh")
     with torch.no_grad():
         v = model(hand_pose=torch.as_tensor(hand_pose[None]), betas=b).vertices[0].numpy()
-    return export_mesh(path, v, data.faces, data.uv, data.faces_uv, texture=texture)
+    with np.errstate(over="ignore"):
+        if not np.isfinite(v.astype(np.float32)).all():  # (mesh files hold 32-bit floats)
+            raise ValueError(f"betas {' '.join(map(str, betas))} are too large: the mesh's coordinates do not fit "
+                             "in a mesh file")
+    return export_mesh(path, v, data.faces, data.uv, data.faces_uv, texture=texture, overwrite=overwrite)

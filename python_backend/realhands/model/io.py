@@ -116,20 +116,20 @@ class HandModelData:
         return self
 
     # ---- saving -------------------------------------------------------------------------------------
-    def save_npz(self, path: str | os.PathLike) -> Path:
-        """Write the model as a plain ``.npz`` (no pickled objects)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def save_npz(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Write the model as a plain ``.npz`` (no pickled objects), whole or not at all; an existing file is
+        replaced only with ``overwrite`` (realhands.model.export.write_files: else an OutputError)."""
+        from .export import write_files
+
         arrays = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
                 continue
             arrays[f.name] = np.asarray(value)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-        return path
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        return write_files({Path(path): buf.getvalue()}, overwrite)[0]
 
     def save_mano_pickle(self, path: str | os.PathLike) -> Path:
         """Write the model as a MANO-format pickle of plain numpy arrays (loadable by smplx.MANO)."""
