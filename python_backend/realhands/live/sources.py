@@ -132,7 +132,7 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
         if not calibration:
             raise SourceError("a side-by-side stereo camera needs its calibration: --calibration SN<serial>.conf "
                               "(the ZED factory file) or an OpenCV stereo YAML")
-        return camera_source(arg or 0, calibration=load_calibration(calibration), log=log)
+        return camera_source(arg or 0, calibration=load_calibration(calibration, width=None), log=log)
     if kind == "zed":
         return ZedSource()
     path = Path(name)
