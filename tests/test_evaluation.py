@@ -274,9 +274,10 @@ def test_malformed_annotation_entries_are_skipped_with_a_reason_naming_them(tmp_
 
 
 def test_eval_replaces_no_file_in_out_unless_forced(tmp_path, capsys):
-    """`eval ... --out mine` where mine holds summary.json or table.md: refused before any work, one line naming
-    them, untouched; with --force the evaluation runs (here: an entry whose principal point lies far outside its
-    image is skipped at run time, named, and the run goes on) and replaces them."""
+    """`eval ... --out mine` where mine holds the user's summary.json or table.md: refused before any work, one
+    line naming them, untouched; with --force the evaluation runs (here: an entry whose principal point lies far
+    outside its image is skipped at run time, named, and the run goes on) and replaces them. An evaluation's own
+    earlier outputs are replaced without --force."""
     from realhands.cli import main
 
     mine = tmp_path / "mine"
@@ -303,3 +304,8 @@ def test_eval_replaces_no_file_in_out_unless_forced(tmp_path, capsys):
     summary = json.loads((mine / "summary.json").read_text())
     assert summary["images"] == 2 and len(summary["skipped"]) == 1 and summary["detected"] == 0
     assert (mine / "table.md").read_text() == "my table"  # not one of this evaluation's outputs
+    assert main(["eval", "keypoints", str(ann), "--out", str(mine)]) == 0  # its own earlier outputs: replaced
+    assert json.loads((mine / "summary.json").read_text())["images"] == 2
+    capsys.readouterr()
+    assert main(["eval", "real3d", str(ann), "--out", str(mine)]) == 2  # the user's table.md still is not
+    assert "table.md" in capsys.readouterr().err and (mine / "table.md").read_text() == "my table"

@@ -326,7 +326,7 @@ def test_render_workers_stop_when_the_main_process_is_killed(tmp_path):
 @pytest.mark.parametrize("args, why", [
     (["sequence", "--out", "o", "--frames", "0"], "--frames: must be greater than 0"),  # an IndexError before
     (["sequence", "--out", "o", "--fps", "nan"], "--fps: must be greater than 0"),  # "zero norm quaternions" before
-    (["sequence", "--out", "o", "--fps", "1e-300"], "--fps: must be at least 1"),  # a GIF frame of 1e303 ms
+    (["sequence", "--out", "o", "--fps", "1e-300"], "--fps: must be at least 0.01"),  # a GIF frame of 1e303 ms
     (["sequence", "--out", "o", "--fps", "inf"], "--fps: must be a finite number"),
     (["synth", "--out", "o", "--count", "1", "--egocentric-ratio", "nan"], "--egocentric-ratio: must be 0 or more"),
     (["synth", "--out", "o", "--count", "1", "--egocentric-ratio", "1.5"], "--egocentric-ratio: must be at most 1"),

@@ -262,6 +262,7 @@ class OutputFolder:
         self.manifest = self.path / self.MANIFEST
         self.log = log
         self._claimed: set[str] = set()
+        self._noted = False
         self._ours: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) as written
         if self.manifest.is_symlink() or (self.manifest.exists() and not self.manifest.is_file()):
             raise OutputError(f"{self.manifest} (RealHands' list of the files it wrote there) is not a plain file; "
@@ -279,7 +280,7 @@ class OutputFolder:
             except (ValueError, TypeError):
                 continue  # not one of its records (a damaged or edited line): what it named counts as not ours
 
-    def _is_ours(self, name: str) -> bool:
+    def owns(self, name: str) -> bool:
         """Whether the file at ``name`` is a plain file RealHands wrote and nobody changed since."""
         try:
             st = os.lstat(self.path / name)
@@ -292,17 +293,20 @@ class OutputFolder:
         where a name of the group was taken in this run or holds something RealHands did not write (kept).
         Call :meth:`written` with them once written."""
         stem = stem.replace("/", "_").replace(os.sep, "_") or "_"
-        name, k = stem, 1
+        name, k, kept = stem, 1, None
         while True:
             names = [name + e for e in endings]
             if not any(n in self._claimed for n in names):
-                foreign = [n for n in names if os.path.lexists(self.path / n) and not self._is_ours(n)]
+                foreign = [n for n in names if os.path.lexists(self.path / n) and not self.owns(n)]
                 if not foreign:
                     break
-                self.log(f"note: {self.path / foreign[0]} was not written by RealHands (or was changed since): "
-                         "kept, and this output takes another name")
+                kept = kept or foreign[0]
             k += 1
             name = f"{stem}_{k}"
+        if kept and not self._noted:  # once a run: a folder of older outputs would repeat it for every file
+            self._noted = True
+            self.log(f"note: {self.path / kept} was not written by RealHands (or was changed since): kept, and "
+                     f"this output is {name}{endings[0]}; other such files in {self.path} are kept the same way")
         self._claimed.update(names)
         return [self.path / n for n in names]
 

@@ -78,7 +78,7 @@ def _to_rgb8(im) -> np.ndarray:
 #: the frame rates a video file or a recording may state. Outside them (0, NaN, a damaged header's 1e-5) the
 #: stated rate is not believed and DEFAULT_FPS stands in: it only paces a replay and times the frames, and a
 #: replay paced at 1e-5 fps would wait a day for its next frame.
-FPS_RANGE = (1.0, 1000.0)
+FPS_RANGE = (0.01, 1000.0)  # (a time-lapse of one frame a minute is real; one a day is not)
 DEFAULT_FPS = 30.0
 
 

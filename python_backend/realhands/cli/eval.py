@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,17 +16,32 @@ EVAL_OUTPUTS = {"synthetic": ("summary.json", "pck_variants.png", "pck_stereo.pn
                 "recording": ("summary.json", "pck_recording.png")}
 
 
-def _output_folder(args) -> Path:
-    """--out, made if needed, once it is known that the evaluation replaces nothing there: a file of one of its
-    outputs' names (the user's, or an earlier run's) is refused unless --force."""
-    from ..batch import output_folder
-    from ..model.export import check_outputs
+def _output_folder(args):
+    """--out as a batch.OutputFolder, made if needed, once it is known that the evaluation replaces no file there
+    that RealHands did not write: an earlier evaluation's outputs are replaced, anything else of their names (the
+    user's own summary.json) is refused unless --force."""
+    from ..batch import OutputFolder
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file; --out names a folder (for summary.json and the PCK pictures)")
-    check_outputs([out / name for name in EVAL_OUTPUTS[args.eval_command]], args.force, other="--out folder")
-    return output_folder(out)
+    folder = OutputFolder(out, log=lambda _: None)
+    names = EVAL_OUTPUTS[args.eval_command]
+    foreign = [str(out / n) for n in names if (out / n).is_dir() or
+               (os.path.lexists(out / n) and not folder.owns(n) and not args.force)]
+    if foreign:
+        one = len(foreign) == 1
+        raise OutputError(f"{', '.join(foreign)} {'is' if one else 'are'} not from an earlier evaluation: choose "
+                          f"another --out folder, or pass --force to replace {'it' if one else 'them'}")
+    return folder
+
+
+def _stamp(path: Path):
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _warn_skipped(skipped: list[str]) -> None:
@@ -37,9 +53,18 @@ def _warn_skipped(skipped: list[str]) -> None:
 
 
 def cmd_eval(args) -> int:
+    folder = _output_folder(args)
+    paths = [folder.path / n for n in EVAL_OUTPUTS[args.eval_command]]
+    before = {p: _stamp(p) for p in paths}
+    try:
+        return _evaluate(args, folder.path)
+    finally:  # what this run wrote is RealHands' own: the next run replaces it
+        folder.written([p for p in paths if _stamp(p) not in (None, before[p])])
+
+
+def _evaluate(args, out: Path) -> int:
     from ..evaluation.report import plot_pck
 
-    out = _output_folder(args)
     if args.eval_command == "synthetic":
         from ..evaluation import evaluate_synthetic
 
@@ -116,6 +141,6 @@ def add_parsers(sub) -> None:
     e4.add_argument("recording")
     for e in (e1, e2, e3, e4, e5):
         e.add_argument("--out", required=True, help="folder: summary.json and PCK pictures")
-        e.add_argument("--force", action="store_true", help="replace the outputs of an earlier run (or any file of "
-                       "their names) in --out")
+        e.add_argument("--force", action="store_true", help="replace files of the outputs' names in --out that "
+                       "an earlier evaluation did not write (its own are replaced anyway)")
     ev.set_defaults(func=cmd_eval)

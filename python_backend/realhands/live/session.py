@@ -60,7 +60,7 @@ def run_session(cfg: Config, source_name: str | None = None, record: str | Path 
             opened.callback(publisher.close)
         name = live.source if source_name is None else source_name
         source = open_source(name, calibration=calibration, frames=synthetic_frames, model_path=cfg.model.path,
-                             stereo=live.stereo, loop=loop)
+                             stereo=live.stereo, loop=loop, log=_stderr)  # (stdout: the run's summary)
         pipeline = None
 
         def close_source():  # once the pipeline exists, its capture stage closes the source (in its own thread)
@@ -166,20 +166,27 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def recorded_wire(rec, log=print) -> list[tuple[int, list[bytes], tuple[str, dict]]]:
-    """(log time ns, frames, decoded (type, fields)) of each published message a recording holds; a damaged one
-    (cut short, not a valid message of the wire format) is skipped, with one warning line saying how many and the
-    first one's fault."""
+def recorded_wire(rec, log=print, decoded: bool = True) -> list[tuple[int, list[bytes], tuple[str, dict] | None]]:
+    """(log time ns, frames, decoded (type, fields) or None) of each published message a recording holds. A damaged
+    one is skipped, with one warning line saying how many and the first one's fault: cut short or of fewer than two
+    frames; with ``decoded``, also one this reader cannot decode (``replay`` re-sends messages byte for byte, so it
+    asks only for their frames: a recording of another wire version is still re-sent as it was)."""
     out, bad, first = [], 0, ""
     for m in rec.topic(WIRE_TOPIC):
         try:
             frames = unpack_frames(m.data)
-            out.append((m.log_ns, frames, decode(frames)))
+            if len(frames) < 2:
+                raise WireError(f"a message has at least 2 frames (topic, header), got {len(frames)}")
+            out.append((m.log_ns, frames, decode(frames) if decoded else None))
         except (RecordingError, WireError) as exc:
             bad, first = bad + 1, first or f"at {m.log_ns} ns: {exc}"
     if bad:
         log(f"warning: {rec.path}: {bad} damaged published message(s) skipped (the first {first})")
     return out
+
+
+#: replay: the longest wait between two messages, at any speed (a damaged time far ahead would stall it for days)
+MAX_REPLAY_GAP_S = 10.0
 
 
 def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool = False,
@@ -191,7 +198,7 @@ def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool
         log(f"warning: {path} is cut off ({rec.error}); replaying its {len(rec.messages)} complete messages")
     for damage in rec.damaged:
         log(f"warning: {path}: {damage}")
-    messages = [(ns, frames) for ns, frames, _ in recorded_wire(rec, log)]
+    messages = [(ns, frames) for ns, frames, _ in recorded_wire(rec, log, decoded=False)]
     if not messages:
         raise RecordingError(f"{path} holds no published messages to replay")
     pub = make_publisher(cfg, endpoint)
@@ -204,10 +211,18 @@ def replay_publish(path: str | Path, cfg: Config, speed: float = 1.0, loop: bool
             for log_ns, frames in messages:
                 if speed > 0:
                     wait = t0 + (log_ns - first) / 1e9 / speed - time.monotonic()
+                    if wait > MAX_REPLAY_GAP_S:  # a recorded time far ahead (damaged, or a paused session)
+                        log(f"warning: {path}: a gap of {wait:.0f} s in the recorded times; replayed as "
+                            f"{MAX_REPLAY_GAP_S:g} s")
+                        t0 -= wait - MAX_REPLAY_GAP_S
+                        wait = MAX_REPLAY_GAP_S
                     if wait > 0:
                         time.sleep(wait)
                 if frames[0] == b"rh.rig":
-                    pub.set_rig(decode(frames)[1]["handedness"], frames)  # late joiners of the replay get it too
+                    try:
+                        pub.set_rig(decode(frames)[1]["handedness"], frames)  # late joiners of the replay get it too
+                    except (WireError, KeyError, TypeError):
+                        pub.publish(frames)
                 else:
                     pub.publish(frames)
                 sent += 1
@@ -256,7 +271,7 @@ def replay_rerun(path: str | Path, cfg: Config, tolerance_mm: float = 5.0, repor
             new[(index, h.handedness)] = replay.moved(h.handedness, body, ahead)["joints"].astype(np.float64)
         present = {h.handedness for h in result.hands}
 
-    source = open_source(str(path), stereo=live.stereo)
+    source = open_source(str(path), stereo=live.stereo, log=_stderr)
     # the frames the recorded run reconstructed (real time drops some): the re-run reconstructs the same ones, so
     # tracking and smoothing see what they saw then
     pipeline = LivePipeline(source, live, model_path=cfg.model.path, on_result=each,

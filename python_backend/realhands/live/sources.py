@@ -139,7 +139,7 @@ def open_source(name: str, calibration: str | None = None, camera: Camera | None
     if path.suffix.lower() == ".mcap":
         from ..recording import recording_source
 
-        return recording_source(path)
+        return recording_source(path, log=log)
     if path.is_dir():
         return ImageFolderSource(path, camera=camera)
     if media_kind(path) == "video" or path.is_file():

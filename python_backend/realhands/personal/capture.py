@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import PersonalHandError
 from .guide import CaptureGuide, CaptureProgress, empty_progress
-from .hand import PersonalHand
+from .hand import MAX_ABS_BETA, PersonalHand
 
 
 class HandCapture:
@@ -86,4 +86,7 @@ class HandCapture:
         offsets = np.median(np.stack(self._offsets), axis=0) if self._offsets else None
         info = {"shape_source": "stereo" if stereo else "mono", "frames": self.frames,
                 "complete": self.last.done, **self.last.to_json()}
+        if np.abs(betas).max() > MAX_ABS_BETA:  # (a fit gone astray: the capture is kept, its shape bounded)
+            info["shape_clipped_from"] = [float(b) for b in betas]
+            betas = np.clip(betas, -MAX_ABS_BETA, MAX_ABS_BETA)
         return PersonalHand.from_fusion(self.side, rec.models[self.side], betas, rec.textures[self.side], offsets, info)

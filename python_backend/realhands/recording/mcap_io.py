@@ -288,12 +288,14 @@ def decode_image(msg: RecordedMessage):
     try:
         d = json.loads(msg.data)
         jpeg = base64.b64decode(d["data"])
+        if not jpeg:
+            raise ValueError("no image data")
         img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if img is None:
             raise ValueError("not a decodable image")
         index = int(d["frame_id"].split("#")[1])
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise RecordingError(f"a {msg.topic} message is corrupt: {exc}") from None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, cv2.error) as exc:
+        raise RecordingError(f"a {msg.topic} message is corrupt: {' '.join(str(exc).split())[:200]}") from None
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), msg.log_ns, index
 
 
@@ -328,13 +330,13 @@ def recording_source(path: str | Path, log=None):
 
     rec = read_recording(path)
     cal = rec.calibration
-    damaged: list[str] = []  # what was skipped, said once the source starts
+    damaged: list[str] = []  # input frames without a frame id: skipped, said once below
     left, right = {}, {}
     for topic, views in zip(CAMERA_TOPICS, (left, right), strict=True):
         for m in rec.topic(topic):
             key = _frame_key(m)
             if key is None:
-                damaged.append(f"a {topic} message at {m.log_ns} ns")
+                damaged.append(f"a {topic} message at {m.log_ns} ns without a frame id")
             else:
                 views[key.replace("right", "left")] = m
     processed = set()
@@ -357,9 +359,13 @@ def recording_source(path: str | Path, log=None):
         recorded_cameras = calibration_from_json(cal) if cal else None
     except CameraError as exc:
         raise RecordingError(f"{path}: its calibration is damaged ({exc})") from None
+    say = log or (lambda m: print(m, file=sys.stderr))
     played_fps = stated_fps(rec.metadata.get("fps", DEFAULT_FPS))
     if "fps" in rec.metadata and played_fps != _number(rec.metadata["fps"]):
-        damaged.append(f"its frame rate {rec.metadata['fps']!r} (played at {played_fps:g} fps)")
+        say(f"warning: {path}: its stated frame rate {rec.metadata['fps']!r} is not one (played at {played_fps:g} "
+            "fps)")
+    if damaged:
+        say(f"warning: {path}: {len(damaged)} damaged input frame(s) skipped (the first: {damaged[0]})")
 
     class _RecordingSource(Source):
         name = f"recording:{Path(path).name}"
@@ -371,15 +377,13 @@ def recording_source(path: str | Path, log=None):
         reconstructed = processed or None
 
         def __iter__(self):
-            say = log or (lambda m: print(m, file=sys.stderr))
-            for what in damaged:
-                say(f"warning: {path}: {what} is damaged; skipped")
+            bad, first = 0, ""
             for key, m in left.items():
                 try:
                     img, t_ns, index = decode_image(m)
                     second = decode_image(right[key])[0] if self.stereo and key in right else None
                 except RecordingError as exc:  # one damaged frame loses that frame only
-                    say(f"warning: {path}: {exc}; skipped")
+                    bad, first = bad + 1, first or str(exc)
                     continue
                 if second is not None:
                     views, cams = [img, second], self.cameras
@@ -388,5 +392,11 @@ def recording_source(path: str | Path, log=None):
                     cams = Camera.coerce(self.cameras.left if isinstance(self.cameras, StereoPair) else self.cameras,
                                          img.shape[1], img.shape[0])
                 yield CapturedFrame(index, t_ns, views, cams, ground_truth=truth.get(index))
+            if bad and not self._said:  # (once: a looped source plays the file again and again)
+                self._said = True
+                say(f"warning: {path}: {bad} input frame(s) could not be decoded and were skipped (the first: "
+                    f"{first})")
+
+        _said = False
 
     return _RecordingSource()
