@@ -320,8 +320,8 @@ def test_an_output_folder_keeps_whatever_it_did_not_write_itself(tmp_path):
     with their own file, names that would break a line-per-name list (a line break, a byte that is not UTF-8), a
     stem that is a dot, a manifest that is a link or cannot be read: nothing outside is written, nothing kept is
     replaced, and a re-run of the same outputs takes the same names."""
-    from realhands.batch import OutputFolder
     from realhands.errors import OutputError
+    from realhands.outputs import OutputFolder
 
     ov = tmp_path / "ov"
     notes: list[str] = []

@@ -17,10 +17,10 @@ EVAL_OUTPUTS = {"synthetic": ("summary.json", "pck_variants.png", "pck_stereo.pn
 
 
 def _output_folder(args):
-    """--out as a batch.OutputFolder, made if needed, once it is known that the evaluation replaces no file there
-    that RealHands did not write: an earlier evaluation's outputs are replaced, anything else of their names (the
-    user's own summary.json) is refused unless --force."""
-    from ..batch import OutputFolder
+    """--out as a realhands.outputs.OutputFolder, made if needed, once it is known that the evaluation replaces no
+    file there that RealHands did not write: an earlier evaluation's outputs are replaced, anything else of their
+    names (the user's own summary.json) is refused unless --force."""
+    from ..outputs import OutputFolder
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

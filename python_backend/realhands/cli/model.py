@@ -19,8 +19,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from ..model.export import check_outputs
     from ..model.io import load_model_file
+    from ..outputs import check_outputs
 
     output = Path(args.output)
     if output.suffix != ".npz":  # what --model loads (realhands.model.io.load_model_file)

@@ -1,57 +1,18 @@
-"""Mesh export to OBJ and glTF/GLB (through trimesh), with UVs and an optional texture image; and the rule every
-file RealHands writes for a user follows (``check_outputs``, ``write_files``): all of a command's outputs are
-checked before any is written, an existing file is replaced only when asked (``overwrite``: the command line's
---force), and each file is written whole or not at all."""
+"""Mesh export to OBJ and glTF/GLB (through trimesh), with UVs and an optional texture image; written by the
+rules of ``realhands.outputs`` (all files checked first, nothing replaced unless asked, each whole or not at
+all)."""
 from __future__ import annotations
 
 import os
 import re
-import secrets
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MediaError, OutputError
+from ..outputs import write_files
 
 EXPORT_FORMATS = (".obj", ".glb", ".gltf", ".ply")
-
-
-def check_outputs(paths, overwrite: bool = False, other: str = "name") -> list[Path]:
-    """``paths`` as Paths, if they may all be written: none is a folder (never replaced), and none exists unless
-    ``overwrite``. Otherwise one OutputError naming them (the advice: choose another ``other``, or --force)."""
-    paths = [Path(p) for p in paths]
-    for p in paths:
-        if p.is_dir() and not p.is_symlink():
-            raise OutputError(f"{p} is a folder, where an output file goes: choose another {other}")
-    there = [p for p in paths if os.path.lexists(p)]
-    if there and not overwrite:
-        one = len(there) == 1
-        raise OutputError(f"{', '.join(map(str, there))} {'exists' if one else 'exist'}; choose another {other}, "
-                          f"or pass --force to replace {'it' if one else 'them'}")
-    return paths
-
-
-def write_files(files: dict, overwrite: bool = True) -> list[Path]:
-    """Write ``files`` (path -> bytes), checked first as a whole (``check_outputs``); each goes to a temporary file
-    beside it, renamed into place once complete: a failure leaves neither half a file nor the temporary one.
-    Returns the paths written; a file that cannot be written is an OutputError naming it."""
-    paths = check_outputs(files, overwrite)
-    for path, data in zip(paths, files.values(), strict=True):
-        tmp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-            # (os.open, not mkstemp: the file gets the usual permissions, not mkstemp's owner-only ones)
-            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-            tmp = None
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
-    return paths
 
 
 def split_uv_seams(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, faces_uv: np.ndarray):

@@ -118,8 +118,8 @@ class HandModelData:
     # ---- saving -------------------------------------------------------------------------------------
     def save_npz(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
         """Write the model as a plain ``.npz`` (no pickled objects), whole or not at all; an existing file is
-        replaced only with ``overwrite`` (realhands.model.export.write_files: else an OutputError)."""
-        from .export import write_files
+        replaced only with ``overwrite`` (realhands.outputs.write_files: else an OutputError)."""
+        from ..outputs import write_files
 
         arrays = {}
         for f in fields(self):
