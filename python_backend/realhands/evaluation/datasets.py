@@ -67,21 +67,29 @@ def annotation_entries(path: str | Path, key: str, what: str, shape: str, noun: 
     return p, entries
 
 
+def valid_entries(entries: list, invalid, name_key: str, noun: str) -> tuple[list[tuple[int, dict]], list[str]]:
+    """(index, entry) of the entries ``invalid(entry)`` finds nothing wrong with, and a reason for each other one,
+    naming it by number and, where it has one, by its ``name_key`` ("image entry 3 (b.png): ...")."""
+    good, skipped = [], []
+    for i, e in enumerate(entries):
+        why = invalid(e)
+        if why:
+            name = e.get(name_key) if isinstance(e, dict) and isinstance(e.get(name_key), str) else None
+            skipped.append(f"{noun} {i}{f' ({name})' if name else ''}: {why}")
+        else:
+            good.append((i, e))
+    return good, skipped
+
+
 def load_keypoint_annotations(path: str | Path) -> tuple[Path, list[dict], list[str]]:
     """(image folder, valid entries, reasons for the skipped ones) from an annotation JSON (or a folder holding
     annotations.json). A missing or unreadable file, or one without a single valid entry, is a DatasetError; a
     malformed entry is skipped with its reason (naming it)."""
     p, entries = annotation_entries(path, "images", "keypoint annotations; see realhands.evaluation.datasets for "
                                     "the format", '{"images": [{"file", "keypoints"}, ...]}', "image")
-    good, skipped = [], []
-    for i, e in enumerate(entries):
-        why = _invalid_keypoint_entry(e)
-        if why:
-            name = e.get("file") if isinstance(e, dict) and isinstance(e.get("file"), str) else None
-            skipped.append(f"image entry {i}{f' ({name})' if name else ''}: {why}")
-            continue
-        good.append({**e, "keypoints": np.asarray(e["keypoints"], np.float64),
-                     "visible": np.asarray(e.get("visible", [True] * 21), bool), "entry": i})
+    valid, skipped = valid_entries(entries, _invalid_keypoint_entry, "file", "image entry")
+    good = [{**e, "keypoints": np.asarray(e["keypoints"], np.float64),
+             "visible": np.asarray(e.get("visible", [True] * 21), bool), "entry": i} for i, e in valid]
     if not good:
         raise DatasetError(f"{p}: no usable image entry; {skipped[0]}" + (f" (and {len(skipped) - 1} more like it)"
                                                                            if len(skipped) > 1 else ""))

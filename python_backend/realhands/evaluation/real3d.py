@@ -28,7 +28,7 @@ from ..camera import Camera
 from ..errors import CameraError, DatasetError
 from ..metrics import joint_errors
 from .common import match_detection, summarise
-from .datasets import NUMBER_ERRORS, _read_image, annotation_entries
+from .datasets import NUMBER_ERRORS, _read_image, annotation_entries, valid_entries
 
 #: the variants scored, name -> Reconstructor arguments; "default" is the Reconstructor's defaults
 REAL3D_VARIANTS = {
@@ -49,16 +49,9 @@ def load_real3d(path: str | Path) -> tuple[Path, list[dict], list[str]]:
     is a DatasetError; a malformed sample is skipped with its reason."""
     p, samples = annotation_entries(path, "samples", "3D hand annotations; see realhands.evaluation.real3d for the "
                                     "format", '{"samples": [{"image", "K", "joints_3d"}, ...]}', "sample")
-    good, skipped = [], []
-    for i, s in enumerate(samples):
-        why = _invalid(s)
-        if why:
-            name = s.get("image") if isinstance(s, dict) and isinstance(s.get("image"), str) else None
-            skipped.append(f"sample {i}{f' ({name})' if name else ''}: {why}")
-            continue
-        good.append({"image": s["image"], "K": np.asarray(s["K"], np.float64),
-                     "joints_3d": np.asarray(s["joints_3d"], np.float64)})
-    return p.parent, good, skipped
+    valid, skipped = valid_entries(samples, _invalid, "image", "sample")
+    return p.parent, [{"image": s["image"], "K": np.asarray(s["K"], np.float64),
+                       "joints_3d": np.asarray(s["joints_3d"], np.float64)} for _, s in valid], skipped
 
 
 def _invalid(s) -> str | None:
