@@ -213,9 +213,8 @@ def _apart(folder: str | Path, inputs: list[Path], flag: str) -> Path:
     """An output folder of images (overlays, textures) that holds none of the inputs: its files are named after
     the inputs (``photo.jpg``'s overlay is ``photo.jpg``), so written beside them they would replace the photos."""
     folder = Path(folder)
-    where = folder.resolve()
     for p in inputs:  # the input's own folder, and (a link) its target's: a write through the link replaces that
-        if any(where == d.resolve() or same_folder(folder, d) for d in (p.parent, p.resolve().parent)):
+        if any(same_folder(folder, d) for d in (p.parent, p.resolve().parent)):
             raise OutputError(f"{flag} {folder} holds the inputs ({p.name}): what is written there is named after "
                               "them (photo.jpg's overlay is photo.jpg) and could replace them; give another folder")
     return folder
@@ -226,7 +225,6 @@ def _open_output(out: Path):
         return open(out, "w")
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
-
 
 
 def _paired(paths, right) -> list[tuple[str, Path, Path | None]]:

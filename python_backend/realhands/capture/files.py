@@ -82,13 +82,13 @@ FPS_RANGE = (0.01, 1000.0)  # (a time-lapse of one frame a minute is real; one a
 DEFAULT_FPS = 30.0
 
 
-def stated_fps(value) -> float:
-    """A stated frame rate (number or text) if it is within FPS_RANGE, else DEFAULT_FPS."""
+def stated_fps(value) -> float | None:
+    """A stated frame rate (number or text) if it is within FPS_RANGE, else None (then DEFAULT_FPS stands in)."""
     try:
         fps = float(value)
     except (TypeError, ValueError, OverflowError):
-        return DEFAULT_FPS
-    return fps if FPS_RANGE[0] <= fps <= FPS_RANGE[1] else DEFAULT_FPS
+        return None
+    return fps if FPS_RANGE[0] <= fps <= FPS_RANGE[1] else None
 
 
 def open_video(path: str | Path):
@@ -102,7 +102,7 @@ def open_video(path: str | Path):
     if not cap.isOpened():
         cap.release()
         raise MediaError(f"{path} is not a readable video (OpenCV could not open it)")
-    return cap, stated_fps(cap.get(cv2.CAP_PROP_FPS))
+    return cap, stated_fps(cap.get(cv2.CAP_PROP_FPS)) or DEFAULT_FPS
 
 
 def iter_video(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:

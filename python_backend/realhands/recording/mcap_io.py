@@ -308,13 +308,6 @@ def _frame_key(m: RecordedMessage) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def _number(value) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def recording_source(path: str | Path, log=None):
     """A capture source (realhands.capture.Source) that plays a recording's input frames, for re-running the
     pipeline on them. Stereo when the recording has both views and a calibration; frames carry the recorded
@@ -360,8 +353,8 @@ def recording_source(path: str | Path, log=None):
     except CameraError as exc:
         raise RecordingError(f"{path}: its calibration is damaged ({exc})") from None
     say = log or (lambda m: print(m, file=sys.stderr))
-    played_fps = stated_fps(rec.metadata.get("fps", DEFAULT_FPS))
-    if "fps" in rec.metadata and played_fps != _number(rec.metadata["fps"]):
+    played_fps = stated_fps(rec.metadata.get("fps", DEFAULT_FPS)) or DEFAULT_FPS
+    if "fps" in rec.metadata and stated_fps(rec.metadata["fps"]) is None:
         say(f"warning: {path}: its stated frame rate {rec.metadata['fps']!r} is not one (played at {played_fps:g} "
             "fps)")
     if damaged:
